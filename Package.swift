@@ -1,0 +1,66 @@
+// swift-tools-version:6.1
+// The package reads like the architecture: a pure core at the bottom, storage and wire on top of
+// it, then the sync client and the hub, then the command-line tool that ties them together.
+import PackageDescription
+
+let package = Package(
+    name: "yuqing",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "yuqing", targets: ["yuqing"]),
+        .library(name: "YuqingCore", targets: ["YuqingCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
+        .target(name: "YuqingCore"),
+        // The replica on SQLite (GRDB): used by every node, and by the hub's embedded store.
+        .target(
+            name: "YuqingReplica",
+            dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The sync protocol's messages and their encodings.
+        .target(name: "YuqingWire", dependencies: ["YuqingCore"]),
+        // The node's sync client over URLSession.
+        .target(
+            name: "YuqingSync",
+            dependencies: ["YuqingCore", "YuqingReplica", "YuqingWire", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The hub: Hummingbird server over a storage interface (SQLite by default).
+        .target(
+            name: "YuqingHub",
+            dependencies: [
+                "YuqingCore", "YuqingReplica", "YuqingWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "yuqing",
+            dependencies: [
+                "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "YuqingCoreTests",
+            dependencies: ["YuqingCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(name: "YuqingReplicaTests", dependencies: ["YuqingReplica"]),
+        .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire"]),
+        .testTarget(name: "YuqingSyncTests", dependencies: ["YuqingSync", "YuqingHub", "YuqingReplica"]),
+        .testTarget(
+            name: "YuqingHubTests",
+            dependencies: ["YuqingHub", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
+        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,76 @@
+/// A record: a kind (`case`) and an id unique within the kind.
+public struct RecordRef: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var kind: String
+    public var id: String
+
+    public init(kind: String, id: String) {
+        self.kind = kind
+        self.id = id
+    }
+
+    public static func `case`(_ id: String) -> RecordRef { RecordRef(kind: "case", id: id) }
+
+    public static func < (lhs: RecordRef, rhs: RecordRef) -> Bool { (lhs.kind, lhs.id) < (rhs.kind, rhs.id) }
+    public var description: String { "\(kind)/\(id)" }
+}
+
+/// One field of a record. Scalars have an empty `element`; a set or a log has one field per
+/// element (`co_units` / `Township A`, `notes` / a note's id), so each element merges on its own.
+public struct FieldKey: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var name: String
+    public var element: String
+
+    public init(_ name: String, element: String = "") {
+        self.name = name
+        self.element = element
+    }
+
+    public static func < (lhs: FieldKey, rhs: FieldKey) -> Bool { (lhs.name, lhs.element) < (rhs.name, rhs.element) }
+    public var description: String { element.isEmpty ? name : "\(name)[\(element)]" }
+}
+
+/// One write of one field: the unit of replication.
+///
+/// `context` lists the dots of the values of this field that the writer had seen when it wrote:
+/// exactly the values this write supersedes. Values of the field whose dots are not in it were
+/// written concurrently and survive as siblings, for the field's rule to decide.
+public struct Change: Hashable, Sendable, Codable {
+    public var dot: Dot
+    public var hlc: HLC
+    public var record: RecordRef
+    public var field: FieldKey
+    /// The new value; `nil` removes the field's current values (a set element's removal).
+    public var value: FieldValue?
+    /// Sorted, without duplicates.
+    public var context: [Dot]
+    /// The unit that made the change (attribution).
+    public var author: String
+
+    public init(dot: Dot, hlc: HLC, record: RecordRef, field: FieldKey, value: FieldValue?, context: [Dot], author: String) {
+        self.dot = dot
+        self.hlc = hlc
+        self.record = record
+        self.field = field
+        self.value = value
+        self.context = Array(Set(context)).sorted()
+        self.author = author
+    }
+}
+
+/// One value a field holds, with the dot and time of the write that put it there.
+public struct Sibling: Hashable, Sendable, Codable {
+    public var dot: Dot
+    public var hlc: HLC
+    public var value: FieldValue
+    public var author: String
+
+    public init(dot: Dot, hlc: HLC, value: FieldValue, author: String) {
+        self.dot = dot
+        self.hlc = hlc
+        self.value = value
+        self.author = author
+    }
+
+    /// Last-writer-wins order: timestamp, then dot, so ties break the same way everywhere.
+    static func lwwOrder(_ a: Sibling, _ b: Sibling) -> Bool { (a.hlc, a.dot) < (b.hlc, b.dot) }
+}

@@ -1,0 +1,111 @@
+/// How a field holds its data.
+public enum FieldShape: Hashable, Sendable {
+    /// One value.
+    case scalar
+    /// A set of names; each element is its own field key and merges on its own.
+    case set
+    /// Append-only entries (progress notes); each entry is its own field key, written once.
+    case log
+}
+
+/// One field's declaration: its shape, its conflict rule and the values it accepts.
+public struct FieldSpec: Hashable, Sendable {
+    public var name: String
+    public var shape: FieldShape
+    public var rule: ConflictRule
+    /// When set, the only values accepted.
+    public var allowedValues: [String]?
+    /// Whether users may write it after creation (`unit` is fixed at registration).
+    public var editable: Bool
+    public var summary: String
+
+    public init(_ name: String, shape: FieldShape = .scalar, rule: ConflictRule, allowedValues: [String]? = nil,
+                editable: Bool = true, summary: String) {
+        self.name = name
+        self.shape = shape
+        self.rule = rule
+        self.allowedValues = allowedValues
+        self.editable = editable
+        self.summary = summary
+    }
+}
+
+/// The declared fields of one kind of record.
+public struct RecordSchema: Hashable, Sendable {
+    public var kind: String
+    public var fields: [FieldSpec]
+
+    public init(kind: String, fields: [FieldSpec]) {
+        self.kind = kind
+        self.fields = fields
+    }
+
+    public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
+}
+
+/// Every kind of record the replicas hold, and the rule for each field.
+public struct Schema: Hashable, Sendable {
+    public var records: [String: RecordSchema]
+
+    public init(_ records: [RecordSchema]) {
+        self.records = Dictionary(uniqueKeysWithValues: records.map { ($0.kind, $0) })
+    }
+
+    /// The rule for a field; unknown fields (from a newer schema) fall back to flagging, so
+    /// nothing is decided silently.
+    public func rule(for record: RecordRef, _ field: FieldKey) -> ConflictRule {
+        records[record.kind]?.field(field.name)?.rule ?? .flag
+    }
+
+    /// Severity levels, from least to most severe (domain §2: IV minor … I especially major).
+    public static let levels = ["IV", "III", "II", "I"]
+
+    /// Case statuses, in workflow order (domain §3).
+    public static let statuses = [
+        "registered", "assessed", "assigned", "handling", "replied", "following", "archived",
+    ]
+
+    /// The standard schema.
+    public static let standard = Schema([
+        RecordSchema(kind: "case", fields: [
+            FieldSpec("title", rule: .lastWriterWins, summary: "the case's title"),
+            FieldSpec("summary", rule: .flag, summary: "the summary (摘要)"),
+            FieldSpec("level", rule: .maxWins(scale: levels), allowedValues: levels,
+                      summary: "severity level, I (especially major) to IV (minor)"),
+            FieldSpec("status", rule: .flag, allowedValues: statuses, summary: "where the case is in the workflow"),
+            FieldSpec("unit", rule: .immutable, editable: false, summary: "the unit that registered the case"),
+            FieldSpec("co_units", shape: .set, rule: .addWins, summary: "co-units (协办单位)"),
+            FieldSpec("notes", shape: .log, rule: .immutable, summary: "progress notes (续报), immutable"),
+        ]),
+    ])
+
+    /// Checks a user's write before it becomes a change.
+    public func validate(_ record: RecordRef, _ field: FieldKey, _ value: FieldValue?) throws(SchemaError) {
+        guard let rs = records[record.kind] else { throw SchemaError("unknown record kind '\(record.kind)'") }
+        guard let spec = rs.field(field.name) else {
+            let names = rs.fields.filter(\.editable).map(\.name).joined(separator: ", ")
+            throw SchemaError("unknown field '\(field.name)' on a \(record.kind); fields are: \(names)")
+        }
+        switch spec.shape {
+        case .scalar where !field.element.isEmpty, .set where field.element.isEmpty, .log where field.element.isEmpty:
+            throw SchemaError("field '\(field.name)' is a \(spec.shape) field; write it accordingly")
+        default: break
+        }
+        if spec.shape == .scalar, value == nil {
+            throw SchemaError("field '\(field.name)' cannot be removed, only set to another value")
+        }
+        if let allowed = spec.allowedValues, let v = value, !allowed.contains(v.description) {
+            throw SchemaError("'\(v)' is not a valid \(field.name); use one of: \(allowed.joined(separator: ", "))")
+        }
+        if case .text(let s) = value, s.isEmpty, spec.shape != .set {
+            throw SchemaError("field '\(field.name)' cannot be empty")
+        }
+    }
+}
+
+/// A write the schema does not allow. The message says what is allowed.
+public struct SchemaError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

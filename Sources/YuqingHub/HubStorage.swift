@@ -1,0 +1,57 @@
+import YuqingCore
+import YuqingReplica
+
+/// Where the hub keeps its replica: the merged state, the log every node pulls from, and the
+/// conflicts that wait for the operator.
+///
+/// ``SQLiteHubStorage`` is the embedded default. A PostgreSQL implementation fills the same
+/// interface for deployments that outgrow one machine.
+public protocol HubStorage: Sendable {
+    /// The hub's own replica id (the dots of operator resolutions carry it).
+    var hubID: ReplicaID { get }
+    /// Merges pushed changes durably; re-sent changes are no-ops.
+    func ingest(_ changes: [Change]) async throws -> ApplyResult
+    /// The log after `position`, oldest first, without the changes `excluding` made itself.
+    func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws -> [(seq: Int64, change: Change)]
+    /// The last log position.
+    func head() async throws -> Int64
+    func versionVector() async throws -> VersionVector
+    func conflicts() async throws -> [Conflict]
+    /// Writes the operator's value with a context that covers every value in conflict.
+    func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64)
+}
+
+/// The hub's replica in one SQLite file (the default; zero set-up).
+public struct SQLiteHubStorage: HubStorage {
+    public let replica: Replica
+
+    /// Opens the hub database at `path`, creating it on first use.
+    public init(path: String) throws {
+        let replica = try Replica.openOrCreate(at: path, role: .hub, unit: "hub")
+        guard replica.role == .hub else {
+            throw ReplicaError(.invalidWrite, "\(path) is a node's replica, not a hub's; give the hub its own --db file")
+        }
+        self.replica = replica
+    }
+
+    public var hubID: ReplicaID { replica.id }
+
+    public func ingest(_ changes: [Change]) async throws -> ApplyResult {
+        try replica.apply(changes, origin: .local)
+    }
+
+    public func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws -> [(seq: Int64, change: Change)] {
+        try replica.changes(after: position, limit: limit, excluding: excluding)
+    }
+
+    public func head() async throws -> Int64 { try replica.head() }
+
+    public func versionVector() async throws -> VersionVector { try replica.versionVector() }
+
+    public func conflicts() async throws -> [Conflict] { try replica.conflicts() }
+
+    public func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
+        let change = try replica.resolve(conflictID: conflictID, value: value, author: resolvedBy)
+        return (change, try replica.head())
+    }
+}

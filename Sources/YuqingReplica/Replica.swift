@@ -1,0 +1,289 @@
+import Foundation
+import GRDB
+import YuqingCore
+
+/// What a replica file is for.
+public enum ReplicaRole: String, Sendable {
+    case node, hub
+}
+
+/// Where a change came from, as the replica stores it.
+public enum ChangeOrigin: Sendable {
+    /// Made here, or received from somewhere other than the hub: the node still has to push it.
+    case local
+    /// Pulled from the hub: the hub has it already.
+    case hub
+}
+
+/// The identity and sync position of a replica.
+public struct ReplicaInfo: Sendable, Hashable {
+    public var id: ReplicaID
+    public var role: ReplicaRole
+    public var unit: String
+    public var hubURL: String?
+    /// The last counter this replica gave one of its own changes.
+    public var counter: UInt64
+    /// Local log position up to which the hub has acknowledged this node's changes.
+    public var pushCursor: Int64
+    /// Hub log position up to which this node has applied the hub's changes.
+    public var pullCursor: Int64
+    /// Added to the device clock, learnt from the hub at sync.
+    public var clockOffsetMillis: Int64
+}
+
+/// The result of merging a batch of changes.
+public struct ApplyResult: Sendable, Hashable {
+    /// Changes merged for the first time.
+    public var applied: Int
+    /// Changes already held (applied or waiting before): no-ops.
+    public var duplicates: Int
+    /// Changes waiting, after this batch, for a value their context names (normally 0).
+    public var pending: Int = 0
+}
+
+/// One replica in one SQLite file (WAL mode): records' field values, the change log, the seen
+/// dots, the version vector and the sync cursors. Every local write commits together with its
+/// change-log entry, and every merged batch together with the cursor that it advances.
+public final class Replica: Sendable {
+    public let path: String
+    public let schema: Schema
+    public let id: ReplicaID
+    public let role: ReplicaRole
+    let pool: DatabasePool
+    let deviceClock: @Sendable () -> UInt64
+
+    /// Milliseconds since 1970 from the system clock.
+    public static let systemClock: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
+
+    private init(path: String, pool: DatabasePool, schema: Schema, deviceClock: @escaping @Sendable () -> UInt64) throws {
+        self.path = path
+        self.pool = pool
+        self.schema = schema
+        self.deviceClock = deviceClock
+        let (id, role) = try pool.read { db -> (String?, String?) in
+            (try Meta.get(db, "replica_id"), try Meta.get(db, "role"))
+        }
+        guard let id, let role, let r = ReplicaRole(rawValue: role) else {
+            throw ReplicaError(.notInitialised, "\(path) is not an initialised Yuqing replica")
+        }
+        self.id = ReplicaID(id)
+        self.role = r
+    }
+
+    static func makePool(_ path: String) throws -> DatabasePool {
+        var config = Configuration()
+        config.busyMode = .timeout(15)
+        config.prepareDatabase { db in
+            // An acknowledged change must survive power loss, not just a process crash.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pool = try DatabasePool(path: path, configuration: config)
+        try ReplicaSchema.migrator.migrate(pool)
+        return pool
+    }
+
+    /// Creates a new replica file. Fails if one already exists there.
+    public static func create(at path: String, role: ReplicaRole, unit: String, hubURL: String? = nil,
+                              id: ReplicaID = .random(), schema: Schema = .standard,
+                              deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
+        if FileManager.default.fileExists(atPath: path) {
+            throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica")
+        }
+        do {
+            let pool = try makePool(path)
+            try pool.write { db in
+                try Meta.set(db, "replica_id", id.rawValue)
+                try Meta.set(db, "role", role.rawValue)
+                try Meta.set(db, "unit", unit)
+                if let hubURL { try Meta.set(db, "hub_url", hubURL) }
+                for key in ["counter", "hlc", "push_cursor", "pull_cursor", "clock_offset"] { try Meta.set(db, key, 0) }
+            }
+            return try Replica(path: path, pool: pool, schema: schema, deviceClock: deviceClock)
+        } catch {
+            throw ReplicaError.storage(error, path: path)
+        }
+    }
+
+    /// Opens an existing replica file.
+    public static func open(at path: String, schema: Schema = .standard,
+                            deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ReplicaError(.notInitialised, "no replica at \(path): create one with `yuqing node init --db \(path) --hub URL --unit NAME`")
+        }
+        do {
+            return try Replica(path: path, pool: try makePool(path), schema: schema, deviceClock: deviceClock)
+        } catch {
+            throw ReplicaError.storage(error, path: path)
+        }
+    }
+
+    /// Opens the replica at `path`, creating it first if there is none (the hub's store).
+    public static func openOrCreate(at path: String, role: ReplicaRole, unit: String,
+                                    schema: Schema = .standard) throws -> Replica {
+        FileManager.default.fileExists(atPath: path)
+            ? try open(at: path, schema: schema)
+            : try create(at: path, role: role, unit: unit, schema: schema)
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw ReplicaError.storage(error, path: path) }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch { throw ReplicaError.storage(error, path: path) }
+    }
+
+    public func info() throws -> ReplicaInfo {
+        try read { db in
+            ReplicaInfo(
+                id: id, role: role, unit: try Meta.get(db, "unit") ?? "",
+                hubURL: try Meta.get(db, "hub_url"),
+                counter: UInt64(try Meta.get(db, "counter") ?? Int64(0)),
+                pushCursor: try Meta.get(db, "push_cursor") ?? 0,
+                pullCursor: try Meta.get(db, "pull_cursor") ?? 0,
+                clockOffsetMillis: try Meta.get(db, "clock_offset") ?? 0)
+        }
+    }
+
+    /// Records how far the device clock is from the hub's, so later timestamps are corrected.
+    public func setClockOffset(_ millis: Int64) throws {
+        try write { db in try Meta.set(db, "clock_offset", millis) }
+    }
+
+    // MARK: Writing
+
+    /// One field write a user asks for.
+    public struct Write: Sendable {
+        public var record: RecordRef
+        public var field: FieldKey
+        public var value: FieldValue?
+        public init(_ record: RecordRef, _ field: FieldKey, _ value: FieldValue?) {
+            self.record = record
+            self.field = field
+            self.value = value
+        }
+    }
+
+    /// Validates and makes local writes, all in one transaction with their change-log entries.
+    @discardableResult
+    public func write(_ writes: [Write], author: String? = nil) throws -> [Change] {
+        for w in writes {
+            do { try schema.validate(w.record, w.field, w.value) } catch let error as SchemaError {
+                throw ReplicaError(.invalidWrite, error.message)
+            }
+        }
+        return try write { db in try self.writeLocked(db, writes, author: author, expectedContext: nil) }
+    }
+
+    func writeLocked(_ db: Database, _ writes: [Write], author: String?, expectedContext: [Dot]?) throws -> [Change] {
+        let unit = try author ?? Meta.get(db, "unit") ?? ""
+        var counter = UInt64(try Meta.get(db, "counter") ?? Int64(0))
+        var clock = HybridLogicalClock(latest: HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0))))
+        let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
+        let physical = UInt64(max(0, Int64(deviceClock()) + offset))
+        var made: [Change] = []
+        for w in writes {
+            let context = try Store.siblings(db, w.record, w.field).map(\.dot)
+            if let expectedContext, context != expectedContext {
+                throw ReplicaError(.notFound, "the values of \(w.record) \(w.field) changed meanwhile; list the conflicts again")
+            }
+            counter += 1
+            let change = Change(dot: Dot(replica: id, counter: counter), hlc: clock.tick(physicalMillis: physical),
+                                record: w.record, field: w.field, value: w.value, context: context, author: unit)
+            try Store.applyReady(db, change, fromHub: false)
+            made.append(change)
+        }
+        try Meta.set(db, "counter", Int64(counter))
+        try Meta.set(db, "hlc", Int64(clock.latest.packed))
+        return made
+    }
+
+    // MARK: Merging
+
+    /// Merges changes received from elsewhere in one transaction; changes already seen are no-ops.
+    /// With `pullCursor`, the node's pull position advances in the same transaction.
+    @discardableResult
+    public func apply(_ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil) throws -> ApplyResult {
+        try write { db in
+            var result = ApplyResult(applied: 0, duplicates: 0)
+            var clock = HybridLogicalClock(latest: HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0))))
+            let physical = deviceClock()
+            for change in changes {
+                switch try Store.apply(db, change, fromHub: origin == .hub) {
+                case .applied:
+                    result.applied += 1
+                    clock.observe(change.hlc, physicalMillis: physical)
+                case .duplicate: result.duplicates += 1
+                case .pending: break
+                }
+            }
+            if try Store.hasPending(db) {
+                if result.applied > 0 { result.applied += try Store.drainPending(db) }
+                result.pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_change") ?? 0
+            }
+            try Meta.set(db, "hlc", Int64(clock.latest.packed))
+            if let pullCursor {
+                let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
+                try Meta.set(db, "pull_cursor", max(current, pullCursor))
+            }
+            return result
+        }
+    }
+
+    // MARK: Sync bookkeeping
+
+    /// Changes the hub has not acknowledged yet, oldest first.
+    public func pendingPush(limit: Int) throws -> [(seq: Int64, change: Change)] {
+        try read { db in
+            let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
+            return try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Coding.changeColumns) FROM change_log WHERE seq > ? AND from_hub = 0 ORDER BY seq LIMIT ?
+                """), arguments: [cursor, limit]).map(Coding.change)
+        }
+    }
+
+    /// How many changes wait to be pushed.
+    public func pendingCount() throws -> Int {
+        try read { db in
+            let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log WHERE seq > ? AND from_hub = 0", arguments: [cursor]) ?? 0
+        }
+    }
+
+    /// Records that the hub acknowledged every change up to local position `seq`.
+    public func markPushed(upTo seq: Int64) throws {
+        try write { db in
+            let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
+            try Meta.set(db, "push_cursor", max(current, seq))
+        }
+    }
+
+    /// The log after `position`, in order, leaving out changes made by `excluding` (who has them).
+    public func changes(after position: Int64, limit: Int, excluding: ReplicaID? = nil) throws -> [(seq: Int64, change: Change)] {
+        try read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT \(Coding.changeColumns) FROM change_log WHERE seq > ? AND replica <> ? ORDER BY seq LIMIT ?
+                """), arguments: [position, excluding?.rawValue ?? "", limit]).map(Coding.change)
+        }
+    }
+
+    /// The last position in the log (0 when empty).
+    public func head() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM change_log") ?? 0 }
+    }
+
+    /// How many changes the log holds.
+    public func logCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0 }
+    }
+
+    public func versionVector() throws -> VersionVector {
+        try read { db in
+            var vv = VersionVector()
+            for row in try Row.fetchAll(db, sql: "SELECT replica, counter FROM version_vector") {
+                vv.add(Dot(replica: ReplicaID(row["replica"] as String), counter: UInt64(row["counter"] as Int64)))
+            }
+            return vv
+        }
+    }
+}

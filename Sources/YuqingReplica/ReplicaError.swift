@@ -1,0 +1,39 @@
+import GRDB
+
+/// An error from a replica file, with a stable code and a message that says what to do next.
+public struct ReplicaError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case notInitialised, alreadyInitialised, invalidWrite, notFound, corrupt, storage
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { message }
+
+    /// Wraps a database error in a message a user can act on.
+    static func storage(_ error: any Error, path: String) -> ReplicaError {
+        if let e = error as? ReplicaError { return e }
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return ReplicaError(.storage, "the replica \(path) is busy (another yuqing process is writing it); try again", cause: db)
+            case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
+                return ReplicaError(.storage, "cannot write \(path): check the file's permissions and free disk space", cause: db)
+            case .SQLITE_FULL:
+                return ReplicaError(.storage, "the disk holding \(path) is full: free some space; nothing was written", cause: db)
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return ReplicaError(.corrupt, "\(path) is not a readable Yuqing replica (damaged or another kind of file)", cause: db)
+            default: break
+            }
+        }
+        return ReplicaError(.storage, "storage error on \(path): \(error)", cause: error)
+    }
+}
