@@ -168,7 +168,7 @@ public final class Replica: Sendable {
     @discardableResult
     public func write(_ writes: [Write], author: String? = nil) throws -> [Change] {
         for w in writes {
-            do { try schema.validate(w.record, w.field, w.value) } catch let error as SchemaError {
+            do { try schema.validate(w.record, w.field, w.value) } catch {
                 throw ReplicaError(.invalidWrite, error.message)
             }
         }

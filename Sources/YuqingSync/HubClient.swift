@@ -1,0 +1,101 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import YuqingCore
+import YuqingWire
+
+/// Why talking to the hub failed, said so a person knows what to do.
+public struct SyncError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        /// No connection: the node keeps working offline.
+        case hubUnreachable
+        /// The hub answered with an error.
+        case hubRejected
+        /// The hub's answer could not be read (another program on that port, or another version).
+        case badResponse
+        case invalidURL
+    }
+
+    public var code: Code
+    public var message: String
+    /// The hub's problem body, when it sent one.
+    public var problem: Problem?
+
+    public init(_ code: Code, _ message: String, problem: Problem? = nil) {
+        self.code = code
+        self.message = message
+        self.problem = problem
+    }
+
+    public var description: String { message }
+}
+
+/// The HTTP side of the protocol, over URLSession (libcurl on Linux).
+public struct HubClient: Sendable {
+    public let baseURL: URL
+    let session: URLSession
+
+    /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
+    public init(hubURL: String, timeout: TimeInterval = 30) throws {
+        guard let url = URL(string: hubURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw SyncError(.invalidURL, "'\(hubURL)' is not a hub URL; give one like http://127.0.0.1:8080")
+        }
+        baseURL = url
+        let config = URLSessionConfiguration.ephemeral
+        config.timeoutIntervalForRequest = timeout
+        config.timeoutIntervalForResource = timeout * 4
+        session = URLSession(configuration: config)
+    }
+
+    public func status() async throws -> HubStatus { try await send("GET", "v1/status") }
+
+    public func push(_ request: PushRequest) async throws -> PushResponse {
+        try await send("POST", "v1/push", body: try WireJSON.encode(request))
+    }
+
+    public func pull(after: Int64, limit: Int, replica: ReplicaID) async throws -> PullResponse {
+        try await send("GET", "v1/pull", query: [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)])
+    }
+
+    public func conflicts() async throws -> [ConflictMessage] { try await send("GET", "v1/conflicts") }
+
+    public func conflict(_ id: String) async throws -> ConflictMessage { try await send("GET", "v1/conflicts/\(escape(id))") }
+
+    public func resolve(_ id: String, _ request: ResolveRequest) async throws -> ResolveResponse {
+        try await send("POST", "v1/conflicts/\(escape(id))/resolve", body: try WireJSON.encode(request))
+    }
+
+    private func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+
+    private func send<T: Decodable>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil) async throws -> T {
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = method
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let data: Data, response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error.localizedDescription))")
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
+        }
+        guard (200..<300).contains(http.statusCode) else {
+            if let problem = try? WireJSON.decode(Problem.self, from: data) {
+                throw SyncError(.hubRejected, "the hub refused: \(problem.message)", problem: problem)
+            }
+            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(http.statusCode); is this a Yuqing hub?")
+        }
+        do {
+            return try WireJSON.decode(T.self, from: data)
+        } catch {
+            throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import YuqingCore
+import YuqingReplica
+import YuqingWire
+
+/// What one sync did.
+public struct SyncReport: Sendable, Hashable {
+    /// Changes the hub merged for the first time.
+    public var pushed = 0
+    /// Changes the hub already had (a re-send after an interrupted sync).
+    public var pushedDuplicates = 0
+    /// Changes merged here from the hub.
+    public var pulled = 0
+    /// Changes waiting here for a value they supersede (normally 0).
+    public var waiting = 0
+    public var hubHead: Int64 = 0
+    public var pushBatches = 0
+    public var pullBatches = 0
+}
+
+/// One sync of a node with its hub: push what the hub has not acknowledged, then pull what the
+/// node has not seen, in bounded batches.
+///
+/// Every step is safe to interrupt. A push is acknowledged only after the hub has stored it, and
+/// a re-sent change is a no-op at the hub; pulled changes and the pull cursor commit in one
+/// transaction, and a re-pulled change is a no-op here. So a sync killed at any point and run
+/// again loses nothing and duplicates nothing.
+public struct SyncSession: Sendable {
+    public let replica: Replica
+    public let client: HubClient
+    public var batchSize: Int
+    public var logger: Logger
+
+    public init(replica: Replica, client: HubClient, batchSize: Int = 500, logger: Logger = Logger(label: "yuqing.sync")) {
+        self.replica = replica
+        self.client = client
+        self.batchSize = max(1, batchSize)
+        self.logger = logger
+    }
+
+    /// Runs one sync; `progress` is called after every batch.
+    public func run(progress: @Sendable (SyncReport) -> Void = { _ in }) async throws -> SyncReport {
+        var report = SyncReport()
+        // Push.
+        while true {
+            let batch = try replica.pendingPush(limit: batchSize)
+            guard let last = batch.last else { break }
+            let sentAt = Replica.systemClock()
+            let answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
+            try replica.markPushed(upTo: last.seq)
+            try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
+            report.pushed += answer.accepted
+            report.pushedDuplicates += answer.duplicates
+            report.hubHead = answer.head
+            report.pushBatches += 1
+            logger.debug("pushed", metadata: ["sync.batch": "\(batch.count)", "sync.accepted": "\(answer.accepted)"])
+            progress(report)
+        }
+        // Pull.
+        var cursor = try replica.info().pullCursor
+        while true {
+            let sentAt = Replica.systemClock()
+            let answer = try await client.pull(after: cursor, limit: batchSize, replica: replica.id)
+            let result = try replica.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next)
+            try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
+            cursor = answer.next
+            report.pulled += result.applied
+            report.waiting = result.pending
+            report.hubHead = answer.head
+            report.pullBatches += 1
+            logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(cursor)"])
+            progress(report)
+            if !answer.more { break }
+        }
+        return report
+    }
+
+    /// Keeps the node's timestamps near the hub's when the device clock is off by over a second.
+    func learnClock(hubTime: UInt64, sentAt: UInt64) throws {
+        let now = Replica.systemClock()
+        let offset = Int64(hubTime) - Int64((sentAt + now) / 2)
+        let current = try replica.info().clockOffsetMillis
+        let wanted = abs(offset) > 1000 ? offset : 0
+        if abs(wanted - current) > 1000 || (wanted == 0 && current != 0) { try replica.setClockOffset(wanted) }
+    }
+}

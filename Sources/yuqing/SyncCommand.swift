@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import YuqingReplica
+import YuqingSync
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync", abstract: "Push local changes to the hub and pull everyone else's.",
+        discussion: "Safe to interrupt at any point: run it again and it carries on without loss or duplication.")
+
+    @OptionGroup var options: ReplicaOptions
+    @Option(help: ArgumentHelp("Override the hub URL stored in the replica.", valueName: "url")) var hub: String?
+    @Option(help: "Changes per request.") var batchSize = 500
+    @Flag(help: "Print progress after every batch.") var progress = false
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+    }
+
+    func run() async throws {
+        let replica = try options.open()
+        let info = try replica.info()
+        guard let url = hub ?? info.hubURL else {
+            throw CLIError("this replica has no hub URL; pass --hub URL")
+        }
+        let session = SyncSession(replica: replica, client: try HubClient(hubURL: url), batchSize: batchSize)
+        let showProgress = progress
+        do {
+            let report = try await session.run { r in
+                if showProgress { say("… pushed \(r.pushed), pulled \(r.pulled)") }
+            }
+            var line = "pushed \(report.pushed) changes"
+            if report.pushedDuplicates > 0 { line += " (\(report.pushedDuplicates) already on the hub)" }
+            line += ", pulled \(report.pulled) changes; hub at position \(report.hubHead)"
+            if report.waiting > 0 { line += "; \(report.waiting) changes wait for earlier ones" }
+            print(line)
+        } catch let error as SyncError where error.code == .hubUnreachable {
+            let pending = (try? replica.pendingCount()) ?? 0
+            throw CLIError("\(error.message). Your work is saved locally (\(pending) changes waiting) and will sync when the hub is reachable: run `yuqing sync` again later.", exitCode: 3)
+        }
+    }
+}
+
+struct DigestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "digest", abstract: "Print a hash of the replica's visible state (equal on converged replicas).")
+
+    @OptionGroup var options: ReplicaOptions
+
+    func run() async throws { print(try options.open().digest()) }
+}

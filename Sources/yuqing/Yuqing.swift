@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import YuqingReplica
+import YuqingSync
+
+/// The `yuqing` command: runs the hub, and does a node's work on its replica.
+struct Yuqing: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "yuqing",
+        abstract: "Offline-first handling of online public-opinion cases: nodes, hub and sync.",
+        discussion: """
+            A node's replica file is given with --db PATH or the YUQING_DB environment variable.
+            Everything except `sync` and `conflicts` works without the hub.
+            """,
+        subcommands: [HubCommand.self, NodeCommand.self, CaseCommand.self, SyncCommand.self, DigestCommand.self,
+                      ConflictsCommand.self])
+}
+
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try Yuqing.parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as CLIError {
+            fail(error.message, code: error.exitCode)
+        } catch let error as ReplicaError {
+            fail(error.message, code: 2)
+        } catch let error as SyncError {
+            fail(error.message, code: error.code == .hubUnreachable ? 3 : 4)
+        } catch {
+            Yuqing.exit(withError: error)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("yuqing: \(message)\n".utf8))
+        exit(code)
+    }
+}
+
+/// An error the CLI reports as one line and an exit code.
+struct CLIError: Error {
+    var message: String
+    var exitCode: Int32 = 2
+    init(_ message: String, exitCode: Int32 = 2) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+}
+
+/// `--db PATH`, falling back to `YUQING_DB`.
+struct ReplicaOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The node's replica file (default: $YUQING_DB).", valueName: "path"))
+    var db: String?
+
+    func path() throws -> String { try Self.resolve(db) }
+
+    static func resolve(_ db: String?) throws -> String {
+        if let db, !db.isEmpty { return db }
+        if let env = ProcessInfo.processInfo.environment["YUQING_DB"], !env.isEmpty { return env }
+        throw CLIError("no replica given: pass --db PATH or set YUQING_DB")
+    }
+
+    func open() throws -> Replica { try Replica.open(at: try path()) }
+}
+
+func printJSON(_ value: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Writes a line to standard output at once (unbuffered), for progress and readiness lines.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
