@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Offline conflict scenario: a hub and three nodes as real processes.
+#
+# 1. The hub starts; three units' nodes register and share a case.
+# 2. The hub goes down. Offline, the nodes make concurrent edits: one raises the level and one
+#    lowers it, two write different summaries, two add different co-units, one adds a note.
+# 3. The hub comes back; everyone syncs. Rules decide the level (max wins) and the co-units
+#    (add wins); the two summaries wait in the operator's conflict queue.
+# 4. The operator resolves the summary conflict once; everyone syncs again.
+# 5. Each replica's digest is printed; the last line says whether all four converged.
+#
+# Usage: Examples/offline-conflict/run.sh   (YUQING_BIN=path to use a built binary; KEEP=1 keeps files)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [[ -z "${YUQING_BIN:-}" ]]; then
+  echo "== building yuqing (first build fetches and compiles dependencies: a few minutes)"
+  swift build --product yuqing >&2
+  YUQING_BIN="$(swift build --show-bin-path)/yuqing"
+fi
+Y="$YUQING_BIN"
+WORK="$(mktemp -d -t yuqing-offline-conflict.XXXXXX)"
+HUB_PID=""
+cleanup() {
+  [[ -n "$HUB_PID" ]] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null || true
+  if [[ -z "${KEEP:-}" ]]; then rm -rf "$WORK"; else echo "files kept in $WORK"; fi
+}
+trap cleanup EXIT
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+HUB="http://127.0.0.1:$PORT"
+
+HUB_STARTS=0
+start_hub() {
+  HUB_STARTS=$((HUB_STARTS + 1))
+  local log="$WORK/hub-$HUB_STARTS.log"
+  "$Y" hub serve --db "$WORK/hub.sqlite" --port "$PORT" >"$log" 2>&1 &
+  HUB_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$log" 2>/dev/null && return 0
+    kill -0 "$HUB_PID" 2>/dev/null || { cat "$log"; echo "the hub failed to start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "the hub did not start within 10 s" >&2; exit 1
+}
+stop_hub() { kill "$HUB_PID"; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=""; }
+step() { printf '\n== %s\n' "$*"; }
+node() { local n="$1"; shift; echo "[$n] yuqing $*"; "$Y" "$@" --db "$WORK/$n.sqlite"; }
+
+step "hub on $HUB, three nodes"
+start_hub
+"$Y" node init --db "$WORK/township.sqlite" --hub "$HUB" --unit "Township A"
+"$Y" node init --db "$WORK/bureau.sqlite" --hub "$HUB" --unit "Bureau B"
+"$Y" node init --db "$WORK/hospital.sqlite" --hub "$HUB" --unit "Hospital C"
+
+step "the township registers a case and everyone syncs"
+CASE="$("$Y" case new --db "$WORK/township.sqlite" --title "Forum post: clinic overcharging" \
+        --summary "A post claims the township clinic overcharges for checks." --level III | awk '{print $NF}')"
+echo "case $CASE"
+for n in township bureau hospital; do node "$n" sync; done
+
+step "the hub goes down; the nodes keep working offline"
+stop_hub
+node township case set "$CASE" level=II "summary=Post verified: fees were charged twice by mistake." "co-units+=Bureau B"
+node bureau case set "$CASE" level=IV "summary=Fees are as published; the post misreads the price list."
+node hospital case set "$CASE" "co-units+=School D"
+node hospital case note "$CASE" "Called the poster; they agreed to wait for the audit."
+node bureau sync || echo "(as expected: the hub is down, the work stays saved on the node)"
+
+step "the hub is back; everyone syncs (twice round, so each node sees the others' edits)"
+start_hub
+for n in township bureau hospital township bureau hospital; do node "$n" sync; done
+
+step "the operator's conflict queue"
+"$Y" conflicts list --hub "$HUB"
+SUMMARY_CONFLICT="$("$Y" conflicts list --hub "$HUB" --json | python3 -c '
+import json, sys
+print(next(c["id"] for c in json.load(sys.stdin) if c["field"] == "summary"))')"
+"$Y" conflicts show "$SUMMARY_CONFLICT" --hub "$HUB"
+
+step "the operator resolves the summary conflict, once, for everyone"
+"$Y" conflicts resolve "$SUMMARY_CONFLICT" --hub "$HUB" \
+  --value "Fees were charged twice by mistake at one desk; refunds are under way."
+for n in township bureau hospital; do node "$n" sync; done
+
+step "the case, as the hospital sees it"
+node hospital case show "$CASE"
+
+step "digests"
+declare -A DIGEST
+for n in township bureau hospital hub; do
+  DIGEST[$n]="$("$Y" digest --db "$WORK/$n.sqlite")"
+  printf '%-9s %s\n' "$n" "${DIGEST[$n]}"
+done
+if [[ "${DIGEST[township]}" == "${DIGEST[hub]}" && "${DIGEST[bureau]}" == "${DIGEST[hub]}" \
+      && "${DIGEST[hospital]}" == "${DIGEST[hub]}" ]]; then
+  echo "converged: 4 replicas, digest ${DIGEST[hub]}"
+else
+  echo "diverged"
+  exit 1
+fi
