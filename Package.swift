@@ -53,9 +53,12 @@ let package = Package(
             name: "YuqingCoreTests",
             dependencies: ["YuqingCore", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "YuqingReplicaTests", dependencies: ["YuqingReplica"]),
+        .testTarget(name: "YuqingReplicaTests", dependencies: ["YuqingReplica", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire"]),
-        .testTarget(name: "YuqingSyncTests", dependencies: ["YuqingSync", "YuqingHub", "YuqingReplica"]),
+        .testTarget(
+            name: "YuqingSyncTests",
+            dependencies: ["YuqingSync", "YuqingHub", "YuqingReplica", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(
             name: "YuqingHubTests",
             dependencies: ["YuqingHub", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]

@@ -117,10 +117,9 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         } ?? 1000
         let replica = q.get("replica").map { ReplicaID(String($0)) }
         // Ask for one more than the limit to know whether more follow.
-        var rows = try await storage.changes(after: after, limit: limit + 1, excluding: replica)
+        var (rows, head) = try await storage.changes(after: after, limit: limit + 1, excluding: replica)
         let more = rows.count > limit
         if more { rows.removeLast() }
-        let head = try await storage.head()
         // With nothing left for this reader, it may skip straight to the head.
         let next = more ? (rows.last?.seq ?? after) : max(after, head)
         return try json(PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },

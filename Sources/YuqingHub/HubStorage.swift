@@ -11,8 +11,11 @@ public protocol HubStorage: Sendable {
     var hubID: ReplicaID { get }
     /// Merges pushed changes durably; re-sent changes are no-ops.
     func ingest(_ changes: [Change]) async throws -> ApplyResult
-    /// The log after `position`, oldest first, without the changes `excluding` made itself.
-    func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws -> [(seq: Int64, change: Change)]
+    /// The log after `position`, oldest first, without the changes `excluding` made itself, and
+    /// the last log position, both from one consistent snapshot (an entry committed meanwhile
+    /// must not fall between them, or a reader would skip it).
+    func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws
+        -> (entries: [(seq: Int64, change: Change)], head: Int64)
     /// The last log position.
     func head() async throws -> Int64
     func versionVector() async throws -> VersionVector
@@ -40,7 +43,9 @@ public struct SQLiteHubStorage: HubStorage {
         try replica.apply(changes, origin: .local)
     }
 
-    public func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws -> [(seq: Int64, change: Change)] {
+    public func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws
+        -> (entries: [(seq: Int64, change: Change)], head: Int64)
+    {
         try replica.changes(after: position, limit: limit, excluding: excluding)
     }
 

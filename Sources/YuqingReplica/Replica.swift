@@ -258,12 +258,17 @@ public final class Replica: Sendable {
         }
     }
 
-    /// The log after `position`, in order, leaving out changes made by `excluding` (who has them).
-    public func changes(after position: Int64, limit: Int, excluding: ReplicaID? = nil) throws -> [(seq: Int64, change: Change)] {
+    /// The log after `position`, in order, leaving out changes made by `excluding` (who has them),
+    /// and the log's last position, read from one snapshot: no entry can slip in between.
+    public func changes(after position: Int64, limit: Int, excluding: ReplicaID? = nil)
+        throws -> (entries: [(seq: Int64, change: Change)], head: Int64)
+    {
         try read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
+            let entries = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT \(Coding.changeColumns) FROM change_log WHERE seq > ? AND replica <> ? ORDER BY seq LIMIT ?
                 """), arguments: [position, excluding?.rawValue ?? "", limit]).map(Coding.change)
+            let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM change_log") ?? 0
+            return (entries, head)
         }
     }
 

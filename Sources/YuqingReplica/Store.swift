@@ -19,7 +19,7 @@ enum Store {
     /// here yet waits in `pending_change` until it is.
     static func apply(_ db: Database, _ change: Change, fromHub: Bool) throws -> Outcome {
         let dot = change.dot
-        if try isSeen(db, dot) { return .duplicate }
+        if try isSeen(db, dot) || isPending(db, dot) { return .duplicate }
         for d in change.context where try !isSeen(db, d) {
             try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO pending_change (replica, counter, hlc, kind, record, field, elem, value, context, author, from_hub)
@@ -56,6 +56,11 @@ enum Store {
 
     static func hasPending(_ db: Database) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pending_change)") ?? false
+    }
+
+    static func isPending(_ db: Database, _ dot: Dot) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM pending_change WHERE replica = ? AND counter = ?)"),
+                          arguments: [dot.replica.rawValue, Int64(dot.counter)]) ?? false
     }
 
     static func isSeen(_ db: Database, _ dot: Dot) throws -> Bool {

@@ -1,0 +1,162 @@
+import Foundation
+import GRDB
+import Testing
+@testable import YuqingCore
+@testable import YuqingReplica
+
+/// A fresh directory per test, removed afterwards.
+final class TempDir {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+@Suite struct ReplicaTests {
+    let c = RecordRef.case("YQ-1")
+
+    @Test func writesPersistInOneWALFileWithTheirLogEntries() throws {
+        let dir = try TempDir()
+        let path = dir.path("node.sqlite")
+        do {
+            let r = try Replica.create(at: path, role: .node, unit: "Township A", hubURL: "http://127.0.0.1:1")
+            let changes = try r.write([.init(c, FieldKey("title"), .text("t")), .init(c, FieldKey("level"), .text("III"))])
+            #expect(changes.map(\.dot.counter) == [1, 2])
+            #expect(changes.allSatisfy { $0.author == "Township A" })
+        }
+        let r = try Replica.open(at: path)
+        #expect(try r.view(c)?.value("title") == .text("t"))
+        #expect(try r.logCount() == 2)
+        #expect(try r.pendingCount() == 2)
+        #expect(try r.info().counter == 2)
+        let mode = try r.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        // The next write continues the counter: dots never repeat across restarts.
+        #expect(try r.write([.init(c, FieldKey("title"), .text("u"))])[0].dot.counter == 3)
+    }
+
+    @Test func invalidWriteIsRejectedAndNothingIsWritten() throws {
+        let dir = try TempDir()
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        #expect(throws: ReplicaError.self) {
+            try r.write([.init(c, FieldKey("title"), .text("ok")), .init(c, FieldKey("level"), .text("V"))])
+        }
+        #expect(try r.logCount() == 0)
+        #expect(try r.view(c) == nil)
+    }
+
+    @Test func openingAMissingFileSaysHowToCreateOne() throws {
+        let dir = try TempDir()
+        do {
+            _ = try Replica.open(at: dir.path("none.sqlite"))
+            Issue.record("opened a missing replica")
+        } catch let e as ReplicaError {
+            #expect(e.code == .notInitialised)
+            #expect(e.message.contains("yuqing node init"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path("none.sqlite")))
+        _ = try Replica.create(at: dir.path("a.sqlite"), role: .node, unit: "u")
+        #expect(throws: ReplicaError.self) { try Replica.create(at: dir.path("a.sqlite"), role: .node, unit: "u") }
+    }
+
+    @Test func duplicatesAreNoOpsAndEarlyChangesWaitForTheirContext() throws {
+        let dir = try TempDir()
+        var source = ReplicaState(id: ReplicaID("src"))
+        let a = source.write(c, FieldKey("summary"), .text("a"), author: "x", physicalMillis: 1)
+        let b = source.write(c, FieldKey("summary"), .text("b"), author: "x", physicalMillis: 2)
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let first = try r.apply([b], origin: .hub, pullCursor: 7)
+        #expect(first == ApplyResult(applied: 0, duplicates: 0, pending: 1))
+        #expect(try r.view(c) == nil)
+        let second = try r.apply([b, a, a], origin: .hub, pullCursor: 9)
+        #expect(second.applied == 2 && second.duplicates == 2 && second.pending == 0)
+        #expect(try r.view(c)?.value("summary") == .text("b"))
+        #expect(try r.info().pullCursor == 9)
+        // Pulled changes are not pushed back.
+        #expect(try r.pendingCount() == 0)
+        #expect(try r.digest() == source.digest)
+    }
+
+    @Test func pushCursorOnlyMovesForward() throws {
+        let dir = try TempDir()
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        for i in 0..<5 { try r.write([.init(c, FieldKey("title"), .text("t\(i)"))]) }
+        let batch = try r.pendingPush(limit: 3)
+        #expect(batch.map(\.seq) == [1, 2, 3])
+        try r.markPushed(upTo: 3)
+        try r.markPushed(upTo: 2)
+        #expect(try r.pendingPush(limit: 10).map(\.seq) == [4, 5])
+    }
+
+    @Test func resolvingAConflictSupersedesEveryCandidate() throws {
+        let dir = try TempDir()
+        var a = ReplicaState(id: ReplicaID("a")), b = ReplicaState(id: ReplicaID("b"))
+        let ca = a.write(c, FieldKey("summary"), .text("from a"), author: "A", physicalMillis: 1)
+        let cb = b.write(c, FieldKey("summary"), .text("from b"), author: "B", physicalMillis: 2)
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub")
+        try hub.apply([ca, cb], origin: .local)
+        let conflict = try #require(try hub.conflicts().first)
+        #expect(conflict.candidates.count == 2)
+        #expect(throws: ReplicaError.self) { try hub.resolve(conflictID: "nope", value: .text("x"), author: "op") }
+        let change = try hub.resolve(conflictID: conflict.id, value: .text("agreed"), author: "op")
+        #expect(change.context == [ca.dot, cb.dot])
+        #expect(try hub.conflicts().isEmpty)
+        #expect(try hub.view(c)?.value("summary") == .text("agreed"))
+        // Resolving the same id again says it is gone.
+        #expect(throws: ReplicaError.self) { try hub.resolve(conflictID: conflict.id, value: .text("y"), author: "op") }
+    }
+
+    /// The SQLite replica and the core's in-memory replica agree on random histories delivered in
+    /// random order with duplicates.
+    @Test(arguments: 0..<25) func sqliteReplicaMatchesTheCore(seed: Int) throws {
+        let dir = try TempDir()
+        var rng = SplitMix(seed: UInt64(seed) &+ 0x5eed)
+        var sources = (0..<4).map { ReplicaState(id: ReplicaID("s\($0)")) }
+        var all: [Change] = []
+        for step in 0..<150 {
+            let i = Int.random(in: 0..<4, using: &rng)
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                let j = Int.random(in: 0..<4, using: &rng)
+                for ch in sources[j].log { sources[i].apply(ch) }
+                continue
+            }
+            let record = RecordRef.case("c\(Int.random(in: 0..<3, using: &rng))")
+            let key: FieldKey
+            let value: FieldValue?
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: (key, value) = (FieldKey("summary"), .text("s\(step)"))
+            case 1: (key, value) = (FieldKey("level"), .text(Schema.levels.randomElement(using: &rng)!))
+            case 2: (key, value) = (FieldKey("co_units", element: "u\(step % 3)"), Bool.random(using: &rng) ? .integer(1) : nil)
+            default: (key, value) = (FieldKey("notes", element: "n\(step)"), .text("note \(step)"))
+            }
+            all.append(sources[i].write(record, key, value, author: "a\(i)", physicalMillis: UInt64(step)))
+        }
+        var reference = ReplicaState(id: ReplicaID("ref"))
+        for ch in all { reference.apply(ch) }
+        let sqlite = try Replica.create(at: dir.path("r.sqlite"), role: .hub, unit: "hub")
+        var shuffled = all + all.prefix(20)
+        shuffled.shuffle(using: &rng)
+        for chunk in stride(from: 0, to: shuffled.count, by: 37) {
+            try sqlite.apply(Array(shuffled[chunk..<min(chunk + 37, shuffled.count)]), origin: .local)
+        }
+        #expect(try sqlite.digest() == reference.digest)
+        #expect(try sqlite.conflicts().map(\.id) == reference.conflicts.map(\.id))
+        #expect(try sqlite.logCount() == all.count)
+        #expect(try sqlite.versionVector() == reference.versionVector)
+    }
+}
+
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
