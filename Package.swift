@@ -63,7 +63,7 @@ let package = Package(
             name: "YuqingHubTests",
             dependencies: ["YuqingHub", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore"]),
+        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingReplica"]),
     ],
     swiftLanguageModes: [.v6]
 )

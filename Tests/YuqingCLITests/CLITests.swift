@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// The command line as a user meets it: outputs, errors and exit codes.
+@Suite struct CLITests {
+    @Test func caseLifecycleOffline() throws {
+        let dir = try TempDir()
+        let db = dir.path("n.sqlite")
+        #expect(try CLI.run(["node", "init", "--db", db, "--hub", "http://127.0.0.1:9", "--unit", "乡镇 A"]).status == 0)
+        let env = ["YUQING_DB": db]
+        let created = try CLI.run(["case", "new", "--title", "网帖", "--summary", "s", "--level", "ii"], env: env)
+        #expect(created.status == 0)
+        let id = created.lastWord
+        #expect(id.hasPrefix("YQ-"))
+        #expect(try CLI.run(["case", "set", id, "status=assessed", "co-units+=Bureau B", "title=new title"], env: env).status == 0)
+        #expect(try CLI.run(["case", "note", id, "first follow-up"], env: env).status == 0)
+        let show = try CLI.run(["case", "show", id, "--json"], env: env)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        #expect(json["level"] as? String == "II")
+        #expect(json["title"] as? String == "new title")
+        #expect(json["status"] as? String == "assessed")
+        #expect(json["unit"] as? String == "乡镇 A")
+        #expect(json["co_units"] as? [String] == ["Bureau B"])
+        #expect((json["notes"] as? [[String: Any]])?.first?["text"] as? String == "first follow-up")
+        #expect((json["conflicts"] as? [Any])?.isEmpty == true)
+        #expect(try CLI.run(["case", "set", id, "co-units-=Bureau B"], env: env).status == 0)
+        let list = try CLI.run(["case", "list", "--json"], env: env)
+        let cases = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(cases.count == 1 && (cases[0]["co_units"] as? [String])?.isEmpty == true)
+        let digest = try CLI.run(["digest"], env: env).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(digest.count == 64)
+    }
+
+    @Test(arguments: [
+        (["case", "set", "YQ-NONE", "title=x"], "no case YQ-NONE"),
+        (["case", "new", "--title", "t", "--level", "V"], "not a valid level"),
+        (["case", "new", "--title", ""], "cannot be empty"),
+    ])
+    func userErrorsAreOneLineAndNonZero(args: [String], message: String) throws {
+        let dir = try TempDir()
+        let db = dir.path("n.sqlite")
+        try CLI.run(["node", "init", "--db", db, "--hub", "http://127.0.0.1:9", "--unit", "u"])
+        let r = try CLI.run(args + ["--db", db])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(try CLI.run(["case", "list", "--json", "--db", db]).stdout.contains("[") )
+    }
+
+    @Test func badAssignmentsAndMissingReplicaSayWhatToDo() throws {
+        let dir = try TempDir()
+        let db = dir.path("n.sqlite")
+        let missing = try CLI.run(["case", "list", "--db", db])
+        #expect(missing.status != 0 && missing.stderr.contains("yuqing node init"))
+        #expect(!FileManager.default.fileExists(atPath: db))
+        let noDB = try CLI.run(["case", "list"], env: ["YUQING_DB": ""])
+        #expect(noDB.status != 0 && noDB.stderr.contains("--db"))
+        try CLI.run(["node", "init", "--db", db, "--hub", "http://127.0.0.1:9", "--unit", "u"])
+        let again = try CLI.run(["node", "init", "--db", db, "--hub", "http://127.0.0.1:9", "--unit", "u"])
+        #expect(again.status != 0 && again.stderr.contains("already exists"))
+        let id = try CLI.run(["case", "new", "--db", db, "--title", "t"]).lastWord
+        for (arg, hint) in [("colour=red", "fields are"), ("title", "FIELD=VALUE"), ("co-units-=Nobody", "not a co-unit"),
+                            ("unit=x", "cannot be changed"), ("status=done", "registered")] {
+            let r = try CLI.run(["case", "set", "--db", db, id, arg])
+            #expect(r.status != 0, "\(arg)")
+            #expect(r.stderr.contains(hint), "\(arg): \(r.stderr)")
+        }
+        let badHub = try CLI.run(["node", "init", "--db", dir.path("x.sqlite"), "--hub", "nowhere", "--unit", "u"])
+        #expect(badHub.status != 0 && badHub.stderr.contains("hub URL"))
+    }
+
+    @Test func syncWithTheHubDownSaysTheWorkIsSaved() throws {
+        let dir = try TempDir()
+        let db = dir.path("n.sqlite")
+        try CLI.run(["node", "init", "--db", db, "--hub", "http://127.0.0.1:\(CLI.freePort())", "--unit", "u"])
+        try CLI.run(["case", "new", "--db", db, "--title", "t"])
+        let r = try CLI.run(["sync", "--db", db])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("saved locally (3 changes waiting)"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test func offlineConflictScenarioConverges() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = root.appendingPathComponent("Examples/offline-conflict/run.sh").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script]
+        p.environment = ProcessInfo.processInfo.environment.merging(["YUQING_BIN": CLI.binary]) { $1 }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let last = text.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(last.hasPrefix("converged: 4 replicas, digest "), "\(text)")
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import YuqingCore
+import YuqingReplica
+
+/// Real processes killed for real: a node SIGKILLed in the middle of a sync, restarted, loses
+/// nothing and duplicates nothing once it syncs again. So does a hub killed mid-sync.
+@Suite(.serialized) struct CrashTests {
+    static let total = 600
+
+    /// A node with `total` co-units on one case, all unsynced (one command, one transaction).
+    static func nodeWithWork(_ dir: TempDir, _ hub: HubProcess, name: String) throws -> (db: String, caseID: String) {
+        let db = dir.path("\(name).sqlite")
+        try CLI.run(["node", "init", "--db", db, "--hub", hub.url, "--unit", name])
+        let id = try CLI.run(["case", "new", "--db", db, "--title", "crash test"]).lastWord
+        let units = (0..<total).map { "co-units+=unit \($0)" }
+        let set = try CLI.run(["case", "set", "--db", db, id] + units)
+        #expect(set.status == 0, "\(set.stderr)")
+        return (db, id)
+    }
+
+    /// Waits until `condition` holds (polling), then SIGKILLs `process`.
+    static func kill(_ process: Process, when condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while try !condition() {
+            guard process.isRunning, Date() < deadline else { throw CLITestError("the sync ended before it could be interrupted") }
+            usleep(2_000)
+        }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    @Test func nodeKilledMidPushAndMidPullLosesAndDuplicatesNothing() throws {
+        let dir = try TempDir()
+        let hub = HubProcess(db: dir.path("hub.sqlite"))
+        try hub.start()
+        let (a, caseID) = try Self.nodeWithWork(dir, hub, name: "a")
+        let changes = Self.total + 3  // + title, status, unit
+
+        // Push in batches of 4, killed once the hub holds part of it.
+        let push = try CLI.start(["sync", "--db", a, "--batch-size", "4"])
+        try push.run()
+        try Self.kill(push) { (try hub.status()["head"] as? Int ?? 0) > 40 }
+        let headAtKill = try hub.status()["head"] as? Int ?? 0
+        #expect(headAtKill < changes, "the push was not interrupted mid-way")
+
+        let resumed = try CLI.run(["sync", "--db", a, "--batch-size", "50"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try hub.status()["head"] as? Int == changes)
+        let hubReplica = try Replica.open(at: hub.db)
+        #expect(try hubReplica.logCount() == changes)
+
+        // Another node pulls in batches of 4 and is killed once it has applied part of it.
+        let b = dir.path("b.sqlite")
+        try CLI.run(["node", "init", "--db", b, "--hub", hub.url, "--unit", "b"])
+        let pull = try CLI.start(["sync", "--db", b, "--batch-size", "4"])
+        try pull.run()
+        let bReplica = try Replica.open(at: b)
+        try Self.kill(pull) { try bReplica.info().pullCursor > 40 }
+        let cursorAtKill = try bReplica.info().pullCursor
+        #expect(cursorAtKill < Int64(changes), "the pull was not interrupted mid-way")
+        #expect(try bReplica.logCount() == Int(cursorAtKill))
+
+        let finished = try CLI.run(["sync", "--db", b])
+        #expect(finished.status == 0, "\(finished.stderr)")
+        #expect(try bReplica.logCount() == changes)
+        let show = try CLI.run(["case", "show", "--db", b, caseID, "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+        #expect((json?["co_units"] as? [String])?.count == Self.total)
+
+        let digests = try [a, b, hub.db].map { try CLI.run(["digest", "--db", $0]).stdout }
+        #expect(Set(digests).count == 1)
+        #expect(try CLI.run(["sync", "--db", a]).stdout.hasPrefix("pushed 0 changes"))
+    }
+
+    @Test func hubKilledMidSyncAndRestartedLosesNothing() throws {
+        let dir = try TempDir()
+        let hub = HubProcess(db: dir.path("hub.sqlite"))
+        try hub.start()
+        let (a, _) = try Self.nodeWithWork(dir, hub, name: "a")
+        let push = try CLI.start(["sync", "--db", a, "--batch-size", "4"])
+        push.standardError = FileHandle.nullDevice
+        try push.run()
+        while (try? hub.status()["head"] as? Int ?? 0) ?? 0 < 40 { usleep(2_000) }
+        hub.kill()
+        push.waitUntilExit()
+        #expect(push.terminationStatus == 3, "an interrupted sync reports the hub unreachable")
+
+        let offline = try CLI.run(["sync", "--db", a])
+        #expect(offline.status == 3)
+        #expect(offline.stderr.contains("saved locally"))
+
+        try hub.start()
+        let resumed = try CLI.run(["sync", "--db", a])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Replica.open(at: hub.db).logCount() == Self.total + 3)
+        #expect(try CLI.run(["digest", "--db", a]).stdout == CLI.run(["digest", "--db", hub.db]).stdout)
+    }
+}
