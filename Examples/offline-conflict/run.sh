@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if [[ -z "${YUQING_BIN:-}" ]]; then
+  source scripts/setup.sh
   echo "== building yuqing (first build fetches and compiles dependencies: a few minutes)"
   swift build --product yuqing >&2
   YUQING_BIN="$(swift build --show-bin-path)/yuqing"

@@ -1,3 +1,4 @@
+import Foundation
 import PropertyBased
 import Testing
 @testable import YuqingCore
@@ -100,14 +101,17 @@ import Testing
         }
     }
 
+    /// `YUQING_SOAK=1` multiplies the schedules by 20 (a soak run, not part of the normal suite).
+    static let scale = ProcessInfo.processInfo.environment["YUQING_SOAK"].flatMap(Int.init).map { $0 > 0 ? 20 * $0 : 1 } ?? 1
+
     @Test func thousandSchedulesConverge() async {
-        await propertyCheck(count: 1000, input: Gen<UInt64>.value(), Gen.int(in: 5...8)) { seed, n in
+        await propertyCheck(count: 1000 * Self.scale, input: Gen<UInt64>.value(), Gen.int(in: 5...8)) { seed, n in
             Self.check(seed: seed, replicas: n, steps: 120)
         }
     }
 
     @Test func longSchedulesConverge() async {
-        await propertyCheck(count: 40, input: Gen<UInt64>.value()) { seed in
+        await propertyCheck(count: 40 * Self.scale, input: Gen<UInt64>.value()) { seed in
             Self.check(seed: seed, replicas: 6, steps: 1500)
         }
     }

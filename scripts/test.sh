@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: property tests of the core, SQLite replicas, the hub's API,
+# end-to-end sync against a real hub on loopback, and the CLI with real processes killed mid-sync.
+#
+#   scripts/test.sh                  # the normal run
+#   YUQING_SOAK=1 scripts/test.sh    # heavier: many more random schedules
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+echo "== building (the first build compiles the dependencies: several minutes on 2 cores)" >&2
+swift build --build-tests >&2
+swift test --skip-build "$@"
