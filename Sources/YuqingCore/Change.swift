@@ -55,6 +55,17 @@ public struct Change: Hashable, Sendable, Codable {
         self.context = Array(Set(context)).sorted()
         self.author = author
     }
+
+    private enum CodingKeys: String, CodingKey { case dot, hlc, record, field, value, context, author }
+
+    /// Decodes through the initialiser, so a received context is sorted and free of duplicates too.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dot: try c.decode(Dot.self, forKey: .dot), hlc: try c.decode(HLC.self, forKey: .hlc),
+                  record: try c.decode(RecordRef.self, forKey: .record), field: try c.decode(FieldKey.self, forKey: .field),
+                  value: try c.decodeIfPresent(FieldValue.self, forKey: .value),
+                  context: try c.decode([Dot].self, forKey: .context), author: try c.decode(String.self, forKey: .author))
+    }
 }
 
 /// One value a field holds, with the dot and time of the write that put it there.

@@ -94,6 +94,9 @@ public struct Schema: Hashable, Sendable {
         if spec.shape == .scalar, value == nil {
             throw SchemaError("field '\(field.name)' cannot be removed, only set to another value")
         }
+        if spec.rule == .immutable, value == nil {
+            throw SchemaError("field '\(field.name)' is immutable: it cannot be removed")
+        }
         if let allowed = spec.allowedValues, let v = value, !allowed.contains(v.description) {
             throw SchemaError("'\(v)' is not a valid \(field.name); use one of: \(allowed.joined(separator: ", "))")
         }

@@ -15,13 +15,15 @@ public struct StateDigest: Sendable {
     public mutating func add(record: RecordRef, field: FieldKey, siblings: [Sibling]) {
         guard !siblings.isEmpty else { return }
         let rule = schema.rule(for: record, field)
-        var line = "\(record.kind)\u{1f}\(record.id)\u{1f}\(field.name)\u{1f}\(field.element)\u{1f}"
+        // Every part is length-prefixed, so no text can make two different states read alike.
+        func part(_ s: String) -> String { "\(s.utf8.count):\(s)" }
+        var line = part(record.kind) + part(record.id) + part(field.name) + part(field.element)
         switch rule.decide(siblings) {
         case .absent: return
-        case .value(let v): line += "=" + v.canonical
+        case .value(let v): line += "=" + part(v.canonical)
         case .conflict(let v, _):
             let c = Conflict.detect(record: record, field: field, siblings: siblings, rule: rule)!
-            line += "!" + c.id + "=" + v.canonical
+            line += "!" + c.id + "=" + part(v.canonical)
         }
         hasher.update(line + "\n")
         fieldCount += 1

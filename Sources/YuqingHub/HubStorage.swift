@@ -56,7 +56,7 @@ public struct SQLiteHubStorage: HubStorage {
     public func conflicts() async throws -> [Conflict] { try replica.conflicts() }
 
     public func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
-        let change = try replica.resolve(conflictID: conflictID, value: value, author: resolvedBy)
-        return (change, try replica.head())
+        let (change, seq) = try replica.resolve(conflictID: conflictID, value: value, author: resolvedBy)
+        return (change, seq)
     }
 }

@@ -44,16 +44,21 @@ extension Replica {
     }
 
     /// Resolves an open conflict with a new write whose context covers every value in conflict.
-    public func resolve(conflictID: String, value: FieldValue, author: String) throws -> Change {
+    /// Returns the change and its position in this replica's log.
+    public func resolve(conflictID: String, value: FieldValue, author: String) throws -> (change: Change, seq: Int64) {
         try write { db in
             guard let conflict = try self.conflicts(db).first(where: { $0.id == conflictID }) else {
                 throw ReplicaError(.notFound, "no open conflict \(conflictID): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`")
             }
-            do { try schema.validate(conflict.record, conflict.field, value) } catch let error as SchemaError {
-                throw ReplicaError(.invalidWrite, error.message)
+            // Fields this schema does not know (from a newer one) are flagged, so they must be resolvable.
+            if schema.records[conflict.record.kind]?.field(conflict.field.name) != nil {
+                do { try schema.validate(conflict.record, conflict.field, value) } catch let error as SchemaError {
+                    throw ReplicaError(.invalidWrite, error.message)
+                }
             }
-            return try self.writeLocked(db, [Write(conflict.record, conflict.field, value)], author: author,
-                                        expectedContext: conflict.resolutionContext)[0]
+            let change = try self.writeLocked(db, [Write(conflict.record, conflict.field, value)], author: author,
+                                              expectedContext: conflict.resolutionContext)[0]
+            return (change, db.lastInsertedRowID)
         }
     }
 

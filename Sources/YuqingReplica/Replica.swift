@@ -21,6 +21,8 @@ public struct ReplicaInfo: Sendable, Hashable {
     public var role: ReplicaRole
     public var unit: String
     public var hubURL: String?
+    /// The hub this node syncs with, learnt at its first sync: cursors are positions in its log.
+    public var hubID: ReplicaID?
     /// The last counter this replica gave one of its own changes.
     public var counter: UInt64
     /// Local log position up to which the hub has acknowledged this node's changes.
@@ -50,7 +52,8 @@ public final class Replica: Sendable {
     public let id: ReplicaID
     public let role: ReplicaRole
     let pool: DatabasePool
-    let deviceClock: @Sendable () -> UInt64
+    /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
+    public let deviceClock: @Sendable () -> UInt64
 
     /// Milliseconds since 1970 from the system clock.
     public static let systemClock: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
@@ -138,6 +141,7 @@ public final class Replica: Sendable {
             ReplicaInfo(
                 id: id, role: role, unit: try Meta.get(db, "unit") ?? "",
                 hubURL: try Meta.get(db, "hub_url"),
+                hubID: (try Meta.get(db, "hub_id") as String?).map { ReplicaID($0) },
                 counter: UInt64(try Meta.get(db, "counter") ?? Int64(0)),
                 pushCursor: try Meta.get(db, "push_cursor") ?? 0,
                 pullCursor: try Meta.get(db, "pull_cursor") ?? 0,
@@ -146,8 +150,28 @@ public final class Replica: Sendable {
     }
 
     /// Records how far the device clock is from the hub's, so later timestamps are corrected.
+    ///
+    /// A clock that ran ahead has also pushed this replica's hybrid clock ahead; it is brought
+    /// back to the corrected time, so the device's later writes do not keep winning
+    /// last-writer-wins ties. (Supersession never depends on timestamps, so nothing else moves.)
     public func setClockOffset(_ millis: Int64) throws {
-        try write { db in try Meta.set(db, "clock_offset", millis) }
+        try write { db in
+            try Meta.set(db, "clock_offset", millis)
+            let corrected = UInt64(max(0, Int64(deviceClock()) + millis))
+            let bound = HLC(wallMillis: corrected + HybridLogicalClock.defaultMaxForwardDrift)
+            let latest = HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0)))
+            if latest > bound { try Meta.set(db, "hlc", Int64(bound.packed)) }
+        }
+    }
+
+    /// Binds this node to the hub `id` at its first sync; afterwards, checks that it is the same hub.
+    /// Returns false when the node already syncs with another hub.
+    public func bindHub(_ id: ReplicaID) throws -> Bool {
+        try write { db in
+            if let known: String = try Meta.get(db, "hub_id") { return known == id.rawValue }
+            try Meta.set(db, "hub_id", id.rawValue)
+            return true
+        }
     }
 
     // MARK: Writing
@@ -184,7 +208,10 @@ public final class Replica: Sendable {
         var made: [Change] = []
         for w in writes {
             let context = try Store.siblings(db, w.record, w.field).map(\.dot)
-            if let expectedContext, context != expectedContext {
+            if expectedContext == nil, !context.isEmpty, schema.rule(for: w.record, w.field) == .immutable {
+                throw ReplicaError(.invalidWrite, "\(w.field) of \(w.record) is immutable once written")
+            }
+            if let expectedContext, Set(context) != Set(expectedContext) {
                 throw ReplicaError(.notFound, "the values of \(w.record) \(w.field) changed meanwhile; list the conflicts again")
             }
             counter += 1
@@ -207,14 +234,17 @@ public final class Replica: Sendable {
         try write { db in
             var result = ApplyResult(applied: 0, duplicates: 0)
             var clock = HybridLogicalClock(latest: HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0))))
-            let physical = deviceClock()
+            let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
+            let physical = UInt64(max(0, Int64(deviceClock()) + offset))
             for change in changes {
                 switch try Store.apply(db, change, fromHub: origin == .hub) {
+                case .duplicate:
+                    result.duplicates += 1
                 case .applied:
                     result.applied += 1
                     clock.observe(change.hlc, physicalMillis: physical)
-                case .duplicate: result.duplicates += 1
-                case .pending: break
+                case .pending:
+                    clock.observe(change.hlc, physicalMillis: physical)
                 }
             }
             if try Store.hasPending(db) {

@@ -15,6 +15,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         /// The hub's answer could not be read (another program on that port, or another version).
         case badResponse
         case invalidURL
+        /// The URL leads to another hub than the one this node syncs with.
+        case wrongHub
     }
 
     public var code: Code

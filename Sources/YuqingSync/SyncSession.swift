@@ -42,12 +42,15 @@ public struct SyncSession: Sendable {
     /// Runs one sync; `progress` is called after every batch.
     public func run(progress: @Sendable (SyncReport) -> Void = { _ in }) async throws -> SyncReport {
         var report = SyncReport()
+        // Make sure this is the hub whose log the cursors point into, before sending anything.
+        try checkHub(try await client.status().hub)
         // Push.
         while true {
             let batch = try replica.pendingPush(limit: batchSize)
             guard let last = batch.last else { break }
-            let sentAt = Replica.systemClock()
+            let sentAt = replica.deviceClock()
             let answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
+            try checkHub(answer.hub)
             try replica.markPushed(upTo: last.seq)
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             report.pushed += answer.accepted
@@ -60,8 +63,9 @@ public struct SyncSession: Sendable {
         // Pull.
         var cursor = try replica.info().pullCursor
         while true {
-            let sentAt = Replica.systemClock()
+            let sentAt = replica.deviceClock()
             let answer = try await client.pull(after: cursor, limit: batchSize, replica: replica.id)
+            try checkHub(answer.hub)
             let result = try replica.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next)
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             cursor = answer.next
@@ -76,9 +80,17 @@ public struct SyncSession: Sendable {
         return report
     }
 
+    /// Cursors are positions in one hub's log: refuse to mix them with another hub's.
+    func checkHub(_ hub: ReplicaID) throws {
+        guard try replica.bindHub(hub) else {
+            let known = try replica.info().hubID?.rawValue ?? "?"
+            throw SyncError(.wrongHub, "the hub at \(client.baseURL.absoluteString) is hub \(hub), but this node syncs with hub \(known); nothing was exchanged. Use that hub's URL, or create a new node replica for this hub")
+        }
+    }
+
     /// Keeps the node's timestamps near the hub's when the device clock is off by over a second.
     func learnClock(hubTime: UInt64, sentAt: UInt64) throws {
-        let now = Replica.systemClock()
+        let now = replica.deviceClock()
         let offset = Int64(hubTime) - Int64((sentAt + now) / 2)
         let current = try replica.info().clockOffsetMillis
         let wanted = abs(offset) > 1000 ? offset : 0

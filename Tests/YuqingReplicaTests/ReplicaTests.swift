@@ -101,8 +101,9 @@ final class TempDir {
         let conflict = try #require(try hub.conflicts().first)
         #expect(conflict.candidates.count == 2)
         #expect(throws: ReplicaError.self) { try hub.resolve(conflictID: "nope", value: .text("x"), author: "op") }
-        let change = try hub.resolve(conflictID: conflict.id, value: .text("agreed"), author: "op")
+        let (change, seq) = try hub.resolve(conflictID: conflict.id, value: .text("agreed"), author: "op")
         #expect(change.context == [ca.dot, cb.dot])
+        #expect(seq == 3)
         #expect(try hub.conflicts().isEmpty)
         #expect(try hub.view(c)?.value("summary") == .text("agreed"))
         // Resolving the same id again says it is gone.

@@ -103,6 +103,42 @@ import YuqingWire
         }
     }
 
+    @Test func aDeviceClockDaysAheadIsCorrectedAtItsFirstSync() async throws {
+        try await Self.withLiveHub { hub, storage, files in
+            let threeDays: UInt64 = 3 * 86_400_000
+            let node = try Replica.create(at: files.path("fast.sqlite"), role: .node, unit: "fast", hubURL: hub,
+                                          deviceClock: { Replica.systemClock() + threeDays })
+            let before = try node.write([.init(.case("c"), FieldKey("title"), .text("offline"))])[0]
+            #expect(before.hlc.wallMillis > Replica.systemClock() + threeDays / 2)
+            _ = try await Self.sync(node, hub)
+            let offset = try node.info().clockOffsetMillis
+            #expect(abs(offset + Int64(threeDays)) < 60_000)
+            let after = try node.write([.init(.case("c"), FieldKey("title"), .text("synced"))])[0]
+            #expect(after.hlc.wallMillis < Replica.systemClock() + HybridLogicalClock.defaultMaxForwardDrift + 60_000)
+            // The later write still supersedes the earlier one: causality, not timestamps.
+            #expect(after.context == [before.dot])
+            _ = try await Self.sync(node, hub)
+            #expect(try storage.replica.view(.case("c"))?.value("title") == .text("synced"))
+        }
+    }
+
+    @Test func aNodeRefusesToMixTwoHubsLogs() async throws {
+        let files = try Files()
+        let node = try Self.node(files, "n", hub: "http://127.0.0.1:9")
+        try await Self.withLiveHub { hub, _, _ in _ = try await Self.sync(node, hub) }
+        try node.write([.init(.case("c"), FieldKey("title"), .text("t"))])
+        try await Self.withLiveHub { otherHub, storage, _ in
+            do {
+                _ = try await Self.sync(node, otherHub)
+                Issue.record("synced with a second hub")
+            } catch let e as SyncError {
+                #expect(e.code == .wrongHub)
+            }
+            #expect(try storage.replica.logCount() == 0)
+            #expect(try node.pendingCount() == 1)
+        }
+    }
+
     @Test func anUnreachableHubLeavesTheNodeWorking() async throws {
         let files = try Files()
         let node = try Self.node(files, "n", hub: "http://127.0.0.1:9")
