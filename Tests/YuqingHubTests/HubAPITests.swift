@@ -74,6 +74,19 @@ import YuqingWire
                 let problem = try Self.decode(Problem.self, response)
                 #expect(problem.message.contains("supersede itself"))
             }
+            // Numbers beyond what the hub stores are refused, not a crash.
+            var huge = Self.changes("n1", count: 1)
+            huge[0].hlc = HLC(packed: UInt64.max)
+            try await client.execute(uri: "/v1/push", method: .post,
+                                     body: try Self.json(PushRequest(replica: ReplicaID("n1"), changes: huge))) { response in
+                #expect(response.status == .badRequest)
+            }
+            huge = Self.changes("n1", count: 1)
+            huge[0].context = [Dot(replica: ReplicaID("x"), counter: UInt64.max)]
+            try await client.execute(uri: "/v1/push", method: .post,
+                                     body: try Self.json(PushRequest(replica: ReplicaID("n1"), changes: huge))) { response in
+                #expect(response.status == .badRequest)
+            }
             #expect(try await storage.head() == 0)
             try await client.execute(uri: "/v1/pull?after=-1", method: .get) { response in
                 #expect(response.status == .badRequest)

@@ -48,6 +48,18 @@ final class TempDir {
         #expect(try r.view(c) == nil)
     }
 
+    @Test func immutableFieldsAreWrittenOnce() throws {
+        let dir = try TempDir()
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let note = FieldKey("notes", element: "n1")
+        try r.write([.init(c, note, .text("first")), .init(c, FieldKey("unit"), .text("u"))])
+        #expect(throws: ReplicaError.self) { try r.write([.init(c, note, .text("rewritten"))]) }
+        #expect(throws: ReplicaError.self) { try r.write([.init(c, note, nil)]) }
+        #expect(throws: ReplicaError.self) { try r.write([.init(c, FieldKey("unit"), .text("other"))]) }
+        #expect(try r.view(c)?.entries("notes").map(\.sibling.value) == [.text("first")])
+        #expect(try r.logCount() == 2)
+    }
+
     @Test func openingAMissingFileSaysHowToCreateOne() throws {
         let dir = try TempDir()
         do {
