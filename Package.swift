@@ -41,6 +41,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Seeded randomness and temporary directories for the test targets.
+        .target(name: "YuqingTestSupport", path: "Tests/Support"),
         .executableTarget(
             name: "yuqing",
             dependencies: [
@@ -51,19 +53,25 @@ let package = Package(
         ),
         .testTarget(
             name: "YuqingCoreTests",
-            dependencies: ["YuqingCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["YuqingCore", "YuqingTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "YuqingReplicaTests", dependencies: ["YuqingReplica", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "YuqingReplicaTests",
+            dependencies: ["YuqingReplica", "YuqingTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire"]),
         .testTarget(
             name: "YuqingSyncTests",
-            dependencies: ["YuqingSync", "YuqingHub", "YuqingReplica", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: [
+                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "YuqingHubTests",
             dependencies: ["YuqingHub", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingReplica"]),
+        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingReplica", "YuqingTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import YuqingTestSupport
 import Testing
 
 /// The command line as a user meets it: outputs, errors and exit codes.

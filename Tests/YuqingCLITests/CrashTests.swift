@@ -1,4 +1,5 @@
 import Foundation
+import YuqingTestSupport
 import Testing
 import YuqingCore
 import YuqingReplica

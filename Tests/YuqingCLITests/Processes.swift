@@ -1,4 +1,5 @@
 import Foundation
+import YuqingTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -109,14 +110,4 @@ final class HubProcess {
 struct CLITestError: Error, CustomStringConvertible {
     var description: String
     init(_ d: String) { description = d }
-}
-
-final class TempDir: Sendable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import YuqingCore
+import YuqingTestSupport
 
 /// Random schedules against many replicas: random writes on every field shape, random partial
 /// exchanges in random order with duplicates and re-deliveries, random clock skew. At the end

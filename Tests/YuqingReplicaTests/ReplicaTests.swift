@@ -3,17 +3,7 @@ import GRDB
 import Testing
 @testable import YuqingCore
 @testable import YuqingReplica
-
-/// A fresh directory per test, removed afterwards.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
+import YuqingTestSupport
 
 @Suite struct ReplicaTests {
     let c = RecordRef.case("YQ-1")
@@ -126,7 +116,7 @@ final class TempDir {
     /// random order with duplicates.
     @Test(arguments: 0..<25) func sqliteReplicaMatchesTheCore(seed: Int) throws {
         let dir = try TempDir()
-        var rng = SplitMix(seed: UInt64(seed) &+ 0x5eed)
+        var rng = SeededRandom(seed: UInt64(seed) &+ 0x5eed)
         var sources = (0..<4).map { ReplicaState(id: ReplicaID("s\($0)")) }
         var all: [Change] = []
         for step in 0..<150 {
@@ -159,17 +149,5 @@ final class TempDir {
         #expect(try sqlite.conflicts().map(\.id) == reference.conflicts.map(\.id))
         #expect(try sqlite.logCount() == all.count)
         #expect(try sqlite.versionVector() == reference.versionVector)
-    }
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

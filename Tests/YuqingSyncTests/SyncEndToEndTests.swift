@@ -7,21 +7,12 @@ import YuqingHub
 import YuqingReplica
 import YuqingSync
 import YuqingWire
+import YuqingTestSupport
 
 /// Nodes with real SQLite files syncing over URLSession with a real hub on a loopback port.
 @Suite struct SyncEndToEndTests {
-    final class Files: Sendable {
-        let dir: URL
-        init() throws {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-sync-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        }
-        func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-        deinit { try? FileManager.default.removeItem(at: dir) }
-    }
-
-    static func withLiveHub(_ body: @Sendable (String, SQLiteHubStorage, Files) async throws -> Void) async throws {
-        let files = try Files()
+    static func withLiveHub(_ body: @Sendable (String, SQLiteHubStorage, TempDir) async throws -> Void) async throws {
+        let files = try TempDir()
         let storage = try SQLiteHubStorage(path: files.path("hub.sqlite"))
         let app = buildHubApplication(configuration: HubConfiguration(port: 0), storage: storage)
         try await app.test(.live) { client in
@@ -30,7 +21,7 @@ import YuqingWire
         }
     }
 
-    static func node(_ files: Files, _ name: String, hub: String) throws -> Replica {
+    static func node(_ files: TempDir, _ name: String, hub: String) throws -> Replica {
         try Replica.create(at: files.path("\(name).sqlite"), role: .node, unit: name, hubURL: hub)
     }
 
@@ -123,7 +114,7 @@ import YuqingWire
     }
 
     @Test func aNodeRefusesToMixTwoHubsLogs() async throws {
-        let files = try Files()
+        let files = try TempDir()
         let node = try Self.node(files, "n", hub: "http://127.0.0.1:9")
         try await Self.withLiveHub { hub, _, _ in _ = try await Self.sync(node, hub) }
         try node.write([.init(.case("c"), FieldKey("title"), .text("t"))])
@@ -140,7 +131,7 @@ import YuqingWire
     }
 
     @Test func anUnreachableHubLeavesTheNodeWorking() async throws {
-        let files = try Files()
+        let files = try TempDir()
         let node = try Self.node(files, "n", hub: "http://127.0.0.1:9")
         try node.write([.init(.case("c"), FieldKey("title"), .text("offline"))])
         do {
