@@ -20,12 +20,27 @@ import YuqingReplica
         return (db, id)
     }
 
+    /// Starts `yuqing args`, with its stderr kept for the report if it ends on its own.
+    static func launch(_ args: [String]) throws -> (Process, Pipe) {
+        let p = try CLI.start(args)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return (p, err)
+    }
+
     /// Waits until `condition` holds (polling), then SIGKILLs `process`.
-    static func kill(_ process: Process, when condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(60)
+    static func kill(_ launched: (Process, Pipe), when condition: () throws -> Bool) throws {
+        let (process, err) = launched
+        let deadline = Date().addingTimeInterval(120)
         while try !condition() {
-            guard process.isRunning, Date() < deadline else { throw CLITestError("the sync ended before it could be interrupted") }
-            usleep(2_000)
+            guard process.isRunning, Date() < deadline else {
+                process.waitUntilExit()
+                let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                throw CLITestError("the sync ended (status \(process.terminationStatus)) before it could be interrupted: \(stderr)")
+            }
+            usleep(1_000)
         }
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -38,10 +53,9 @@ import YuqingReplica
         let (a, caseID) = try Self.nodeWithWork(dir, hub, name: "a")
         let changes = Self.total + 3  // + title, status, unit
 
-        // Push in batches of 4, killed once the hub holds part of it.
-        let push = try CLI.start(["sync", "--db", a, "--batch-size", "4"])
-        try push.run()
-        try Self.kill(push) { (try hub.status()["head"] as? Int ?? 0) > 40 }
+        // Push in batches of 2, killed once the hub holds part of it.
+        let push = try Self.launch(["sync", "--db", a, "--batch-size", "2"])
+        try Self.kill(push) { (try hub.status()["head"] as? Int ?? 0) > 20 }
         let headAtKill = try hub.status()["head"] as? Int ?? 0
         #expect(headAtKill < changes, "the push was not interrupted mid-way")
 
@@ -51,13 +65,12 @@ import YuqingReplica
         let hubReplica = try Replica.open(at: hub.db)
         #expect(try hubReplica.logCount() == changes)
 
-        // Another node pulls in batches of 4 and is killed once it has applied part of it.
+        // Another node pulls in batches of 2 and is killed once it has applied part of it.
         let b = dir.path("b.sqlite")
         try CLI.run(["node", "init", "--db", b, "--hub", hub.url, "--unit", "b"])
-        let pull = try CLI.start(["sync", "--db", b, "--batch-size", "4"])
-        try pull.run()
         let bReplica = try Replica.open(at: b)
-        try Self.kill(pull) { try bReplica.info().pullCursor > 40 }
+        let pull = try Self.launch(["sync", "--db", b, "--batch-size", "2"])
+        try Self.kill(pull) { try bReplica.info().pullCursor > 20 }
         let cursorAtKill = try bReplica.info().pullCursor
         #expect(cursorAtKill < Int64(changes), "the pull was not interrupted mid-way")
         #expect(try bReplica.logCount() == Int(cursorAtKill))
