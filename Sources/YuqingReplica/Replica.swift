@@ -67,7 +67,7 @@ public final class Replica: Sendable {
             (try Meta.get(db, "replica_id"), try Meta.get(db, "role"))
         }
         guard let id, let role, let r = ReplicaRole(rawValue: role) else {
-            throw ReplicaError(.notInitialised, "\(path) is not an initialised Yuqing replica")
+            throw ReplicaError(.notInitialised, "\(path) is not an initialised Yuqing replica (another file, or a creation that was interrupted): move it away and run `yuqing node init` again")
         }
         self.id = ReplicaID(id)
         self.role = r
@@ -86,14 +86,18 @@ public final class Replica: Sendable {
     }
 
     /// Creates a new replica file. Fails if one already exists there.
+    ///
+    /// The file is built under a temporary name and renamed into place once complete, so an
+    /// interrupted creation never leaves a half-made replica at `path`.
     public static func create(at path: String, role: ReplicaRole, unit: String, hubURL: String? = nil,
                               id: ReplicaID = .random(), schema: Schema = .standard,
                               deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         if FileManager.default.fileExists(atPath: path) {
             throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica")
         }
+        let temporary = path + ".creating-\(ReplicaID.random())"
         do {
-            let pool = try makePool(path)
+            let pool = try makePool(temporary)
             try pool.write { db in
                 try Meta.set(db, "replica_id", id.rawValue)
                 try Meta.set(db, "role", role.rawValue)
@@ -101,10 +105,16 @@ public final class Replica: Sendable {
                 if let hubURL { try Meta.set(db, "hub_url", hubURL) }
                 for key in ["counter", "hlc", "push_cursor", "pull_cursor", "clock_offset"] { try Meta.set(db, key, 0) }
             }
-            return try Replica(path: path, pool: pool, schema: schema, deviceClock: deviceClock)
+            try pool.close()  // checkpoints the WAL into the file
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
         } catch {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporary + suffix) }
+            if FileManager.default.fileExists(atPath: path) {
+                throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica")
+            }
             throw ReplicaError.storage(error, path: path)
         }
+        return try open(at: path, schema: schema, deviceClock: deviceClock)
     }
 
     /// Opens an existing replica file.

@@ -4,6 +4,8 @@ import GRDB
 public struct ReplicaError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case notInitialised, alreadyInitialised, invalidWrite, notFound, corrupt, storage
+        /// Two different changes under one dot: a replica restored from a backup or copied.
+        case dotReused
     }
 
     public var code: Code

@@ -19,7 +19,10 @@ enum Store {
     /// here yet waits in `pending_change` until it is.
     static func apply(_ db: Database, _ change: Change, fromHub: Bool) throws -> Outcome {
         let dot = change.dot
-        if try isSeen(db, dot) || isPending(db, dot) { return .duplicate }
+        if try isSeen(db, dot) || isPending(db, dot) {
+            try checkSameAsHeld(db, change)
+            return .duplicate
+        }
         for d in change.context where try !isSeen(db, d) {
             try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO pending_change (replica, counter, hlc, kind, record, field, elem, value, context, author, from_hub)
@@ -56,6 +59,16 @@ enum Store {
 
     static func hasPending(_ db: Database) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pending_change)") ?? false
+    }
+
+    /// A dot names one change forever. A different change under a held dot means its replica
+    /// reuses dots (restored from a backup, or copied): refuse it rather than drop it silently.
+    static func checkSameAsHeld(_ db: Database, _ change: Change) throws {
+        let args: StatementArguments = [change.dot.replica.rawValue, Int64(change.dot.counter)]
+        let row = try Row.fetchOne(db, sql: "SELECT \(Coding.changeColumns) FROM change_log WHERE replica = ? AND counter = ?", arguments: args)
+            ?? Row.fetchOne(db, sql: "SELECT 0 AS seq, * FROM pending_change WHERE replica = ? AND counter = ?", arguments: args)
+        guard let row, try Coding.change(row).change != change else { return }
+        throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id: replica \(change.dot.replica) reuses change ids (restored from a backup, or copied from another device). Keep that replica's file aside and create a new node replica with `yuqing node init`")
     }
 
     static func isPending(_ db: Database, _ dot: Dot) throws -> Bool {

@@ -17,6 +17,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         case invalidURL
         /// The URL leads to another hub than the one this node syncs with.
         case wrongHub
+        /// The hub holds changes from this replica that it does not: a restored backup or a copy.
+        case replicaBehindHub
     }
 
     public var code: Code

@@ -43,7 +43,14 @@ public struct SyncSession: Sendable {
     public func run(progress: @Sendable (SyncReport) -> Void = { _ in }) async throws -> SyncReport {
         var report = SyncReport()
         // Make sure this is the hub whose log the cursors point into, before sending anything.
-        try checkHub(try await client.status().hub)
+        let status = try await client.status()
+        try checkHub(status.hub)
+        // A replica restored from a backup (or copied) would reuse dots the hub already holds,
+        // and the hub would take its new changes for re-sent old ones: refuse, losing nothing.
+        let counter = try replica.info().counter
+        if status.versionVector[replica.id] > counter {
+            throw SyncError(.replicaBehindHub, "the hub holds changes up to \(replica.id):\(status.versionVector[replica.id]) from this node, but this replica only reaches \(counter): it was restored from a backup or copied from another device. Nothing was sent. Keep this file aside and create a new node replica with `yuqing node init`; re-enter the work made since the backup there")
+        }
         // Push.
         while true {
             let batch = try replica.pendingPush(limit: batchSize)

@@ -133,7 +133,7 @@ public struct ResolveResponse: Codable, Sendable, Hashable {
 
 /// The body of every error response.
 public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertible {
-    /// Stable, machine-readable: `bad_request`, `not_found`, `too_large`, `storage`, `internal`.
+    /// Stable, machine-readable: `bad_request`, `not_found`, `dot_reused`, `too_large`, `storage`, `internal`.
     public var code: String
     /// For a person: what happened and what to do next.
     public var message: String

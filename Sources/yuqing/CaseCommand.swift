@@ -17,7 +17,7 @@ struct CaseCommand: AsyncParsableCommand {
         @Option(help: "Severity: I (especially major), II, III or IV (minor).") var level: String?
 
         func run() async throws {
-            let replica = try options.open()
+            let replica = try options.openNode()
             let id = CaseID.make()
             let record = RecordRef.case(id)
             var writes = [Replica.Write(record, FieldKey("title"), .text(title)),
@@ -47,7 +47,7 @@ struct CaseCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let replica = try options.open()
+            let replica = try options.openNode()
             let view = try CaseID.require(id, in: replica)
             var writes: [Replica.Write] = []
             for a in assignments {
@@ -69,7 +69,7 @@ struct CaseCommand: AsyncParsableCommand {
         @Argument(help: "The note's text.") var text: String
 
         func run() async throws {
-            let replica = try options.open()
+            let replica = try options.openNode()
             let view = try CaseID.require(id, in: replica)
             let noteID = CaseID.noteID()
             try replica.write([Replica.Write(view.record, FieldKey("notes", element: noteID), .text(text))])
@@ -133,15 +133,18 @@ enum CaseID {
 enum Assignment {
     static func parse(_ text: String, record: RecordRef) throws -> Replica.Write {
         func field(_ name: Substring) -> String { name.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "_") }
-        if let r = text.range(of: "+=") ?? text.range(of: "-=") {
-            let name = field(text[..<r.lowerBound])
-            let unit = String(text[r.upperBound...]).trimmingCharacters(in: .whitespaces)
-            guard name == "co_units" else { throw CLIError("'+=' and '-=' work on co-units only (got '\(text)')") }
-            guard !unit.isEmpty else { throw CLIError("name the co-unit: co-units+=UNIT") }
-            return Replica.Write(record, FieldKey("co_units", element: unit), text[r].hasPrefix("+") ? .integer(1) : nil)
-        }
         guard let eq = text.firstIndex(of: "=") else {
             throw CLIError("'\(text)' is not an assignment; write FIELD=VALUE (fields: title, summary, level, status) or co-units+=UNIT")
+        }
+        // `+=` / `-=` only where the first `=` is: a value may contain them freely.
+        if eq > text.startIndex, case let op = text[text.index(before: eq)], op == "+" || op == "-" {
+            let name = field(text[..<text.index(before: eq)])
+            // One spelling per name: composed and decomposed forms of the same text are one unit.
+            let unit = String(text[text.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+                .precomposedStringWithCanonicalMapping
+            guard name == "co_units" else { throw CLIError("'+=' and '-=' work on co-units only (got '\(text)')") }
+            guard !unit.isEmpty else { throw CLIError("name the co-unit: co-units+=UNIT") }
+            return Replica.Write(record, FieldKey("co_units", element: unit), op == "+" ? .integer(1) : nil)
         }
         let name = field(text[..<eq])
         var value = String(text[text.index(after: eq)...])

@@ -18,7 +18,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let replica = try options.open()
+        let replica = try options.openNode()
         let info = try replica.info()
         guard let url = hub ?? info.hubURL else {
             throw CLIError("this replica has no hub URL; pass --hub URL")

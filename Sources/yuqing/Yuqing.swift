@@ -31,7 +31,11 @@ enum Main {
         } catch let error as ReplicaError {
             fail(error.message, code: 2)
         } catch let error as SyncError {
-            fail(error.message, code: error.code == .hubUnreachable ? 3 : 4)
+            switch error.code {
+            case .hubUnreachable: fail(error.message, code: 3)
+            case .invalidURL: fail(error.message, code: 2)
+            default: fail(error.message, code: 4)
+            }
         } catch {
             Yuqing.exit(withError: error)
         }
@@ -66,7 +70,17 @@ struct ReplicaOptions: ParsableArguments {
         throw CLIError("no replica given: pass --db PATH or set YUQING_DB")
     }
 
+    /// Opens the replica for reading (a node's, or the hub's file for inspection).
     func open() throws -> Replica { try Replica.open(at: try path()) }
+
+    /// Opens a node's replica for work; the hub's database is refused.
+    func openNode() throws -> Replica {
+        let replica = try open()
+        guard replica.role == .node else {
+            throw CLIError("\(replica.path) is the hub's database; node commands need a node replica (create one with `yuqing node init`)")
+        }
+        return replica
+    }
 }
 
 func printJSON(_ value: Any) throws {

@@ -70,6 +70,52 @@ import Testing
         #expect(badHub.status != 0 && badHub.stderr.contains("hub URL"))
     }
 
+    @Test func valuesMayContainOperatorsAndUnitNamesAreNormalised() throws {
+        let dir = try TempDir()
+        let db = dir.path("n.sqlite")
+        try CLI.run(["node", "init", "--db", db, "--hub", "http://127.0.0.1:9", "--unit", "u"])
+        let id = try CLI.run(["case", "new", "--db", db, "--title", "t"]).lastWord
+        let composed = "Caf\u{E9}", decomposed = "Cafe\u{301}"
+        #expect(try CLI.run(["case", "set", "--db", db, id, "summary=x+=1 and y-=2", "co-units+=\(composed)"]).status == 0)
+        #expect(try CLI.run(["case", "set", "--db", db, id, "co-units+=\(decomposed)"]).status == 0)
+        var json = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "show", "--db", db, id, "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(json?["summary"] as? String == "x+=1 and y-=2")
+        #expect((json?["co_units"] as? [String])?.count == 1)
+        #expect(try CLI.run(["case", "set", "--db", db, id, "co-units-=\(decomposed)"]).status == 0)
+        json = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "show", "--db", db, id, "--json"]).stdout.utf8)) as? [String: Any]
+        #expect((json?["co_units"] as? [String])?.isEmpty == true)
+    }
+
+    @Test func nodeCommandsRefuseTheHubsDatabase() throws {
+        let dir = try TempDir()
+        let hub = HubProcess(db: dir.path("hub.sqlite"))
+        try hub.start()
+        let r = try CLI.run(["case", "new", "--db", hub.db, "--title", "t"])
+        #expect(r.status == 2 && r.stderr.contains("hub's database"))
+        #expect(try CLI.run(["digest", "--db", hub.db]).status == 0)
+    }
+
+    @Test func aNodeRestoredFromABackupIsRefusedInsteadOfLosingWork() throws {
+        let dir = try TempDir()
+        let hub = HubProcess(db: dir.path("hub.sqlite"))
+        try hub.start()
+        let db = dir.path("a.sqlite"), backup = dir.path("backup.sqlite")
+        try CLI.run(["node", "init", "--db", db, "--hub", hub.url, "--unit", "a"])
+        let id = try CLI.run(["case", "new", "--db", db, "--title", "t"]).lastWord
+        #expect(try CLI.run(["sync", "--db", db]).status == 0)
+        try FileManager.default.copyItem(atPath: db, toPath: backup)
+        try CLI.run(["case", "note", "--db", db, id, "after the backup"])
+        #expect(try CLI.run(["sync", "--db", db]).status == 0)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: db)
+        try CLI.run(["case", "note", "--db", db, id, "important, after the restore"])
+        let r = try CLI.run(["sync", "--db", db])
+        #expect(r.status == 4)
+        #expect(r.stderr.contains("restored from a backup"), "\(r.stderr)")
+        let show = try CLI.run(["case", "show", "--db", db, id])
+        #expect(show.stdout.contains("important, after the restore"))
+    }
+
     @Test func syncWithTheHubDownSaysTheWorkIsSaved() throws {
         let dir = try TempDir()
         let db = dir.path("n.sqlite")
