@@ -87,7 +87,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     func status() async throws -> Response {
         try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: try await storage.head(),
                            versionVector: try await storage.versionVector(),
-                           openConflicts: try await storage.conflicts().count, hubTime: Self.now))
+                           openConflicts: try await storage.openConflictCount(), hubTime: Self.now))
     }
 
     func push(_ request: Request) async throws -> Response {

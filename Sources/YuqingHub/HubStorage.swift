@@ -20,6 +20,8 @@ public protocol HubStorage: Sendable {
     func head() async throws -> Int64
     func versionVector() async throws -> VersionVector
     func conflicts() async throws -> [Conflict]
+    /// How many conflicts are open (cheaper than listing them).
+    func openConflictCount() async throws -> Int
     /// Writes the operator's value with a context that covers every value in conflict.
     func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64)
 }
@@ -54,6 +56,8 @@ public struct SQLiteHubStorage: HubStorage {
     public func versionVector() async throws -> VersionVector { try replica.versionVector() }
 
     public func conflicts() async throws -> [Conflict] { try replica.conflicts() }
+
+    public func openConflictCount() async throws -> Int { try replica.openConflictCount() }
 
     public func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
         let (change, seq) = try replica.resolve(conflictID: conflictID, value: value, author: resolvedBy)

@@ -30,6 +30,17 @@ extension Replica {
         try read { db in try self.conflicts(db) }
     }
 
+    /// How many conflicts are open, without loading their values.
+    public func openConflictCount() throws -> Int {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT kind, field FROM sibling GROUP BY kind, record, field, elem HAVING count(*) > 1
+                """).count { row in
+                schema.rule(for: RecordRef(kind: row["kind"], id: ""), FieldKey(row["field"])) == .flag
+            }
+        }
+    }
+
     func conflicts(_ db: Database) throws -> [Conflict] {
         let multi = try Row.fetchAll(db, sql: """
             SELECT kind, record, field, elem FROM sibling GROUP BY kind, record, field, elem HAVING count(*) > 1

@@ -191,9 +191,11 @@ public final class Replica: Sendable {
         public var record: RecordRef
         public var field: FieldKey
         public var value: FieldValue?
+        /// Element names are stored in Unicode NFC, so composed and decomposed spellings of one
+        /// name (`Café`) are one element, whichever keyboard typed them.
         public init(_ record: RecordRef, _ field: FieldKey, _ value: FieldValue?) {
             self.record = record
-            self.field = field
+            self.field = FieldKey(field.name, element: field.element.precomposedStringWithCanonicalMapping)
             self.value = value
         }
     }

@@ -42,14 +42,19 @@ public struct HubClient: Sendable {
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
     public init(hubURL: String, timeout: TimeInterval = 30) throws {
-        guard let url = URL(string: hubURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw SyncError(.invalidURL, "'\(hubURL)' is not a hub URL; give one like http://127.0.0.1:8080")
-        }
-        baseURL = url
+        baseURL = try Self.url(hubURL)
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout * 4
         session = URLSession(configuration: config)
+    }
+
+    /// Parses a hub URL (http or https, with a host), or says what one looks like.
+    public static func url(_ hubURL: String) throws -> URL {
+        guard let url = URL(string: hubURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw SyncError(.invalidURL, "'\(hubURL)' is not a hub URL; give one like http://127.0.0.1:8080")
+        }
+        return url
     }
 
     public func status() async throws -> HubStatus { try await send("GET", "v1/status") }

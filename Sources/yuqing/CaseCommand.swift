@@ -139,9 +139,7 @@ enum Assignment {
         // `+=` / `-=` only where the first `=` is: a value may contain them freely.
         if eq > text.startIndex, case let op = text[text.index(before: eq)], op == "+" || op == "-" {
             let name = field(text[..<text.index(before: eq)])
-            // One spelling per name: composed and decomposed forms of the same text are one unit.
             let unit = String(text[text.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
-                .precomposedStringWithCanonicalMapping
             guard name == "co_units" else { throw CLIError("'+=' and '-=' work on co-units only (got '\(text)')") }
             guard !unit.isEmpty else { throw CLIError("name the co-unit: co-units+=UNIT") }
             return Replica.Write(record, FieldKey("co_units", element: unit), op == "+" ? .integer(1) : nil)

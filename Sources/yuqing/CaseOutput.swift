@@ -3,10 +3,10 @@ import YuqingCore
 
 /// Human and JSON renderings of cases and conflicts.
 enum CaseJSON {
+    static let timeStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     static func time(_ hlc: HLC) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(hlc.wallMillis) / 1000))
+        timeStyle.format(Date(timeIntervalSince1970: Double(hlc.wallMillis) / 1000))
     }
 
     static func value(_ v: FieldValue?) -> Any {
@@ -30,10 +30,15 @@ enum CaseJSON {
     }
 
     static func conflict(_ c: Conflict) -> [String: Any] {
+        conflict(id: c.id, record: c.record, field: c.field, provisional: c.provisional, candidates: c.candidates)
+    }
+
+    static func conflict(id: String, record: RecordRef, field: FieldKey, provisional: FieldValue,
+                         candidates: [Sibling]) -> [String: Any] {
         [
-            "id": c.id, "case": c.record.id, "field": c.field.name, "element": c.field.element,
-            "provisional": value(c.provisional),
-            "candidates": c.candidates.map { s -> [String: Any] in
+            "id": id, "kind": record.kind, "case": record.id, "field": field.name, "element": field.element,
+            "provisional": value(provisional),
+            "candidates": candidates.map { s -> [String: Any] in
                 ["value": value(s.value), "author": s.author, "at": time(s.hlc), "dot": s.dot.description]
             },
         ]

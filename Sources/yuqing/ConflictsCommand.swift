@@ -27,8 +27,7 @@ struct ConflictsCommand: AsyncParsableCommand {
     }
 
     static func json(_ m: ConflictMessage) -> [String: Any] {
-        CaseJSON.conflict(Conflict(record: m.record, field: m.field, provisional: m.provisional, candidates: m.candidates))
-            .merging(["kind": m.record.kind]) { a, _ in a }
+        CaseJSON.conflict(id: m.id, record: m.record, field: m.field, provisional: m.provisional, candidates: m.candidates)
     }
 
     static func describe(_ m: ConflictMessage) -> String {

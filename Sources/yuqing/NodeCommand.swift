@@ -18,7 +18,7 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let path = try ReplicaOptions.resolve(db)
-            _ = try HubClient(hubURL: hub)  // validates the URL
+            _ = try HubClient.url(hub)
             guard !unit.trimmingCharacters(in: .whitespaces).isEmpty else { throw CLIError("--unit must not be empty") }
             let replica = try Replica.create(at: path, role: .node, unit: unit, hubURL: hub)
             print("initialised node \(replica.id) for unit \(unit) at \(path) (hub \(hub))")

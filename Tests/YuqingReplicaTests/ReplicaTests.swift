@@ -50,6 +50,16 @@ import YuqingTestSupport
         #expect(try r.logCount() == 2)
     }
 
+    @Test func setElementsAreOneWhateverTheirUnicodeSpelling() throws {
+        let dir = try TempDir()
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        try r.write([.init(c, FieldKey("co_units", element: "Caf\u{E9}"), .integer(1))])
+        try r.write([.init(c, FieldKey("co_units", element: "Cafe\u{301}"), .integer(1))])
+        #expect(try r.view(c)?.siblings.count == 1)
+        try r.write([.init(c, FieldKey("co_units", element: "Cafe\u{301}"), nil)])
+        #expect(try r.view(c) == nil)
+    }
+
     @Test func openingAMissingFileSaysHowToCreateOne() throws {
         let dir = try TempDir()
         do {
@@ -147,6 +157,7 @@ import YuqingTestSupport
         }
         #expect(try sqlite.digest() == reference.digest)
         #expect(try sqlite.conflicts().map(\.id) == reference.conflicts.map(\.id))
+        #expect(try sqlite.openConflictCount() == reference.conflicts.count)
         #expect(try sqlite.logCount() == all.count)
         #expect(try sqlite.versionVector() == reference.versionVector)
     }
