@@ -23,7 +23,7 @@ let package = Package(
         // The replica on SQLite (GRDB): used by every node, and by the hub's embedded store.
         .target(
             name: "YuqingReplica",
-            dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         // The sync protocol's messages and their encodings.
         .target(name: "YuqingWire", dependencies: ["YuqingCore"]),

@@ -5,7 +5,7 @@ extension Replica {
     /// Ids of the records of `kind` that hold any value, in order.
     public func recordIDs(kind: String) throws -> [String] {
         try read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT record FROM sibling WHERE kind = ? ORDER BY record", arguments: [kind])
+            try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ? ORDER BY record", arguments: [kind])
         }
     }
 
@@ -16,11 +16,12 @@ extension Replica {
 
     func view(_ db: Database, _ record: RecordRef) throws -> RecordView? {
         var fields: [FieldKey: [Sibling]] = [:]
+        let names = try ReplicaNames.load(db)
         let rows = try Row.fetchCursor(db, sql: """
-            SELECT field, elem, replica, counter, hlc, value, author FROM sibling WHERE kind = ? AND record = ?
+            SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?
             """, arguments: [record.kind, record.id])
         while let row = try rows.next() {
-            if let s = Coding.sibling(row) { fields[FieldKey(row["field"], element: row["elem"]), default: []].append(s) }
+            if let s = try Coding.sibling(row, names: names) { fields[FieldKey(row["field"], element: row["elem"]), default: []].append(s) }
         }
         return fields.isEmpty ? nil : RecordView(record: record, schema: schema, fields: fields)
     }
@@ -30,35 +31,45 @@ extension Replica {
         try read { db in try self.conflicts(db) }
     }
 
-    /// How many conflicts are open, without loading their values.
+    /// How many conflicts are open: a count kept up to date by every merge, so this reads one row.
     public func openConflictCount() throws -> Int {
-        try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT kind, field FROM sibling GROUP BY kind, record, field, elem HAVING count(*) > 1
-                """).count { row in
-                schema.rule(for: RecordRef(kind: row["kind"], id: ""), FieldKey(row["field"])) == .flag
-            }
-        }
+        if let n: Int = try read({ db in try Meta.get(db, "open_conflicts") }) { return n }
+        return try transact { _, book in book.openConflicts }  // not counted yet: count once
     }
 
     func conflicts(_ db: Database) throws -> [Conflict] {
-        let multi = try Row.fetchAll(db, sql: """
-            SELECT kind, record, field, elem FROM sibling GROUP BY kind, record, field, elem HAVING count(*) > 1
+        let names = try ReplicaNames.load(db)
+        var out: [Conflict] = []
+        var current: (RecordRef, FieldKey)?
+        var siblings: [Sibling] = []
+        func finish() {
+            if let (record, field) = current, siblings.count > 1,
+               let c = Conflict.detect(record: record, field: field, siblings: siblings, rule: schema.rule(for: record, field)) {
+                out.append(c)
+            }
+            siblings.removeAll(keepingCapacity: true)
+        }
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value
+            WHERE (kind, record, field, elem) IN (
+              SELECT kind, record, field, elem FROM field_value GROUP BY kind, record, field, elem HAVING count(*) > 1)
             ORDER BY kind, record, field, elem
             """)
-        return try multi.compactMap { row in
-            let record = RecordRef(kind: row["kind"], id: row["record"])
-            let field = FieldKey(row["field"], element: row["elem"])
-            return Conflict.detect(record: record, field: field, siblings: try Store.siblings(db, record, field),
-                                   rule: schema.rule(for: record, field))
+        while let row = try rows.next() {
+            let key = (RecordRef(kind: row["kind"], id: row["record"]), FieldKey(row["field"], element: row["elem"]))
+            if let c = current, c != key { finish() }
+            current = key
+            if let s = try Coding.sibling(row, names: names) { siblings.append(s) }
         }
+        finish()
+        return out
     }
 
     /// Resolves an open conflict with a new write whose context covers every value in conflict.
     /// Returns the change and its position in this replica's log.
     public func resolve(conflictID: String, value: FieldValue, author: String) throws -> (change: Change, seq: Int64) {
-        try write { db in
-            guard let conflict = try self.conflicts(db).first(where: { $0.id == conflictID }) else {
+        try transact(storeClock: false) { s, book in
+            guard let conflict = try self.conflicts(s.db).first(where: { $0.id == conflictID }) else {
                 throw ReplicaError(.notFound, "no open conflict \(conflictID): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`")
             }
             // Fields this schema does not know (from a newer one) are flagged, so they must be resolvable.
@@ -67,9 +78,8 @@ extension Replica {
                     throw ReplicaError(.invalidWrite, error.message)
                 }
             }
-            let change = try self.writeLocked(db, [Write(conflict.record, conflict.field, value)], author: author,
-                                              expectedContext: conflict.resolutionContext)[0]
-            return (change, db.lastInsertedRowID)
+            return try self.writeLocked(s, &book, [Write(conflict.record, conflict.field, value)], author: author,
+                                        expectedContext: conflict.resolutionContext)[0]
         }
     }
 
@@ -77,10 +87,11 @@ extension Replica {
     public func digest() throws -> String {
         try read { db in
             var digest = StateDigest(schema: schema)
+            let names = try ReplicaNames.load(db)
             var current: (RecordRef, FieldKey)?
             var siblings: [Sibling] = []
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT kind, record, field, elem, replica, counter, hlc, value, author FROM sibling
+                SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value
                 ORDER BY kind, record, field, elem
                 """)
             while let row = try rows.next() {
@@ -90,7 +101,7 @@ extension Replica {
                     siblings.removeAll(keepingCapacity: true)
                 }
                 current = key
-                if let s = Coding.sibling(row) { siblings.append(s) }
+                if let s = try Coding.sibling(row, names: names) { siblings.append(s) }
             }
             if let c = current { digest.add(record: c.0, field: c.1, siblings: siblings) }
             return digest.finalize()

@@ -52,6 +52,7 @@ public final class Replica: Sendable {
     public let id: ReplicaID
     public let role: ReplicaRole
     let pool: DatabasePool
+    let cache = BookkeepingCache()
     /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
     public let deviceClock: @Sendable () -> UInt64
 
@@ -79,6 +80,8 @@ public final class Replica: Sendable {
         config.prepareDatabase { db in
             // An acknowledged change must survive power loss, not just a process crash.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The writer merges large batches: give it a page cache of 32 MiB (readers keep the default).
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
         }
         let pool = try DatabasePool(path: path, configuration: config)
         try ReplicaSchema.migrator.migrate(pool)
@@ -103,7 +106,7 @@ public final class Replica: Sendable {
                 try Meta.set(db, "role", role.rawValue)
                 try Meta.set(db, "unit", unit)
                 if let hubURL { try Meta.set(db, "hub_url", hubURL) }
-                for key in ["counter", "hlc", "push_cursor", "pull_cursor", "clock_offset"] { try Meta.set(db, key, 0) }
+                for key in ["hlc", "push_cursor", "pull_cursor", "clock_offset", "open_conflicts"] { try Meta.set(db, key, 0) }
             }
             try pool.close()  // checkpoints the WAL into the file
             try FileManager.default.moveItem(atPath: temporary, toPath: path)
@@ -146,13 +149,32 @@ public final class Replica: Sendable {
         do { return try pool.write(body) } catch { throw ReplicaError.storage(error, path: path) }
     }
 
+    /// Runs `body` in a write transaction with the bookkeeping in memory; the bookkeeping is
+    /// written back before the commit, and kept in memory once the commit succeeded.
+    func transact<T>(storeClock: Bool = true, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
+        var kept: (version: Int64, book: Bookkeeping)?
+        let result = try write { db -> T in
+            // Changes by another connection (another process) since this one last wrote?
+            let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+            var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema)
+            let result = try body(try Statements(db), &book)
+            try book.flush(db, storeClock: storeClock)
+            kept = (version, book)
+            return result
+        }
+        if let kept { cache.set(kept.version, kept.book) }
+        return result
+    }
+
     public func info() throws -> ReplicaInfo {
         try read { db in
             ReplicaInfo(
                 id: id, role: role, unit: try Meta.get(db, "unit") ?? "",
                 hubURL: try Meta.get(db, "hub_url"),
                 hubID: (try Meta.get(db, "hub_id") as String?).map { ReplicaID($0) },
-                counter: UInt64(try Meta.get(db, "counter") ?? Int64(0)),
+                counter: UInt64(try Int64.fetchOne(db, sql: """
+                    SELECT max(hi) FROM seen_range WHERE rid = (SELECT rid FROM replica_name WHERE name = ?)
+                    """, arguments: [id.rawValue]) ?? 0),
                 pushCursor: try Meta.get(db, "push_cursor") ?? 0,
                 pullCursor: try Meta.get(db, "pull_cursor") ?? 0,
                 clockOffsetMillis: try Meta.get(db, "clock_offset") ?? 0)
@@ -165,12 +187,14 @@ public final class Replica: Sendable {
     /// back to the corrected time, so the device's later writes do not keep winning
     /// last-writer-wins ties. (Supersession never depends on timestamps, so nothing else moves.)
     public func setClockOffset(_ millis: Int64) throws {
-        try write { db in
-            try Meta.set(db, "clock_offset", millis)
+        try transact { s, book in
+            try Meta.set(s.db, "clock_offset", millis)
             let corrected = UInt64(max(0, Int64(deviceClock()) + millis))
             let bound = HLC(wallMillis: corrected + HybridLogicalClock.defaultMaxForwardDrift)
-            let latest = HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0)))
-            if latest > bound { try Meta.set(db, "hlc", Int64(bound.packed)) }
+            if HLC(packed: book.hlc) > bound {
+                book.hlc = bound.packed
+                book.clockMovedBack = true
+            }
         }
     }
 
@@ -208,18 +232,23 @@ public final class Replica: Sendable {
                 throw ReplicaError(.invalidWrite, error.message)
             }
         }
-        return try write { db in try self.writeLocked(db, writes, author: author, expectedContext: nil) }
+        return try transact(storeClock: false) { s, book in
+            try self.writeLocked(s, &book, writes, author: author, expectedContext: nil).map(\.change)
+        }
     }
 
-    func writeLocked(_ db: Database, _ writes: [Write], author: String?, expectedContext: [Dot]?) throws -> [Change] {
+    func writeLocked(_ s: Statements, _ book: inout Bookkeeping, _ writes: [Write], author: String?,
+                     expectedContext: [Dot]?) throws -> [(change: Change, seq: Int64)] {
+        let db = s.db
         let unit = try author ?? Meta.get(db, "unit") ?? ""
-        var counter = UInt64(try Meta.get(db, "counter") ?? Int64(0))
-        var clock = HybridLogicalClock(latest: HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0))))
+        var counter = book.maxCounter(id)
+        var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
         let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
         let physical = UInt64(max(0, Int64(deviceClock()) + offset))
-        var made: [Change] = []
+        let ownRid = try book.rid(id, db)
+        var made: [(change: Change, seq: Int64)] = []
         for w in writes {
-            let context = try Store.siblings(db, w.record, w.field).map(\.dot)
+            let context = try Store.siblings(s, book, w.record, w.field).map(\.dot)
             if expectedContext == nil, !context.isEmpty, schema.rule(for: w.record, w.field) == .immutable {
                 throw ReplicaError(.invalidWrite, "\(w.field) of \(w.record) is immutable once written")
             }
@@ -229,11 +258,10 @@ public final class Replica: Sendable {
             counter += 1
             let change = Change(dot: Dot(replica: id, counter: counter), hlc: clock.tick(physicalMillis: physical),
                                 record: w.record, field: w.field, value: w.value, context: context, author: unit)
-            try Store.applyReady(db, change, fromHub: false)
-            made.append(change)
+            let seq = try Store.applyReady(s, &book, change, rid: ownRid, log: true, schema: schema)
+            made.append((change, seq))
         }
-        try Meta.set(db, "counter", Int64(counter))
-        try Meta.set(db, "hlc", Int64(clock.latest.packed))
+        book.hlc = clock.latest.packed
         return made
     }
 
@@ -243,13 +271,14 @@ public final class Replica: Sendable {
     /// With `pullCursor`, the node's pull position advances in the same transaction.
     @discardableResult
     public func apply(_ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil) throws -> ApplyResult {
-        try write { db in
+        try transact { s, book in
+            let db = s.db
             var result = ApplyResult(applied: 0, duplicates: 0)
-            var clock = HybridLogicalClock(latest: HLC(packed: UInt64(try Meta.get(db, "hlc") ?? Int64(0))))
+            var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
             let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
             let physical = UInt64(max(0, Int64(deviceClock()) + offset))
             for change in changes {
-                switch try Store.apply(db, change, fromHub: origin == .hub) {
+                switch try Store.apply(s, &book, change, log: origin == .local, schema: schema) {
                 case .duplicate:
                     result.duplicates += 1
                 case .applied:
@@ -259,11 +288,11 @@ public final class Replica: Sendable {
                     clock.observe(change.hlc, physicalMillis: physical)
                 }
             }
-            if try Store.hasPending(db) {
-                if result.applied > 0 { result.applied += try Store.drainPending(db) }
-                result.pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM pending_change") ?? 0
+            if book.waiting > 0 {
+                if result.applied > 0 { result.applied += try Store.drainWaiting(s, &book, schema: schema) }
+                result.pending = book.waiting
             }
-            try Meta.set(db, "hlc", Int64(clock.latest.packed))
+            book.hlc = clock.latest.packed
             if let pullCursor {
                 let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
                 try Meta.set(db, "pull_cursor", max(current, pullCursor))
@@ -278,9 +307,14 @@ public final class Replica: Sendable {
     public func pendingPush(limit: Int) throws -> [(seq: Int64, change: Change)] {
         try read { db in
             let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
-            return try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT \(Coding.changeColumns) FROM change_log WHERE seq > ? AND from_hub = 0 ORDER BY seq LIMIT ?
-                """), arguments: [cursor, limit]).map(Coding.change)
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE seq > ? ORDER BY seq LIMIT ?")
+            defer { q.reset() }
+            q.bind(1, cursor)
+            q.bind(2, Int64(limit))
+            let names = try ReplicaNames.load(db)
+            var out: [(seq: Int64, change: Change)] = []
+            while try q.step() { out.append(try Coding.change(q, names: names)) }
+            return out
         }
     }
 
@@ -288,7 +322,7 @@ public final class Replica: Sendable {
     public func pendingCount() throws -> Int {
         try read { db in
             let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log WHERE seq > ? AND from_hub = 0", arguments: [cursor]) ?? 0
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM log WHERE seq > ?", arguments: [cursor]) ?? 0
         }
     }
 
@@ -306,31 +340,69 @@ public final class Replica: Sendable {
         throws -> (entries: [(seq: Int64, change: Change)], head: Int64)
     {
         try read { db in
-            let entries = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT \(Coding.changeColumns) FROM change_log WHERE seq > ? AND replica <> ? ORDER BY seq LIMIT ?
-                """), arguments: [position, excluding?.rawValue ?? "", limit]).map(Coding.change)
-            let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM change_log") ?? 0
+            let names = try ReplicaNames.load(db)
+            let skip = excluding.flatMap { e in names.byRid.first { $0.value == e }?.key } ?? -1
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE seq > ? AND rid <> ? ORDER BY seq LIMIT ?")
+            defer { q.reset() }
+            q.bind(1, position)
+            q.bind(2, skip)
+            q.bind(3, Int64(limit))
+            var entries: [(seq: Int64, change: Change)] = []
+            entries.reserveCapacity(min(limit, 10_000))
+            while try q.step() { entries.append(try Coding.change(q, names: names)) }
+            let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
             return (entries, head)
         }
     }
 
     /// The last position in the log (0 when empty).
     public func head() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM change_log") ?? 0 }
+        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0 }
     }
 
-    /// How many changes the log holds.
+    /// How many changes the log holds: on the hub every change; on a node, the changes made or
+    /// received here other than from the hub.
     public func logCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM change_log") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM log") ?? 0 }
+    }
+
+    /// How many changes have been applied here, from anywhere.
+    public func appliedCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT coalesce(sum(hi - lo + 1), 0) FROM seen_range") ?? 0 }
+    }
+
+    /// How many changes wait for a value they supersede (normally 0).
+    public func waitingCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM waiting_change") ?? 0 }
     }
 
     public func versionVector() throws -> VersionVector {
         try read { db in
             var vv = VersionVector()
-            for row in try Row.fetchAll(db, sql: "SELECT replica, counter FROM version_vector") {
-                vv.add(Dot(replica: ReplicaID(row["replica"] as String), counter: UInt64(row["counter"] as Int64)))
+            for row in try Row.fetchAll(db, sql: """
+                SELECT n.name, max(s.hi) AS hi FROM seen_range s JOIN replica_name n ON n.rid = s.rid GROUP BY s.rid
+                """) {
+                vv.add(Dot(replica: ReplicaID(row["name"] as String), counter: UInt64(row["hi"] as Int64)))
             }
             return vv
+        }
+    }
+}
+
+/// The bookkeeping of the last committed write transaction, with the `data_version` it belongs to.
+final class BookkeepingCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var version: Int64?
+    private var book: Bookkeeping?
+
+    func get(_ version: Int64) -> Bookkeeping? {
+        lock.withLock { self.version == version ? book : nil }
+    }
+
+    func set(_ version: Int64, _ book: Bookkeeping) {
+        lock.withLock {
+            self.version = version
+            self.book = book
         }
     }
 }

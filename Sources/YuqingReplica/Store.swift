@@ -1,55 +1,124 @@
 import GRDB
 import YuqingCore
 
+/// The prepared statements of one write transaction.
+struct Statements {
+    let siblings, deleteSibling, insertSibling, insertLog, insertWaiting, waitingExists: FastStatement
+    let db: Database
+
+    init(_ db: Database) throws {
+        self.db = db
+        siblings = try FastStatement(db, """
+            SELECT rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = ?
+            """)
+        deleteSibling = try FastStatement(db, """
+            DELETE FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = ? AND rid = ? AND counter = ?
+            """)
+        insertSibling = try FastStatement(db, """
+            INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertLog = try FastStatement(db, """
+            INSERT INTO log (rid, counter, hlc, kind, record, field, elem, value, context, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertWaiting = try FastStatement(db, """
+            INSERT INTO waiting_change (rid, counter, hlc, kind, record, field, elem, value, context, author, logged)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        waitingExists = try FastStatement(db, "SELECT 1 FROM waiting_change WHERE rid = ? AND counter = ?")
+    }
+
+    func bindKey(_ s: FastStatement, _ record: RecordRef, _ field: FieldKey) {
+        s.bind(1, record.kind)
+        s.bind(2, record.id)
+        s.bind(3, field.name)
+        s.bind(4, field.element)
+    }
+}
+
 /// The merge, performed against the replica's tables: the same steps as
 /// ``YuqingCore/ReplicaState/apply(_:physicalMillis:)``, with the field logic itself in
-/// ``YuqingCore/FieldState``.
+/// ``YuqingCore/FieldState``. The seen set and the replica-id table live in ``Bookkeeping``.
 enum Store {
+    /// The columns ``change(_:_:)`` reads, in order.
+    static let logColumns = "seq, rid, counter, hlc, kind, record, field, elem, value, context, author"
+
     /// The values a field holds now.
-    static func siblings(_ db: Database, _ record: RecordRef, _ field: FieldKey) throws -> [Sibling] {
-        try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT replica, counter, hlc, value, author FROM sibling
-            WHERE kind = ? AND record = ? AND field = ? AND elem = ?
-            """), arguments: [record.kind, record.id, field.name, field.element]).compactMap(Coding.sibling)
+    static func siblings(_ s: Statements, _ book: Bookkeeping, _ record: RecordRef, _ field: FieldKey) throws -> [Sibling] {
+        let q = s.siblings
+        defer { q.reset() }
+        s.bindKey(q, record, field)
+        var out: [Sibling] = []
+        while try q.step() {
+            guard let value = q.fieldValue(3) else { continue }
+            out.append(Sibling(dot: Dot(replica: try book.name(q.int64(0)), counter: UInt64(q.int64(1))),
+                               hlc: HLC(packed: UInt64(q.int64(2))), value: value, author: q.text(4)))
+        }
+        return out
     }
 
     enum Outcome { case applied, duplicate, pending }
 
     /// Merges one change with causal delivery: a change whose context names a dot not applied
-    /// here yet waits in `pending_change` until it is.
-    static func apply(_ db: Database, _ change: Change, fromHub: Bool) throws -> Outcome {
-        let dot = change.dot
-        if try isSeen(db, dot) || isPending(db, dot) {
-            try checkSameAsHeld(db, change)
+    /// here yet waits in `waiting_change` until it is. With `log`, the change joins the log
+    /// (everything on the hub; on a node, what it still has to push).
+    static func apply(_ s: Statements, _ book: inout Bookkeeping, _ change: Change, log: Bool, schema: Schema) throws -> Outcome {
+        let rid = try book.rid(change.dot.replica, s.db)
+        let counter = change.dot.counter
+        if book.isSeen(rid, counter) {
+            try checkSameAsHeld(s.db, book, change, rid: rid)
             return .duplicate
         }
-        for d in change.context where try !isSeen(db, d) {
-            try db.cachedStatement(sql: """
-                INSERT OR IGNORE INTO pending_change (replica, counter, hlc, kind, record, field, elem, value, context, author, from_hub)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [dot.replica.rawValue, Int64(dot.counter), Int64(change.hlc.packed),
-                                          change.record.kind, change.record.id, change.field.name, change.field.element,
-                                          Coding.dbValue(change.value), Coding.context(change.context), change.author,
-                                          fromHub ? 1 : 0])
-            return db.changesCount == 1 ? .pending : .duplicate
+        if book.waiting > 0, try isWaiting(s, rid, counter) {
+            try checkSameAsHeld(s.db, book, change, rid: rid)
+            return .duplicate
         }
-        try applyReady(db, change, fromHub: fromHub)
+        for d in change.context where !book.isSeen(d) {
+            let w = s.insertWaiting
+            defer { w.reset() }
+            w.bind(1, rid)
+            w.bind(2, Int64(counter))
+            w.bind(3, Int64(change.hlc.packed))
+            w.bind(4, change.record.kind)
+            w.bind(5, change.record.id)
+            w.bind(6, change.field.name)
+            w.bind(7, change.field.element)
+            w.bind(8, change.value)
+            w.bind(9, blob: try ContextBlob.encode(change.context, &book, s.db))
+            w.bind(10, change.author)
+            w.bind(11, log ? 1 : 0)
+            _ = try w.step()
+            book.waiting += 1
+            return .pending
+        }
+        try applyReady(s, &book, change, rid: rid, log: log, schema: schema)
         return .applied
     }
 
+    static func isWaiting(_ s: Statements, _ rid: Int64, _ counter: UInt64) throws -> Bool {
+        let q = s.waitingExists
+        defer { q.reset() }
+        q.bind(1, rid)
+        q.bind(2, Int64(counter))
+        return try q.step()
+    }
+
     /// Applies every waiting change whose context has now arrived. Returns how many were applied.
-    static func drainPending(_ db: Database) throws -> Int {
+    static func drainWaiting(_ s: Statements, _ book: inout Bookkeeping, schema: Schema) throws -> Int {
         var applied = 0
         var progress = true
         while progress {
             progress = false
-            let rows = try Row.fetchAll(db, sql: "SELECT 0 AS seq, * FROM pending_change ORDER BY replica, counter")
+            let rows = try Row.fetchAll(s.db, sql: """
+                SELECT 0 AS seq, rid, counter, hlc, kind, record, field, elem, value, context, author, logged
+                FROM waiting_change ORDER BY rid, counter
+                """)
             for row in rows {
-                let change = try Coding.change(row).change
-                guard try change.context.allSatisfy({ try isSeen(db, $0) }) else { continue }
-                try db.execute(sql: "DELETE FROM pending_change WHERE replica = ? AND counter = ?",
-                               arguments: [change.dot.replica.rawValue, Int64(change.dot.counter)])
-                try applyReady(db, change, fromHub: (row["from_hub"] as Int64) != 0)
+                let change = try Coding.change(row, names: book.name).change
+                guard change.context.allSatisfy(book.isSeen) else { continue }
+                let rid: Int64 = row["rid"]
+                try s.db.execute(sql: "DELETE FROM waiting_change WHERE rid = ? AND counter = ?", arguments: [rid, Int64(change.dot.counter)])
+                book.waiting -= 1
+                try applyReady(s, &book, change, rid: rid, log: (row["logged"] as Int64) != 0, schema: schema)
                 applied += 1
                 progress = true
             }
@@ -57,65 +126,112 @@ enum Store {
         return applied
     }
 
-    static func hasPending(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM pending_change)") ?? false
-    }
-
     /// A dot names one change forever. A different change under a held dot means its replica
     /// reuses dots (restored from a backup, or copied): refuse it rather than drop it silently.
-    static func checkSameAsHeld(_ db: Database, _ change: Change) throws {
-        let args: StatementArguments = [change.dot.replica.rawValue, Int64(change.dot.counter)]
-        let row = try Row.fetchOne(db, sql: "SELECT \(Coding.changeColumns) FROM change_log WHERE replica = ? AND counter = ?", arguments: args)
-            ?? Row.fetchOne(db, sql: "SELECT 0 AS seq, * FROM pending_change WHERE replica = ? AND counter = ?", arguments: args)
-        guard let row, try Coding.change(row).change != change else { return }
+    /// (Only changes this replica logs or holds waiting can be compared: on a node, what it
+    /// pulled from the hub was checked by the hub.)
+    static func checkSameAsHeld(_ db: Database, _ book: Bookkeeping, _ change: Change, rid: Int64) throws {
+        let args: StatementArguments = [rid, Int64(change.dot.counter)]
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(logColumns) FROM log WHERE rid = ? AND counter = ?"), arguments: args)
+            ?? Row.fetchOne(db, sql: "SELECT 0 AS seq, * FROM waiting_change WHERE rid = ? AND counter = ?", arguments: args)
+        guard let row, try Coding.change(row, names: book.name).change != change else { return }
         throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id: replica \(change.dot.replica) reuses change ids (restored from a backup, or copied from another device). Keep that replica's file aside and create a new node replica with `yuqing node init`")
     }
 
-    static func isPending(_ db: Database, _ dot: Dot) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM pending_change WHERE replica = ? AND counter = ?)"),
-                          arguments: [dot.replica.rawValue, Int64(dot.counter)]) ?? false
-    }
-
-    static func isSeen(_ db: Database, _ dot: Dot) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_dot WHERE replica = ? AND counter = ?)"),
-                          arguments: [dot.replica.rawValue, Int64(dot.counter)]) ?? false
-    }
-
     /// Applies a change whose context has been applied: the same steps as the core's replica.
-    static func applyReady(_ db: Database, _ change: Change, fromHub: Bool) throws {
-        let dot = change.dot
-        try db.cachedStatement(sql: "INSERT INTO seen_dot (replica, counter) VALUES (?, ?)")
-            .execute(arguments: [dot.replica.rawValue, Int64(dot.counter)])
-        try db.cachedStatement(sql: """
-            INSERT INTO version_vector (replica, counter) VALUES (?, ?)
-            ON CONFLICT (replica) DO UPDATE SET counter = max(counter, excluded.counter)
-            """).execute(arguments: [dot.replica.rawValue, Int64(dot.counter)])
-        let before = try siblings(db, change.record, change.field)
+    /// Returns the change's log position, or 0 when it is not logged.
+    @discardableResult
+    static func applyReady(_ s: Statements, _ book: inout Bookkeeping, _ change: Change, rid: Int64, log: Bool,
+                           schema: Schema) throws -> Int64 {
+        book.markSeen(rid, change.dot.counter)
+        let before = try siblings(s, book, change.record, change.field)
         var state = FieldState(siblings: before)
         state.apply(change)
-        let after = Set(state.siblings.map(\.dot))
-        let delete = try db.cachedStatement(sql: """
-            DELETE FROM sibling WHERE kind = ? AND record = ? AND field = ? AND elem = ? AND replica = ? AND counter = ?
-            """)
-        for s in before where !after.contains(s.dot) {
-            try delete.execute(arguments: [change.record.kind, change.record.id, change.field.name, change.field.element,
-                                           s.dot.replica.rawValue, Int64(s.dot.counter)])
+        if !before.isEmpty {
+            let delete = s.deleteSibling
+            for sibling in before where !state.siblings.contains(where: { $0.dot == sibling.dot }) {
+                defer { delete.reset() }
+                s.bindKey(delete, change.record, change.field)
+                delete.bind(5, try book.rid(sibling.dot.replica, s.db))
+                delete.bind(6, Int64(sibling.dot.counter))
+                _ = try delete.step()
+            }
         }
         if let value = change.value {
-            try db.cachedStatement(sql: """
-                INSERT INTO sibling (kind, record, field, elem, replica, counter, hlc, value, author)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [change.record.kind, change.record.id, change.field.name, change.field.element,
-                                          dot.replica.rawValue, Int64(dot.counter), Int64(change.hlc.packed),
-                                          Coding.dbValue(value), change.author])
+            let insert = s.insertSibling
+            defer { insert.reset() }
+            s.bindKey(insert, change.record, change.field)
+            insert.bind(5, rid)
+            insert.bind(6, Int64(change.dot.counter))
+            insert.bind(7, Int64(change.hlc.packed))
+            insert.bind(8, value)
+            insert.bind(9, change.author)
+            _ = try insert.step()
         }
-        try db.cachedStatement(sql: """
-            INSERT INTO change_log (replica, counter, hlc, kind, record, field, elem, value, context, author, from_hub)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [dot.replica.rawValue, Int64(dot.counter), Int64(change.hlc.packed),
-                                      change.record.kind, change.record.id, change.field.name, change.field.element,
-                                      Coding.dbValue(change.value), Coding.context(change.context), change.author,
-                                      fromHub ? 1 : 0])
+        if before.count > 1 || state.siblings.count > 1, schema.rule(for: change.record, change.field) == .flag {
+            book.openConflicts += (state.siblings.count > 1 ? 1 : 0) - (before.count > 1 ? 1 : 0)
+        }
+        guard log else { return 0 }
+        let insert = s.insertLog
+        defer { insert.reset() }
+        insert.bind(1, rid)
+        insert.bind(2, Int64(change.dot.counter))
+        insert.bind(3, Int64(change.hlc.packed))
+        insert.bind(4, change.record.kind)
+        insert.bind(5, change.record.id)
+        insert.bind(6, change.field.name)
+        insert.bind(7, change.field.element)
+        insert.bind(8, change.value)
+        if change.context.isEmpty { insert.bindNull(9) } else { insert.bind(9, blob: try ContextBlob.encode(change.context, &book, s.db)) }
+        insert.bind(10, change.author)
+        _ = try insert.step()
+        return s.db.lastInsertedRowID
+    }
+}
+
+/// A context as stored: a count, then each dot as an interned replica number and a counter,
+/// all unsigned LEB128 varints.
+enum ContextBlob {
+    static func encode(_ dots: [Dot], _ book: inout Bookkeeping, _ db: Database) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 + dots.count * 4)
+        varint(UInt64(dots.count), &out)
+        for d in dots {
+            varint(UInt64(try book.rid(d.replica, db)), &out)
+            varint(d.counter, &out)
+        }
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8], names: (Int64) throws -> ReplicaID) throws -> [Dot] {
+        if bytes.isEmpty { return [] }
+        var i = 0
+        func next() throws -> UInt64 {
+            var value: UInt64 = 0, shift: UInt64 = 0
+            while true {
+                guard i < bytes.count, shift < 64 else { throw ReplicaError(.corrupt, "unreadable context in the change log") }
+                let b = bytes[i]
+                i += 1
+                value |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { return value }
+                shift += 7
+            }
+        }
+        let n = try next()
+        guard n <= UInt64(bytes.count) else { throw ReplicaError(.corrupt, "unreadable context in the change log") }
+        var dots: [Dot] = []
+        dots.reserveCapacity(Int(n))
+        for _ in 0..<n { dots.append(Dot(replica: try names(Int64(try next())), counter: try next())) }
+        return dots
+    }
+
+    static func varint(_ v: UInt64, _ out: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
     }
 }
 

@@ -73,11 +73,11 @@ import YuqingReplica
         try Self.kill(pull) { try bReplica.info().pullCursor > 20 }
         let cursorAtKill = try bReplica.info().pullCursor
         #expect(cursorAtKill < Int64(changes), "the pull was not interrupted mid-way")
-        #expect(try bReplica.logCount() == Int(cursorAtKill))
+        #expect(try bReplica.appliedCount() == Int(cursorAtKill))
 
         let finished = try CLI.run(["sync", "--db", b])
         #expect(finished.status == 0, "\(finished.stderr)")
-        #expect(try bReplica.logCount() == changes)
+        #expect(try bReplica.appliedCount() == changes)
         let show = try CLI.run(["case", "show", "--db", b, caseID, "--json"])
         let json = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
         #expect((json?["co_units"] as? [String])?.count == Self.total)

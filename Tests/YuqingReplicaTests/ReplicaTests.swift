@@ -150,15 +150,26 @@ import YuqingTestSupport
         var reference = ReplicaState(id: ReplicaID("ref"))
         for ch in all { reference.apply(ch) }
         let sqlite = try Replica.create(at: dir.path("r.sqlite"), role: .hub, unit: "hub")
+        // A node receives the same from its hub: merged alike, but not logged again.
+        let node = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "n")
         var shuffled = all + all.prefix(20)
         shuffled.shuffle(using: &rng)
         for chunk in stride(from: 0, to: shuffled.count, by: 37) {
-            try sqlite.apply(Array(shuffled[chunk..<min(chunk + 37, shuffled.count)]), origin: .local)
+            let batch = Array(shuffled[chunk..<min(chunk + 37, shuffled.count)])
+            try sqlite.apply(batch, origin: .local)
+            try node.apply(batch, origin: .hub)
         }
-        #expect(try sqlite.digest() == reference.digest)
-        #expect(try sqlite.conflicts().map(\.id) == reference.conflicts.map(\.id))
-        #expect(try sqlite.openConflictCount() == reference.conflicts.count)
+        for replica in [sqlite, node] {
+            #expect(try replica.digest() == reference.digest)
+            #expect(try replica.conflicts().map(\.id) == reference.conflicts.map(\.id))
+            #expect(try replica.openConflictCount() == reference.conflicts.count)
+            #expect(try replica.appliedCount() == all.count)
+            #expect(try replica.waitingCount() == 0)
+            #expect(try replica.versionVector() == reference.versionVector)
+        }
         #expect(try sqlite.logCount() == all.count)
-        #expect(try sqlite.versionVector() == reference.versionVector)
+        #expect(try node.logCount() == 0)
+        // Reopened (bookkeeping loaded from the tables), the count of open conflicts holds.
+        #expect(try Replica.open(at: dir.path("r.sqlite")).openConflictCount() == reference.conflicts.count)
     }
 }

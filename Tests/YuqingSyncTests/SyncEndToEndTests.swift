@@ -89,7 +89,8 @@ import YuqingTestSupport
             let pulled = try await Self.sync(b, hub, batch: 7)
             #expect(pulled.pulled == 40 && pulled.pullBatches == 6)
             #expect(try b.view(.case("c"))?.elements("co_units").count == 40)
-            #expect(try b.logCount() == 40)
+            #expect(try b.appliedCount() == 40)
+            #expect(try b.logCount() == 0, "a node does not log what it pulled")
             #expect(try b.info().pullCursor == storage.replica.head())
         }
     }

@@ -1,0 +1,96 @@
+import GRDB
+import GRDBSQLite
+import YuqingCore
+
+/// A prepared statement used in the merge's hot loops, bound and stepped through SQLite's C API.
+///
+/// GRDB prepares and caches it (and finalises it when the connection closes); binding values
+/// directly avoids building an argument array of boxed values for every row. Every use ends with
+/// ``reset()``, so GRDB always finds the statement idle.
+struct FastStatement {
+    let handle: OpaquePointer
+    let db: Database
+
+    init(_ db: Database, _ sql: String) throws {
+        self.db = db
+        handle = try db.cachedStatement(sql: sql).sqliteStatement
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    private static let empty: StaticString = ""
+
+    func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+
+    func bind(_ index: Int32, _ value: String) {
+        var value = value
+        value.withUTF8 { bytes in
+            // An empty buffer may have no address, and a NULL pointer would bind SQL NULL.
+            let base = bytes.baseAddress.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(Self.empty.utf8Start)
+            _ = sqlite3_bind_text(handle, index, base.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.transient)
+        }
+    }
+
+    func bind(_ index: Int32, blob: [UInt8]) {
+        blob.withUnsafeBytes { bytes in
+            _ = sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(Self.empty.utf8Start),
+                                  Int32(bytes.count), Self.transient)
+        }
+    }
+
+    func bindNull(_ index: Int32) { sqlite3_bind_null(handle, index) }
+
+    func bind(_ index: Int32, _ value: FieldValue?) {
+        switch value {
+        case nil: bindNull(index)
+        case .text(let s)?: bind(index, s)
+        case .integer(let n)?: bind(index, n)
+        }
+    }
+
+    /// Steps once: true when a row is available, false when done.
+    func step() throws -> Bool {
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code:
+            let message = sqlite3_errmsg(db.sqliteConnection).map { String(cString: $0) }
+            sqlite3_reset(handle)
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message)
+        }
+    }
+
+    /// Runs a statement that returns no row.
+    func run() throws {
+        defer { reset() }
+        _ = try step()
+    }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func text(_ column: Int32) -> String {
+        guard let p = sqlite3_column_text(handle, column) else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        guard let p = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column))))
+    }
+
+    /// A field value column: NULL, an integer, or text.
+    func fieldValue(_ column: Int32) -> FieldValue? {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_NULL: nil
+        case SQLITE_INTEGER: .integer(int64(column))
+        default: .text(text(column))
+        }
+    }
+}
+
