@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "yuqing", targets: ["yuqing"]),
+        .executable(name: "yuqing-bench", targets: ["yuqing-bench"]),
         .library(name: "YuqingCore", targets: ["YuqingCore"]),
     ],
     dependencies: [
@@ -39,6 +40,15 @@ let package = Package(
                 "YuqingCore", "YuqingReplica", "YuqingWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The benchmarks of docs/benchmarks.md.
+        .executableTarget(
+            name: "yuqing-bench",
+            dependencies: [
+                "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         // Seeded randomness and temporary directories for the test targets.

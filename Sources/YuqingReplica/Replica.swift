@@ -78,12 +78,14 @@ public final class Replica: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(15)
         config.prepareDatabase { db in
-            // An acknowledged change must survive power loss, not just a process crash.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // The writer merges large batches: give it a page cache of 32 MiB (readers keep the default).
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
         }
         let pool = try DatabasePool(path: path, configuration: config)
+        // An acknowledged change must survive power loss, not just a process crash: the WAL is
+        // synced at every commit. (Set on the writer once the pool has opened it in WAL mode,
+        // which resets this to NORMAL.)
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try ReplicaSchema.migrator.migrate(pool)
         return pool
     }

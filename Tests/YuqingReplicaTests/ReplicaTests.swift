@@ -18,6 +18,8 @@ import YuqingTestSupport
             #expect(changes.allSatisfy { $0.author == "Township A" })
         }
         let r = try Replica.open(at: path)
+        // Every commit syncs the WAL (synchronous = FULL = 2), on the connection that writes.
+        #expect(try r.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
         #expect(try r.view(c)?.value("title") == .text("t"))
         #expect(try r.logCount() == 2)
         #expect(try r.pendingCount() == 2)

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import YuqingCore
+import YuqingHub
+import YuqingReplica
+
+/// 1. A case field edit on a node, with its change tracking, against the same row written to
+/// plain SQLite without tracking, each in its own durable transaction.
+struct LocalWrite: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "local-write", abstract: "Local write cost: a field edit on a node versus plain SQLite.")
+
+    @Option(help: "Edits timed per round.") var edits = 2000
+    @Option(help: "Rounds (Yuqing and plain alternate; the median round counts).") var rounds = 3
+    @Option(help: "Cases the edits cycle through.") var cases = 100
+
+    struct Result: Codable { var yuqingMicros: Double; var plainMicros: Double; var ratio: Double }
+
+    func run() async throws { print(try measure().table) }
+
+    func measure() throws -> (result: Result, table: String) {
+        let dir = try Scratch("local-write")
+        var yuqing: [Double] = [], plain: [Double] = []
+        for round in 1...rounds {
+            note("local write: round \(round)/\(rounds)")
+            let node = try Replica.create(at: dir.file("node-\(round).sqlite"), role: .node, unit: "Township A")
+            let edit = { (i: Int) in
+                _ = try node.write([Replica.Write(.case("YQ-\(i % cases)"), FieldKey("title"), .text("Title of case \(i % cases), edit \(i)"))])
+            }
+            for i in 0..<cases { try edit(i) }  // every case exists before timing: an edit supersedes a value
+            yuqing.append(try seconds { for i in cases..<(cases + edits) { try edit(i) } } / Double(edits) * 1e6)
+
+            let db = try PlainSQLite(path: dir.file("plain-\(round).sqlite"))
+            try db.exec("CREATE TABLE case_field (case_id TEXT NOT NULL, field TEXT NOT NULL, value, PRIMARY KEY (case_id, field)) WITHOUT ROWID")
+            let upsert = try db.prepare("""
+                INSERT INTO case_field (case_id, field, value) VALUES (?, 'title', ?)
+                ON CONFLICT (case_id, field) DO UPDATE SET value = excluded.value
+                """)
+            let plainEdit = { (i: Int) in
+                try db.exec("BEGIN IMMEDIATE")
+                upsert.bind(1, "YQ-\(i % cases)")
+                upsert.bind(2, "Title of case \(i % cases), edit \(i)")
+                try upsert.run()
+                try db.exec("COMMIT")
+            }
+            for i in 0..<cases { try plainEdit(i) }
+            plain.append(try seconds { for i in cases..<(cases + edits) { try plainEdit(i) } } / Double(edits) * 1e6)
+        }
+        let r = Result(yuqingMicros: median(yuqing), plainMicros: median(plain), ratio: median(yuqing) / median(plain))
+        let table = """
+            ## 1. Local write (\(edits) edits × \(rounds) rounds, one durable transaction each, synchronous=FULL)
+
+            | | µs per edit (median round) | rounds |
+            |---|---|---|
+            | Yuqing node (`Replica.write`, with change tracking) | \(fmt(r.yuqingMicros, 1)) | \(yuqing.map { fmt($0, 1) }.joined(separator: ", ")) |
+            | plain SQLite (one upsert, C API) | \(fmt(r.plainMicros, 1)) | \(plain.map { fmt($0, 1) }.joined(separator: ", ")) |
+            | **ratio** | **\(fmt(r.ratio))×** | target ≤ 1.5× |
+
+            """
+        return (r, table)
+    }
+}
+
+/// The changes N nodes make: mostly their own cases, every tenth case shared with the other
+/// nodes (so concurrent, conflicting values reach the hub), and edits that supersede earlier values.
+enum IngestWorkload {
+    static func replicaID(_ k: Int) -> ReplicaID {
+        ReplicaID(String(UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15, radix: 16).leftPadded(16))
+    }
+
+    static func changes(node k: Int, count: Int, sharedCases: Int) -> [Change] {
+        var state = ReplicaState(id: replicaID(k))
+        var out: [Change] = []
+        out.reserveCapacity(count)
+        let start: UInt64 = 1_800_000_000_000
+        for j in 0..<count {
+            let i = j / 8
+            let record = RecordRef.case(i % 10 == 0 ? "S-\(i / 10 % sharedCases)" : "N\(k)-\(i)")
+            let (field, value): (FieldKey, FieldValue?) = switch j % 8 {
+            case 0: (FieldKey("title"), .text("Post about case \(i) seen by unit \(k)"))
+            case 1: (FieldKey("summary"), .text("Summary \(k)-\(i)"))
+            case 2: (FieldKey("level"), .text(Schema.levels[(i + k) % 4]))
+            case 3: (FieldKey("status"), .text(Schema.statuses[(i + k) % 4]))
+            case 4: (FieldKey("co_units", element: "Bureau \(k % 5)"), .integer(1))
+            case 5: (FieldKey("notes", element: "\(k)-\(j)"), .text("Called the poster back; follow-up \(j)"))
+            case 6: (FieldKey("title"), .text("Post about case \(i), edited by unit \(k)"))
+            default: (FieldKey("status"), .text(Schema.statuses[(i + k + 1) % 7]))
+            }
+            out.append(state.write(record, field, value, author: "Unit \(k)", physicalMillis: start + UInt64(j)))
+        }
+        return out
+    }
+
+    /// Batches as the hub receives them: round-robin over the nodes.
+    static func batches(nodes: Int, perNode: Int, batch: Int, sharedCases: Int) -> [[Change]] {
+        let all = (0..<nodes).map { changes(node: $0, count: perNode, sharedCases: sharedCases) }
+        var out: [[Change]] = []
+        for start in stride(from: 0, to: perNode, by: batch) {
+            for k in 0..<nodes { out.append(Array(all[k][start..<min(start + batch, perNode)])) }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}
+
+/// 2. The hub's durable merge of pushed change sets, against plain SQLite inserting the same
+/// rows (a field version and a log row per change) in the same transactions.
+struct HubIngest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hub-ingest", abstract: "Hub ingest: durable merge of change sets from N nodes versus plain SQLite.")
+
+    @Option(help: "Nodes pushing.") var nodes = 20
+    @Option(help: "Field changes per node.") var perNode = 25_000
+    @Option(help: "Changes per push (one transaction each).") var batch = 5000
+    @Option(help: "Cases every node writes to (concurrent, conflicting values).") var sharedCases = 200
+    @Option(help: "Rounds (the median round counts).") var rounds = 3
+
+    struct Result: Codable { var changes: Int; var yuqingPerSecond: Double; var plainPerSecond: Double; var ratio: Double; var openConflicts: Int }
+
+    func run() async throws { print(try await measure().table) }
+
+    func measure() async throws -> (result: Result, table: String) {
+        note("hub ingest: generating \(nodes) × \(perNode) changes")
+        let batches = IngestWorkload.batches(nodes: nodes, perNode: perNode, batch: batch, sharedCases: sharedCases)
+        let total = batches.reduce(0) { $0 + $1.count }
+        let dir = try Scratch("hub-ingest")
+        var yuqing: [Double] = [], plain: [Double] = []
+        var conflicts = 0
+        for round in 1...rounds {
+            note("hub ingest: round \(round)/\(rounds)")
+            let storage = try SQLiteHubStorage(path: dir.file("hub-\(round).sqlite"))
+            var applied = 0
+            let t = try await seconds { for b in batches { applied += try await storage.ingest(b).applied } }
+            guard applied == total else { throw BenchError("the hub applied \(applied) of \(total) changes") }
+            conflicts = try await storage.openConflictCount()
+            yuqing.append(Double(total) / t)
+
+            let db = try PlainSQLite(path: dir.file("plain-\(round).sqlite"))
+            try db.exec("""
+                CREATE TABLE field_version (kind TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, elem TEXT NOT NULL,
+                  replica TEXT NOT NULL, counter INTEGER NOT NULL, hlc INTEGER NOT NULL, value, author TEXT NOT NULL,
+                  PRIMARY KEY (kind, record, field, elem, replica, counter)) WITHOUT ROWID
+                """)
+            try db.exec("""
+                CREATE TABLE log (seq INTEGER PRIMARY KEY, replica TEXT NOT NULL, counter INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                  kind TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, elem TEXT NOT NULL, value, context TEXT, author TEXT NOT NULL)
+                """)
+            let version = try db.prepare("INSERT INTO field_version VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            let log = try db.prepare("INSERT INTO log (replica, counter, hlc, kind, record, field, elem, value, context, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            let tp = try seconds {
+                for b in batches {
+                    try db.exec("BEGIN IMMEDIATE")
+                    for c in b {
+                        version.bind(1, c.record.kind); version.bind(2, c.record.id); version.bind(3, c.field.name)
+                        version.bind(4, c.field.element); version.bind(5, c.dot.replica.rawValue); version.bind(6, Int64(c.dot.counter))
+                        version.bind(7, Int64(c.hlc.packed)); version.bind(8, c.value); version.bind(9, c.author)
+                        try version.run()
+                        log.bind(1, c.dot.replica.rawValue); log.bind(2, Int64(c.dot.counter)); log.bind(3, Int64(c.hlc.packed))
+                        log.bind(4, c.record.kind); log.bind(5, c.record.id); log.bind(6, c.field.name); log.bind(7, c.field.element)
+                        log.bind(8, c.value); log.bind(9, c.context.map(\.description).joined(separator: " ")); log.bind(10, c.author)
+                        try log.run()
+                    }
+                    try db.exec("COMMIT")
+                }
+            }
+            plain.append(Double(total) / tp)
+        }
+        let r = Result(changes: total, yuqingPerSecond: median(yuqing), plainPerSecond: median(plain),
+                       ratio: median(yuqing) / median(plain), openConflicts: conflicts)
+        let table = """
+            ## 2. Hub ingest (\(nodes) nodes × \(grouped(Double(perNode))) field changes, pushes of \(batch), \(sharedCases) cases shared by all nodes; \(rounds) rounds)
+
+            | | field changes/s (median round) | rounds |
+            |---|---|---|
+            | Yuqing hub (`SQLiteHubStorage.ingest`: dedup, causal check, merge, log) | \(grouped(r.yuqingPerSecond)) | \(yuqing.map { grouped($0) }.joined(separator: ", ")) |
+            | plain SQLite (a field-version row and a log row per change, C API) | \(grouped(r.plainPerSecond)) | \(plain.map { grouped($0) }.joined(separator: ", ")) |
+            | **ratio** | **\(fmt(r.ratio * 100, 0))%** | target ≥ 50% |
+
+            \(grouped(Double(total))) changes; \(conflicts) conflicts left open for the operator.
+
+            """
+        return (r, table)
+    }
+}
