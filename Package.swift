@@ -26,8 +26,10 @@ let package = Package(
             name: "YuqingReplica",
             dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
-        // The sync protocol's messages and their encodings.
-        .target(name: "YuqingWire", dependencies: ["YuqingCore"]),
+        // The system zlib (zlib1g-dev), which compresses the binary wire form.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The sync protocol's messages and their encodings (JSON, and the compact binary form).
+        .target(name: "YuqingWire", dependencies: ["YuqingCore", "CZlib"]),
         // The node's sync client over URLSession.
         .target(
             name: "YuqingSync",
@@ -69,7 +71,7 @@ let package = Package(
             name: "YuqingReplicaTests",
             dependencies: ["YuqingReplica", "YuqingTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire"]),
+        .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire", "YuqingTestSupport"]),
         .testTarget(
             name: "YuqingSyncTests",
             dependencies: [

@@ -52,8 +52,20 @@ public struct Change: Hashable, Sendable, Codable {
         self.record = record
         self.field = field
         self.value = value
-        self.context = Array(Set(context)).sorted()
+        self.context = Change.normalized(context)
         self.author = author
+    }
+
+    /// `context` sorted and without duplicates. Contexts are small and usually arrive sorted (every
+    /// writer sends them so), so a strictly increasing one is kept as is, without a set or a sort.
+    static func normalized(_ context: [Dot]) -> [Dot] {
+        if context.count < 2 { return context }
+        var i = 1
+        while i < context.count {
+            guard context[i - 1] < context[i] else { return Array(Set(context)).sorted() }
+            i += 1
+        }
+        return context
     }
 
     private enum CodingKeys: String, CodingKey { case dot, hlc, record, field, value, context, author }

@@ -14,7 +14,7 @@ public struct HubConfiguration: Sendable {
     /// The largest request body accepted.
     public var maxBodyBytes: Int
 
-    public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 5000, maxBodyBytes: Int = 64 << 20) {
+    public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxBodyBytes: Int = 64 << 20) {
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
@@ -91,7 +91,15 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     }
 
     func push(_ request: Request) async throws -> Response {
-        let body = try await decode(PushRequest.self, request)
+        let body: PushRequest
+        if request.headers[.contentType]?.hasPrefix(WireMedia.binary) == true {
+            let bytes = try await collect(request)
+            do { body = try bytes.withUnsafeReadableBytes { try PushRequest(binary: $0) } } catch {
+                throw HubError.badRequest("the request body is not a valid binary push: \(error)")
+            }
+        } else {
+            body = try await decode(PushRequest.self, request)
+        }
         guard WireValidation.isValidReplicaID(body.replica) else {
             throw HubError.badRequest("replica id '\(body.replica)' must be 1-64 letters, digits, '-' or '_'")
         }
@@ -122,15 +130,23 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         if more { rows.removeLast() }
         // With nothing left for this reader, it may skip straight to the head.
         let next = more ? (rows.last?.seq ?? after) : max(after, head)
-        return try json(PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },
-                                     next: next, more: more, head: head, hubTime: Self.now))
+        let answer = PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },
+                                  next: next, more: more, head: head, hubTime: Self.now)
+        if request.headers[.accept]?.contains(WireMedia.binary) == true {
+            return Response(status: .ok, headers: [.contentType: WireMedia.binary],
+                            body: .init(byteBuffer: ByteBuffer(bytes: answer.binary())))
+        }
+        return try json(answer)
+    }
+
+    func collect(_ request: Request) async throws -> ByteBuffer {
+        do { return try await request.body.collect(upTo: configuration.maxBodyBytes) } catch {
+            throw HubError(.contentTooLarge, "too_large", "request body over \(configuration.maxBodyBytes) bytes; send smaller batches")
+        }
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer: ByteBuffer
-        do { buffer = try await request.body.collect(upTo: configuration.maxBodyBytes) } catch {
-            throw HubError(.contentTooLarge, "too_large", "request body over \(configuration.maxBodyBytes) bytes; send smaller batches")
-        }
+        let buffer = try await collect(request)
         do { return try WireJSON.decode(type, from: Data(buffer: buffer)) } catch {
             throw HubError.badRequest("the request body is not a valid \(type) message: \(error)")
         }

@@ -138,22 +138,30 @@ enum Store {
         throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id: replica \(change.dot.replica) reuses change ids (restored from a backup, or copied from another device). Keep that replica's file aside and create a new node replica with `yuqing node init`")
     }
 
-    /// Applies a change whose context has been applied: the same steps as the core's replica.
+    /// Applies a change whose context has been applied: the same steps as the core's replica
+    /// (``YuqingCore/FieldState/apply(_:)``: the values the context names go, the new value joins).
     /// Returns the change's log position, or 0 when it is not logged.
+    ///
+    /// Only a flagged field needs its values read first, to keep the count of open conflicts;
+    /// elsewhere the superseded values are deleted by key, and a first write is a lone insert.
     @discardableResult
     static func applyReady(_ s: Statements, _ book: inout Bookkeeping, _ change: Change, rid: Int64, log: Bool,
                            schema: Schema) throws -> Int64 {
         book.markSeen(rid, change.dot.counter)
-        let before = try siblings(s, book, change.record, change.field)
-        var state = FieldState(siblings: before)
-        state.apply(change)
-        if !before.isEmpty {
+        let flagged = schema.rule(for: change.record, change.field) == .flag
+        var before = 0, after = 0
+        if flagged {
+            let siblings = try siblings(s, book, change.record, change.field)
+            before = siblings.count
+            after = siblings.count { !change.context.contains($0.dot) } + (change.value == nil ? 0 : 1)
+        }
+        if !change.context.isEmpty {
             let delete = s.deleteSibling
-            for sibling in before where !state.siblings.contains(where: { $0.dot == sibling.dot }) {
+            for dot in change.context {
                 defer { delete.reset() }
                 s.bindKey(delete, change.record, change.field)
-                delete.bind(5, try book.rid(sibling.dot.replica, s.db))
-                delete.bind(6, Int64(sibling.dot.counter))
+                delete.bind(5, try book.rid(dot.replica, s.db))
+                delete.bind(6, Int64(dot.counter))
                 _ = try delete.step()
             }
         }
@@ -168,9 +176,7 @@ enum Store {
             insert.bind(9, change.author)
             _ = try insert.step()
         }
-        if before.count > 1 || state.siblings.count > 1, schema.rule(for: change.record, change.field) == .flag {
-            book.openConflicts += (state.siblings.count > 1 ? 1 : 0) - (before.count > 1 ? 1 : 0)
-        }
+        if flagged { book.openConflicts += (after > 1 ? 1 : 0) - (before > 1 ? 1 : 0) }
         guard log else { return 0 }
         let insert = s.insertLog
         defer { insert.reset() }

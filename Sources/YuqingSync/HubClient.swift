@@ -59,12 +59,17 @@ public struct HubClient: Sendable {
 
     public func status() async throws -> HubStatus { try await send("GET", "v1/status") }
 
-    public func push(_ request: PushRequest) async throws -> PushResponse {
-        try await send("POST", "v1/push", body: try WireJSON.encode(request))
+    /// Pushes in the compact binary form (`Protocol/sync.md` §3.3), or in JSON with `json`.
+    public func push(_ request: PushRequest, json: Bool = false) async throws -> PushResponse {
+        if json { return try await send("POST", "v1/push", body: try WireJSON.encode(request)) }
+        return try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary)
     }
 
-    public func pull(after: Int64, limit: Int, replica: ReplicaID) async throws -> PullResponse {
-        try await send("GET", "v1/pull", query: [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)])
+    /// Pulls in the compact binary form, or in JSON with `json`.
+    public func pull(after: Int64, limit: Int, replica: ReplicaID, json: Bool = false) async throws -> PullResponse {
+        let query = [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)]
+        if json { return try await send("GET", "v1/pull", query: query) }
+        return try await send("GET", "v1/pull", query: query, accept: WireMedia.binary) { try PullResponse(binary: $0) }
     }
 
     public func conflicts() async throws -> [ConflictMessage] { try await send("GET", "v1/conflicts") }
@@ -77,14 +82,23 @@ public struct HubClient: Sendable {
 
     private func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
 
-    private func send<T: Decodable>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil) async throws -> T {
+    private func send<T: Decodable>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+                                    contentType: String = WireMedia.json) async throws -> T {
+        try await send(method, path, query: query, body: body, contentType: contentType, accept: WireMedia.json) {
+            try WireJSON.decode(T.self, from: $0)
+        }
+    }
+
+    private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+                         contentType: String = WireMedia.json, accept: String, decode: (Data) throws -> T) async throws -> T {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         var request = URLRequest(url: components.url!)
         request.httpMethod = method
+        request.setValue(accept, forHTTPHeaderField: "Accept")
         if let body {
             request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
         let data: Data, response: URLResponse
         do {
@@ -102,7 +116,7 @@ public struct HubClient: Sendable {
             throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(http.statusCode); is this a Yuqing hub?")
         }
         do {
-            return try WireJSON.decode(T.self, from: data)
+            return try decode(data)
         } catch {
             throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?")
         }

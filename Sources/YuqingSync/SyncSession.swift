@@ -17,6 +17,8 @@ public struct SyncReport: Sendable, Hashable {
     public var hubHead: Int64 = 0
     public var pushBatches = 0
     public var pullBatches = 0
+
+    public init() {}
 }
 
 /// One sync of a node with its hub: push what the hub has not acknowledged, then pull what the
@@ -32,7 +34,7 @@ public struct SyncSession: Sendable {
     public var batchSize: Int
     public var logger: Logger
 
-    public init(replica: Replica, client: HubClient, batchSize: Int = 500, logger: Logger = Logger(label: "yuqing.sync")) {
+    public init(replica: Replica, client: HubClient, batchSize: Int = 5000, logger: Logger = Logger(label: "yuqing.sync")) {
         self.replica = replica
         self.client = client
         self.batchSize = max(1, batchSize)
@@ -67,12 +69,20 @@ public struct SyncSession: Sendable {
             logger.debug("pushed", metadata: ["sync.batch": "\(batch.count)", "sync.accepted": "\(answer.accepted)"])
             progress(report)
         }
-        // Pull.
+        // Pull. The next batch is requested while this one is applied, so the hub reads and
+        // sends while the node writes.
         var cursor = try replica.info().pullCursor
-        while true {
+        let client = client, id = replica.id, limit = batchSize
+        func request(after: Int64) -> Task<(PullResponse, UInt64), any Error> {
             let sentAt = replica.deviceClock()
-            let answer = try await client.pull(after: cursor, limit: batchSize, replica: replica.id)
+            return Task { (try await client.pull(after: after, limit: limit, replica: id), sentAt) }
+        }
+        var inFlight = request(after: cursor)
+        defer { inFlight.cancel() }
+        while true {
+            let (answer, sentAt) = try await inFlight.value
             try checkHub(answer.hub)
+            if answer.more { inFlight = request(after: answer.next) }
             let result = try replica.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next)
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             cursor = answer.next

@@ -61,7 +61,12 @@ final class Scratch {
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        // YUQING_BENCH_KEEP=1 leaves the files for a closer look (profiling a run, say).
+        if ProcessInfo.processInfo.environment["YUQING_BENCH_KEEP"] == "1" { note("kept \(path)") } else {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
 }
 
 /// Bytes on disk of an SQLite file with its WAL.
@@ -243,11 +248,15 @@ final class HubProcess {
     }
 
     /// Stops the hub; returns its peak resident set in bytes.
+    private var stopped: Int?
+
     @discardableResult
     func stop() -> Int {
+        if let stopped { return stopped }
         let peak = child.peakRSS()
         child.signal(SIGTERM)
         let (_, rss) = child.wait()
+        stopped = max(peak, rss)
         return max(peak, rss)
     }
 }

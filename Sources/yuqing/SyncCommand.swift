@@ -10,7 +10,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ReplicaOptions
     @Option(help: ArgumentHelp("Override the hub URL stored in the replica.", valueName: "url")) var hub: String?
-    @Option(help: "Changes per request.") var batchSize = 500
+    @Option(help: "Changes per request.") var batchSize = 5000
     @Flag(help: "Print progress after every batch.") var progress = false
 
     func validate() throws {

@@ -1,0 +1,205 @@
+import YuqingCore
+
+/// The compact binary form of a batch of changes (`Protocol/sync.md` §3.3).
+///
+/// A batch is a string table (every replica id, kind, record id, field name, element, author and
+/// text value, once each) followed by one column per attribute of a change, each column holding
+/// that attribute for every change in order, with counters, timestamps and positions as
+/// differences. Columns of small, repetitive numbers are what deflate compresses best, so the
+/// zlib-compressed form of a typical batch takes a few bytes per change.
+///
+/// Decoding checks the form only; a received change still goes through
+/// ``WireValidation/problem(with:)`` like one that arrived as JSON.
+public enum BinaryChanges {
+    /// The most bytes a compressed message may inflate to unless the caller says otherwise:
+    /// 512 MiB, far above the hub's 64 MiB request limit times any real batch's compression ratio.
+    public static let defaultMaxPayloadBytes = 512 << 20
+
+    /// The binary message for `changes`, with each change's log position when `positions` is
+    /// given (one per change, in the same order).
+    public static func encode(_ changes: [Change], positions: [Int64]? = nil,
+                              compression: WireCompression = .default) -> [UInt8] {
+        var message = BinaryEnvelope.begin(.changeBatch, capacity: 16 * changes.count)
+        writeBatch(changes, positions: positions, to: &message)
+        return BinaryEnvelope.seal(message, compression: compression)
+    }
+
+    /// The changes (and positions, when the batch has them) of a binary change batch.
+    ///
+    /// - Parameter maxPayloadBytes: a compressed message that would inflate to more is refused.
+    /// - Throws: ``WireDecodingError`` when the bytes are not a well-formed change batch.
+    public static func decode(_ bytes: some Sequence<UInt8>, maxPayloadBytes: Int = defaultMaxPayloadBytes) throws
+        -> (changes: [Change], positions: [Int64]?)
+    {
+        try withContiguousBytes(bytes) { raw in
+            try BinaryEnvelope.open(raw, as: .changeBatch, maxPayloadBytes: maxPayloadBytes) { try readBatch(from: &$0) }
+        }
+    }
+
+    // MARK: - Layout
+
+    /// Option bit 0 of a batch: the positions column is present.
+    static let positionsOption: UInt8 = 0x01
+
+    /// The columns, in the order they follow the string table.
+    enum Column: Int, CaseIterable {
+        case position, replica, counter, hlc, kind, record, field, element, value, context, author
+    }
+
+    /// Value tags.
+    static let noValue: UInt8 = 0, textValue: UInt8 = 1, integerValue: UInt8 = 2
+
+    // MARK: - Writing
+
+    /// Appends the batch (count, options, string table, columns) to `out`.
+    static func writeBatch(_ changes: [Change], positions: [Int64]?, to out: inout ByteWriter) {
+        precondition(positions == nil || positions!.count == changes.count, "one position per change")
+        let n = changes.count
+        var strings = StringTable()
+        var positionColumn = ByteWriter(capacity: positions == nil ? 0 : 2 * n), replicaColumn = ByteWriter(capacity: n)
+        var counterColumn = ByteWriter(capacity: n), hlcColumn = ByteWriter(capacity: n), kindColumn = ByteWriter(capacity: n)
+        var recordColumn = ByteWriter(capacity: 2 * n), fieldColumn = ByteWriter(capacity: n)
+        var elementColumn = ByteWriter(capacity: n), valueColumn = ByteWriter(capacity: 2 * n)
+        var contextColumn = ByteWriter(capacity: n), authorColumn = ByteWriter(capacity: n)
+        // Last string of each string column, to skip the table lookup for runs (a record's fields,
+        // one author, one kind).
+        var replicaRun = StringTable.Run(), kindRun = StringTable.Run(), recordRun = StringTable.Run(), fieldRun = StringTable.Run(), elementRun = StringTable.Run(), authorRun = StringTable.Run()
+        var lastCounter: [UInt64] = []
+        var previousHLC: UInt64 = 0
+
+        if let positions {
+            var previous: Int64 = 0
+            for p in positions {
+                positionColumn.signed(p &- previous)
+                previous = p
+            }
+        }
+        for change in changes {
+            let replica = strings.index(change.dot.replica.rawValue, run: &replicaRun)
+            if replica >= lastCounter.count { lastCounter += repeatElement(0, count: replica + 1 - lastCounter.count) }
+            replicaColumn.varint(replica)
+            counterColumn.varint(delta(change.dot.counter, from: lastCounter[replica]))
+            lastCounter[replica] = change.dot.counter
+            hlcColumn.varint(delta(change.hlc.packed, from: previousHLC))
+            previousHLC = change.hlc.packed
+            kindColumn.varint(strings.index(change.record.kind, run: &kindRun))
+            recordColumn.varint(strings.index(change.record.id, run: &recordRun))
+            fieldColumn.varint(strings.index(change.field.name, run: &fieldRun))
+            elementColumn.varint(strings.index(change.field.element, run: &elementRun))
+            switch change.value {
+            case nil:
+                valueColumn.byte(noValue)
+            case .text(let text)?:
+                valueColumn.byte(textValue)
+                valueColumn.varint(strings.index(text))
+            case .integer(let number)?:
+                valueColumn.byte(integerValue)
+                valueColumn.signed(number)
+            }
+            contextColumn.varint(change.context.count)
+            for dot in change.context {
+                contextColumn.varint(strings.index(dot.replica.rawValue))
+                contextColumn.varint(delta(dot.counter, from: change.dot.counter))
+            }
+            authorColumn.varint(strings.index(change.author, run: &authorRun))
+        }
+
+        out.varint(n)
+        out.byte(positions == nil ? 0 : positionsOption)
+        out.varint(strings.count)
+        strings.bytes.withBytes { out.append($0) }
+        if positions != nil { out.block(positionColumn) }
+        out.block(replicaColumn)
+        out.block(counterColumn)
+        out.block(hlcColumn)
+        out.block(kindColumn)
+        out.block(recordColumn)
+        out.block(fieldColumn)
+        out.block(elementColumn)
+        out.block(valueColumn)
+        out.block(contextColumn)
+        out.block(authorColumn)
+    }
+
+    // MARK: - Reading
+
+    /// Reads a batch written by ``writeBatch(_:positions:to:)``, which must fill `reader` to its end.
+    static func readBatch(from reader: inout ByteReader) throws -> (changes: [Change], positions: [Int64]?) {
+        let n = try reader.count(atMost: reader.remaining, "change count")
+        let options = try reader.byte()
+        guard options & ~positionsOption == 0 else { throw reader.error("unknown batch options 0x\(String(options, radix: 16))") }
+        let hasPositions = options & positionsOption != 0
+
+        let m = try reader.count(atMost: reader.remaining, "string count")
+        var strings: [String] = []
+        strings.reserveCapacity(m)
+        for _ in 0..<m { strings.append(try reader.string()) }
+        let replicas = strings.map(ReplicaID.init(rawValue:))
+
+        var columns: [ByteReader] = []
+        for column in Column.allCases where column != .position || hasPositions {
+            let c = try reader.block("column \(column)")
+            // Every entry of every column takes at least one byte.
+            guard c.remaining >= n else { throw c.truncated("\(c.remaining) bytes cannot hold \(n) entries") }
+            columns.append(c)
+        }
+        try reader.expectEnd()
+        if !hasPositions { columns.insert(ByteReader(UnsafeRawBufferPointer(start: nil, count: 0), subject: ""), at: 0) }
+
+        var positions: [Int64]? = nil
+        if hasPositions {
+            var previous: Int64 = 0
+            var ps: [Int64] = []
+            ps.reserveCapacity(n)
+            for _ in 0..<n {
+                previous = previous &+ (try columns[Column.position.rawValue].signed())
+                ps.append(previous)
+            }
+            positions = ps
+        }
+
+        var changes: [Change] = []
+        changes.reserveCapacity(n)
+        var lastCounter = [UInt64](repeating: 0, count: m)
+        var previousHLC: UInt64 = 0
+        try columns.withUnsafeMutableBufferPointer { c in
+            for _ in 0..<n {
+                let replica = try c[Column.replica.rawValue].index(below: m)
+                let counter = undelta(try c[Column.counter.rawValue].varint(), from: lastCounter[replica])
+                lastCounter[replica] = counter
+                let hlc = undelta(try c[Column.hlc.rawValue].varint(), from: previousHLC)
+                previousHLC = hlc
+                let kind = try c[Column.kind.rawValue].index(below: m)
+                let record = try c[Column.record.rawValue].index(below: m)
+                let field = try c[Column.field.rawValue].index(below: m)
+                let element = try c[Column.element.rawValue].index(below: m)
+                let value: FieldValue?
+                switch try c[Column.value.rawValue].byte() {
+                case noValue: value = nil
+                case textValue: value = .text(strings[try c[Column.value.rawValue].index(below: m)])
+                case integerValue: value = .integer(try c[Column.value.rawValue].signed())
+                case let tag: throw c[Column.value.rawValue].error("unknown value tag \(tag)")
+                }
+                // Each context dot takes at least two bytes.
+                let k = try c[Column.context.rawValue].count(atMost: c[Column.context.rawValue].remaining / 2, "context size")
+                var context: [Dot] = []
+                if k > 0 {
+                    context.reserveCapacity(k)
+                    for _ in 0..<k {
+                        let r = try c[Column.context.rawValue].index(below: m)
+                        let dotCounter = undelta(try c[Column.context.rawValue].varint(), from: counter)
+                        context.append(Dot(replica: replicas[r], counter: dotCounter))
+                    }
+                }
+                let author = try c[Column.author.rawValue].index(below: m)
+                changes.append(Change(
+                    dot: Dot(replica: replicas[replica], counter: counter), hlc: HLC(packed: hlc),
+                    record: RecordRef(kind: strings[kind], id: strings[record]),
+                    field: FieldKey(strings[field], element: strings[element]),
+                    value: value, context: context, author: strings[author]))
+            }
+            for column in c { try column.expectEnd() }
+        }
+        return (changes, positions)
+    }
+}

@@ -1,0 +1,234 @@
+import ArgumentParser
+import Foundation
+import YuqingCore
+import YuqingHub
+import YuqingReplica
+import YuqingSync
+import YuqingWire
+
+/// Cases as field units register them: ten field values each (unit, title, summary, level,
+/// status, two co-units, three progress notes), from `nodes` units.
+struct CaseWorkload {
+    var nodes = 10
+    var fieldsPerCase: Int { 10 }
+    private var counters: [UInt64]
+
+    init(nodes: Int = 10) {
+        self.nodes = nodes
+        counters = Array(repeating: 0, count: nodes)
+    }
+
+    static func node(_ k: Int) -> ReplicaID { IngestWorkload.replicaID(1000 + k) }
+
+    /// The changes registering cases `range`, in order.
+    mutating func changes(cases range: Range<Int>) -> [Change] {
+        var out: [Change] = []
+        out.reserveCapacity(range.count * fieldsPerCase)
+        for c in range {
+            let k = c % nodes
+            let record = RecordRef.case(String(format: "YQ-%07d", c))
+            let unit = "Township \(k)"
+            let fields: [(FieldKey, FieldValue)] = [
+                (FieldKey("unit"), .text(unit)),
+                (FieldKey("title"), .text("Post about case \(c)")),
+                (FieldKey("summary"), .text("Residents complain about item \(c % 97)")),
+                (FieldKey("level"), .text(Schema.levels[c % 4])),
+                (FieldKey("status"), .text(Schema.statuses[c % 7])),
+                (FieldKey("co_units", element: "Bureau \(c % 7)"), .integer(1)),
+                (FieldKey("co_units", element: "Bureau \((c + 3) % 7)"), .integer(1)),
+                (FieldKey("notes", element: "\(c)-1"), .text("Registered from a forum post")),
+                (FieldKey("notes", element: "\(c)-2"), .text("Called the poster")),
+                (FieldKey("notes", element: "\(c)-3"), .text("Reply drafted")),
+            ]
+            for (field, value) in fields {
+                counters[k] += 1
+                out.append(Change(dot: Dot(replica: Self.node(k), counter: counters[k]),
+                                  hlc: HLC(wallMillis: 1_800_000_000_000 + UInt64(c)), record: record, field: field,
+                                  value: value, context: [], author: unit))
+            }
+        }
+        return out
+    }
+
+    /// Fills a hub database with `cases` cases, in transactions of 1,000 cases.
+    static func populateHub(_ path: String, cases: Int) async throws {
+        let storage = try SQLiteHubStorage(path: path)
+        var workload = CaseWorkload()
+        for start in stride(from: 0, to: cases, by: 1000) {
+            _ = try await storage.ingest(workload.changes(cases: start..<min(start + 1000, cases)))
+            if start % 100_000 == 0 { note("  hub holds \(start) cases") }
+        }
+    }
+}
+
+/// 5. A fresh node pulling a whole hub over loopback HTTP: the `yuqing sync` process, timed.
+struct Bootstrap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bootstrap: a fresh node pulls N cases from a hub over loopback HTTP.")
+
+    @Option(help: "Cases on the hub (ten field values each).") var cases = 100_000
+    @Option(help: "Changes per pull request.") var batchSize = 5000
+    @Option(help: "Runs (the median counts).") var runs = 3
+    @Flag(help: "Skip comparing the node's digest with the hub's afterwards.") var noVerify = false
+
+    struct Result: Codable { var cases: Int; var changes: Int; var seconds: Double; var casesPerSecond: Double; var nodePeakRSS: Int }
+
+    func run() async throws { print(try await measure().table) }
+
+    func measure() async throws -> (result: Result, table: String) {
+        let dir = try Scratch("bootstrap")
+        note("bootstrap: filling a hub with \(cases) cases")
+        try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases)
+        let hub = try HubProcess(db: dir.file("hub.sqlite"))
+        defer { hub.stop() }
+        var times: [Double] = [], rss: [Int] = []
+        let bin = yuqingBinary()
+        for run in 1...runs {
+            let node = dir.file("node-\(run).sqlite")
+            try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", "Township B"])
+            note("bootstrap: run \(run)/\(runs)")
+            let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
+            times.append(t)
+            rss.append(peak)
+            let replica = try Replica.open(at: node)
+            guard try replica.appliedCount() == cases * 10 else { throw BenchError("the node holds \(try replica.appliedCount()) of \(cases * 10) changes") }
+            if !noVerify, run == 1 {
+                note("bootstrap: comparing digests")
+                guard try replica.digest() == Replica.open(at: dir.file("hub.sqlite")).digest() else { throw BenchError("the node's digest differs from the hub's") }
+            }
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: node + suffix) }
+        }
+        let r = Result(cases: cases, changes: cases * 10, seconds: median(times), casesPerSecond: Double(cases) / median(times),
+                       nodePeakRSS: rss.max() ?? 0)
+        let table = """
+            ## 5. Bootstrap (a fresh node pulls \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values; `yuqing sync --batch-size \(batchSize)` as a process; \(runs) runs)
+
+            | seconds (median) | runs | cases/s | field values/s | node peak RSS | target |
+            |---|---|---|---|---|---|
+            | \(fmt(r.seconds)) | \(times.map { fmt($0) }.joined(separator: ", ")) | \(grouped(r.casesPerSecond)) | \(grouped(Double(r.changes) / r.seconds)) | \(rss.max()! >> 20) MiB | ≤ 3 s |
+
+            """
+        return (r, table)
+    }
+}
+
+/// 6. A node that worked offline (1,000 changes) reconnecting: one sync, timed in-process.
+struct Reconnect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reconnect: a node with N pending changes syncs with the hub.")
+
+    @Option(help: "Pending changes on the node at each sync.") var pending = 1000
+    @Option(help: "Changes other nodes pushed meanwhile (pulled by the timed sync).") var incoming = 200
+    @Option(help: "Cases on the hub beforehand.") var cases = 10_000
+    @Option(help: "Timed syncs.") var runs = 50
+
+    struct Result: Codable { var p50Millis: Double; var p99Millis: Double; var maxMillis: Double }
+
+    func run() async throws { print(try await measure().table) }
+
+    func measure() async throws -> (result: Result, table: String) {
+        let dir = try Scratch("reconnect")
+        note("reconnect: filling a hub with \(cases) cases")
+        try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases)
+        let hub = try HubProcess(db: dir.file("hub.sqlite"))
+        defer { hub.stop() }
+        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "Township A", hubURL: hub.url)
+        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "Township B", hubURL: hub.url)
+        let sa = SyncSession(replica: a, client: try HubClient(hubURL: hub.url))
+        let sb = SyncSession(replica: b, client: try HubClient(hubURL: hub.url))
+        note("reconnect: first syncs")
+        _ = try await sa.run()
+        _ = try await sb.run()
+        var rng = SystemRandomNumberGenerator()
+        func edits(_ n: Int, _ unit: String) -> [Replica.Write] {
+            (0..<n).map { i in
+                let record = RecordRef.case(String(format: "YQ-%07d", Int.random(in: 0..<cases, using: &rng)))
+                return switch i % 3 {
+                case 0: Replica.Write(record, FieldKey("title"), .text("Title edited by \(unit), \(i)"))
+                case 1: Replica.Write(record, FieldKey("status"), .text(Schema.statuses[i % 7]))
+                default: Replica.Write(record, FieldKey("co_units", element: "Bureau \(i % 9)"), .integer(1))
+                }
+            }
+        }
+        var samples: [Double] = []
+        for run in 0...runs {
+            try a.write(edits(pending, "A"))
+            try b.write(edits(incoming, "B"))
+            _ = try await sb.run()
+            var report = SyncReport()
+            let t = try await seconds { report = try await sa.run() }
+            guard report.pushed == pending, report.pulled == incoming else {
+                throw BenchError("the sync pushed \(report.pushed) and pulled \(report.pulled), expected \(pending) and \(incoming)")
+            }
+            if run > 0 { samples.append(t * 1000) }  // the first is a warm-up
+            if run % 10 == 0 { note("reconnect: \(run)/\(runs)") }
+        }
+        let r = Result(p50Millis: median(samples), p99Millis: percentile(samples, 0.99), maxMillis: samples.max() ?? 0)
+        let table = """
+            ## 6. Reconnect (\(pending) pending changes pushed and \(incoming) pulled per sync, hub of \(grouped(Double(cases))) cases, \(runs) syncs)
+
+            | p50 ms | p99 ms | max ms | target |
+            |---|---|---|---|
+            | \(fmt(r.p50Millis, 1)) | \(fmt(r.p99Millis, 1)) | \(fmt(r.maxMillis, 1)) | p99 ≤ 50 ms |
+
+            """
+        return (r, table)
+    }
+}
+
+/// 7. Many nodes syncing with one hub at once.
+struct ManyNodes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "many-nodes", abstract: "Many nodes: N nodes sync concurrently with one hub.")
+
+    @Option(help: "Nodes (each its own SQLite file and HTTP client).") var nodes = 200
+    @Option(help: "Changes each node makes between syncs.") var changes = 10
+    @Option(help: "Rounds of concurrent syncs.") var rounds = 3
+
+    struct Result: Codable { var p50Millis: Double; var p99Millis: Double; var maxMillis: Double; var hubPeakRSS: Int }
+
+    func run() async throws { print(try await measure().table) }
+
+    func measure() async throws -> (result: Result, table: String) {
+        let dir = try Scratch("many-nodes")
+        let hub = try HubProcess(db: dir.file("hub.sqlite"))
+        note("many nodes: creating \(nodes) nodes")
+        var sessions: [SyncSession] = []
+        for k in 0..<nodes {
+            let replica = try Replica.create(at: dir.file("n\(k).sqlite"), role: .node, unit: "Unit \(k)", hubURL: hub.url)
+            sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
+        }
+        var samples: [Double] = []
+        for round in 1...rounds {
+            for (k, s) in sessions.enumerated() {
+                try s.replica.write((0..<changes).map { i in
+                    Replica.Write(.case("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey("co_units", element: "Bureau \(i)"),
+                                  i % 2 == 0 ? .text("Case \(i) of unit \(k)") : .integer(1))
+                })
+            }
+            note("many nodes: round \(round)/\(rounds), \(nodes) syncs at once")
+            let latencies = try await withThrowingTaskGroup(of: Double.self) { group in
+                for s in sessions { group.addTask { try await seconds { _ = try await s.run() } * 1000 } }
+                return try await group.reduce(into: [Double]()) { $0.append($1) }
+            }
+            samples += latencies
+        }
+        // One more sync each, then every node holds every change and shows what the hub shows.
+        note("many nodes: checking convergence")
+        for s in sessions { _ = try await s.run() }
+        let hubPeak = hub.stop()
+        let hubDigest = try Replica.open(at: dir.file("hub.sqlite")).digest()
+        for s in sessions {
+            guard try s.replica.appliedCount() == nodes * changes * rounds, try s.replica.digest() == hubDigest else {
+                throw BenchError("node \(s.replica.id) did not converge")
+            }
+        }
+        let r = Result(p50Millis: median(samples), p99Millis: percentile(samples, 0.99), maxMillis: samples.max() ?? 0, hubPeakRSS: hubPeak)
+        let table = """
+            ## 7. Many nodes (\(nodes) nodes sync at once, \(changes) changes each, \(rounds) rounds; hub a separate process)
+
+            | p50 ms | p99 ms | max ms | hub peak RSS | target |
+            |---|---|---|---|---|
+            | \(fmt(r.p50Millis, 0)) | \(fmt(r.p99Millis, 0)) | \(fmt(r.maxMillis, 0)) | \(hubPeak >> 20) MiB | p99 ≤ 1 s, RSS ≤ 300 MB |
+
+            """
+        return (r, table)
+    }
+}
