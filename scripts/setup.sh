@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and running Yuqing needs on a Debian machine with Swift 6:
-# SQLite and libcurl development files (the replicas and the node's HTTP client).
+# SQLite, libcurl and zlib development files (the replicas, the node's HTTP client, and the
+# compression of the binary wire form).
 set -euo pipefail
 
 missing=()
-for pkg in libsqlite3-dev libcurl4-openssl-dev; do
+for pkg in libsqlite3-dev libcurl4-openssl-dev zlib1g-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -94,7 +94,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         let body: PushRequest
         if request.headers[.contentType]?.hasPrefix(WireMedia.binary) == true {
             let bytes = try await collect(request)
-            do { body = try bytes.withUnsafeReadableBytes { try PushRequest(binary: $0) } } catch {
+            do { body = try bytes.withUnsafeReadableBytes { try PushRequest(binary: $0, maxPayloadBytes: configuration.maxBodyBytes) } } catch {
                 throw HubError.badRequest("the request body is not a valid binary push: \(error)")
             }
         } else {

@@ -12,7 +12,8 @@ import YuqingCore
 /// ``WireValidation/problem(with:)`` like one that arrived as JSON.
 public enum BinaryChanges {
     /// The most bytes a compressed message may inflate to unless the caller says otherwise:
-    /// 512 MiB, far above the hub's 64 MiB request limit times any real batch's compression ratio.
+    /// 512 MiB, hundreds of times what a batch of the reference's sizes (500 pushed, at most 5,000
+    /// pulled) inflates to, yet bounded so that a few compressed kilobytes cannot claim gigabytes.
     public static let defaultMaxPayloadBytes = 512 << 20
 
     /// The binary message for `changes`, with each change's log position when `positions` is
@@ -61,9 +62,12 @@ public enum BinaryChanges {
         var recordColumn = ByteWriter(capacity: 2 * n), fieldColumn = ByteWriter(capacity: n)
         var elementColumn = ByteWriter(capacity: n), valueColumn = ByteWriter(capacity: 2 * n)
         var contextColumn = ByteWriter(capacity: n), authorColumn = ByteWriter(capacity: n)
-        // Last string of each string column, to skip the table lookup for runs (a record's fields,
-        // one author, one kind).
-        var replicaRun = StringTable.Run(), kindRun = StringTable.Run(), recordRun = StringTable.Run(), fieldRun = StringTable.Run(), elementRun = StringTable.Run(), authorRun = StringTable.Run()
+        // The previous string of each string column, to skip the table lookup for runs (a record's
+        // fields, one author, one kind).
+        var replicaRun = StringTable.Run(), kindRun = StringTable.Run(), recordRun = StringTable.Run()
+        var fieldRun = StringTable.Run(), elementRun = StringTable.Run(), authorRun = StringTable.Run()
+        // Per string index: the counter of the last change of that replica, which the next one's
+        // counter is written against.
         var lastCounter: [UInt64] = []
         var previousHLC: UInt64 = 0
 

@@ -8,8 +8,8 @@ public enum WireCompression: Sendable, Hashable {
     /// uncompressed payload when compression would not make the message smaller.
     case zlib(level: Int)
 
-    /// zlib at level 6: on change batches within a few percent of level 9's size, at a fraction of
-    /// its time.
+    /// zlib at level 6: on change batches about a quarter smaller than level 1 for about a tenth
+    /// more encoding time; higher levels gain next to nothing.
     public static let `default` = WireCompression.zlib(level: 6)
 }
 
@@ -120,11 +120,11 @@ enum BinaryEnvelope {
 
         let declared = try header.varint()
         let stream = try header.bytes(header.remaining)
-        let cap = min(max(maxPayloadBytes, 0), stream.count * maxDeflateRatio)
-        guard declared <= UInt64(cap) else {
+        let limit = max(maxPayloadBytes, 0)
+        guard declared <= UInt64(min(limit, stream.count * maxDeflateRatio)) else {
             throw WireDecodingError(
-                UInt64(maxPayloadBytes) < declared
-                    ? "\(kind.name) would inflate to \(declared) bytes, over the limit of \(maxPayloadBytes)"
+                UInt64(limit) < declared
+                    ? "\(kind.name) would inflate to \(declared) bytes, over the limit of \(limit)"
                     : "\(kind.name) declares \(declared) inflated bytes, more than its \(stream.count) compressed bytes can hold")
         }
         let inflated = try inflate(stream, to: Int(declared), kind: kind)
