@@ -153,19 +153,20 @@ public final class Replica: Sendable {
 
     /// Runs `body` in a write transaction with the bookkeeping in memory; the bookkeeping is
     /// written back before the commit, and kept in memory once the commit succeeded.
+    ///
+    /// The copy is kept from inside the writer's serial queue, when SQLite reports the commit, so
+    /// the next write transaction (from any thread) starts from it; a rollback drops it.
     func transact<T>(storeClock: Bool = true, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
-        var kept: (version: Int64, book: Bookkeeping)?
-        let result = try write { db -> T in
+        try write { db -> T in
             // Changes by another connection (another process) since this one last wrote?
             let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
             var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema)
             let result = try body(try Statements(db), &book)
             try book.flush(db, storeClock: storeClock)
-            kept = (version, book)
+            let cache = self.cache, kept = book
+            db.afterNextTransaction(onCommit: { _ in cache.set(version, kept) }, onRollback: { _ in cache.invalidate() })
             return result
         }
-        if let kept { cache.set(kept.version, kept.book) }
-        return result
     }
 
     public func info() throws -> ReplicaInfo {
@@ -405,6 +406,13 @@ final class BookkeepingCache: @unchecked Sendable {
         lock.withLock {
             self.version = version
             self.book = book
+        }
+    }
+
+    func invalidate() {
+        lock.withLock {
+            version = nil
+            book = nil
         }
     }
 }

@@ -175,3 +175,45 @@ import YuqingTestSupport
         #expect(try Replica.open(at: dir.path("r.sqlite")).openConflictCount() == reference.conflicts.count)
     }
 }
+
+/// One replica written from many threads at once (the hub serving concurrent pushes, a node
+/// syncing while its user types): every write lands once, from replicas it has never seen before.
+@Suite struct ConcurrentWriteTests {
+    @Test func concurrentWritersAndMergesLoseNothing() throws {
+        let dir = try TempDir()
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub")
+        let nodes = 12, perNode = 60
+        let failures = Failures()
+        var threads: [Thread] = []
+        for k in 0..<nodes {
+            threads.append(Thread {
+                var state = ReplicaState(id: ReplicaID("node-\(k)"))
+                for i in 0..<perNode {
+                    let change = state.write(.case("c\(i % 5)"), FieldKey("co_units", element: "u\(k)-\(i)"), .integer(1),
+                                             author: "n\(k)", physicalMillis: UInt64(i))
+                    do { try hub.apply([change], origin: .local) } catch { failures.add(error) }
+                }
+            })
+            threads.append(Thread {
+                for i in 0..<perNode / 4 {
+                    do { try hub.write([.init(.case("h\(k)"), FieldKey("notes", element: "\(k)-\(i)"), .text("x"))]) } catch { failures.add(error) }
+                }
+            })
+        }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { !$0.isFinished }) { usleep(1000) }
+        #expect(failures.all.isEmpty, "\(failures.all.count) writes failed, the first: \(failures.all.first.map { "\($0)" } ?? "")")
+        let own = nodes * perNode / 4
+        #expect(try hub.appliedCount() == nodes * perNode + own)
+        #expect(try hub.logCount() == nodes * perNode + own)
+        #expect(try hub.info().counter == UInt64(own))
+        #expect(try Replica.open(at: dir.path("hub.sqlite")).appliedCount() == nodes * perNode + own)
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var errors: [any Error] = []
+        func add(_ e: any Error) { lock.withLock { errors.append(e) } }
+        var all: [any Error] { lock.withLock { errors } }
+    }
+}
