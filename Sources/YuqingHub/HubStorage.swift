@@ -42,25 +42,25 @@ public struct SQLiteHubStorage: HubStorage {
     public var hubID: ReplicaID { replica.id }
 
     public func ingest(_ changes: [Change]) async throws -> ApplyResult {
-        try replica.apply(changes, origin: .local)
+        try await replica.offload { try $0.apply(changes, origin: .local) }
     }
 
     public func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws
         -> (entries: [(seq: Int64, change: Change)], head: Int64)
     {
-        try replica.changes(after: position, limit: limit, excluding: excluding)
+        try await replica.offload { try $0.changes(after: position, limit: limit, excluding: excluding) }
     }
 
-    public func head() async throws -> Int64 { try replica.head() }
+    public func head() async throws -> Int64 { try await replica.offload { try $0.head() } }
 
-    public func versionVector() async throws -> VersionVector { try replica.versionVector() }
+    public func versionVector() async throws -> VersionVector { try await replica.offload { try $0.versionVector() } }
 
-    public func conflicts() async throws -> [Conflict] { try replica.conflicts() }
+    public func conflicts() async throws -> [Conflict] { try await replica.offload { try $0.conflicts() } }
 
-    public func openConflictCount() async throws -> Int { try replica.openConflictCount() }
+    public func openConflictCount() async throws -> Int { try await replica.offload { try $0.openConflictCount() } }
 
     public func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
-        let (change, seq) = try replica.resolve(conflictID: conflictID, value: value, author: resolvedBy)
+        let (change, seq) = try await replica.offload { try $0.resolve(conflictID: conflictID, value: value, author: resolvedBy) }
         return (change, seq)
     }
 }

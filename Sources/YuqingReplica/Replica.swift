@@ -143,6 +143,15 @@ public final class Replica: Sendable {
             : try create(at: path, role: role, unit: unit, schema: schema)
     }
 
+    /// Runs blocking replica work on a dispatch thread rather than a Swift concurrency thread:
+    /// waiting for SQLite's write lock or for the disk must not hold up the few threads every
+    /// task shares (the hub's request handlers, many syncs at once).
+    public func offload<T: Sendable>(_ body: @escaping @Sendable (Replica) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body(self) }) }
+        }
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try pool.read(body) } catch { throw ReplicaError.storage(error, path: path) }
     }
@@ -204,7 +213,8 @@ public final class Replica: Sendable {
     /// Binds this node to the hub `id` at its first sync; afterwards, checks that it is the same hub.
     /// Returns false when the node already syncs with another hub.
     public func bindHub(_ id: ReplicaID) throws -> Bool {
-        try write { db in
+        if let known = try info().hubID { return known == id }
+        return try write { db in
             if let known: String = try Meta.get(db, "hub_id") { return known == id.rawValue }
             try Meta.set(db, "hub_id", id.rawValue)
             return true

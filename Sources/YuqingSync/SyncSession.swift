@@ -55,12 +55,13 @@ public struct SyncSession: Sendable {
         }
         // Push.
         while true {
-            let batch = try replica.pendingPush(limit: batchSize)
+            let limit = batchSize
+            let batch = try await replica.offload { try $0.pendingPush(limit: limit) }
             guard let last = batch.last else { break }
             let sentAt = replica.deviceClock()
             let answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
             try checkHub(answer.hub)
-            try replica.markPushed(upTo: last.seq)
+            try await replica.offload { try $0.markPushed(upTo: last.seq) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             report.pushed += answer.accepted
             report.pushedDuplicates += answer.duplicates
@@ -83,7 +84,7 @@ public struct SyncSession: Sendable {
             let (answer, sentAt) = try await inFlight.value
             try checkHub(answer.hub)
             if answer.more { inFlight = request(after: answer.next) }
-            let result = try replica.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next)
+            let result = try await replica.offload { try $0.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             cursor = answer.next
             report.pulled += result.applied
