@@ -17,6 +17,8 @@ public struct SyncReport: Sendable, Hashable {
     public var hubHead: Int64 = 0
     public var pushBatches = 0
     public var pullBatches = 0
+    /// Seconds spent waiting for the hub's answers (the rest of a sync is local work).
+    public var hubWaitSeconds = 0.0
 
     public init() {}
 }
@@ -45,7 +47,10 @@ public struct SyncSession: Sendable {
     public func run(progress: @Sendable (SyncReport) -> Void = { _ in }) async throws -> SyncReport {
         var report = SyncReport()
         // Make sure this is the hub whose log the cursors point into, before sending anything.
+        let clock = ContinuousClock()
+        var started = clock.now
         let status = try await client.status()
+        report.hubWaitSeconds += Self.seconds(clock.now - started)
         try checkHub(status.hub)
         // A replica restored from a backup (or copied) would reuse dots the hub already holds,
         // and the hub would take its new changes for re-sent old ones: refuse, losing nothing.
@@ -59,7 +64,9 @@ public struct SyncSession: Sendable {
             let batch = try await replica.offload { try $0.pendingPush(limit: limit) }
             guard let last = batch.last else { break }
             let sentAt = replica.deviceClock()
+            started = clock.now
             let answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
+            report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
             try await replica.offload { try $0.markPushed(upTo: last.seq) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
@@ -81,7 +88,9 @@ public struct SyncSession: Sendable {
         var inFlight = request(after: cursor)
         defer { inFlight.cancel() }
         while true {
+            started = clock.now
             let (answer, sentAt) = try await inFlight.value
+            report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
             if answer.more { inFlight = request(after: answer.next) }
             let result = try await replica.offload { try $0.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next) }
@@ -97,6 +106,8 @@ public struct SyncSession: Sendable {
         }
         return report
     }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
     /// Cursors are positions in one hub's log: refuse to mix them with another hub's.
     func checkHub(_ hub: ReplicaID) throws {
