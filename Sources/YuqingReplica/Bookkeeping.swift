@@ -80,7 +80,7 @@ struct Bookkeeping: Sendable {
     var openConflicts = 0
     var storedOpenConflicts = 0
 
-    static func load(_ db: Database, schema: Schema) throws -> Bookkeeping {
+    static func load(_ db: Database, schema: Schema, own: ReplicaID? = nil) throws -> Bookkeeping {
         var b = Bookkeeping()
         b.nameByRid = try ReplicaNames.load(db).byRid
         for (rid, id) in b.nameByRid { b.ridByName[id] = rid }
@@ -89,6 +89,12 @@ struct Bookkeeping: Sendable {
             ranges[row["rid"], default: []].append(UInt64(row["lo"] as Int64)...UInt64(row["hi"] as Int64))
         }
         b.seen = ranges.mapValues(CounterRanges.init)
+        // A transaction of local writes does not store the replica's own range (it would cost a
+        // page per write): its own changes are all in the log, numbered on from the stored range.
+        if let own, let rid = b.ridByName[own], let unstored = try OwnRange.unstored(db, rid: rid, storedMax: b.seen[rid]?.max ?? 0) {
+            for c in unstored { b.seen[rid, default: CounterRanges()].insert(c) }
+            b.dirtySeen.insert(rid)
+        }
         // The clock is stored with the log position it covers; local writes after that are not
         // stored again (it would cost a page per write), and the last of them holds the latest.
         let stored = UInt64(try Meta.get(db, "hlc") ?? Int64(0))
@@ -143,8 +149,11 @@ struct Bookkeeping: Sendable {
     func maxCounter(_ id: ReplicaID) -> UInt64 { ridByName[id].flatMap { seen[$0]?.max } ?? 0 }
 
     /// Writes what changed back to the tables (inside the transaction). A transaction of local
-    /// writes only need not store the clock: its last log row holds the latest timestamp.
-    mutating func flush(_ db: Database, storeClock: Bool = true) throws {
+    /// writes only (`localOnly`) stores neither the clock nor the replica's own seen range: its
+    /// log rows hold both (see ``OwnRange``).
+    mutating func flush(_ db: Database, localOnly: Bool = false, own: ReplicaID? = nil) throws {
+        let storeClock = !localOnly
+        if localOnly, let own, let rid = ridByName[own] { dirtySeen.remove(rid) }
         if !dirtySeen.isEmpty {
             let delete = try FastStatement(db, "DELETE FROM seen_range WHERE rid = ?")
             let insert = try FastStatement(db, "INSERT INTO seen_range (rid, lo, hi) VALUES (?, ?, ?)")
@@ -187,5 +196,23 @@ struct ReplicaNames {
     func name(_ rid: Int64) throws -> ReplicaID {
         guard let n = byRid[rid] else { throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name") }
         return n
+    }
+}
+
+/// The counters of a replica's own changes beyond its range stored in `seen_range`: local writes
+/// leave that range as it is and only log their changes, which are numbered on from it.
+enum OwnRange {
+    static func unstored(_ db: Database, rid: Int64, storedMax: UInt64) throws -> ClosedRange<UInt64>? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT min(counter) AS lo, max(counter) AS hi FROM log WHERE rid = ? AND counter > ?",
+                                         arguments: [rid, Int64(storedMax)]),
+              let lo = row["lo"] as Int64?, let hi = row["hi"] as Int64? else { return nil }
+        return UInt64(lo)...UInt64(hi)
+    }
+
+    /// The same for a reader that only has the replica id.
+    static func unstored(_ db: Database, own: ReplicaID) throws -> (rid: Int64, range: ClosedRange<UInt64>)? {
+        guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [own.rawValue]) else { return nil }
+        let stored = try Int64.fetchOne(db, sql: "SELECT max(hi) FROM seen_range WHERE rid = ?", arguments: [rid]) ?? 0
+        return try unstored(db, rid: rid, storedMax: UInt64(stored)).map { (rid, $0) }
     }
 }

@@ -68,7 +68,7 @@ extension Replica {
     /// Resolves an open conflict with a new write whose context covers every value in conflict.
     /// Returns the change and its position in this replica's log.
     public func resolve(conflictID: String, value: FieldValue, author: String) throws -> (change: Change, seq: Int64) {
-        try transact(storeClock: false) { s, book in
+        try transact(localOnly: true) { s, book in
             guard let conflict = try self.conflicts(s.db).first(where: { $0.id == conflictID }) else {
                 throw ReplicaError(.notFound, "no open conflict \(conflictID): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`")
             }

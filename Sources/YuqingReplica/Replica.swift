@@ -165,13 +165,13 @@ public final class Replica: Sendable {
     ///
     /// The copy is kept from inside the writer's serial queue, when SQLite reports the commit, so
     /// the next write transaction (from any thread) starts from it; a rollback drops it.
-    func transact<T>(storeClock: Bool = true, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
+    func transact<T>(localOnly: Bool = false, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
         try write { db -> T in
             // Changes by another connection (another process) since this one last wrote?
             let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
-            var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema)
+            var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
             let result = try body(try Statements(db), &book)
-            try book.flush(db, storeClock: storeClock)
+            try book.flush(db, localOnly: localOnly, own: id)
             let cache = self.cache, kept = book
             db.afterNextTransaction(onCommit: { _ in cache.set(version, kept) }, onRollback: { _ in cache.invalidate() })
             return result
@@ -184,7 +184,7 @@ public final class Replica: Sendable {
                 id: id, role: role, unit: try Meta.get(db, "unit") ?? "",
                 hubURL: try Meta.get(db, "hub_url"),
                 hubID: (try Meta.get(db, "hub_id") as String?).map { ReplicaID($0) },
-                counter: UInt64(try Int64.fetchOne(db, sql: """
+                counter: try OwnRange.unstored(db, own: id)?.range.upperBound ?? UInt64(try Int64.fetchOne(db, sql: """
                     SELECT max(hi) FROM seen_range WHERE rid = (SELECT rid FROM replica_name WHERE name = ?)
                     """, arguments: [id.rawValue]) ?? 0),
                 pushCursor: try Meta.get(db, "push_cursor") ?? 0,
@@ -245,7 +245,7 @@ public final class Replica: Sendable {
                 throw ReplicaError(.invalidWrite, error.message)
             }
         }
-        return try transact(storeClock: false) { s, book in
+        return try transact(localOnly: true) { s, book in
             try self.writeLocked(s, &book, writes, author: author, expectedContext: nil).map(\.change)
         }
     }
@@ -381,7 +381,10 @@ public final class Replica: Sendable {
 
     /// How many changes have been applied here, from anywhere.
     public func appliedCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT coalesce(sum(hi - lo + 1), 0) FROM seen_range") ?? 0 }
+        try read { db in
+            let stored = try Int.fetchOne(db, sql: "SELECT coalesce(sum(hi - lo + 1), 0) FROM seen_range") ?? 0
+            return stored + (try OwnRange.unstored(db, own: id)?.range.count ?? 0)
+        }
     }
 
     /// How many changes wait for a value they supersede (normally 0).
@@ -397,6 +400,7 @@ public final class Replica: Sendable {
                 """) {
                 vv.add(Dot(replica: ReplicaID(row["name"] as String), counter: UInt64(row["hi"] as Int64)))
             }
+            if let own = try OwnRange.unstored(db, own: id) { vv.add(Dot(replica: id, counter: own.range.upperBound)) }
             return vv
         }
     }

@@ -176,6 +176,32 @@ import YuqingTestSupport
     }
 }
 
+/// Local writes log their changes but leave the replica's own stored range alone (a page fewer
+/// per durable write); everything that reads the seen set still counts them.
+@Suite struct OwnRangeTests {
+    @Test func ownChangesCountWithoutTheirRangeStored() throws {
+        let dir = try TempDir()
+        let path = dir.path("n.sqlite")
+        var made: [Change] = []
+        do {
+            let r = try Replica.create(at: path, role: .node, unit: "A")
+            for i in 0..<5 { made += try r.write([.init(.case("c\(i)"), FieldKey("title"), .text("t\(i)"))]) }
+            #expect(try r.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM seen_range") } == 0)
+        }
+        let r = try Replica.open(at: path)  // loads its bookkeeping from the tables
+        #expect(try r.info().counter == 5)
+        #expect(try r.appliedCount() == 5)
+        #expect(try r.versionVector() == VersionVector([r.id: 5]))
+        #expect(try r.apply(made, origin: .local) == ApplyResult(applied: 0, duplicates: 5))
+        let other = Change(dot: Dot(replica: ReplicaID("b"), counter: 1), hlc: HLC(wallMillis: 1), record: .case("x"),
+                           field: FieldKey("title"), value: .text("x"), context: [], author: "B")
+        #expect(try r.apply([other], origin: .hub).applied == 1)
+        #expect(try r.write([.init(.case("c0"), FieldKey("title"), .text("again"))])[0].dot.counter == 6)
+        #expect(try Replica.open(at: path).appliedCount() == 7)
+        #expect(try Replica.open(at: path).info().counter == 6)
+    }
+}
+
 /// One replica written from many threads at once (the hub serving concurrent pushes, a node
 /// syncing while its user types): every write lands once, from replicas it has never seen before.
 @Suite struct ConcurrentWriteTests {
