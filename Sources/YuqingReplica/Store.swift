@@ -75,16 +75,7 @@ enum Store {
         for d in change.context where !book.isSeen(d) {
             let w = s.insertWaiting
             defer { w.reset() }
-            w.bind(1, rid)
-            w.bind(2, Int64(counter))
-            w.bind(3, Int64(change.hlc.packed))
-            w.bind(4, change.record.kind)
-            w.bind(5, change.record.id)
-            w.bind(6, change.field.name)
-            w.bind(7, change.field.element)
-            w.bind(8, change.value)
-            w.bind(9, blob: try ContextBlob.encode(change.context, &book, s.db))
-            w.bind(10, change.author)
+            try bindChange(w, change, rid: rid, &book, s.db)
             w.bind(11, log ? 1 : 0)
             _ = try w.step()
             book.waiting += 1
@@ -180,18 +171,23 @@ enum Store {
         guard log else { return 0 }
         let insert = s.insertLog
         defer { insert.reset() }
-        insert.bind(1, rid)
-        insert.bind(2, Int64(change.dot.counter))
-        insert.bind(3, Int64(change.hlc.packed))
-        insert.bind(4, change.record.kind)
-        insert.bind(5, change.record.id)
-        insert.bind(6, change.field.name)
-        insert.bind(7, change.field.element)
-        insert.bind(8, change.value)
-        if change.context.isEmpty { insert.bindNull(9) } else { insert.bind(9, blob: try ContextBlob.encode(change.context, &book, s.db)) }
-        insert.bind(10, change.author)
+        try bindChange(insert, change, rid: rid, &book, s.db)
         _ = try insert.step()
         return s.db.lastInsertedRowID
+    }
+
+    /// Binds a change to parameters 1–10 of a log or waiting-change insert (the same columns).
+    static func bindChange(_ q: FastStatement, _ change: Change, rid: Int64, _ book: inout Bookkeeping, _ db: Database) throws {
+        q.bind(1, rid)
+        q.bind(2, Int64(change.dot.counter))
+        q.bind(3, Int64(change.hlc.packed))
+        q.bind(4, change.record.kind)
+        q.bind(5, change.record.id)
+        q.bind(6, change.field.name)
+        q.bind(7, change.field.element)
+        q.bind(8, change.value)
+        if change.context.isEmpty { q.bindNull(9) } else { q.bind(9, blob: try ContextBlob.encode(change.context, &book, db)) }
+        q.bind(10, change.author)
     }
 }
 
