@@ -4,14 +4,6 @@ import YuqingCore
 
 /// How core values map to SQLite columns.
 enum Coding {
-    static func dbValue(_ v: FieldValue?) -> DatabaseValue {
-        switch v {
-        case nil: .null
-        case .text(let s)?: s.databaseValue
-        case .integer(let n)?: n.databaseValue
-        }
-    }
-
     static func fieldValue(_ v: DatabaseValue) -> FieldValue? {
         switch v.storage {
         case .null: nil

@@ -193,6 +193,11 @@ public final class Replica: Sendable {
         }
     }
 
+    /// The correction added to the device clock, learnt from the hub (milliseconds).
+    public func clockOffset() throws -> Int64 {
+        try read { db in try Meta.get(db, "clock_offset") ?? 0 }
+    }
+
     /// Records how far the device clock is from the hub's, so later timestamps are corrected.
     ///
     /// A clock that ran ahead has also pushed this replica's hybrid clock ahead; it is brought
@@ -213,7 +218,7 @@ public final class Replica: Sendable {
     /// Binds this node to the hub `id` at its first sync; afterwards, checks that it is the same hub.
     /// Returns false when the node already syncs with another hub.
     public func bindHub(_ id: ReplicaID) throws -> Bool {
-        if let known = try info().hubID { return known == id }
+        if let known: String = try read({ db in try Meta.get(db, "hub_id") }) { return known == id.rawValue }
         return try write { db in
             if let known: String = try Meta.get(db, "hub_id") { return known == id.rawValue }
             try Meta.set(db, "hub_id", id.rawValue)

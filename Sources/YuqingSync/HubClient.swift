@@ -59,16 +59,14 @@ public struct HubClient: Sendable {
 
     public func status() async throws -> HubStatus { try await send("GET", "v1/status") }
 
-    /// Pushes in the compact binary form (`Protocol/sync.md` §3.3), or in JSON with `json`.
-    public func push(_ request: PushRequest, json: Bool = false) async throws -> PushResponse {
-        if json { return try await send("POST", "v1/push", body: try WireJSON.encode(request)) }
-        return try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary)
+    /// Pushes in the compact binary form (`Protocol/sync.md` §3.3).
+    public func push(_ request: PushRequest) async throws -> PushResponse {
+        try try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary)
     }
 
-    /// Pulls in the compact binary form, or in JSON with `json`.
-    public func pull(after: Int64, limit: Int, replica: ReplicaID, json: Bool = false) async throws -> PullResponse {
+    /// Pulls in the compact binary form.
+    public func pull(after: Int64, limit: Int, replica: ReplicaID) async throws -> PullResponse {
         let query = [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)]
-        if json { return try await send("GET", "v1/pull", query: query) }
         return try await send("GET", "v1/pull", query: query, accept: WireMedia.binary) { try PullResponse(binary: $0) }
     }
 

@@ -121,7 +121,7 @@ public struct SyncSession: Sendable {
     func learnClock(hubTime: UInt64, sentAt: UInt64) throws {
         let now = replica.deviceClock()
         let offset = Int64(hubTime) - Int64((sentAt + now) / 2)
-        let current = try replica.info().clockOffsetMillis
+        let current = try replica.clockOffset()
         let wanted = abs(offset) > 1000 ? offset : 0
         if abs(wanted - current) > 1000 || (wanted == 0 && current != 0) { try replica.setClockOffset(wanted) }
     }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import YuqingCore
 import YuqingHub
 import YuqingReplica
@@ -99,6 +102,9 @@ struct Bootstrap: AsyncParsableCommand {
         }
         let r = Result(cases: cases, changes: cases * 10, seconds: median(times), casesPerSecond: Double(cases) / median(times),
                        nodePeakRSS: rss.max() ?? 0)
+        // What a pull batch of this workload weighs on the wire, in each form.
+        let binary = try await pullBodyBytes(hub.url, limit: batchSize, binary: true)
+        let json = try await pullBodyBytes(hub.url, limit: batchSize, binary: false)
         let table = """
             ## 5. Bootstrap (a fresh node pulls \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values; `yuqing sync --batch-size \(batchSize)` as a process; \(runs) runs)
 
@@ -106,9 +112,19 @@ struct Bootstrap: AsyncParsableCommand {
             |---|---|---|---|---|---|
             | \(fmt(r.seconds)) | \(times.map { fmt($0) }.joined(separator: ", ")) | \(grouped(r.casesPerSecond)) | \(grouped(Double(r.changes) / r.seconds)) | \(rss.max()! >> 20) MiB | ≤ 3 s |
 
+            One pull batch of \(batchSize) changes: \(grouped(Double(binary))) bytes in the binary form (\(fmt(Double(binary) / Double(batchSize))) per change), \(grouped(Double(json))) in JSON (\(fmt(Double(json) / Double(batchSize), 1)) per change).
+
             """
         return (r, table)
     }
+}
+
+/// The body size of the hub's answer to `GET /v1/pull?after=0&limit=N`, binary or JSON.
+func pullBodyBytes(_ hub: String, limit: Int, binary: Bool) async throws -> Int {
+    var request = URLRequest(url: URL(string: "\(hub)/v1/pull?after=0&limit=\(limit)&replica=bench")!)
+    request.setValue(binary ? WireMedia.binary : WireMedia.json, forHTTPHeaderField: "Accept")
+    let (data, _) = try await URLSession.shared.data(for: request)
+    return data.count
 }
 
 /// 6. A node that worked offline (1,000 changes) reconnecting: one sync, timed in-process.
