@@ -97,3 +97,22 @@ public struct Sibling: Hashable, Sendable, Codable {
     /// Last-writer-wins order: timestamp, then dot, so ties break the same way everywhere.
     static func lwwOrder(_ a: Sibling, _ b: Sibling) -> Bool { (a.hlc, a.dot) < (b.hlc, b.dot) }
 }
+
+extension Change {
+    /// Equal byte for byte. (`==` compares text as Swift does, by canonical equivalence, so a
+    /// composed and a decomposed spelling are `==`; two changes under one dot must be identical.)
+    public func isIdentical(to other: Change) -> Bool {
+        func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+        func sameValue(_ a: FieldValue?, _ b: FieldValue?) -> Bool {
+            switch (a, b) {
+            case (nil, nil): true
+            case (.text(let x)?, .text(let y)?): same(x, y)
+            case (.integer(let x)?, .integer(let y)?): x == y
+            default: false
+            }
+        }
+        return dot == other.dot && hlc == other.hlc && same(record.kind, other.record.kind) && same(record.id, other.record.id)
+            && same(field.name, other.field.name) && same(field.element, other.field.element) && sameValue(value, other.value)
+            && context == other.context && same(author, other.author)
+    }
+}

@@ -19,10 +19,14 @@ public struct Dot: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     /// `replica:counter`, the form used on the wire and in messages.
     public var description: String { "\(replica.rawValue):\(counter)" }
 
-    /// Parses the `replica:counter` form.
+    /// Parses the `replica:counter` form, in its one spelling: the counter in decimal digits
+    /// without a sign or leading zeros (`m1:52`, never `m1:+52` or `m1:052`).
     public init?(_ text: some StringProtocol) {
-        guard let colon = text.lastIndex(of: ":"), let n = UInt64(text[text.index(after: colon)...]),
-              colon != text.startIndex
+        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex else { return nil }
+        let digits = text.utf8[text.utf8.index(after: colon)...]
+        guard let first = digits.first, first != UInt8(ascii: "0"),
+              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let n = UInt64(text[text.index(after: colon)...])
         else { return nil }
         self.init(replica: ReplicaID(String(text[..<colon])), counter: n)
     }

@@ -10,6 +10,12 @@ public enum FieldValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Whether this is a text value (rather than an integer).
+    public var isText: Bool {
+        if case .text = self { return true }
+        return false
+    }
+
     /// Canonical form for digests: a type tag and the value.
     var canonical: String {
         switch self {

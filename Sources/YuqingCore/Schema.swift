@@ -103,6 +103,21 @@ public struct Schema: Hashable, Sendable {
         if case .text(let s) = value, s.isEmpty, spec.shape != .set {
             throw SchemaError("field '\(field.name)' cannot be empty")
         }
+        if let value, value.isText != (spec.shape != .set) {
+            throw SchemaError("field '\(field.name)' holds \(spec.shape == .set ? "set membership" : "text"), not \(value.isText ? "text" : "a number")")
+        }
+        if case .text(let s) = value, s.utf8.count > ChangeLimits.maxValueBytes {
+            throw SchemaError("the \(field.name) is \(s.utf8.count) bytes; a field holds at most \(ChangeLimits.maxValueBytes) bytes (attach large content as evidence)")
+        }
+        if case .text(let s) = value, s.utf8.contains(0) {
+            throw SchemaError("the \(field.name) contains the character U+0000 (NUL), which no text may hold; remove it")
+        }
+        for (what, s) in [("record id", record.id), ("element", field.element)] where s.utf8.contains(0) {
+            throw SchemaError("the \(what) contains the character U+0000 (NUL), which no text may hold; remove it")
+        }
+        for (what, s) in [("record id", record.id), ("element", field.element)] where s.utf8.count > ChangeLimits.maxNameBytes {
+            throw SchemaError("the \(what) '\(s.prefix(40))…' is \(s.utf8.count) bytes; at most \(ChangeLimits.maxNameBytes) are allowed")
+        }
     }
 }
 

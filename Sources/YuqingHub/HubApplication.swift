@@ -1,24 +1,39 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Logging
 import YuqingCore
 import YuqingReplica
 import YuqingWire
 
-/// How the hub is run.
+/// How the hub is run. The defaults are the limits `Protocol/sync.md` §5 documents.
 public struct HubConfiguration: Sendable {
     public var host: String
     public var port: Int
     /// The most entries one pull answers with.
     public var maxPullLimit: Int
-    /// The largest request body accepted.
+    /// About the most bytes of changes one pull answers with (at least one change is sent).
+    public var maxPullBytes: Int
+    /// The largest request body accepted, and the most a binary push may inflate to.
     public var maxBodyBytes: Int
+    /// The most changes one push may carry: bounds how long a push holds the hub's writer.
+    public var maxPushChanges: Int
+    /// A connection with no complete request head, or no request, for this long is closed.
+    public var idleTimeout: Duration
+    /// A request body not received in full within this time is refused and its connection closed.
+    public var bodyTimeout: Duration
 
-    public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxBodyBytes: Int = 64 << 20) {
+    public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
+                maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
+                bodyTimeout: Duration = .seconds(60)) {
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
+        self.maxPullBytes = maxPullBytes
         self.maxBodyBytes = maxBodyBytes
+        self.maxPushChanges = maxPushChanges
+        self.idleTimeout = idleTimeout
+        self.bodyTimeout = bodyTimeout
     }
 }
 
@@ -27,12 +42,15 @@ public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger = Logger(label: "yuqing.hub"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router()
+    let router = Router(context: HubRequestContext.self)
     router.middlewares.add(ErrorMiddleware())
     let api = HubAPI(storage: storage, configuration: configuration, logger: logger)
     api.register(on: router)
+    let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
+        + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
     return Application(
         router: router,
+        server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()], idleTimeout: idle)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yuqing-hub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
@@ -61,10 +79,16 @@ struct HubAPI<Storage: HubStorage>: Sendable {
 
     static var now: UInt64 { Replica.systemClock() }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<HubRequestContext>) {
         router.get("/v1/status") { _, _ in try await status() }
-        router.post("/v1/push") { request, _ in try await push(request) }
+        router.post("/v1/push") { request, context in try await push(request, context) }
         router.get("/v1/pull") { request, _ in try await pull(request) }
+        router.get("/v1/waiting") { _, _ in
+            try json(try await storage.waiting().map { WaitingEntry(replica: $0.key, waiting: $0.value) }.sorted { $0.replica < $1.replica })
+        }
+        router.get("/v1/digest") { _, _ in
+            try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: try await storage.head()))
+        }
         router.get("/v1/conflicts") { _, _ in
             try json(try await storage.conflicts().map(ConflictMessage.init))
         }
@@ -77,7 +101,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
         router.post("/v1/conflicts/{id}/resolve") { request, context in
             let id = try context.parameters.require("id")
-            let body = try await decode(ResolveRequest.self, request)
+            let body = try await decode(ResolveRequest.self, request, context)
             let (change, pos) = try await storage.resolve(conflictID: id, value: body.value, resolvedBy: body.resolvedBy ?? "operator")
             logger.info("conflict resolved", metadata: ["hub.conflict": "\(id)", "hub.dot": "\(change.dot)"])
             return try json(ResolveResponse(conflict: id, change: change, pos: pos))
@@ -87,26 +111,46 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     func status() async throws -> Response {
         try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: try await storage.head(),
                            versionVector: try await storage.versionVector(),
-                           openConflicts: try await storage.openConflictCount(), hubTime: Self.now))
+                           openConflicts: try await storage.openConflictCount(), hubTime: Self.now,
+                           waiting: try await storage.waiting().values.reduce(0, +)))
     }
 
-    func push(_ request: Request) async throws -> Response {
+    func push(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         let body: PushRequest
-        if request.headers[.contentType]?.hasPrefix(WireMedia.binary) == true {
-            let bytes = try await collect(request)
+        if WireMedia.names(request.headers[.contentType], WireMedia.binary) {
+            let bytes = try await collect(request, context)
             do { body = try bytes.withUnsafeReadableBytes { try PushRequest(binary: $0, maxPayloadBytes: configuration.maxBodyBytes) } } catch {
                 throw HubError.badRequest("the request body is not a valid binary push: \(error)")
             }
         } else {
-            body = try await decode(PushRequest.self, request)
+            body = try await decode(PushRequest.self, request, context)
         }
         guard WireValidation.isValidReplicaID(body.replica) else {
             throw HubError.badRequest("replica id '\(body.replica)' must be 1-64 letters, digits, '-' or '_'")
         }
+        guard body.changes.count <= configuration.maxPushChanges else {
+            throw HubError(.contentTooLarge, "too_large", "a push carries at most \(configuration.maxPushChanges) changes (this one \(body.changes.count)); send smaller batches")
+        }
+        guard body.replica != storage.hubID else {
+            throw HubError(.forbidden, "forbidden", "replica id \(body.replica) is the hub's own; only the hub writes under it")
+        }
+        let now = Self.now
         for change in body.changes {
             if let problem = WireValidation.problem(with: change) { throw HubError.badRequest(problem) }
+            if change.dot.replica == storage.hubID {
+                throw HubError(.forbidden, "forbidden", "change \(change.dot) is under the hub's own replica id, which only the hub writes; nothing of this push was stored")
+            }
+            if let problem = WireValidation.timestampProblem(with: change, now: now) {
+                throw HubError(.badRequest, "clock_ahead", problem)
+            }
         }
-        let result = try await storage.ingest(body.changes)
+        let result: ApplyResult
+        do {
+            result = try await storage.ingest(body.changes, from: body.replica)
+        } catch let error as ReplicaError where error.code == .dotReused {
+            logger.warning("push refused: dot collision", metadata: ["sync.node": "\(body.replica)", "hub.error": "\(error.message)"])
+            throw error
+        }
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,
@@ -123,30 +167,51 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             guard let n = Int(s), n > 0 else { throw HubError.badRequest("'limit' must be a positive integer") }
             return min(n, configuration.maxPullLimit)
         } ?? 1000
-        let replica = q.get("replica").map { ReplicaID(String($0)) }
-        // Ask for one more than the limit to know whether more follow.
-        var (rows, head) = try await storage.changes(after: after, limit: limit + 1, excluding: replica)
-        let more = rows.count > limit
-        if more { rows.removeLast() }
+        let replica = try q.get("replica").map { s -> ReplicaID in
+            let id = ReplicaID(String(s))
+            guard WireValidation.isValidReplicaID(id) else { throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'") }
+            return id
+        }
+        let (rows, head, more) = try await storage.changes(after: after, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
         // With nothing left for this reader, it may skip straight to the head.
         let next = more ? (rows.last?.seq ?? after) : max(after, head)
         let answer = PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },
                                   next: next, more: more, head: head, hubTime: Self.now)
-        if request.headers[.accept]?.contains(WireMedia.binary) == true {
+        if WireMedia.prefersBinary(request.headers[.accept]) {
             return Response(status: .ok, headers: [.contentType: WireMedia.binary],
                             body: .init(byteBuffer: ByteBuffer(bytes: answer.binary())))
         }
         return try json(answer)
     }
 
-    func collect(_ request: Request) async throws -> ByteBuffer {
-        do { return try await request.body.collect(upTo: configuration.maxBodyBytes) } catch {
-            throw HubError(.contentTooLarge, "too_large", "request body over \(configuration.maxBodyBytes) bytes; send smaller batches")
+    /// Reads a whole request body: at most `maxBodyBytes`, within `bodyTimeout`. A body that
+    /// trickles in slower is refused and its connection closed, so it cannot hold a connection.
+    func collect(_ request: Request, _ context: HubRequestContext) async throws -> ByteBuffer {
+        let limit = configuration.maxBodyBytes, timeout = configuration.bodyTimeout
+        let body = request.body
+        let outcome: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do { return try await body.collect(upTo: limit) } catch is CancellationError { return nil } catch {
+                    throw HubError(.contentTooLarge, "too_large", "request body over \(limit) bytes; send smaller batches")
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
+        guard let outcome else {
+            context.closeAfterResponse()
+            throw HubError(.requestTimeout, "timeout", "the request body did not arrive within \(timeout); send it again")
+        }
+        return outcome
     }
 
-    func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer = try await collect(request)
+    func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: HubRequestContext) async throws -> T {
+        let buffer = try await collect(request, context)
         do { return try WireJSON.decode(type, from: Data(buffer: buffer)) } catch {
             throw HubError.badRequest("the request body is not a valid \(type) message: \(error)")
         }

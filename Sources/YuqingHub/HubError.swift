@@ -24,6 +24,8 @@ struct HubError: HTTPResponseError {
             case .notFound: return HubError(.notFound, "not_found", e.message)
             case .invalidWrite: return HubError(.badRequest, "bad_request", e.message)
             case .dotReused: return HubError(.conflict, "dot_reused", e.message)
+            case .foreignOwnDot: return HubError(.forbidden, "forbidden", e.message)
+            case .tooManyWaiting: return HubError(.tooManyRequests, "too_many_waiting", e.message)
             default: return HubError(.serviceUnavailable, "storage", "the hub could not store or read data (\(e.message)); retry later")
             }
         case is DecodingError: return badRequest("the request body is not a valid message for this endpoint: \(error)")

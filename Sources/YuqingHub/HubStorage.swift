@@ -9,13 +9,20 @@ import YuqingReplica
 public protocol HubStorage: Sendable {
     /// The hub's own replica id (the dots of operator resolutions carry it).
     var hubID: ReplicaID { get }
-    /// Merges pushed changes durably; re-sent changes are no-ops.
-    func ingest(_ changes: [Change]) async throws -> ApplyResult
-    /// The log after `position`, oldest first, without the changes `excluding` made itself, and
-    /// the last log position, both from one consistent snapshot (an entry committed meanwhile
-    /// must not fall between them, or a reader would skip it).
-    func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws
-        -> (entries: [(seq: Int64, change: Change)], head: Int64)
+    /// Merges changes pushed by `sender` durably, all or none; re-sent changes are no-ops.
+    /// Changes under the hub's own id, and a batch that would leave more of the sender's changes
+    /// waiting than allowed, are refused.
+    func ingest(_ changes: [Change], from sender: ReplicaID) async throws -> ApplyResult
+    /// The log after `position`, oldest first, without the changes `excluding` made itself: at
+    /// most `limit` entries and about `maxBytes` (at least one entry); `more` when others follow.
+    /// With the last log position, all from one consistent snapshot (an entry committed
+    /// meanwhile must not fall between them, or a reader would skip it).
+    func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
+        -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)
+    /// How many pushed changes wait for changes never received, by the replica that pushed them.
+    func waiting() async throws -> [ReplicaID: Int]
+    /// The state digest (`Protocol/sync.md` §9), equal on converged replicas.
+    func digest() async throws -> String
     /// The last log position.
     func head() async throws -> Int64
     func versionVector() async throws -> VersionVector
@@ -29,9 +36,11 @@ public protocol HubStorage: Sendable {
 /// The hub's replica in one SQLite file (the default; zero set-up).
 public struct SQLiteHubStorage: HubStorage {
     public let replica: Replica
+    public let waitingLimits: WaitingLimits
 
     /// Opens the hub database at `path`, creating it on first use.
-    public init(path: String) throws {
+    public init(path: String, waitingLimits: WaitingLimits = WaitingLimits()) throws {
+        self.waitingLimits = waitingLimits
         let replica = try Replica.openOrCreate(at: path, role: .hub, unit: "hub")
         guard replica.role == .hub else {
             throw ReplicaError(.invalidWrite, "\(path) is a node's replica, not a hub's; give the hub its own --db file")
@@ -41,15 +50,20 @@ public struct SQLiteHubStorage: HubStorage {
 
     public var hubID: ReplicaID { replica.id }
 
-    public func ingest(_ changes: [Change]) async throws -> ApplyResult {
-        try await replica.offload { try $0.apply(changes, origin: .local) }
+    public func ingest(_ changes: [Change], from sender: ReplicaID) async throws -> ApplyResult {
+        let limits = waitingLimits
+        return try await replica.offload { try $0.apply(changes, origin: .local, sender: sender, waitingLimits: limits) }
     }
 
-    public func changes(after position: Int64, limit: Int, excluding: ReplicaID?) async throws
-        -> (entries: [(seq: Int64, change: Change)], head: Int64)
+    public func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
+        -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)
     {
-        try await replica.offload { try $0.changes(after: position, limit: limit, excluding: excluding) }
+        try await replica.offload { try $0.changes(after: position, limit: limit, maxBytes: maxBytes, excluding: excluding) }
     }
+
+    public func waiting() async throws -> [ReplicaID: Int] { try await replica.offload { try $0.waitingBySender() } }
+
+    public func digest() async throws -> String { try await replica.offload { try $0.digest() } }
 
     public func head() async throws -> Int64 { try await replica.offload { try $0.head() } }
 

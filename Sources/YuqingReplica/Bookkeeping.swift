@@ -76,6 +76,10 @@ struct Bookkeeping: Sendable {
     var clockMovedBack = false
     /// Rows in `waiting_change`.
     var waiting = 0
+    /// Rows in `waiting_change` by the interned id of the replica that sent them.
+    var waitingByOrigin: [Int64: Int] = [:]
+    /// Dots applied in the current transaction while changes wait: each may release some.
+    var released: [(Int64, UInt64)] = []
     /// Field keys whose rule flags them and that hold more than one value.
     var openConflicts = 0
     var storedOpenConflicts = 0
@@ -104,7 +108,10 @@ struct Bookkeeping: Sendable {
             b.hlc = max(stored, UInt64(last["hlc"] as Int64))
         }
         b.storedHLC = stored
-        b.waiting = try Int.fetchOne(db, sql: "SELECT count(*) FROM waiting_change") ?? 0
+        for row in try Row.fetchAll(db, sql: "SELECT origin, count(*) AS n FROM waiting_change GROUP BY origin") {
+            b.waitingByOrigin[row["origin"]] = row["n"]
+        }
+        b.waiting = b.waitingByOrigin.values.reduce(0, +)
         if let stored: Int = try Meta.get(db, "open_conflicts") {
             b.openConflicts = stored
             b.storedOpenConflicts = stored

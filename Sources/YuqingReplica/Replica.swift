@@ -43,6 +43,18 @@ public struct ApplyResult: Sendable, Hashable {
     public var pending: Int = 0
 }
 
+/// How many changes may wait for changes never received, at a replica that takes changes from
+/// many senders (the hub): per sending replica, and in all.
+public struct WaitingLimits: Sendable, Hashable {
+    public var perReplica: Int
+    public var total: Int
+
+    public init(perReplica: Int = 10_000, total: Int = 200_000) {
+        self.perReplica = perReplica
+        self.total = total
+    }
+}
+
 /// One replica in one SQLite file (WAL mode): records' field values, the change log, the seen
 /// dots, the version vector and the sync cursors. Every local write commits together with its
 /// change-log entry, and every merged batch together with the cursor that it advances.
@@ -90,6 +102,23 @@ public final class Replica: Sendable {
         return pool
     }
 
+    /// A pool that only reads: it never migrates, and on a file this user may not write it
+    /// creates nothing beside it.
+    static func makeReadOnlyPool(_ path: String) throws -> DatabasePool {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(15)
+        let pool = try DatabasePool(path: ReplicaFile.isWritable(path) ? path : ReplicaFile.immutableURI(path), configuration: config)
+        let current = try pool.read { db in try ReplicaSchema.migrator.hasBeenSuperseded(db) || ReplicaSchema.migrator.hasCompletedMigrations(db) }
+        if !current {
+            let readable = try pool.read { db in try ReplicaSchema.migrator.appliedIdentifiers(db).contains("v2: compact replica") }
+            guard readable else {
+                throw ReplicaError(.storage, "\(path) was written by an older yuqing: run a command that writes (for example `yuqing sync`) once to upgrade it")
+            }
+        }
+        return pool
+    }
+
     /// Creates a new replica file. Fails if one already exists there.
     ///
     /// The file is built under a temporary name and renamed into place once complete, so an
@@ -122,14 +151,29 @@ public final class Replica: Sendable {
         return try open(at: path, schema: schema, deviceClock: deviceClock)
     }
 
+    /// How a replica file is opened.
+    public enum OpenMode: Sendable {
+        /// For work: migrates an older layout first.
+        case readWrite
+        /// For reading only: never writes, migrates or creates anything, and works on a file
+        /// this user may not write.
+        case readOnly
+    }
+
     /// Opens an existing replica file.
-    public static func open(at path: String, schema: Schema = .standard,
+    ///
+    /// Before anything is written, the file is checked to be a Yuqing replica (another
+    /// program's database is left byte for byte unchanged) and to pass SQLite's integrity check.
+    public static func open(at path: String, mode: OpenMode = .readWrite, schema: Schema = .standard,
                             deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ReplicaError(.notInitialised, "no replica at \(path): create one with `yuqing node init --db \(path) --hub URL --unit NAME`")
         }
         do {
-            return try Replica(path: path, pool: try makePool(path), schema: schema, deviceClock: deviceClock)
+            try ReplicaFile.requireReplica(path)
+            let pool = mode == .readOnly ? try makeReadOnlyPool(path) : try makePool(path)
+            try pool.read { db in try ReplicaFile.requireIntact(db, path: path) }
+            return try Replica(path: path, pool: pool, schema: schema, deviceClock: deviceClock)
         } catch {
             throw ReplicaError.storage(error, path: path)
         }
@@ -259,11 +303,14 @@ public final class Replica: Sendable {
                      expectedContext: [Dot]?) throws -> [(change: Change, seq: Int64)] {
         let db = s.db
         let unit = try author ?? Meta.get(db, "unit") ?? ""
+        let ownRid = try book.rid(id, db)
+        // A dot is never given twice: not even one that a change received under this replica's
+        // id holds while it waits (a file from before such changes were refused).
         var counter = book.maxCounter(id)
+        if book.waiting > 0 { counter = max(counter, try Store.maxWaitingCounter(db, ownRid)) }
         var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
         let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
         let physical = UInt64(max(0, Int64(deviceClock()) + offset))
-        let ownRid = try book.rid(id, db)
         var made: [(change: Change, seq: Int64)] = []
         for w in writes {
             let context = try Store.siblings(s, book, w.record, w.field).map(\.dot)
@@ -280,6 +327,7 @@ public final class Replica: Sendable {
             made.append((change, seq))
         }
         book.hlc = clock.latest.packed
+        if book.waiting > 0 { _ = try Store.drainWaiting(s, &book, schema: schema) }
         return made
     }
 
@@ -287,16 +335,26 @@ public final class Replica: Sendable {
 
     /// Merges changes received from elsewhere in one transaction; changes already seen are no-ops.
     /// With `pullCursor`, the node's pull position advances in the same transaction.
+    ///
+    /// - Parameters:
+    ///   - sender: the replica that sent the batch; what waits is counted against it.
+    ///   - waitingLimits: when set (at the hub), a batch that would leave more changes waiting
+    ///     than these limits allow is refused whole, with nothing stored.
     @discardableResult
-    public func apply(_ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil) throws -> ApplyResult {
+    public func apply(_ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil, sender: ReplicaID? = nil,
+                      waitingLimits: WaitingLimits? = nil) throws -> ApplyResult {
         try transact { s, book in
             let db = s.db
             var result = ApplyResult(applied: 0, duplicates: 0)
             var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
             let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
             let physical = UInt64(max(0, Int64(deviceClock()) + offset))
+            let from = try sender.map { try book.rid($0, db) } ?? 0
+            // Only this replica makes changes under its id; the hub is told so by anyone else.
+            let own = role == .hub ? id : nil
             for change in changes {
-                switch try Store.apply(s, &book, change, log: origin == .local, schema: schema) {
+                switch try Store.apply(s, &book, change, log: origin == .local, origin: from, limits: waitingLimits,
+                                       own: own, schema: schema) {
                 case .duplicate:
                     result.duplicates += 1
                 case .applied:
@@ -307,9 +365,10 @@ public final class Replica: Sendable {
                 }
             }
             if book.waiting > 0 {
-                if result.applied > 0 { result.applied += try Store.drainWaiting(s, &book, schema: schema) }
+                result.applied += try Store.drainWaiting(s, &book, schema: schema)
                 result.pending = book.waiting
             }
+            book.released.removeAll()
             book.hlc = clock.latest.packed
             if let pullCursor {
                 let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
@@ -321,8 +380,9 @@ public final class Replica: Sendable {
 
     // MARK: Sync bookkeeping
 
-    /// Changes the hub has not acknowledged yet, oldest first.
-    public func pendingPush(limit: Int) throws -> [(seq: Int64, change: Change)] {
+    /// Changes the hub has not acknowledged yet, oldest first: at most `limit` of them, and no
+    /// more than about `maxBytes` (``YuqingCore/ChangeLimits/estimatedBytes(_:)``), but at least one.
+    public func pendingPush(limit: Int, maxBytes: Int = Int.max) throws -> [(seq: Int64, change: Change)] {
         try read { db in
             let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
             let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -331,7 +391,13 @@ public final class Replica: Sendable {
             q.bind(2, Int64(limit))
             let names = try ReplicaNames.load(db)
             var out: [(seq: Int64, change: Change)] = []
-            while try q.step() { out.append(try Coding.change(q, names: names)) }
+            var bytes = 0
+            while try q.step() {
+                let entry = try Coding.change(q, names: names)
+                bytes += ChangeLimits.estimatedBytes(entry.change)
+                if !out.isEmpty, bytes > maxBytes { break }
+                out.append(entry)
+            }
             return out
         }
     }
@@ -354,8 +420,11 @@ public final class Replica: Sendable {
 
     /// The log after `position`, in order, leaving out changes made by `excluding` (who has them),
     /// and the log's last position, read from one snapshot: no entry can slip in between.
-    public func changes(after position: Int64, limit: Int, excluding: ReplicaID? = nil)
-        throws -> (entries: [(seq: Int64, change: Change)], head: Int64)
+    ///
+    /// At most `limit` entries and about `maxBytes` (at least one entry, however large); `more`
+    /// tells whether entries follow the last one returned.
+    public func changes(after position: Int64, limit: Int, maxBytes: Int = Int.max, excluding: ReplicaID? = nil)
+        throws -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)
     {
         try read { db in
             let names = try ReplicaNames.load(db)
@@ -364,12 +433,21 @@ public final class Replica: Sendable {
             defer { q.reset() }
             q.bind(1, position)
             q.bind(2, skip)
-            q.bind(3, Int64(limit))
+            q.bind(3, Int64(limit) + 1)
             var entries: [(seq: Int64, change: Change)] = []
             entries.reserveCapacity(min(limit, 10_000))
-            while try q.step() { entries.append(try Coding.change(q, names: names)) }
+            var bytes = 0, more = false
+            while try q.step() {
+                let entry = try Coding.change(q, names: names)
+                bytes += ChangeLimits.estimatedBytes(entry.change)
+                if entries.count == limit || (!entries.isEmpty && bytes > maxBytes) {
+                    more = true
+                    break
+                }
+                entries.append(entry)
+            }
             let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
-            return (entries, head)
+            return (entries, head, more)
         }
     }
 
@@ -395,6 +473,20 @@ public final class Replica: Sendable {
     /// How many changes wait for a value they supersede (normally 0).
     public func waitingCount() throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM waiting_change") ?? 0 }
+    }
+
+    /// How many changes wait, by the replica that sent them (the hub's view for its operator).
+    public func waitingBySender() throws -> [ReplicaID: Int] {
+        try read { db in
+            var out: [ReplicaID: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT coalesce(n.name, '') AS name, count(*) AS waiting FROM waiting_change w
+                LEFT JOIN replica_name n ON n.rid = w.origin GROUP BY w.origin
+                """) {
+                out[ReplicaID(row["name"] as String), default: 0] += row["waiting"] as Int
+            }
+            return out
+        }
     }
 
     public func versionVector() throws -> VersionVector {

@@ -83,28 +83,73 @@ enum ReplicaSchema {
             }
             try db.execute(sql: "DELETE FROM meta WHERE key = 'counter'")
         }
+        // Waiting changes indexed by the one dot each waits for next, so a merge looks up only the
+        // changes its own dots release (never scanning what waits); each counted against the
+        // replica that pushed it. The file is marked as a Yuqing replica in its header.
+        m.registerMigration("v3: indexed waiting") { db in
+            try db.execute(sql: "ALTER TABLE waiting_change ADD COLUMN origin INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: "ALTER TABLE waiting_change ADD COLUMN need_rid INTEGER")
+            try db.execute(sql: "ALTER TABLE waiting_change ADD COLUMN need_counter INTEGER")
+            try db.execute(sql: "CREATE INDEX waiting_need ON waiting_change (need_rid, need_counter)")
+            try db.execute(sql: "CREATE INDEX waiting_origin ON waiting_change (origin)")
+            try db.execute(sql: "PRAGMA application_id = 1498763591")  // 0x59555147, "YUQG"
+        }
         return m
     }
 
-    /// Moves a version-1 replica's rows into the version-2 tables.
+    /// Moves a version-1 replica's rows into the version-2 tables. Self-contained, as a shipped
+    /// migration must be: it calls none of the code that reads and writes replicas today.
     static func migrateV1Data(_ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO replica_name (name)
             SELECT replica FROM seen_dot UNION SELECT replica FROM pending_change UNION SELECT replica FROM version_vector
             """)
-        var book = try Bookkeeping.load(db, schema: .standard)
-        func context(_ text: String) throws -> Data? {
-            let dots = try text.split(separator: " ").map { part -> Dot in
-                guard let d = Dot(part) else { throw ReplicaError(.corrupt, "unreadable dot '\(part)' in the change log") }
-                return d
+        var rids: [String: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT rid, name FROM replica_name") { rids[row["name"]] = row["rid"] }
+        func rid(_ name: String) throws -> Int64 {
+            if let r = rids[name] { return r }
+            try db.execute(sql: "INSERT INTO replica_name (name) VALUES (?)", arguments: [name])
+            rids[name] = db.lastInsertedRowID
+            return db.lastInsertedRowID
+        }
+        func varint(_ v: UInt64, _ out: inout [UInt8]) {
+            var v = v
+            while v >= 0x80 {
+                out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
             }
-            return dots.isEmpty ? nil : Data(try ContextBlob.encode(dots, &book, db))
+            out.append(UInt8(v))
+        }
+        // A version-1 context is "replica:counter" dots separated by spaces; version 2 stores a
+        // count, then each dot as an interned replica number and a counter, all LEB128 varints.
+        func context(_ text: String) throws -> Data? {
+            let parts = text.split(separator: " ")
+            if parts.isEmpty { return nil }
+            var out: [UInt8] = []
+            varint(UInt64(parts.count), &out)
+            for part in parts {
+                guard let colon = part.lastIndex(of: ":"), colon != part.startIndex, let n = UInt64(part[part.index(after: colon)...]) else {
+                    throw ReplicaError(.corrupt, "unreadable dot '\(part)' in the change log")
+                }
+                varint(UInt64(try rid(String(part[..<colon]))), &out)
+                varint(n, &out)
+            }
+            return Data(out)
+        }
+        // The seen set as ranges of consecutive counters.
+        var open: (rid: Int64, lo: Int64, hi: Int64)?
+        func closeRange() throws {
+            if let r = open { try db.execute(sql: "INSERT INTO seen_range (rid, lo, hi) VALUES (?, ?, ?)", arguments: [r.rid, r.lo, r.hi]) }
         }
         let seen = try Row.fetchCursor(db, sql: "SELECT replica, counter FROM seen_dot ORDER BY replica, counter")
         while let row = try seen.next() {
-            book.markSeen(book.ridByName[ReplicaID(row["replica"] as String)]!, UInt64(row["counter"] as Int64))
+            let r = try rid(row["replica"]), c: Int64 = row["counter"]
+            if let o = open, o.rid == r, c == o.hi + 1 { open?.hi = c; continue }
+            try closeRange()
+            open = (r, c, c)
         }
-        let role: String = try Meta.get(db, "role") ?? "node"
+        try closeRange()
+        let role = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'") ?? "node"
         let logged = try Row.fetchCursor(db, sql: """
             SELECT seq, replica, counter, hlc, kind, record, field, elem, value, context, author FROM change_log
             \(role == "hub" ? "" : "WHERE from_hub = 0") ORDER BY seq
@@ -113,7 +158,7 @@ enum ReplicaSchema {
             try db.execute(sql: """
                 INSERT INTO log (seq, rid, counter, hlc, kind, record, field, elem, value, context, author)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [row["seq"], try book.rid(ReplicaID(row["replica"] as String), db), row["counter"], row["hlc"],
+                """, arguments: [row["seq"], try rid(row["replica"]), row["counter"], row["hlc"],
                                  row["kind"], row["record"], row["field"], row["elem"], row["value"],
                                  try context(row["context"]), row["author"]])
         }
@@ -131,11 +176,10 @@ enum ReplicaSchema {
             try db.execute(sql: """
                 INSERT INTO waiting_change (rid, counter, hlc, kind, record, field, elem, value, context, author, logged)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [try book.rid(ReplicaID(row["replica"] as String), db), row["counter"], row["hlc"],
+                """, arguments: [try rid(row["replica"]), row["counter"], row["hlc"],
                                  row["kind"], row["record"], row["field"], row["elem"], row["value"],
                                  try context(row["context"]), row["author"], (row["from_hub"] as Int64) == 0 ? 1 : 0])
         }
-        try book.flush(db)
         try db.execute(sql: "DELETE FROM meta WHERE key = 'open_conflicts'")  // counted on first open
     }
 }

@@ -21,8 +21,9 @@ struct Statements {
             INSERT INTO log (rid, counter, hlc, kind, record, field, elem, value, context, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         insertWaiting = try FastStatement(db, """
-            INSERT INTO waiting_change (rid, counter, hlc, kind, record, field, elem, value, context, author, logged)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO waiting_change (rid, counter, hlc, kind, record, field, elem, value, context, author, logged,
+              origin, need_rid, need_counter)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         waitingExists = try FastStatement(db, "SELECT 1 FROM waiting_change WHERE rid = ? AND counter = ?")
     }
@@ -59,9 +60,11 @@ enum Store {
     enum Outcome { case applied, duplicate, pending }
 
     /// Merges one change with causal delivery: a change whose context names a dot not applied
-    /// here yet waits in `waiting_change` until it is. With `log`, the change joins the log
-    /// (everything on the hub; on a node, what it still has to push).
-    static func apply(_ s: Statements, _ book: inout Bookkeeping, _ change: Change, log: Bool, schema: Schema) throws -> Outcome {
+    /// here yet waits in `waiting_change`, indexed by that dot, until it is. With `log`, the
+    /// change joins the log (everything on the hub; on a node, what it still has to push).
+    /// `origin` is the interned id of the replica that sent it, against which `limits` count.
+    static func apply(_ s: Statements, _ book: inout Bookkeeping, _ change: Change, log: Bool, origin: Int64,
+                      limits: WaitingLimits?, own: ReplicaID?, schema: Schema) throws -> Outcome {
         let rid = try book.rid(change.dot.replica, s.db)
         let counter = change.dot.counter
         if book.isSeen(rid, counter) {
@@ -72,17 +75,31 @@ enum Store {
             try checkSameAsHeld(s.db, book, change, rid: rid)
             return .duplicate
         }
-        for d in change.context where !book.isSeen(d) {
-            let w = s.insertWaiting
-            defer { w.reset() }
-            try bindChange(w, change, rid: rid, &book, s.db)
-            w.bind(11, log ? 1 : 0)
-            _ = try w.step()
-            book.waiting += 1
-            return .pending
+        if let own, change.dot.replica == own {
+            throw ReplicaError(.foreignOwnDot, "change \(change.dot) is under this replica's own id \(own), which only it may use; nothing of this batch was stored")
         }
-        try applyReady(s, &book, change, rid: rid, log: log, schema: schema)
-        return .applied
+        guard let missing = change.context.first(where: { !book.isSeen($0) }) else {
+            try applyReady(s, &book, change, rid: rid, log: log, schema: schema)
+            return .applied
+        }
+        if let limits {
+            let mine = book.waitingByOrigin[origin, default: 0]
+            if mine >= limits.perReplica || book.waiting >= limits.total {
+                let who = (try? book.name(origin)).map { "replica \($0)" } ?? "its sender"
+                throw ReplicaError(.tooManyWaiting, "\(mine) changes from \(who) already wait here for changes never received (at most \(limits.perReplica) per replica, \(limits.total) in all); nothing of this batch was stored. Push the changes they build on first (sync the node that made them), or ask the hub operator")
+            }
+        }
+        let w = s.insertWaiting
+        defer { w.reset() }
+        try bindChange(w, change, rid: rid, &book, s.db)
+        w.bind(11, log ? 1 : 0)
+        w.bind(12, origin)
+        w.bind(13, try book.rid(missing.replica, s.db))
+        w.bind(14, Int64(missing.counter))
+        _ = try w.step()
+        book.waiting += 1
+        book.waitingByOrigin[origin, default: 0] += 1
+        return .pending
     }
 
     static func isWaiting(_ s: Statements, _ rid: Int64, _ counter: UInt64) throws -> Bool {
@@ -93,28 +110,60 @@ enum Store {
         return try q.step()
     }
 
-    /// Applies every waiting change whose context has now arrived. Returns how many were applied.
+    /// The highest counter of `rid` among waiting changes (a dot that waits is taken, too).
+    static func maxWaitingCounter(_ db: Database, _ rid: Int64) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT max(counter) FROM waiting_change WHERE rid = ?", arguments: [rid]) ?? 0)
+    }
+
+    /// Applies the waiting changes that the dots applied in this transaction release, and those
+    /// they release in turn. Each waiting change is looked up by the dot it waits for, so the
+    /// cost follows what this transaction applied, never how much waits. Returns how many applied.
     static func drainWaiting(_ s: Statements, _ book: inout Bookkeeping, schema: Schema) throws -> Int {
         var applied = 0
-        var progress = true
-        while progress {
-            progress = false
-            let rows = try Row.fetchAll(s.db, sql: """
-                SELECT 0 AS seq, rid, counter, hlc, kind, record, field, elem, value, context, author, logged
-                FROM waiting_change ORDER BY rid, counter
-                """)
-            for row in rows {
-                let change = try Coding.change(row, names: book.name).change
-                guard change.context.allSatisfy(book.isSeen) else { continue }
-                let rid: Int64 = row["rid"]
-                try s.db.execute(sql: "DELETE FROM waiting_change WHERE rid = ? AND counter = ?", arguments: [rid, Int64(change.dot.counter)])
+        // Rows from an older layout carry no dot to wait for: give them one, once.
+        var queue = try waitingRows(s.db, book, where: "need_rid IS NULL", [])
+        while true {
+            for w in queue {
+                if let missing = w.change.context.first(where: { !book.isSeen($0) }) {
+                    try s.db.execute(sql: "UPDATE waiting_change SET need_rid = ?, need_counter = ? WHERE rid = ? AND counter = ?",
+                                     arguments: [try book.rid(missing.replica, s.db), Int64(missing.counter), w.rid, Int64(w.change.dot.counter)])
+                    continue
+                }
+                try s.db.execute(sql: "DELETE FROM waiting_change WHERE rid = ? AND counter = ?", arguments: [w.rid, Int64(w.change.dot.counter)])
                 book.waiting -= 1
-                try applyReady(s, &book, change, rid: rid, log: (row["logged"] as Int64) != 0, schema: schema)
+                book.waitingByOrigin[w.origin, default: 1] -= 1
+                if book.waitingByOrigin[w.origin] == 0 { book.waitingByOrigin[w.origin] = nil }
+                try applyReady(s, &book, w.change, rid: w.rid, log: w.logged, schema: schema)
                 applied += 1
-                progress = true
             }
+            guard book.waiting > 0, let (rid, counter) = book.released.popLast() else { break }
+            queue = try waitingRows(s.db, book, where: "need_rid = ? AND need_counter = ?", [rid, Int64(counter)])
         }
+        book.released.removeAll()
         return applied
+    }
+
+    struct WaitingRow {
+        var rid: Int64
+        var change: Change
+        var logged: Bool
+        var origin: Int64
+    }
+
+    static func waitingRows(_ db: Database, _ book: Bookkeeping, where condition: String, _ args: [Int64]) throws -> [WaitingRow] {
+        let q = try FastStatement(db, """
+            SELECT 0, rid, counter, hlc, kind, record, field, elem, value, context, author, logged, origin
+            FROM waiting_change WHERE \(condition)
+            """)
+        defer { q.reset() }
+        for (i, a) in args.enumerated() { q.bind(Int32(i + 1), a) }
+        let names = ReplicaNames(byRid: book.nameByRid)
+        var rows: [WaitingRow] = []
+        while try q.step() {
+            rows.append(WaitingRow(rid: q.int64(1), change: try Coding.change(q, names: names).change,
+                                   logged: q.int64(11) != 0, origin: q.int64(12)))
+        }
+        return rows
     }
 
     /// A dot names one change forever. A different change under a held dot means its replica
@@ -122,11 +171,17 @@ enum Store {
     /// (Only changes this replica logs or holds waiting can be compared: on a node, what it
     /// pulled from the hub was checked by the hub.)
     static func checkSameAsHeld(_ db: Database, _ book: Bookkeeping, _ change: Change, rid: Int64) throws {
-        let args: StatementArguments = [rid, Int64(change.dot.counter)]
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(logColumns) FROM log WHERE rid = ? AND counter = ?"), arguments: args)
-            ?? Row.fetchOne(db, sql: "SELECT 0 AS seq, * FROM waiting_change WHERE rid = ? AND counter = ?", arguments: args)
-        guard let row, try Coding.change(row, names: book.name).change != change else { return }
-        throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id: replica \(change.dot.replica) reuses change ids (restored from a backup, or copied from another device). Keep that replica's file aside and create a new node replica with `yuqing node init`")
+        let names = ReplicaNames(byRid: book.nameByRid)
+        var held: Change?
+        for table in ["log", "waiting_change"] where held == nil {
+            let q = try FastStatement(db, "SELECT \(logColumns.replacingOccurrences(of: "seq,", with: "0,")) FROM \(table) WHERE rid = ? AND counter = ?")
+            defer { q.reset() }
+            q.bind(1, rid)
+            q.bind(2, Int64(change.dot.counter))
+            if try q.step() { held = try Coding.change(q, names: names).change }
+        }
+        guard let held, !held.isIdentical(to: change) else { return }
+        throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id; nothing of this batch was stored. Either replica \(change.dot.replica) was restored from a backup or copied, or another program sent changes under its id. On that node, `yuqing node reissue` sends its unsynced work again under a new id, losing nothing")
     }
 
     /// Applies a change whose context has been applied: the same steps as the core's replica
@@ -139,6 +194,7 @@ enum Store {
     static func applyReady(_ s: Statements, _ book: inout Bookkeeping, _ change: Change, rid: Int64, log: Bool,
                            schema: Schema) throws -> Int64 {
         book.markSeen(rid, change.dot.counter)
+        if book.waiting > 0 { book.released.append((rid, change.dot.counter)) }
         let flagged = schema.rule(for: change.record, change.field) == .flag
         var before = 0, after = 0
         if flagged {

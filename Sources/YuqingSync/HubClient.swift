@@ -19,6 +19,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         case wrongHub
         /// The hub holds changes from this replica that it does not: a restored backup or a copy.
         case replicaBehindHub
+        /// The hub holds a different change under one of this replica's dots.
+        case dotCollision
     }
 
     public var code: Code
@@ -39,10 +41,13 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
 public struct HubClient: Sendable {
     public let baseURL: URL
     let session: URLSession
+    /// Seconds before a request to an unresponsive hub is given up.
+    public let timeout: TimeInterval
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
     public init(hubURL: String, timeout: TimeInterval = 30) throws {
         baseURL = try Self.url(hubURL)
+        self.timeout = timeout
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout * 4
@@ -72,10 +77,32 @@ public struct HubClient: Sendable {
 
     public func conflicts() async throws -> [ConflictMessage] { try await send("GET", "v1/conflicts") }
 
+    /// The pushed changes that wait at the hub, by the replica that pushed them.
+    public func waiting() async throws -> [WaitingEntry] { try await send("GET", "v1/waiting") }
+
+    /// The hub's state digest.
+    public func digest() async throws -> DigestResponse { try await send("GET", "v1/digest") }
+
     public func conflict(_ id: String) async throws -> ConflictMessage { try await send("GET", "v1/conflicts/\(escape(id))") }
 
     public func resolve(_ id: String, _ request: ResolveRequest) async throws -> ResolveResponse {
         try await send("POST", "v1/conflicts/\(escape(id))/resolve", body: try WireJSON.encode(request))
+    }
+
+    /// Says why a request got no answer, in words: the URL loading system's codes mean nothing
+    /// to the person at the node.
+    static func unreachable(_ error: any Error, baseURL: URL, timeout: TimeInterval) -> SyncError {
+        let hub = baseURL.absoluteString
+        let why: String
+        switch (error as? URLError)?.code {
+        case .timedOut?: why = "the hub at \(hub) did not answer within \(Int(timeout)) seconds (it may be overloaded or stopped)"
+        case .cannotConnectToHost?: why = "the hub at \(hub) refused the connection (is it running?)"
+        case .cannotFindHost?, .dnsLookupFailed?: why = "the hub's host in \(hub) could not be found"
+        case .networkConnectionLost?: why = "the connection to the hub at \(hub) was lost"
+        case .notConnectedToInternet?: why = "this device has no network connection"
+        default: why = "the hub at \(hub) is unreachable (\(error.localizedDescription))"
+        }
+        return SyncError(.hubUnreachable, why)
     }
 
     private func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
@@ -102,7 +129,7 @@ public struct HubClient: Sendable {
         do {
             (data, response) = try await session.data(for: request)
         } catch {
-            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error.localizedDescription))")
+            throw Self.unreachable(error, baseURL: baseURL, timeout: timeout)
         }
         guard let http = response as? HTTPURLResponse else {
             throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")

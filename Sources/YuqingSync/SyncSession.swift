@@ -56,16 +56,21 @@ public struct SyncSession: Sendable {
         // and the hub would take its new changes for re-sent old ones: refuse, losing nothing.
         let counter = try replica.info().counter
         if status.versionVector[replica.id] > counter {
-            throw SyncError(.replicaBehindHub, "the hub holds changes up to \(replica.id):\(status.versionVector[replica.id]) from this node, but this replica only reaches \(counter): it was restored from a backup or copied from another device. Nothing was sent. Keep this file aside and create a new node replica with `yuqing node init`; re-enter the work made since the backup there")
+            throw SyncError(.replicaBehindHub, "the hub holds changes under this node's id up to \(replica.id):\(status.versionVector[replica.id]), but this replica has made only \(counter): either this file was restored from a backup or copied from another device, or another program sent changes under this node's id. Nothing was sent and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator")
         }
         // Push.
         while true {
-            let limit = batchSize
-            let batch = try await replica.offload { try $0.pendingPush(limit: limit) }
+            let limit = batchSize, maxBytes = Self.maxPushBytes
+            let batch = try await replica.offload { try $0.pendingPush(limit: limit, maxBytes: maxBytes) }
             guard let last = batch.last else { break }
             let sentAt = replica.deviceClock()
             started = clock.now
-            let answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
+            let answer: PushResponse
+            do {
+                answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
+            } catch let error as SyncError where error.problem?.code == "dot_reused" {
+                throw SyncError(.dotCollision, "the hub holds a different change under one of this node's change ids (\(error.problem?.message ?? "")). Either this file was restored from a backup or copied, or another program sent changes under this node's id. Nothing of this push was stored and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator", problem: error.problem)
+            }
             report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
             try await replica.offload { try $0.markPushed(upTo: last.seq) }
@@ -106,6 +111,9 @@ public struct SyncSession: Sendable {
         }
         return report
     }
+
+    /// About the most bytes of changes one push carries, well under the hub's 16 MiB body limit.
+    public static let maxPushBytes = 4 << 20
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 

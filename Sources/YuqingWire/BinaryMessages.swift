@@ -5,6 +5,38 @@ import YuqingCore
 public enum WireMedia {
     public static let json = "application/json"
     public static let binary = "application/vnd.yuqing.v1+binary"
+
+    /// Whether a `Content-Type` names `type`: compared without regard to case, parameters ignored.
+    public static func names(_ contentType: String?, _ type: String) -> Bool {
+        guard let contentType else { return false }
+        return essence(contentType) == type
+    }
+
+    /// Whether an `Accept` header asks for the binary form over JSON: the binary type has a
+    /// non-zero `q` weight at least that of JSON (`application/json`, else `application/*`,
+    /// else `*/*`). Types compare without regard to case.
+    public static func prefersBinary(_ accept: String?) -> Bool {
+        guard let accept else { return false }
+        var weights: [String: Double] = [:]
+        for item in accept.split(separator: ",") {
+            let parts = item.split(separator: ";")
+            guard let first = parts.first else { continue }
+            var q = 1.0
+            for p in parts.dropFirst() {
+                let kv = p.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                if kv.count == 2, kv[0] == "q" { q = Double(kv[1]).map { min(max($0, 0), 1) } ?? 0 }
+            }
+            let type = essence(String(first))
+            weights[type] = max(weights[type] ?? 0, q)
+        }
+        let binaryQ = weights[binary] ?? 0
+        let jsonQ = weights[json] ?? weights["application/*"] ?? weights["*/*"] ?? 0
+        return binaryQ > 0 && binaryQ >= jsonQ
+    }
+
+    private static func essence(_ s: String) -> String {
+        (s.split(separator: ";", maxSplits: 1).first.map(String.init) ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+    }
 }
 
 extension PushRequest {

@@ -78,14 +78,44 @@ public struct HubStatus: Codable, Sendable, Hashable {
     public var versionVector: VersionVector
     public var openConflicts: Int
     public var hubTime: UInt64
+    /// Pushed changes waiting for changes the hub never received (normally 0; `GET /v1/waiting`
+    /// says whose). Absent from hubs before it was reported.
+    public var waiting: Int?
 
-    public init(hub: ReplicaID, protocolVersion: Int, head: Int64, versionVector: VersionVector, openConflicts: Int, hubTime: UInt64) {
+    public init(hub: ReplicaID, protocolVersion: Int, head: Int64, versionVector: VersionVector, openConflicts: Int, hubTime: UInt64,
+                waiting: Int? = nil) {
         self.hub = hub
         self.protocolVersion = protocolVersion
         self.head = head
         self.versionVector = versionVector
         self.openConflicts = openConflicts
         self.hubTime = hubTime
+        self.waiting = waiting
+    }
+}
+
+/// One line of `GET /v1/waiting`: how many changes a replica pushed that wait at the hub.
+public struct WaitingEntry: Codable, Sendable, Hashable {
+    public var replica: ReplicaID
+    public var waiting: Int
+
+    public init(replica: ReplicaID, waiting: Int) {
+        self.replica = replica
+        self.waiting = waiting
+    }
+}
+
+/// `GET /v1/digest`: the hub's state digest (§9), to compare with a node's without pulling.
+public struct DigestResponse: Codable, Sendable, Hashable {
+    public var hub: ReplicaID
+    public var digest: String
+    /// The log position the digest covers at least.
+    public var head: Int64
+
+    public init(hub: ReplicaID, digest: String, head: Int64) {
+        self.hub = hub
+        self.digest = digest
+        self.head = head
     }
 }
 
@@ -133,7 +163,8 @@ public struct ResolveResponse: Codable, Sendable, Hashable {
 
 /// The body of every error response.
 public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertible {
-    /// Stable, machine-readable: `bad_request`, `not_found`, `dot_reused`, `too_large`, `storage`, `internal`.
+    /// Stable, machine-readable: `bad_request`, `clock_ahead`, `forbidden`, `not_found`, `dot_reused`,
+    /// `timeout`, `too_large`, `too_many_waiting`, `storage`, `internal` (`Protocol/sync.md` §5.6).
     public var code: String
     /// For a person: what happened and what to do next.
     public var message: String
@@ -158,7 +189,39 @@ public enum WireJSON {
 
     public static func encode(_ value: some Encodable) throws -> Data { try encoder().encode(value) }
 
+    /// Decodes a message. Every number in the protocol is an integer with one spelling, so a
+    /// number written with a fraction, an exponent or a `+` (`2.0`, `1e3`) is refused.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try decoder().decode(type, from: data)
+        try requireIntegers(data)
+        return try decoder().decode(type, from: data)
+    }
+
+    /// Throws when a number outside the strings of a JSON text is not `-?(0|[1-9][0-9]*)`.
+    public static func requireIntegers(_ data: Data) throws {
+        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            var i = 0, inString = false
+            let n = bytes.count
+            while i < n {
+                let b = bytes[i]
+                if inString {
+                    if b == UInt8(ascii: "\\") { i += 2; continue }
+                    if b == UInt8(ascii: "\"") { inString = false }
+                    i += 1
+                    continue
+                }
+                if b == UInt8(ascii: "\"") { inString = true; i += 1; continue }
+                let isNumberByte = { (c: UInt8) in (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x45 || c == 0x65 }
+                guard (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2B || b == 0x2E else { i += 1; continue }
+                let start = i
+                while i < n, isNumberByte(bytes[i]) { i += 1 }
+                let token = Array(bytes[start..<i])
+                var digits = token[...]
+                if digits.first == 0x2D { digits = digits.dropFirst() }
+                let canonical = !digits.isEmpty && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && (digits.count == 1 || digits.first != 0x30)
+                guard canonical else {
+                    throw WireDecodingError("the number \(String(decoding: token, as: UTF8.self)) is not an integer in decimal digits; every number in the protocol is one (no fraction, exponent, sign '+' or leading zero)")
+                }
+            }
+        }
     }
 }

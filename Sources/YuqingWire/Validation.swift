@@ -1,3 +1,4 @@
+import Foundation
 import YuqingCore
 
 /// Checks on what arrives from the network, before anything is stored.
@@ -22,6 +23,34 @@ public enum WireValidation {
         if let bad = change.context.first(where: { !isValidReplicaID($0.replica) || $0.counter == 0 || $0.counter > UInt64(Int64.max) }) {
             return "change \(change.dot): malformed context dot \(bad)"
         }
+        if let problem = ChangeLimits.problem(with: change) { return problem }
+        for (what, s) in [("record kind", change.record.kind), ("record id", change.record.id),
+                          ("field name", change.field.name), ("element", change.field.element)] where !isNFC(s) {
+            return "change \(change.dot): the \(what) is not in Unicode normalisation form C; names are sent in NFC (§3.1)"
+        }
         return nil
+    }
+
+    /// Whether `s` is in Unicode normalisation form C. Text made only of characters that never
+    /// combine (below U+0300, the CJK ideographs and punctuation, Hangul syllables, full-width
+    /// forms) is checked without normalising it.
+    public static func isNFC(_ s: String) -> Bool {
+        let stable = s.unicodeScalars.allSatisfy { c in
+            let v = c.value
+            return v < 0x300 || (0x3000...0x3098).contains(v) || (0x309B...0x9FFF).contains(v)
+                || (0xAC00...0xD7A3).contains(v) || (0xFF00...0xFFEF).contains(v)
+        }
+        return stable || s.precomposedStringWithCanonicalMapping.utf8.elementsEqual(s.utf8)
+    }
+
+    /// How far ahead of the receiver's clock a change's timestamp may be: seven days. A device
+    /// whose clock runs further ahead is set wrong; its changes are refused (§5.2).
+    public static let maxTimestampAheadMillis: UInt64 = 7 * 24 * 3600 * 1000
+
+    /// Why a change's timestamp is unacceptable at `now` (ms since 1970), or nil.
+    public static func timestampProblem(with change: Change, now: UInt64) -> String? {
+        guard change.hlc.wallMillis > now &+ maxTimestampAheadMillis else { return nil }
+        let days = (change.hlc.wallMillis - now) / 86_400_000
+        return "change \(change.dot) is stamped \(days) days ahead of the hub's clock: the clock of the device that made it is set wrong. Set it right, then run `yuqing node reissue` on that node to send its unsynced work with new timestamps"
     }
 }

@@ -133,7 +133,7 @@ struct HubIngest: AsyncParsableCommand {
             note("hub ingest: round \(round)/\(rounds)")
             let storage = try SQLiteHubStorage(path: dir.file("hub-\(round).sqlite"))
             var applied = 0
-            let t = try await seconds { for b in batches { applied += try await storage.ingest(b).applied } }
+            let t = try await seconds { for b in batches { applied += try await storage.ingest(b, from: ReplicaID("bench")).applied } }
             guard applied == total else { throw BenchError("the hub applied \(applied) of \(total) changes") }
             conflicts = try await storage.openConflictCount()
             yuqing.append(Double(total) / t)

@@ -58,7 +58,7 @@ struct CaseWorkload {
         let storage = try SQLiteHubStorage(path: path)
         var workload = CaseWorkload()
         for start in stride(from: 0, to: cases, by: 1000) {
-            _ = try await storage.ingest(workload.changes(cases: start..<min(start + 1000, cases)))
+            _ = try await storage.ingest(workload.changes(cases: start..<min(start + 1000, cases)), from: ReplicaID("bench"))
             if start % 100_000 == 0 { note("  hub holds \(start) cases") }
         }
     }

@@ -84,7 +84,7 @@ struct CaseCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let view = try CaseID.require(id, in: try options.open())
+            let view = try CaseID.require(id, in: try options.openForReading())
             if json { try printJSON(CaseJSON.object(view)) } else { print(CaseText.render(view)) }
         }
     }
@@ -95,13 +95,14 @@ struct CaseCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let replica = try options.open()
+            let replica = try options.openForReading()
             let views = try replica.recordIDs(kind: "case").compactMap { try replica.view(.case($0)) }
             if json { return try printJSON(views.map(CaseJSON.object)) }
             if views.isEmpty { return print("no cases on this node; register one with `yuqing case new --title T`") }
             for v in views {
                 let flag = v.conflicts.isEmpty ? "" : "  [\(v.conflicts.count) conflict(s)]"
-                print("\(v.record.id)  \(v.value("level")?.description ?? "-")\t\(v.value("status")?.description ?? "-")\t\(v.value("title")?.description ?? "")\(flag)")
+                let cells = [v.value("level")?.description ?? "-", v.value("status")?.description ?? "-", v.value("title")?.description ?? ""]
+                print("\(v.record.id.terminalSafe)  " + cells.map(\.terminalSafe).joined(separator: "\t") + flag)
             }
         }
     }

@@ -47,23 +47,23 @@ enum CaseJSON {
 
 enum CaseText {
     static func render(_ view: RecordView) -> String {
-        var lines = ["case \(view.record.id)"]
+        var lines = ["case \(view.record.id.terminalSafe)"]
         let conflicted = Dictionary(uniqueKeysWithValues: view.conflicts.map { ($0.field, $0) })
         for name in ["title", "summary", "level", "status", "unit"] {
-            var line = "  " + (name + ":").padding(toLength: 10, withPad: " ", startingAt: 0) + (view.value(name)?.description ?? "-")
+            var line = "  " + (name + ":").padding(toLength: 10, withPad: " ", startingAt: 0) + (view.value(name)?.description.terminalSafe ?? "-")
             if let c = conflicted[FieldKey(name)] {
                 line += "   (conflict \(c.id): \(c.candidates.count) values; provisional until the hub operator resolves it)"
             }
             lines.append(line)
         }
         let co = view.elements("co_units")
-        lines.append("  co-units: " + (co.isEmpty ? "-" : co.joined(separator: ", ")))
+        lines.append("  co-units: " + (co.isEmpty ? "-" : co.map(\.terminalSafe).joined(separator: ", ")))
         let notes = view.entries("notes")
         lines.append("  notes:    " + (notes.isEmpty ? "-" : ""))
-        for n in notes { lines.append("    \(CaseJSON.time(n.sibling.hlc)) \(n.sibling.author): \(n.sibling.value)") }
+        for n in notes { lines.append("    \(CaseJSON.time(n.sibling.hlc)) \(n.sibling.author.terminalSafe): \(n.sibling.value.description.terminalSafe)") }
         for c in view.conflicts {
             lines.append("  conflict \(c.id) on \(c.field):")
-            for s in c.candidates { lines.append("    - \"\(s.value)\" by \(s.author) at \(CaseJSON.time(s.hlc))") }
+            for s in c.candidates { lines.append("    - \"\(s.value.description.terminalSafe)\" by \(s.author.terminalSafe) at \(CaseJSON.time(s.hlc))") }
         }
         return lines.joined(separator: "\n")
     }

@@ -19,7 +19,7 @@ struct ConflictsCommand: AsyncParsableCommand {
         func client() throws -> HubClient {
             if let hub { return try HubClient(hubURL: hub) }
             if let env = ProcessInfo.processInfo.environment["YUQING_HUB"], !env.isEmpty { return try HubClient(hubURL: env) }
-            if let path = try? ReplicaOptions.resolve(db), let url = try Replica.open(at: path).info().hubURL {
+            if let path = try? ReplicaOptions.resolve(db), let url = try Replica.open(at: path, mode: .readOnly).info().hubURL {
                 return try HubClient(hubURL: url)
             }
             throw CLIError("no hub given: pass --hub URL (or set YUQING_HUB)")
@@ -31,8 +31,8 @@ struct ConflictsCommand: AsyncParsableCommand {
     }
 
     static func describe(_ m: ConflictMessage) -> String {
-        let values = m.candidates.map { "\"\($0.value)\" (\($0.author))" }.joined(separator: " vs ")
-        return "\(m.id)  \(m.record.kind) \(m.record.id)  \(m.field)  \(values)"
+        let values = m.candidates.map { "\"\($0.value.description.terminalSafe)\" (\($0.author.terminalSafe))" }.joined(separator: " vs ")
+        return "\(m.id.terminalSafe)  \(m.record.kind.terminalSafe) \(m.record.id.terminalSafe)  \(m.field.description.terminalSafe)  \(values)"
     }
 
     struct List: AsyncParsableCommand {
@@ -57,12 +57,12 @@ struct ConflictsCommand: AsyncParsableCommand {
         func run() async throws {
             let c = try await hub.client().conflict(id)
             if json { return try printJSON(ConflictsCommand.json(c)) }
-            print("conflict \(c.id): \(c.record.kind) \(c.record.id), field \(c.field)")
-            print("  shown until resolved: \"\(c.provisional)\"")
+            print("conflict \(c.id.terminalSafe): \(c.record.kind.terminalSafe) \(c.record.id.terminalSafe), field \(c.field.description.terminalSafe)")
+            print("  shown until resolved: \"\(c.provisional.description.terminalSafe)\"")
             for s in c.candidates {
-                print("  - \"\(s.value)\" by \(s.author) at \(CaseJSON.time(s.hlc)) (\(s.dot))")
+                print("  - \"\(s.value.description.terminalSafe)\" by \(s.author.terminalSafe) at \(CaseJSON.time(s.hlc)) (\(s.dot.description.terminalSafe))")
             }
-            print("resolve with: yuqing conflicts resolve \(c.id) --value VALUE")
+            print("resolve with: yuqing conflicts resolve \(c.id.terminalSafe) --value VALUE")
         }
     }
 
@@ -76,7 +76,7 @@ struct ConflictsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let answer = try await hub.client().resolve(id, ResolveRequest(value: .text(value), resolvedBy: by))
-            print("resolved conflict \(id): \(answer.change.record.id) \(answer.change.field) = \"\(value)\" (change \(answer.change.dot), hub position \(answer.pos)); nodes receive it at their next sync")
+            print("resolved conflict \(id.terminalSafe): \(answer.change.record.id.terminalSafe) \(answer.change.field.description.terminalSafe) = \"\(value.terminalSafe)\" (change \(answer.change.dot), hub position \(answer.pos)); nodes receive it at their next sync")
         }
     }
 }

@@ -5,7 +5,7 @@ import YuqingSync
 
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Create and inspect a node's replica.", subcommands: [Init.self, Info.self])
+        commandName: "node", abstract: "Create and inspect a node's replica.", subcommands: [Init.self, Info.self, Reissue.self])
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -30,14 +30,34 @@ struct NodeCommand: AsyncParsableCommand {
         @OptionGroup var options: ReplicaOptions
 
         func run() async throws {
-            let replica = try options.open()
+            let replica = try options.openForReading()
             let info = try replica.info()
             print("replica:  \(info.id) (\(info.role.rawValue))")
-            print("unit:     \(info.unit)")
+            print("unit:     \(info.unit.terminalSafe)")
             print("hub:      \(info.hubURL ?? "-")")
             print("pending:  \(try replica.pendingCount()) changes to push")
             print("pulled:   up to hub position \(info.pullCursor)")
             print("vector:   \(try replica.versionVector())")
+        }
+    }
+
+    struct Reissue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give this node a new replica id and send its unsynced work under it.",
+            discussion: """
+                The way out when sync reports that the hub holds a different change under one of this
+                node's change ids (the file was restored from a backup or copied, or another program
+                sent changes under this node's id), or that changes were refused for a clock set far
+                ahead. Every change the hub has not acknowledged moves to the new id with a fresh
+                timestamp; nothing is lost. The next sync sends them and pulls everything again.
+                Works offline.
+                """)
+        @OptionGroup var options: ReplicaOptions
+
+        func run() async throws {
+            let replica = try options.openNode()
+            let report = try replica.reissue()
+            print("this node is now replica \(report.newID) (was \(report.previousID)); \(report.reissued) unsynced changes moved to the new id and go out at the next `yuqing sync`, which also pulls everything again")
         }
     }
 }

@@ -36,7 +36,7 @@ struct SyncCommand: AsyncParsableCommand {
             print(line)
         } catch let error as SyncError where error.code == .hubUnreachable {
             let pending = (try? replica.pendingCount()) ?? 0
-            throw CLIError("\(error.message). Your work is saved locally (\(pending) changes waiting) and will sync when the hub is reachable: run `yuqing sync` again later.", exitCode: 3)
+            throw CLIError("\(error.message). Your work is saved on this node (\(pending) changes waiting to be sent) and goes out at the next sync: run `yuqing sync` again later.", exitCode: 3)
         }
     }
 }
@@ -47,5 +47,5 @@ struct DigestCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ReplicaOptions
 
-    func run() async throws { print(try options.open().digest()) }
+    func run() async throws { print(try options.openForReading().digest()) }
 }

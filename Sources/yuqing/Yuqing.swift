@@ -70,12 +70,13 @@ struct ReplicaOptions: ParsableArguments {
         throw CLIError("no replica given: pass --db PATH or set YUQING_DB")
     }
 
-    /// Opens the replica for reading (a node's, or the hub's file for inspection).
-    func open() throws -> Replica { try Replica.open(at: try path()) }
+    /// Opens the replica for reading only (a node's, or the hub's file for inspection): nothing
+    /// is written, migrated or created, and a file this user may not write can still be read.
+    func openForReading() throws -> Replica { try Replica.open(at: try path(), mode: .readOnly) }
 
     /// Opens a node's replica for work; the hub's database is refused.
     func openNode() throws -> Replica {
-        let replica = try open()
+        let replica = try Replica.open(at: try path())
         guard replica.role == .node else {
             throw CLIError("\(replica.path) is the hub's database; node commands need a node replica (create one with `yuqing node init`)")
         }

@@ -1,0 +1,46 @@
+/// The largest pieces a change may carry (`Protocol/sync.md` §3.4). Nodes refuse to make a change
+/// beyond them and the hub refuses to store one, so every change, and therefore every batch of a
+/// bounded count, has a bounded size. Large content (screenshots, saved pages) is not a field
+/// value: it belongs in evidence blobs.
+public enum ChangeLimits {
+    /// A text value: 64 KiB of UTF-8.
+    public static let maxValueBytes = 64 * 1024
+    /// A record kind, record id, field name, element or author: 256 bytes of UTF-8.
+    public static let maxNameBytes = 256
+    /// Dots in one change's context: the values of one field it supersedes.
+    public static let maxContextDots = 1024
+
+    /// Why a change is beyond the limits, or nil.
+    public static func problem(with change: Change) -> String? {
+        let names: [(String, String)] = [
+            ("record kind", change.record.kind), ("record id", change.record.id), ("field name", change.field.name),
+            ("element", change.field.element), ("author", change.author),
+        ]
+        for (what, s) in names where s.utf8.count > maxNameBytes {
+            return "change \(change.dot): the \(what) is \(s.utf8.count) bytes; at most \(maxNameBytes) are allowed"
+        }
+        for (what, s) in names where s.utf8.contains(0) {
+            return "change \(change.dot): the \(what) contains the character U+0000, which no text may hold"
+        }
+        if case .text(let s)? = change.value, s.utf8.contains(0) {
+            return "change \(change.dot): the value contains the character U+0000, which no text may hold"
+        }
+        if case .text(let s)? = change.value, s.utf8.count > maxValueBytes {
+            return "change \(change.dot): the value is \(s.utf8.count) bytes; a field value holds at most \(maxValueBytes) bytes (attach large content as evidence)"
+        }
+        if change.context.count > maxContextDots {
+            return "change \(change.dot): its context names \(change.context.count) values; at most \(maxContextDots) are allowed"
+        }
+        return nil
+    }
+
+    /// About how many bytes a change takes in a message: used to bound batches by size as well
+    /// as by count. An estimate from the lengths of its strings, not an exact encoding size.
+    public static func estimatedBytes(_ change: Change) -> Int {
+        var n = 48 + change.dot.replica.rawValue.utf8.count + change.record.kind.utf8.count + change.record.id.utf8.count
+            + change.field.name.utf8.count + change.field.element.utf8.count + change.author.utf8.count
+        if case .text(let s)? = change.value { n += s.utf8.count }
+        for d in change.context { n += 12 + d.replica.rawValue.utf8.count }
+        return n
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import GRDB
+
+/// Checks made on a file before it is opened as a replica, so that another program's database
+/// is never touched and a damaged replica never takes writes.
+enum ReplicaFile {
+    /// Written in the SQLite header of every replica (`PRAGMA application_id`): "YUQG".
+    static let applicationID: Int32 = 0x5955_5147
+
+    /// Whether this process may write the file.
+    static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+
+    /// An SQLite URI that reads `path` without creating, locking or changing anything beside it
+    /// (no `-wal`, no `-shm`): SQLite is told the file cannot change while it is open.
+    static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        return "file:" + (absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute) + "?immutable=1"
+    }
+
+    /// Reads the file's header and table names without writing anything, and refuses a file that
+    /// is not a Yuqing replica. Replicas made before the application id was written are
+    /// recognised by their tables.
+    static func requireReplica(_ path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        let verdict: Bool
+        do {
+            let queue = try DatabaseQueue(path: immutableURI(path), configuration: config)
+            verdict = try queue.read { db in
+                if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID { return true }
+                let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                guard tables.isSuperset(of: ["meta", "grdb_migrations"]) else { return false }
+                return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil
+            }
+            try queue.close()
+        } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
+            throw ReplicaError(.notAReplica, "\(path) is not a Yuqing replica (not an SQLite database, or damaged); it was left unchanged. Check the --db path", cause: error)
+        } catch let error as DatabaseError where [.SQLITE_CANTOPEN, .SQLITE_PERM].contains(error.resultCode.primaryResultCode) {
+            throw ReplicaError(.storage, "cannot read \(path): check that it is a file you may read", cause: error)
+        }
+        guard verdict else {
+            throw ReplicaError(.notAReplica, "\(path) is an SQLite database of another program, not a Yuqing replica; it was left unchanged. Check the --db path")
+        }
+    }
+
+    /// Runs SQLite's quick integrity check; a damaged file is refused before it takes any write.
+    static func requireIntact(_ db: Database, path: String) throws {
+        let report = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
+        guard report != ["ok"] else { return }
+        throw ReplicaError(.corrupt, "\(path) is damaged (SQLite's integrity check reports: \(report.joined(separator: "; "))). Nothing was written. Keep the file aside for inspection; on a node, create a new replica with `yuqing node init` and sync it (work not yet synced must be entered again), on the hub restore the latest backup")
+    }
+
+    /// Names the file that stops a write: the replica, or its `-wal` or `-shm` beside it (SQLite
+    /// makes those with the replica's permissions, so a file once read-only leaves them so).
+    static func unwritablePart(of path: String) -> String? {
+        for candidate in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: candidate) {
+            if !isWritable(candidate) { return candidate }
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        return isWritable(dir.isEmpty ? "." : dir) ? nil : (dir.isEmpty ? "." : dir)
+    }
+}
