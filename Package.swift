@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "YuqingHubTests",
-            dependencies: ["YuqingHub", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["YuqingHub", "YuqingReplica", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingReplica", "YuqingTestSupport"]),
     ],

@@ -36,7 +36,7 @@ struct SyncCommand: AsyncParsableCommand {
             print(line)
         } catch let error as SyncError where error.code == .hubUnreachable {
             let pending = (try? replica.pendingCount()) ?? 0
-            throw CLIError("\(error.message). Your work is saved on this node (\(pending) changes waiting to be sent) and goes out at the next sync: run `yuqing sync` again later.", exitCode: 3)
+            throw CLIError("\(error.message). Your work is saved locally (\(pending) changes waiting) and goes out at the next sync: run `yuqing sync` again later.", exitCode: 3)
         }
     }
 }
