@@ -247,3 +247,99 @@ import YuqingWire
         }
     }
 }
+
+/// Connections a real client leaves half done, against the hub on a loopback port.
+@Suite struct ConnectionTimeoutTests {
+    /// A raw TCP connection to the hub, to send exactly the bytes a test wants.
+    final class RawConnection: @unchecked Sendable {
+        let fd: Int32
+
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = UInt16(port).bigEndian
+            let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard ok == 0 else { throw CancellationError() }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        func send(_ text: String) { _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) } }
+
+        /// Everything the hub sends until it closes the connection (or 10 s pass); nil when the
+        /// connection was still open then.
+        func readUntilClosed() -> String? {
+            var out = [UInt8](), buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(fd, &buffer, buffer.count)
+                if n == 0 { return String(decoding: out, as: UTF8.self) }
+                if n < 0 { return errno == ECONNRESET ? String(decoding: out, as: UTF8.self) : nil }
+                out += buffer[0..<n]
+            }
+        }
+
+        deinit { close(fd) }
+    }
+
+    static func withLiveHub(_ configuration: HubConfiguration, _ body: @Sendable (Int) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-timeouts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path)
+        try await buildHubApplication(configuration: configuration, storage: storage).test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+
+    @Test func stalledAndIdleConnectionsAreClosed() async throws {
+        let config = HubConfiguration(port: 0, idleTimeout: .seconds(1), bodyTimeout: .seconds(2))
+        try await Self.withLiveHub(config) { port in
+            let start = ContinuousClock.now
+            // Half a request head; a complete head and part of its body; nothing at all.
+            let partialHead = try RawConnection(port: port)
+            partialHead.send("POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Le")
+            let partialBody = try RawConnection(port: port)
+            partialBody.send("POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"replica\"")
+            let idle = try RawConnection(port: port)
+            #expect(partialHead.readUntilClosed() != nil)
+            #expect(idle.readUntilClosed() != nil)
+            let answer = try #require(partialBody.readUntilClosed())
+            #expect(answer.contains("408") || answer.isEmpty)
+            #expect(ContinuousClock.now - start < .seconds(9))
+        }
+    }
+
+    @Test func aTricklingBodyIsCutOffAtTheBodyTimeout() async throws {
+        let config = HubConfiguration(port: 0, idleTimeout: .seconds(5), bodyTimeout: .seconds(2))
+        try await Self.withLiveHub(config) { port in
+            let c = try RawConnection(port: port)
+            c.send("POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            // One byte every half second keeps the connection from ever being idle.
+            let trickle = Task.detached {
+                for _ in 0..<40 {
+                    c.send(" ")
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            defer { trickle.cancel() }
+            let answer = try #require(c.readUntilClosed(), "the connection stayed open")
+            #expect(answer.hasPrefix("HTTP/1.1 408"))
+            #expect(answer.contains("\"code\":\"timeout\""))
+        }
+    }
+
+    @Test func anOversizedRequestLineGetsAJSONProblem() async throws {
+        try await Self.withLiveHub(HubConfiguration(port: 0)) { port in
+            let c = try RawConnection(port: port)
+            c.send("GET /v1/pull?replica=\(String(repeating: "a", count: 100_000)) HTTP/1.1\r\nHost: x\r\n\r\n")
+            let answer = try #require(c.readUntilClosed())
+            #expect(answer.hasPrefix("HTTP/1.1 400"))
+            #expect(answer.lowercased().contains("content-type: application/json"))
+            let body = try #require(answer.range(of: "\r\n\r\n").map { answer[$0.upperBound...] })
+            let problem = try WireJSON.decode(Problem.self, from: Data(body.utf8))
+            #expect(problem.code == "bad_request")
+        }
+    }
+}
