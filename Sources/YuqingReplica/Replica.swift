@@ -171,8 +171,8 @@ public final class Replica: Sendable {
         }
         do {
             try ReplicaFile.requireReplica(path)
+            try ReplicaFile.requireIntact(path)
             let pool = mode == .readOnly ? try makeReadOnlyPool(path) : try makePool(path)
-            try pool.read { db in try ReplicaFile.requireIntact(db, path: path) }
             return try Replica(path: path, pool: pool, schema: schema, deviceClock: deviceClock)
         } catch {
             throw ReplicaError.storage(error, path: path)

@@ -45,9 +45,14 @@ enum ReplicaFile {
         }
     }
 
-    /// Runs SQLite's quick integrity check; a damaged file is refused before it takes any write.
-    static func requireIntact(_ db: Database, path: String) throws {
-        let report = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
+    /// Runs SQLite's quick integrity check on a read-only connection; a damaged file is refused
+    /// before anything opens it for writing.
+    static func requireIntact(_ path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        let queue = try DatabaseQueue(path: isWritable(path) ? path : immutableURI(path), configuration: config)
+        let report = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        try queue.close()
         guard report != ["ok"] else { return }
         throw ReplicaError(.corrupt, "\(path) is damaged (SQLite's integrity check reports: \(report.joined(separator: "; "))). Nothing was written. Keep the file aside for inspection; on a node, create a new replica with `yuqing node init` and sync it (work not yet synced must be entered again), on the hub restore the latest backup")
     }

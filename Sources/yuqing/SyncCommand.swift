@@ -12,9 +12,11 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Override the hub URL stored in the replica.", valueName: "url")) var hub: String?
     @Option(help: "Changes per request.") var batchSize = 5000
     @Flag(help: "Print progress after every batch.") var progress = false
+    @Option(help: "Seconds to wait for each answer from the hub before giving up.") var timeout = 30.0
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
     }
 
     func run() async throws {
@@ -23,7 +25,7 @@ struct SyncCommand: AsyncParsableCommand {
         guard let url = hub ?? info.hubURL else {
             throw CLIError("this replica has no hub URL; pass --hub URL")
         }
-        let session = SyncSession(replica: replica, client: try HubClient(hubURL: url), batchSize: batchSize)
+        let session = SyncSession(replica: replica, client: try HubClient(hubURL: url, timeout: timeout), batchSize: batchSize)
         let showProgress = progress
         do {
             let report = try await session.run { r in
