@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
@@ -33,7 +34,11 @@ let package = Package(
         // The node's sync client over URLSession.
         .target(
             name: "YuqingSync",
-            dependencies: ["YuqingCore", "YuqingReplica", "YuqingWire", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "YuqingCore", "YuqingReplica", "YuqingWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // The hub: Hummingbird server over a storage interface (SQLite by default).
         .target(
@@ -42,6 +47,7 @@ let package = Package(
                 "YuqingCore", "YuqingReplica", "YuqingWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The benchmarks of docs/benchmarks.md.
@@ -61,6 +67,7 @@ let package = Package(
                 "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -75,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "YuqingSyncTests",
             dependencies: [
-                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingTestSupport",
+                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingWire", "YuqingTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

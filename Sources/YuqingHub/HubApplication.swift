@@ -58,6 +58,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     let storage: Storage
     let configuration: HubConfiguration
     let logger: Logger
+    /// Wakes long polls (`/v1/wait`) when the log changes.
+    let watch = LogWatch()
 
     static var now: UInt64 { Replica.systemClock() }
 
@@ -65,6 +67,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         router.get("/v1/status") { _, _ in try await status() }
         router.post("/v1/push") { request, _ in try await push(request) }
         router.get("/v1/pull") { request, _ in try await pull(request) }
+        registerWait(on: router)
         router.get("/v1/conflicts") { _, _ in
             try json(try await storage.conflicts().map(ConflictMessage.init))
         }
@@ -79,6 +82,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             let id = try context.parameters.require("id")
             let body = try await decode(ResolveRequest.self, request)
             let (change, pos) = try await storage.resolve(conflictID: id, value: body.value, resolvedBy: body.resolvedBy ?? "operator")
+            await watch.notify()
             logger.info("conflict resolved", metadata: ["hub.conflict": "\(id)", "hub.dot": "\(change.dot)"])
             return try json(ResolveResponse(conflict: id, change: change, pos: pos))
         }
@@ -107,6 +111,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             if let problem = WireValidation.problem(with: change) { throw HubError.badRequest(problem) }
         }
         let result = try await storage.ingest(body.changes)
+        await watch.notify()
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,
