@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
@@ -36,7 +37,11 @@ let package = Package(
         // The node's sync client over URLSession.
         .target(
             name: "YuqingSync",
-            dependencies: ["YuqingCore", "YuqingReplica", "YuqingWire", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "YuqingCore", "YuqingReplica", "YuqingWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         // The hub: Hummingbird server over a storage interface (SQLite by default).
         .target(
@@ -49,6 +54,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The benchmarks of docs/benchmarks.md.
@@ -68,6 +74,7 @@ let package = Package(
                 "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -82,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "YuqingSyncTests",
             dependencies: [
-                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingTestSupport",
+                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingWire", "YuqingTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -76,6 +76,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     let storage: Storage
     let configuration: HubConfiguration
     let logger: Logger
+    /// Wakes long polls (`/v1/wait`) when the log changes.
+    let watch = LogWatch()
 
     static var now: UInt64 { Replica.systemClock() }
 
@@ -89,6 +91,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         router.get("/v1/digest") { _, _ in
             try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: try await storage.head()))
         }
+        registerWait(on: router)
         router.get("/v1/conflicts") { _, _ in
             try json(try await storage.conflicts().map(ConflictMessage.init))
         }
@@ -103,6 +106,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             let id = try context.parameters.require("id")
             let body = try await decode(ResolveRequest.self, request, context)
             let (change, pos) = try await storage.resolve(conflictID: id, value: body.value, resolvedBy: body.resolvedBy ?? "operator")
+            await watch.notify()
             logger.info("conflict resolved", metadata: ["hub.conflict": "\(id)", "hub.dot": "\(change.dot)"])
             return try json(ResolveResponse(conflict: id, change: change, pos: pos))
         }
@@ -151,6 +155,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             logger.warning("push refused: dot collision", metadata: ["sync.node": "\(body.replica)", "hub.error": "\(error.message)"])
             throw error
         }
+        await watch.notify()
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,

@@ -43,6 +43,8 @@ public struct HubClient: Sendable {
     let session: URLSession
     /// Seconds before a request to an unresponsive hub is given up.
     public let timeout: TimeInterval
+    /// The session of long polls, made at the first one: its requests may stay quiet for minutes.
+    let longPolls = LongPollSession()
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
     public init(hubURL: String, timeout: TimeInterval = 30) throws {
@@ -74,6 +76,18 @@ public struct HubClient: Sendable {
         let query = [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)]
         return try await send("GET", "v1/pull", query: query, accept: WireMedia.binary) { try PullResponse(binary: $0) }
     }
+
+    /// Waits at the hub until its log head passes `after`, or `timeout` seconds ran out
+    /// (`Protocol/sync.md` §5.7). The request is given `timeout` plus a margin before it counts as
+    /// unanswered. Cancelling the calling task abandons the wait.
+    public func wait(after: Int64, timeout: TimeInterval = 25) async throws -> WaitResponse {
+        let query = [("after", String(after)), ("timeout", String(format: "%.3f", max(0, timeout)))]
+        return try await send("GET", "v1/wait", query: query, session: longPolls.session(answerWithin: max(0, timeout) + Self.longPollMargin),
+                              accept: WireMedia.json) { try WireJSON.decode(WaitResponse.self, from: $0) }
+    }
+
+    /// Seconds a long poll may run past the wait it asked for before it counts as unanswered.
+    static let longPollMargin: TimeInterval = 15
 
     public func conflicts() async throws -> [ConflictMessage] { try await send("GET", "v1/conflicts") }
 
@@ -115,7 +129,8 @@ public struct HubClient: Sendable {
     }
 
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                         contentType: String = WireMedia.json, accept: String, decode: (Data) throws -> T) async throws -> T {
+                         contentType: String = WireMedia.json, session: URLSession? = nil, accept: String,
+                         decode: (Data) throws -> T) async throws -> T {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         var request = URLRequest(url: components.url!)
@@ -127,8 +142,9 @@ public struct HubClient: Sendable {
         }
         let data: Data, response: URLResponse
         do {
-            (data, response) = try await session.data(for: request)
+            (data, response) = try await (session ?? self.session).data(for: request)
         } catch {
+            if Task.isCancelled { throw CancellationError() }
             throw Self.unreachable(error, baseURL: baseURL, timeout: timeout)
         }
         guard let http = response as? HTTPURLResponse else {
@@ -146,4 +162,28 @@ public struct HubClient: Sendable {
             throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?")
         }
     }
+}
+
+/// The URLSession of a client's long polls, made when first needed (most clients never poll), with
+/// a request timeout longer than any wait asked of the hub.
+final class LongPollSession: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: (session: URLSession, timeout: TimeInterval)?
+
+    /// A session whose requests may wait `seconds` for an answer.
+    func session(answerWithin seconds: TimeInterval) -> URLSession {
+        lock.withLock {
+            if let made, made.timeout >= seconds { return made.session }
+            made?.session.finishTasksAndInvalidate()
+            let config = URLSessionConfiguration.ephemeral
+            let timeout = max(seconds, 60 + HubClient.longPollMargin)
+            config.timeoutIntervalForRequest = timeout
+            config.timeoutIntervalForResource = timeout * 2
+            let session = URLSession(configuration: config)
+            made = (session, timeout)
+            return session
+        }
+    }
+
+    deinit { made?.session.finishTasksAndInvalidate() }
 }

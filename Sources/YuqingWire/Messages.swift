@@ -119,6 +119,22 @@ public struct DigestResponse: Codable, Sendable, Hashable {
     }
 }
 
+/// `GET /v1/wait?after=P&timeout=S`: the hub's head once it passed P, or when S seconds ran out
+/// (then `head` may still be P or below).
+public struct WaitResponse: Codable, Sendable, Hashable {
+    public var hub: ReplicaID
+    /// The hub's last log position when it answered.
+    public var head: Int64
+    /// The hub's clock, milliseconds since 1970.
+    public var hubTime: UInt64
+
+    public init(hub: ReplicaID, head: Int64, hubTime: UInt64) {
+        self.hub = hub
+        self.head = head
+        self.hubTime = hubTime
+    }
+}
+
 /// An open conflict as the hub reports it.
 public struct ConflictMessage: Codable, Sendable, Hashable {
     public var id: String

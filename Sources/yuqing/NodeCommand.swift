@@ -5,12 +5,12 @@ import YuqingSync
 
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Create and inspect a node's replica.", subcommands: [Init.self, Info.self, Reissue.self])
+        commandName: "node", abstract: "Create, inspect and run a node's replica.", subcommands: [Init.self, Info.self, Run.self, Reissue.self])
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a node's replica file.",
-            discussion: "Works offline: the hub is only contacted by `yuqing sync`.")
+            discussion: "Works offline: the hub is only contacted by `yuqing sync` and `yuqing node run`.")
 
         @Option(help: ArgumentHelp("Where to create the replica file.", valueName: "path")) var db: String?
         @Option(help: ArgumentHelp("The hub's URL, e.g. http://127.0.0.1:8080.", valueName: "url")) var hub: String
