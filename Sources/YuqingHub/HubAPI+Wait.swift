@@ -18,10 +18,7 @@ extension HubAPI {
 
     func wait(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let after = try q.get("after").map { s -> Int64 in
-            guard let n = Int64(s), n >= 0 else { throw HubError.badRequest("'after' must be a log position (an integer >= 0)") }
-            return n
-        } ?? 0
+        let after = try Self.logPosition(q.get("after"), name: "after")
         let seconds = try q.get("timeout").map { s -> Double in
             guard let t = Double(s), t.isFinite, t >= 0 else {
                 throw HubError.badRequest("'timeout' must be a number of seconds >= 0 (at most \(Int(Self.maxWaitSeconds)) are granted)")

@@ -162,12 +162,16 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                                      head: try await storage.head(), hubTime: Self.now))
     }
 
+    /// A log position given in the query (0 when absent), or a 400 that says what one is.
+    static func logPosition(_ text: String?, name: String) throws -> Int64 {
+        guard let text else { return 0 }
+        guard let n = Int64(text), n >= 0 else { throw HubError.badRequest("'\(name)' must be a log position (an integer >= 0)") }
+        return n
+    }
+
     func pull(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let after = try q.get("after").map { s -> Int64 in
-            guard let n = Int64(s), n >= 0 else { throw HubError.badRequest("'after' must be a log position (an integer >= 0)") }
-            return n
-        } ?? 0
+        let after = try Self.logPosition(q.get("after"), name: "after")
         let limit = try q.get("limit").map { s -> Int in
             guard let n = Int(s), n > 0 else { throw HubError.badRequest("'limit' must be a positive integer") }
             return min(n, configuration.maxPullLimit)
