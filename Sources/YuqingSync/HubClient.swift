@@ -39,16 +39,24 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
 public struct HubClient: Sendable {
     public let baseURL: URL
     let session: URLSession
-    /// The session of long polls, made at the first one: its requests may stay quiet for minutes.
-    let longPolls = LongPollSession()
+    /// Pushes go on a connection of their own each (see ``push(_:)``).
+    let pushes: LazySession
+    /// Long polls stay quiet for up to a minute: their requests get longer before a timeout.
+    let longPolls: LazySession
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
     public init(hubURL: String, timeout: TimeInterval = 30) throws {
         baseURL = try Self.url(hubURL)
+        session = Self.session(timeout: timeout)
+        pushes = LazySession { Self.session(timeout: timeout) }
+        longPolls = LazySession { Self.session(timeout: Self.maxLongPoll + Self.longPollMargin) }
+    }
+
+    static func session(timeout: TimeInterval) -> URLSession {
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout * 4
-        session = URLSession(configuration: config)
+        return URLSession(configuration: config)
     }
 
     /// Parses a hub URL (http or https, with a host), or says what one looks like.
@@ -62,8 +70,16 @@ public struct HubClient: Sendable {
     public func status() async throws -> HubStatus { try await send("GET", "v1/status") }
 
     /// Pushes in the compact binary form (`Protocol/sync.md` §3.3).
+    ///
+    /// Each push opens a connection and asks the hub to close it after answering. On Linux, a
+    /// request body sent on a reused keep-alive connection that turns out to be dead cannot be
+    /// rewound for libcurl's retry, and the push then hangs until it times out; a fresh connection
+    /// fails at once instead ("empty reply") and the push is simply sent again later.
     public func push(_ request: PushRequest) async throws -> PushResponse {
-        try try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary)
+        try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary,
+                       session: pushes.session, headers: ["Connection": "close"], accept: WireMedia.json) {
+            try WireJSON.decode(PushResponse.self, from: $0)
+        }
     }
 
     /// Pulls in the compact binary form.
@@ -73,15 +89,19 @@ public struct HubClient: Sendable {
     }
 
     /// Waits at the hub until its log head passes `after`, or `timeout` seconds ran out
-    /// (`Protocol/sync.md` §5.7). The request is given `timeout` plus a margin before it counts as
-    /// unanswered. Cancelling the calling task abandons the wait.
+    /// (`Protocol/sync.md` §5.7; the hub grants at most 60). The request is given a minute and a
+    /// margin before it counts as unanswered. Cancelling the calling task abandons the wait.
     public func wait(after: Int64, timeout: TimeInterval = 25) async throws -> WaitResponse {
-        let query = [("after", String(after)), ("timeout", String(format: "%.3f", max(0, timeout)))]
-        return try await send("GET", "v1/wait", query: query, session: longPolls.session(answerWithin: max(0, timeout) + Self.longPollMargin),
-                              accept: WireMedia.json) { try WireJSON.decode(WaitResponse.self, from: $0) }
+        let seconds = min(max(0, timeout), Self.maxLongPoll)
+        let query = [("after", String(after)), ("timeout", String(format: "%.3f", seconds))]
+        return try await send("GET", "v1/wait", query: query, session: longPolls.session, accept: WireMedia.json) {
+            try WireJSON.decode(WaitResponse.self, from: $0)
+        }
     }
 
-    /// Seconds a long poll may run past the wait it asked for before it counts as unanswered.
+    /// The longest wait a hub grants.
+    static let maxLongPoll: TimeInterval = 60
+    /// Seconds a long poll may run past its wait before it counts as unanswered.
     static let longPollMargin: TimeInterval = 15
 
     public func conflicts() async throws -> [ConflictMessage] { try await send("GET", "v1/conflicts") }
@@ -102,13 +122,14 @@ public struct HubClient: Sendable {
     }
 
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                         contentType: String = WireMedia.json, session: URLSession? = nil, accept: String,
-                         decode: (Data) throws -> T) async throws -> T {
+                         contentType: String = WireMedia.json, session: URLSession? = nil, headers: [String: String] = [:],
+                         accept: String, decode: (Data) throws -> T) async throws -> T {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         var request = URLRequest(url: components.url!)
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = body
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
@@ -137,26 +158,22 @@ public struct HubClient: Sendable {
     }
 }
 
-/// The URLSession of a client's long polls, made when first needed (most clients never poll), with
-/// a request timeout longer than any wait asked of the hub.
-final class LongPollSession: @unchecked Sendable {
+/// A URLSession made when first needed: most clients never push or poll.
+final class LazySession: @unchecked Sendable {
     private let lock = NSLock()
-    private var made: (session: URLSession, timeout: TimeInterval)?
+    private let make: @Sendable () -> URLSession
+    private var made: URLSession?
 
-    /// A session whose requests may wait `seconds` for an answer.
-    func session(answerWithin seconds: TimeInterval) -> URLSession {
+    init(_ make: @escaping @Sendable () -> URLSession) { self.make = make }
+
+    var session: URLSession {
         lock.withLock {
-            if let made, made.timeout >= seconds { return made.session }
-            made?.session.finishTasksAndInvalidate()
-            let config = URLSessionConfiguration.ephemeral
-            let timeout = max(seconds, 60 + HubClient.longPollMargin)
-            config.timeoutIntervalForRequest = timeout
-            config.timeoutIntervalForResource = timeout * 2
-            let session = URLSession(configuration: config)
-            made = (session, timeout)
+            if let made { return made }
+            let session = make()
+            made = session
             return session
         }
     }
 
-    deinit { made?.session.finishTasksAndInvalidate() }
+    deinit { made?.finishTasksAndInvalidate() }
 }
