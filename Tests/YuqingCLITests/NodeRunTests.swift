@@ -109,6 +109,31 @@ import YuqingTestSupport
         }
     }
 
+    @Test func aSyncHangingOnASilentHubIsAbandonedAtSigterm() throws {
+        // A port that accepts connections (the kernel's backlog) and never answers.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        #expect(listen(fd, 16) == 0)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let silent = "http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
+
+        let dir = try TempDir()
+        let a = try Self.node(dir, "A", hub: silent)
+        let id = try Self.newCase(a, "written while the hub says nothing")
+        let run = try NodeProcess(db: a)
+        usleep(500_000)  // the first sync waits for an answer that never comes
+        let end = run.stop()
+        #expect(end.status == 0, "\(run.report)")
+        #expect(end.seconds < 8, "the sync under way is given a few seconds, then abandoned")
+        #expect(try Self.cases(a)[id] != nil)
+        #expect(try CLI.run(["node", "info", "--db", a]).stdout.contains("pending:  3 changes to push"))
+    }
+
     @Test func aRunnerStopsWithOneLineWhenRetryingCannotHelp() throws {
         let dir = try TempDir()
         let hub = HubProcess(db: dir.path("hub.sqlite")), other = HubProcess(db: dir.path("other.sqlite"))
