@@ -94,9 +94,21 @@ public struct HubClient: Sendable {
     public func wait(after: Int64, timeout: TimeInterval = 25) async throws -> WaitResponse {
         let seconds = min(max(0, timeout), Self.maxLongPoll)
         let query = [("after", String(after)), ("timeout", String(format: "%.3f", seconds))]
-        return try await send("GET", "v1/wait", query: query, session: longPolls.session, accept: WireMedia.json) {
-            try WireJSON.decode(WaitResponse.self, from: $0)
+        guard baseURL.scheme == "http" else {
+            return try await send("GET", "v1/wait", query: query, session: longPolls.session, accept: WireMedia.json) {
+                try WireJSON.decode(WaitResponse.self, from: $0)
+            }
         }
+        // Plain HTTP: a blocked read rather than URLSession, which keeps a core busy while it waits.
+        let get = PlainHTTPGet(url: url("v1/wait", query), connectTimeout: 10, readTimeout: seconds + Self.longPollMargin)
+        let status: Int, body: Data
+        do {
+            (status, body) = try await get.run()
+        } catch {
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error))")
+        }
+        return try answer(status: status, data: body, method: "GET", path: "v1/wait") { try WireJSON.decode(WaitResponse.self, from: $0) }
     }
 
     /// The longest wait a hub grants.
@@ -124,9 +136,7 @@ public struct HubClient: Sendable {
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                          contentType: String = WireMedia.json, session: URLSession? = nil, headers: [String: String] = [:],
                          accept: String, decode: (Data) throws -> T) async throws -> T {
-        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        var request = URLRequest(url: components.url!)
+        var request = URLRequest(url: url(path, query))
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -144,11 +154,22 @@ public struct HubClient: Sendable {
         guard let http = response as? HTTPURLResponse else {
             throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
         }
-        guard (200..<300).contains(http.statusCode) else {
+        return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
+    }
+
+    private func url(_ path: String, _ query: [(String, String)]) -> URL {
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        return components.url!
+    }
+
+    /// Reads the hub's answer: the decoded body, or the hub's refusal, or what was wrong with it.
+    private func answer<T>(status: Int, data: Data, method: String, path: String, decode: (Data) throws -> T) throws -> T {
+        guard (200..<300).contains(status) else {
             if let problem = try? WireJSON.decode(Problem.self, from: data) {
                 throw SyncError(.hubRejected, "the hub refused: \(problem.message)", problem: problem)
             }
-            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(http.statusCode); is this a Yuqing hub?")
+            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(status); is this a Yuqing hub?")
         }
         do {
             return try decode(data)

@@ -116,7 +116,12 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
 
             switch schedule.action(at: now()) {
             case .wait:
-                if await wakeups.next() == nil { return }
+                // A sync due before the next check is waited for exactly, not to the next check.
+                if let due = schedule.syncDue, case let left = due - now(), left > .zero, left < configuration.watchInterval {
+                    try? await clock.sleep(for: left)
+                } else if await wakeups.next() == nil {
+                    return
+                }
             case .probe:
                 do {
                     let client = client
