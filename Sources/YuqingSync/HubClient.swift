@@ -39,16 +39,16 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
 public struct HubClient: Sendable {
     public let baseURL: URL
     let session: URLSession
-    /// Pushes go on a connection of their own each (see ``push(_:)``).
-    let pushes: LazySession
+    /// Seconds before a request to an unresponsive hub is given up.
+    let timeout: TimeInterval
     /// Long polls stay quiet for up to a minute: their requests get longer before a timeout.
     let longPolls: LazySession
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
     public init(hubURL: String, timeout: TimeInterval = 30) throws {
         baseURL = try Self.url(hubURL)
+        self.timeout = timeout
         session = Self.session(timeout: timeout)
-        pushes = LazySession { Self.session(timeout: timeout) }
         longPolls = LazySession { Self.session(timeout: Self.maxLongPoll + Self.longPollMargin) }
     }
 
@@ -71,15 +71,16 @@ public struct HubClient: Sendable {
 
     /// Pushes in the compact binary form (`Protocol/sync.md` §3.3).
     ///
-    /// Each push opens a connection and asks the hub to close it after answering. On Linux, a
-    /// request body sent on a reused keep-alive connection that turns out to be dead cannot be
-    /// rewound for libcurl's retry, and the push then hangs until it times out; a fresh connection
-    /// fails at once instead ("empty reply") and the push is simply sent again later.
+    /// Each push goes on a connection of its own (a session made for it). On Linux, a request body
+    /// sent on a reused keep-alive connection that turns out to be dead cannot be rewound for
+    /// libcurl's retry, and the push then hangs until it times out; on a fresh connection it fails
+    /// at once ("empty reply") and is simply sent again later. (Asking the hub to close after each
+    /// push is not enough: libcurl may reuse the connection while the hub is closing it.)
     public func push(_ request: PushRequest) async throws -> PushResponse {
-        try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary,
-                       session: pushes.session, headers: ["Connection": "close"], accept: WireMedia.json) {
-            try WireJSON.decode(PushResponse.self, from: $0)
-        }
+        let once = Self.session(timeout: timeout)
+        defer { once.finishTasksAndInvalidate() }
+        return try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary,
+                              session: once, accept: WireMedia.json) { try WireJSON.decode(PushResponse.self, from: $0) }
     }
 
     /// Pulls in the compact binary form.
@@ -134,12 +135,11 @@ public struct HubClient: Sendable {
     }
 
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                         contentType: String = WireMedia.json, session: URLSession? = nil, headers: [String: String] = [:],
-                         accept: String, decode: (Data) throws -> T) async throws -> T {
+                         contentType: String = WireMedia.json, session: URLSession? = nil, accept: String,
+                         decode: (Data) throws -> T) async throws -> T {
         var request = URLRequest(url: url(path, query))
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.httpBody = body
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
@@ -179,7 +179,7 @@ public struct HubClient: Sendable {
     }
 }
 
-/// A URLSession made when first needed: most clients never push or poll.
+/// A URLSession made when first needed: most clients never long-poll an https hub.
 final class LazySession: @unchecked Sendable {
     private let lock = NSLock()
     private let make: @Sendable () -> URLSession
