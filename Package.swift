@@ -64,6 +64,7 @@ let package = Package(
                 "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Seeded randomness and temporary directories for the test targets.

@@ -43,17 +43,22 @@ public struct HubClient: Sendable {
     let session: URLSession
     /// Seconds before a request to an unresponsive hub is given up.
     public let timeout: TimeInterval
-    /// The session of long polls, made at the first one: its requests may stay quiet for minutes.
-    let longPolls = LongPollSession()
+    /// Long polls stay quiet for up to a minute: their requests get longer before a timeout.
+    let longPolls: LazySession
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
     public init(hubURL: String, timeout: TimeInterval = 30) throws {
         baseURL = try Self.url(hubURL)
         self.timeout = timeout
+        session = Self.session(timeout: timeout)
+        longPolls = LazySession { Self.session(timeout: Self.maxLongPoll + Self.longPollMargin) }
+    }
+
+    static func session(timeout: TimeInterval) -> URLSession {
         let config = URLSessionConfiguration.ephemeral
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout * 4
-        session = URLSession(configuration: config)
+        return URLSession(configuration: config)
     }
 
     /// Parses a hub URL (http or https, with a host), or says what one looks like.
@@ -67,8 +72,17 @@ public struct HubClient: Sendable {
     public func status() async throws -> HubStatus { try await send("GET", "v1/status") }
 
     /// Pushes in the compact binary form (`Protocol/sync.md` §3.3).
+    ///
+    /// Each push goes on a connection of its own (a session made for it). On Linux, a request body
+    /// sent on a reused keep-alive connection that turns out to be dead cannot be rewound for
+    /// libcurl's retry, and the push then hangs until it times out; on a fresh connection it fails
+    /// at once ("empty reply") and is simply sent again later. (Asking the hub to close after each
+    /// push is not enough: libcurl may reuse the connection while the hub is closing it.)
     public func push(_ request: PushRequest) async throws -> PushResponse {
-        try try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary)
+        let once = Self.session(timeout: timeout)
+        defer { once.finishTasksAndInvalidate() }
+        return try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary,
+                              session: once, accept: WireMedia.json) { try WireJSON.decode(PushResponse.self, from: $0) }
     }
 
     /// Pulls in the compact binary form.
@@ -78,15 +92,31 @@ public struct HubClient: Sendable {
     }
 
     /// Waits at the hub until its log head passes `after`, or `timeout` seconds ran out
-    /// (`Protocol/sync.md` §5.7). The request is given `timeout` plus a margin before it counts as
-    /// unanswered. Cancelling the calling task abandons the wait.
+    /// (`Protocol/sync.md` §5.7; the hub grants at most 60). The request is given a minute and a
+    /// margin before it counts as unanswered. Cancelling the calling task abandons the wait.
     public func wait(after: Int64, timeout: TimeInterval = 25) async throws -> WaitResponse {
-        let query = [("after", String(after)), ("timeout", String(format: "%.3f", max(0, timeout)))]
-        return try await send("GET", "v1/wait", query: query, session: longPolls.session(answerWithin: max(0, timeout) + Self.longPollMargin),
-                              accept: WireMedia.json) { try WireJSON.decode(WaitResponse.self, from: $0) }
+        let seconds = min(max(0, timeout), Self.maxLongPoll)
+        let query = [("after", String(after)), ("timeout", String(format: "%.3f", seconds))]
+        guard baseURL.scheme == "http" else {
+            return try await send("GET", "v1/wait", query: query, session: longPolls.session, accept: WireMedia.json) {
+                try WireJSON.decode(WaitResponse.self, from: $0)
+            }
+        }
+        // Plain HTTP: a blocked read rather than URLSession, which keeps a core busy while it waits.
+        let get = PlainHTTPGet(url: url("v1/wait", query), connectTimeout: 10, readTimeout: seconds + Self.longPollMargin)
+        let status: Int, body: Data
+        do {
+            (status, body) = try await get.run()
+        } catch {
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error))")
+        }
+        return try answer(status: status, data: body, method: "GET", path: "v1/wait") { try WireJSON.decode(WaitResponse.self, from: $0) }
     }
 
-    /// Seconds a long poll may run past the wait it asked for before it counts as unanswered.
+    /// The longest wait a hub grants.
+    static let maxLongPoll: TimeInterval = 60
+    /// Seconds a long poll may run past its wait before it counts as unanswered.
     static let longPollMargin: TimeInterval = 15
 
     public func conflicts() async throws -> [ConflictMessage] { try await send("GET", "v1/conflicts") }
@@ -131,9 +161,7 @@ public struct HubClient: Sendable {
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                          contentType: String = WireMedia.json, session: URLSession? = nil, accept: String,
                          decode: (Data) throws -> T) async throws -> T {
-        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
-        var request = URLRequest(url: components.url!)
+        var request = URLRequest(url: url(path, query))
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
         if let body {
@@ -150,11 +178,22 @@ public struct HubClient: Sendable {
         guard let http = response as? HTTPURLResponse else {
             throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
         }
-        guard (200..<300).contains(http.statusCode) else {
+        return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
+    }
+
+    private func url(_ path: String, _ query: [(String, String)]) -> URL {
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        return components.url!
+    }
+
+    /// Reads the hub's answer: the decoded body, or the hub's refusal, or what was wrong with it.
+    private func answer<T>(status: Int, data: Data, method: String, path: String, decode: (Data) throws -> T) throws -> T {
+        guard (200..<300).contains(status) else {
             if let problem = try? WireJSON.decode(Problem.self, from: data) {
                 throw SyncError(.hubRejected, "the hub refused: \(problem.message)", problem: problem)
             }
-            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(http.statusCode); is this a Yuqing hub?")
+            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(status); is this a Yuqing hub?")
         }
         do {
             return try decode(data)
@@ -164,26 +203,22 @@ public struct HubClient: Sendable {
     }
 }
 
-/// The URLSession of a client's long polls, made when first needed (most clients never poll), with
-/// a request timeout longer than any wait asked of the hub.
-final class LongPollSession: @unchecked Sendable {
+/// A URLSession made when first needed: most clients never long-poll an https hub.
+final class LazySession: @unchecked Sendable {
     private let lock = NSLock()
-    private var made: (session: URLSession, timeout: TimeInterval)?
+    private let make: @Sendable () -> URLSession
+    private var made: URLSession?
 
-    /// A session whose requests may wait `seconds` for an answer.
-    func session(answerWithin seconds: TimeInterval) -> URLSession {
+    init(_ make: @escaping @Sendable () -> URLSession) { self.make = make }
+
+    var session: URLSession {
         lock.withLock {
-            if let made, made.timeout >= seconds { return made.session }
-            made?.session.finishTasksAndInvalidate()
-            let config = URLSessionConfiguration.ephemeral
-            let timeout = max(seconds, 60 + HubClient.longPollMargin)
-            config.timeoutIntervalForRequest = timeout
-            config.timeoutIntervalForResource = timeout * 2
-            let session = URLSession(configuration: config)
-            made = (session, timeout)
+            if let made { return made }
+            let session = make()
+            made = session
             return session
         }
     }
 
-    deinit { made?.session.finishTasksAndInvalidate() }
+    deinit { made?.finishTasksAndInvalidate() }
 }

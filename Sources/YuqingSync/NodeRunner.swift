@@ -116,10 +116,16 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
 
             switch schedule.action(at: now()) {
             case .wait:
-                if await wakeups.next() == nil { return }
+                // A sync due before the next check is waited for exactly, not to the next check.
+                if let due = schedule.syncDue, case let left = due - now(), left > .zero, left < configuration.watchInterval {
+                    try? await clock.sleep(for: left)
+                } else if await wakeups.next() == nil {
+                    return
+                }
             case .probe:
                 do {
-                    _ = try await client.status()
+                    let client = client
+                    guard try await withinShutdownGrace({ try await client.status() }) != nil else { return }
                     schedule.probed(at: now())
                 } catch {
                     if signals.isStopping || error is CancellationError { return }
@@ -129,7 +135,8 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
                 // Writes seen until now go out with this sync; later ones trigger the next.
                 seenLocalHead = max(seenLocalHead, try await localHead())
                 do {
-                    guard let report = try await syncOnce() else { return }  // abandoned at shutdown
+                    let session = SyncSession(replica: replica, client: client, batchSize: configuration.batchSize, logger: logger)
+                    guard let report = try await withinShutdownGrace({ try await session.run() }) else { return }
                     pulledHead = report.hubHead
                     if hubID == nil { hubID = try replica.info().hubID }
                     if schedule.synced(at: now()) { logger.info("hub reachable again", metadata: ["sync.hub": "\(url)"]) }
@@ -146,13 +153,13 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
         }
     }
 
-    /// One sync; at shutdown it has ``NodeRunnerConfiguration/shutdownGrace`` to finish, then it
-    /// is cancelled and nil is returned.
-    func syncOnce() async throws -> SyncReport? {
-        let session = SyncSession(replica: replica, client: client, batchSize: configuration.batchSize, logger: logger)
+    /// Runs `body` (a sync or a probe): at shutdown it has ``NodeRunnerConfiguration/shutdownGrace``
+    /// to finish, then it is cancelled and nil is returned. Abandoning a sync is safe: every step is
+    /// idempotent, and what did not go out goes at the next run.
+    func withinShutdownGrace<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T? {
         let clock = clock, grace = configuration.shutdownGrace
-        return try await withThrowingTaskGroup(of: SyncReport?.self) { group in
-            group.addTask { try await session.run() }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
             group.addTask {
                 try await gracefulShutdown()
                 try await clock.sleep(for: grace)

@@ -6,7 +6,7 @@ import YuqingReplica
 
 /// Real processes killed for real: a node SIGKILLed in the middle of a sync, restarted, loses
 /// nothing and duplicates nothing once it syncs again. So does a hub killed mid-sync.
-@Suite(.serialized) struct CrashTests {
+@Suite(.serialized, .processHeavy) struct CrashTests {
     static let total = 600
 
     /// A node with `total` co-units on one case, all unsynced (one command, one transaction).

@@ -6,9 +6,15 @@ final class NodeProcess: @unchecked Sendable {
     let db: String
     let args: [String]
     private let process: Process
-    private let lock = NSLock()
-    private var out = Data(), err = Data()
+    private let output = Output()
     private let readers = DispatchGroup()
+
+    /// What the process wrote. The readers hold this, not the NodeProcess, so that dropping the
+    /// NodeProcess still kills the process.
+    private final class Output: @unchecked Sendable {
+        let lock = NSLock()
+        var out = Data(), err = Data()
+    }
 
     /// Options that make a node quick to react in a test: checks every 50 ms, short retries.
     static let quick = ["--watch-interval", "0.05", "--debounce", "0.05", "--retry-initial", "0.2", "--retry-max", "1",
@@ -25,11 +31,11 @@ final class NodeProcess: @unchecked Sendable {
         try process.run()
         for (pipe, isOut) in [(stdout, true), (stderr, false)] {
             let handle = pipe.fileHandleForReading
-            DispatchQueue.global().async(group: readers) { [self] in
+            DispatchQueue.global().async(group: readers) { [output] in
                 while true {
                     let chunk = handle.availableData
                     if chunk.isEmpty { return }
-                    lock.withLock { if isOut { out.append(chunk) } else { err.append(chunk) } }
+                    output.lock.withLock { if isOut { output.out.append(chunk) } else { output.err.append(chunk) } }
                 }
             }
         }
@@ -42,8 +48,8 @@ final class NodeProcess: @unchecked Sendable {
         }
     }
 
-    var stdoutText: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
-    var stderrText: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
+    var stdoutText: String { output.lock.withLock { String(decoding: output.out, as: UTF8.self) } }
+    var stderrText: String { output.lock.withLock { String(decoding: output.err, as: UTF8.self) } }
     var isRunning: Bool { process.isRunning }
     var report: String { "stdout: \(stdoutText)\nstderr: \(stderrText)" }
 

@@ -248,6 +248,14 @@ import YuqingWire
     }
 }
 
+/// A flag one thread sets and another reads.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
+}
+
 /// Connections a real client leaves half done, against the hub on a loopback port.
 @Suite struct ConnectionTimeoutTests {
     /// A raw TCP connection to the hub, to send exactly the bytes a test wants.
@@ -316,14 +324,17 @@ import YuqingWire
         try await Self.withLiveHub(config) { port in
             let c = try RawConnection(port: port)
             c.send("POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
-            // One byte every half second keeps the connection from ever being idle.
-            let trickle = Task.detached {
-                for _ in 0..<40 {
+            // One byte every half second keeps the connection from ever being idle. On a thread of
+            // its own: a task could starve behind blocking reads when the suites run in parallel.
+            let stop = ManagedAtomicFlag()
+            let trickle = Thread {
+                for _ in 0..<40 where !stop.isSet {
                     c.send(" ")
-                    try? await Task.sleep(for: .milliseconds(500))
+                    Thread.sleep(forTimeInterval: 0.5)
                 }
             }
-            defer { trickle.cancel() }
+            trickle.start()
+            defer { stop.set() }
             let answer = try #require(c.readUntilClosed(), "the connection stayed open")
             #expect(answer.hasPrefix("HTTP/1.1 408"))
             #expect(answer.contains("\"code\":\"timeout\""))

@@ -40,6 +40,14 @@ import YuqingWire
         #expect(try WireJSON.decode(HubStatus.self, from: Data(statusJSON.utf8)) == status)
     }
 
+    /// The answer to a long poll, as `Protocol/sync.md` §5.7 prints it (without the spaces).
+    @Test func waitResponseHasTheFormOfTheProtocolExample() throws {
+        let wait = WaitResponse(hub: ReplicaID("c0ffee0000000001"), head: 1290, hubTime: 1_767_225_600_412)
+        let json = String(decoding: try WireJSON.encode(wait), as: UTF8.self)
+        #expect(json == #"{"head":1290,"hub":"c0ffee0000000001","hubTime":1767225600412}"#)
+        #expect(try WireJSON.decode(WaitResponse.self, from: Data(#"{"head": 1290, "hub": "c0ffee0000000001", "hubTime": 1767225600412, "later": 1}"#.utf8)) == wait)
+    }
+
     @Test func malformedChangesAreNamed() {
         var c = Self.change
         #expect(WireValidation.problem(with: c) == nil)
