@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "yuqing", targets: ["yuqing"]),
         .executable(name: "yuqing-bench", targets: ["yuqing-bench"]),
         .library(name: "YuqingCore", targets: ["YuqingCore"]),
+        .library(name: "YuqingCases", targets: ["YuqingCases"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -25,6 +26,9 @@ let package = Package(
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
         .target(name: "YuqingCore"),
+        // The product's domain: cases and their records, roles, the workflow, deadlines, the
+        // organisation, and the rules the hub applies. Pure: no I/O.
+        .target(name: "YuqingCases", dependencies: ["YuqingCore"]),
         // The replica on SQLite (GRDB): used by every node, and by the hub's embedded store.
         .target(
             name: "YuqingReplica",
@@ -47,7 +51,7 @@ let package = Package(
         .target(
             name: "YuqingHub",
             dependencies: [
-                "YuqingCore", "YuqingReplica", "YuqingWire",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -61,18 +65,18 @@ let package = Package(
         .executableTarget(
             name: "yuqing-bench",
             dependencies: [
-                "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Seeded randomness and temporary directories for the test targets.
-        .target(name: "YuqingTestSupport", path: "Tests/Support"),
+        .target(name: "YuqingTestSupport", dependencies: ["YuqingCore"], path: "Tests/Support"),
         .executableTarget(
             name: "yuqing",
             dependencies: [
-                "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +92,10 @@ let package = Package(
         ),
         .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire", "YuqingTestSupport"]),
         .testTarget(
+            name: "YuqingCasesTests",
+            dependencies: ["YuqingCases", "YuqingCore", "YuqingTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
             name: "YuqingSyncTests",
             dependencies: [
                 "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingWire", "YuqingTestSupport",
@@ -96,9 +104,9 @@ let package = Package(
         ),
         .testTarget(
             name: "YuqingHubTests",
-            dependencies: ["YuqingHub", "YuqingReplica", "YuqingWire", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingReplica", "YuqingTestSupport"]),
+        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,14 +8,12 @@ public struct RecordRef: Hashable, Comparable, Sendable, Codable, CustomStringCo
         self.id = id
     }
 
-    public static func `case`(_ id: String) -> RecordRef { RecordRef(kind: "case", id: id) }
-
     public static func < (lhs: RecordRef, rhs: RecordRef) -> Bool { (lhs.kind, lhs.id) < (rhs.kind, rhs.id) }
     public var description: String { "\(kind)/\(id)" }
 }
 
-/// One field of a record. Scalars have an empty `element`; a set or a log has one field per
-/// element (`co_units` / `Township A`, `notes` / a note's id), so each element merges on its own.
+/// One field of a record. Scalars have an empty `element`; a set, a log or a map has one field
+/// per element (a set's member, a log entry's id, a map's key), so each element merges on its own.
 public struct FieldKey: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var name: String
     public var element: String
@@ -43,7 +41,7 @@ public struct Change: Hashable, Sendable, Codable {
     public var value: FieldValue?
     /// Sorted, without duplicates.
     public var context: [Dot]
-    /// The unit that made the change (attribution).
+    /// Who made the change (attribution); its form is the application's.
     public var author: String
 
     public init(dot: Dot, hlc: HLC, record: RecordRef, field: FieldKey, value: FieldValue?, context: [Dot], author: String) {

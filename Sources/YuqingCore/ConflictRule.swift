@@ -6,8 +6,9 @@ public enum ConflictRule: Hashable, Sendable {
     /// A set element is present while any concurrent write added it: an add beats a concurrent
     /// remove (a remove only takes away the adds it saw).
     case addWins
-    /// Concurrent values are a conflict for the hub operator. Until it is resolved, every replica
-    /// shows the same provisional value: the one with the latest timestamp.
+    /// Concurrent different values are a conflict for the hub operator (concurrent equal values
+    /// agree). Until it is resolved, every replica shows the same provisional value: the one with
+    /// the latest timestamp.
     case flag
     /// The value with the latest hybrid timestamp wins, ties broken by dot.
     case lastWriterWins
@@ -26,6 +27,8 @@ public enum ConflictRule: Hashable, Sendable {
         case .addWins, .lastWriterWins:
             return .value(latest.value)
         case .flag:
+            // Concurrent writes of one value agree: nothing for the operator to decide.
+            if siblings.allSatisfy({ $0.value == latest.value }) { return .value(latest.value) }
             return .conflict(provisional: latest.value, candidates: siblings.sorted { $0.dot < $1.dot })
         case .immutable:
             return .value(siblings.min { $0.dot < $1.dot }!.value)

@@ -15,7 +15,7 @@ public struct ReplicaState: Sendable {
     /// Every change stored here, in the order it arrived.
     public private(set) var log: [Change] = []
 
-    public init(id: ReplicaID, schema: Schema = .standard) {
+    public init(id: ReplicaID, schema: Schema) {
         self.id = id
         self.schema = schema
     }

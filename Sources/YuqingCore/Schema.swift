@@ -6,6 +6,22 @@ public enum FieldShape: Hashable, Sendable {
     case set
     /// Append-only entries (progress notes); each entry is its own field key, written once.
     case log
+    /// Named scalars (a deadline per unit); each element is its own field key and merges on its
+    /// own under the field's rule.
+    case map
+}
+
+/// What kind of value a field holds. The wire carries text and integers; a kind says which, and
+/// what an integer means.
+public enum ValueKind: String, Hashable, Sendable {
+    /// Text (UTF-8, NFC-insensitive comparison is the application's business).
+    case text
+    /// A signed 64-bit integer.
+    case integer
+    /// An absolute time: milliseconds since 1970-01-01T00:00:00Z, as an integer ≥ 0.
+    case timestamp
+    /// Set membership: the integer 1 while present (removal writes no value).
+    case membership
 }
 
 /// One field's declaration: its shape, its conflict rule and the values it accepts.
@@ -15,15 +31,18 @@ public struct FieldSpec: Hashable, Sendable {
     public var rule: ConflictRule
     /// When set, the only values accepted.
     public var allowedValues: [String]?
-    /// Whether users may write it after creation (`unit` is fixed at registration).
+    /// Whether users may write it after creation (fields fixed at registration are not).
     public var editable: Bool
     public var summary: String
+    /// The kind of value; a set's elements are memberships, everything else text unless declared.
+    public var kind: ValueKind
 
-    public init(_ name: String, shape: FieldShape = .scalar, rule: ConflictRule, allowedValues: [String]? = nil,
-                editable: Bool = true, summary: String) {
+    public init(_ name: String, shape: FieldShape = .scalar, rule: ConflictRule, kind: ValueKind? = nil,
+                allowedValues: [String]? = nil, editable: Bool = true, summary: String) {
         self.name = name
         self.shape = shape
         self.rule = rule
+        self.kind = kind ?? (shape == .set ? .membership : .text)
         self.allowedValues = allowedValues
         self.editable = editable
         self.summary = summary
@@ -57,28 +76,6 @@ public struct Schema: Hashable, Sendable {
         records[record.kind]?.field(field.name)?.rule ?? .flag
     }
 
-    /// Severity levels, from least to most severe (domain §2: IV minor … I especially major).
-    public static let levels = ["IV", "III", "II", "I"]
-
-    /// Case statuses, in workflow order (domain §3).
-    public static let statuses = [
-        "registered", "assessed", "assigned", "handling", "replied", "following", "archived",
-    ]
-
-    /// The standard schema.
-    public static let standard = Schema([
-        RecordSchema(kind: "case", fields: [
-            FieldSpec("title", rule: .lastWriterWins, summary: "the case's title"),
-            FieldSpec("summary", rule: .flag, summary: "the summary (摘要)"),
-            FieldSpec("level", rule: .maxWins(scale: levels), allowedValues: levels,
-                      summary: "severity level, I (especially major) to IV (minor)"),
-            FieldSpec("status", rule: .flag, allowedValues: statuses, summary: "where the case is in the workflow"),
-            FieldSpec("unit", rule: .immutable, editable: false, summary: "the unit that registered the case"),
-            FieldSpec("co_units", shape: .set, rule: .addWins, summary: "co-units (协办单位)"),
-            FieldSpec("notes", shape: .log, rule: .immutable, summary: "progress notes (续报), immutable"),
-        ]),
-    ])
-
     /// Checks a user's write before it becomes a change.
     public func validate(_ record: RecordRef, _ field: FieldKey, _ value: FieldValue?) throws(SchemaError) {
         guard let rs = records[record.kind] else { throw SchemaError("unknown record kind '\(record.kind)'") }
@@ -87,11 +84,12 @@ public struct Schema: Hashable, Sendable {
             throw SchemaError("unknown field '\(field.name)' on a \(record.kind); fields are: \(names)")
         }
         switch spec.shape {
-        case .scalar where !field.element.isEmpty, .set where field.element.isEmpty, .log where field.element.isEmpty:
+        case .scalar where !field.element.isEmpty, .set where field.element.isEmpty, .log where field.element.isEmpty,
+             .map where field.element.isEmpty:
             throw SchemaError("field '\(field.name)' is a \(spec.shape) field; write it accordingly")
         default: break
         }
-        if spec.shape == .scalar, value == nil {
+        if spec.shape == .scalar || spec.shape == .map, value == nil {
             throw SchemaError("field '\(field.name)' cannot be removed, only set to another value")
         }
         if spec.rule == .immutable, value == nil {
@@ -100,11 +98,11 @@ public struct Schema: Hashable, Sendable {
         if let allowed = spec.allowedValues, let v = value, !allowed.contains(v.description) {
             throw SchemaError("'\(v)' is not a valid \(field.name); use one of: \(allowed.joined(separator: ", "))")
         }
-        if case .text(let s) = value, s.isEmpty, spec.shape != .set {
+        if case .text(let s) = value, s.isEmpty {
             throw SchemaError("field '\(field.name)' cannot be empty")
         }
-        if let value, value.isText != (spec.shape != .set) {
-            throw SchemaError("field '\(field.name)' holds \(spec.shape == .set ? "set membership" : "text"), not \(value.isText ? "text" : "a number")")
+        if let value, let problem = spec.kind.problem(with: value) {
+            throw SchemaError("field '\(field.name)' \(problem)")
         }
         if case .text(let s) = value, s.utf8.count > ChangeLimits.maxValueBytes {
             throw SchemaError("the \(field.name) is \(s.utf8.count) bytes; a field holds at most \(ChangeLimits.maxValueBytes) bytes (attach large content as evidence)")
@@ -117,6 +115,20 @@ public struct Schema: Hashable, Sendable {
         }
         for (what, s) in [("record id", record.id), ("element", field.element)] where s.utf8.count > ChangeLimits.maxNameBytes {
             throw SchemaError("the \(what) '\(s.prefix(40))…' is \(s.utf8.count) bytes; at most \(ChangeLimits.maxNameBytes) are allowed")
+        }
+    }
+}
+
+extension ValueKind {
+    /// Why `value` is not of this kind, or nil when it is.
+    public func problem(with value: FieldValue) -> String? {
+        switch (self, value) {
+        case (.text, .text), (.integer, .integer): nil
+        case (.timestamp, .integer(let n)): n >= 0 ? nil : "holds a time, which cannot be before 1970"
+        case (.membership, .integer(1)): nil
+        case (.membership, _): "holds set membership (the integer 1), not \(value.isText ? "text" : "another number")"
+        case (.text, .integer): "holds text, not a number"
+        case (.integer, .text), (.timestamp, .text): "holds \(self == .timestamp ? "a time (milliseconds since 1970)" : "an integer"), not text"
         }
     }
 }

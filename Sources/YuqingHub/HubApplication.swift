@@ -22,10 +22,13 @@ public struct HubConfiguration: Sendable {
     public var idleTimeout: Duration
     /// A request body not received in full within this time is refused and its connection closed.
     public var bodyTimeout: Duration
+    /// Whether every pushed change must keep the workflow's rules (``YuqingCases/CaseRules``):
+    /// on for a hub of cases; off only for tests of the replication engine alone.
+    public var enforceCaseRules: Bool
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
-                bodyTimeout: Duration = .seconds(60)) {
+                bodyTimeout: Duration = .seconds(60), enforceCaseRules: Bool = true) {
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
@@ -34,6 +37,7 @@ public struct HubConfiguration: Sendable {
         self.maxPushChanges = maxPushChanges
         self.idleTimeout = idleTimeout
         self.bodyTimeout = bodyTimeout
+        self.enforceCaseRules = enforceCaseRules
     }
 }
 
@@ -148,6 +152,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                 throw HubError(.badRequest, "clock_ahead", problem)
             }
         }
+        if configuration.enforceCaseRules { try await checkRules(body) }
         let result: ApplyResult
         do {
             result = try await storage.ingest(body.changes, from: body.replica)

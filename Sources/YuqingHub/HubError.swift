@@ -8,9 +8,9 @@ struct HubError: HTTPResponseError {
     var status: HTTPResponse.Status
     var problem: Problem
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, rule: String? = nil, dot: String? = nil) {
         self.status = status
-        self.problem = Problem(code: code, message: message)
+        self.problem = Problem(code: code, message: message, rule: rule, dot: dot)
     }
 
     static func badRequest(_ message: String) -> HubError { HubError(.badRequest, "bad_request", message) }

@@ -31,6 +31,12 @@ public protocol HubStorage: Sendable {
     func openConflictCount() async throws -> Int
     /// Writes the operator's value with a context that covers every value in conflict.
     func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64)
+    /// What each record shows (records the hub holds nothing of are left out).
+    func views(_ records: [RecordRef]) async throws -> [RecordView]
+    /// Every record of the given kinds.
+    func views(kinds: [String]) async throws -> [RecordView]
+    /// The changes the hub has neither applied nor holds waiting.
+    func unseen(_ changes: [Change]) async throws -> [Change]
 }
 
 /// The hub's replica in one SQLite file (the default; zero set-up).
@@ -38,10 +44,11 @@ public struct SQLiteHubStorage: HubStorage {
     public let replica: Replica
     public let waitingLimits: WaitingLimits
 
-    /// Opens the hub database at `path`, creating it on first use.
-    public init(path: String, waitingLimits: WaitingLimits = WaitingLimits()) throws {
+    /// Opens the hub database at `path`, creating it on first use; `schema` declares the records
+    /// and their conflict rules.
+    public init(path: String, waitingLimits: WaitingLimits = WaitingLimits(), schema: Schema) throws {
         self.waitingLimits = waitingLimits
-        let replica = try Replica.openOrCreate(at: path, role: .hub, unit: "hub")
+        let replica = try Replica.openOrCreate(at: path, role: .hub, unit: "hub", schema: schema)
         guard replica.role == .hub else {
             throw ReplicaError(.invalidWrite, "\(path) is a node's replica, not a hub's; give the hub its own --db file")
         }
@@ -72,6 +79,12 @@ public struct SQLiteHubStorage: HubStorage {
     public func conflicts() async throws -> [Conflict] { try await replica.offload { try $0.conflicts() } }
 
     public func openConflictCount() async throws -> Int { try await replica.offload { try $0.openConflictCount() } }
+
+    public func views(_ records: [RecordRef]) async throws -> [RecordView] { try await replica.offload { try $0.views(records) } }
+
+    public func views(kinds: [String]) async throws -> [RecordView] { try await replica.offload { try $0.views(kinds: kinds) } }
+
+    public func unseen(_ changes: [Change]) async throws -> [Change] { try await replica.offload { try $0.unseen(changes) } }
 
     public func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
         let (change, seq) = try await replica.offload { try $0.resolve(conflictID: conflictID, value: value, author: resolvedBy) }

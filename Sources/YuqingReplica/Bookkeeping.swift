@@ -118,7 +118,7 @@ struct Bookkeeping: Sendable {
         } else {
             // Not counted yet (a file from before the count was kept): count once.
             b.openConflicts = try Row.fetchAll(db, sql: """
-                SELECT kind, field FROM field_value GROUP BY kind, record, field, elem HAVING count(*) > 1
+                SELECT kind, field FROM field_value GROUP BY kind, record, field, elem HAVING count(DISTINCT value) > 1
                 """).count { schema.rule(for: RecordRef(kind: $0["kind"], id: ""), FieldKey($0["field"])) == .flag }
             b.storedOpenConflicts = -1
         }

@@ -108,3 +108,47 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// What each of `records` shows (records this replica holds nothing of are left out), read
+    /// from one snapshot.
+    public func views(_ records: [RecordRef]) throws -> [RecordView] {
+        try read { db in try records.compactMap { try self.view(db, $0) } }
+    }
+
+    /// Every record of the given kinds, from one snapshot.
+    public func views(kinds: [String]) throws -> [RecordView] {
+        try read { db in
+            try kinds.flatMap { kind in
+                try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ? ORDER BY record", arguments: [kind])
+                    .compactMap { try self.view(db, RecordRef(kind: kind, id: $0)) }
+            }
+        }
+    }
+
+    /// The changes of `changes` whose dots this replica has neither applied nor holds waiting.
+    public func unseen(_ changes: [Change]) throws -> [Change] {
+        try read { db in
+            let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+            let book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
+            return try changes.filter { change in
+                guard !book.isSeen(change.dot) else { return false }
+                guard let rid = book.ridByName[change.dot.replica] else { return true }
+                return try Int.fetchOne(db, sql: "SELECT 1 FROM waiting_change WHERE rid = ? AND counter = ?",
+                                        arguments: [rid, Int64(change.dot.counter)]) == nil
+            }
+        }
+    }
+}
+
+extension Replica {
+    /// An application's setting kept in the replica file (a node's user and roles): not replicated.
+    public func attribute(_ key: String) throws -> String? {
+        try read { db in try Meta.get(db, "app." + key) }
+    }
+
+    /// Sets an application's setting in the replica file.
+    public func setAttribute(_ key: String, _ value: String) throws {
+        try write { db in try Meta.set(db, "app." + key, value) }
+    }
+}

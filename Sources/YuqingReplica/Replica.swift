@@ -124,7 +124,7 @@ public final class Replica: Sendable {
     /// The file is built under a temporary name and renamed into place once complete, so an
     /// interrupted creation never leaves a half-made replica at `path`.
     public static func create(at path: String, role: ReplicaRole, unit: String, hubURL: String? = nil,
-                              id: ReplicaID = .random(), schema: Schema = .standard,
+                              id: ReplicaID = .random(), schema: Schema,
                               deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         if FileManager.default.fileExists(atPath: path) {
             throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica")
@@ -164,7 +164,7 @@ public final class Replica: Sendable {
     ///
     /// Before anything is written, the file is checked to be a Yuqing replica (another
     /// program's database is left byte for byte unchanged) and to pass SQLite's integrity check.
-    public static func open(at path: String, mode: OpenMode = .readWrite, schema: Schema = .standard,
+    public static func open(at path: String, mode: OpenMode = .readWrite, schema: Schema,
                             deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ReplicaError(.notInitialised, "no replica at \(path): create one with `yuqing node init --db \(path) --hub URL --unit NAME`")
@@ -181,7 +181,7 @@ public final class Replica: Sendable {
 
     /// Opens the replica at `path`, creating it first if there is none (the hub's store).
     public static func openOrCreate(at path: String, role: ReplicaRole, unit: String,
-                                    schema: Schema = .standard) throws -> Replica {
+                                    schema: Schema) throws -> Replica {
         FileManager.default.fileExists(atPath: path)
             ? try open(at: path, schema: schema)
             : try create(at: path, role: role, unit: unit, schema: schema)

@@ -196,11 +196,14 @@ enum Store {
         book.markSeen(rid, change.dot.counter)
         if book.waiting > 0 { book.released.append((rid, change.dot.counter)) }
         let flagged = schema.rule(for: change.record, change.field) == .flag
+        // A flagged field is in conflict while it holds two or more different values.
         var before = 0, after = 0
         if flagged {
             let siblings = try siblings(s, book, change.record, change.field)
-            before = siblings.count
-            after = siblings.count { !change.context.contains($0.dot) } + (change.value == nil ? 0 : 1)
+            before = Set(siblings.map(\.value)).count
+            var kept = Set(siblings.filter { !change.context.contains($0.dot) }.map(\.value))
+            if let value = change.value { kept.insert(value) }
+            after = kept.count
         }
         if !change.context.isEmpty {
             let delete = s.deleteSibling

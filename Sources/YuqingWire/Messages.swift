@@ -180,14 +180,20 @@ public struct ResolveResponse: Codable, Sendable, Hashable {
 /// The body of every error response.
 public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertible {
     /// Stable, machine-readable: `bad_request`, `clock_ahead`, `forbidden`, `not_found`, `dot_reused`,
-    /// `timeout`, `too_large`, `too_many_waiting`, `storage`, `internal` (`Protocol/sync.md` §5.6).
+    /// `timeout`, `too_large`, `too_many_waiting`, `rule_violation`, `storage`, `internal` (`Protocol/sync.md` §5.6).
     public var code: String
     /// For a person: what happened and what to do next.
     public var message: String
+    /// With `rule_violation`: the rule the change breaks (`Protocol/workflow.md` §5).
+    public var rule: String?
+    /// With `rule_violation`: the dot of the refused change.
+    public var dot: String?
 
-    public init(code: String, message: String) {
+    public init(code: String, message: String, rule: String? = nil, dot: String? = nil) {
         self.code = code
         self.message = message
+        self.rule = rule
+        self.dot = dot
     }
 
     public var description: String { message }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import YuqingCases
 import YuqingCore
 import YuqingReplica
 import YuqingSync
@@ -24,8 +25,8 @@ struct Latency: AsyncParsableCommand {
         let dir = try Scratch("latency")
         let hub = try HubProcess(db: dir.file("hub.sqlite"))
         defer { hub.stop() }
-        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "乡镇 A", hubURL: hub.url)
-        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "卫健委 B", hubURL: hub.url)
+        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "乡镇 A", hubURL: hub.url, schema: CaseSchema.schema)
+        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "卫健委 B", hubURL: hub.url, schema: CaseSchema.schema)
         var configuration = NodeRunnerConfiguration()
         configuration.watchInterval = .seconds(watchInterval)
         configuration.debounce = .seconds(debounce)
@@ -42,7 +43,7 @@ struct Latency: AsyncParsableCommand {
                 var samples: [Double] = []
                 var random = SystemRandomNumberGenerator()
                 for i in 0..<writes {
-                    let record = RecordRef.case(String(format: "YQ-LAT%05d", i))
+                    let record = CaseSchema.caseRef(String(format: "YQ-LAT%05d", i))
                     let title = "网帖\(i)：关于诊所收费的投诉（第\(i + 1)条）"
                     let start = ContinuousClock.now
                     try a.write([.init(record, FieldKey("title"), .text(title))])

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YuqingCases
 import YuqingCore
 import YuqingReplica
 import YuqingSync
@@ -47,7 +48,7 @@ struct Memory: AsyncParsableCommand {
         try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", "Township B"])
         let (pull, nodePeak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
         let total = cases * workload.fieldsPerCase
-        guard try Replica.open(at: node).appliedCount() == total else { throw BenchError("the node did not receive every change") }
+        guard try Replica.open(at: node, schema: CaseSchema.schema).appliedCount() == total else { throw BenchError("the node did not receive every change") }
         let hubPeak = hub.stop()
         let r = Result(changes: total, hubPeakRSS: hubPeak, nodePeakRSS: nodePeak, ingestSeconds: ingest, pullSeconds: pull)
         let table = """

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YuqingCases
 import YuqingCore
 import YuqingWire
 
@@ -56,7 +57,7 @@ struct Merge: AsyncParsableCommand {
         var digest = ""
         for k in 0..<`repeat` {
             note("merge: run \(k + 1)/\(`repeat`)")
-            var state = ReplicaState(id: ReplicaID("merger"))
+            var state = ReplicaState(id: ReplicaID("merger"), schema: CaseSchema.schema)
             merge.append(try seconds {
                 for message in compressed {
                     for change in try BinaryChanges.decode(message).changes { state.apply(change) }
@@ -64,7 +65,7 @@ struct Merge: AsyncParsableCommand {
             })
             guard state.log.count == total else { throw BenchError("merged \(state.log.count) of \(total) changes") }
             if k == 0 { digest = state.digest } else if state.digest != digest { throw BenchError("merges differ") }
-            var again = ReplicaState(id: ReplicaID("merger"))
+            var again = ReplicaState(id: ReplicaID("merger"), schema: CaseSchema.schema)
             mergeOnly.append(seconds { for h in histories { for change in h { again.apply(change) } } })
         }
         let r = Result(changes: total, merge_seconds: median(merge), changes_per_second: Double(total) / median(merge),

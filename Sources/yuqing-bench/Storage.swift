@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YuqingCases
 import YuqingCore
 import YuqingHub
 import YuqingReplica
@@ -23,9 +24,9 @@ struct LocalWrite: AsyncParsableCommand {
         var yuqing: [Double] = [], plain: [Double] = []
         for round in 1...rounds {
             note("local write: round \(round)/\(rounds)")
-            let node = try Replica.create(at: dir.file("node-\(round).sqlite"), role: .node, unit: "Township A")
+            let node = try Replica.create(at: dir.file("node-\(round).sqlite"), role: .node, unit: "Township A", schema: CaseSchema.schema)
             let edit = { (i: Int) in
-                _ = try node.write([Replica.Write(.case("YQ-\(i % cases)"), FieldKey("title"), .text("Title of case \(i % cases), edit \(i)"))])
+                _ = try node.write([Replica.Write(CaseSchema.caseRef("YQ-\(i % cases)"), FieldKey("title"), .text("Title of case \(i % cases), edit \(i)"))])
             }
             for i in 0..<cases { try edit(i) }  // every case exists before timing: an edit supersedes a value
             yuqing.append(try seconds { for i in cases..<(cases + edits) { try edit(i) } } / Double(edits) * 1e6)
@@ -69,22 +70,22 @@ enum IngestWorkload {
     }
 
     static func changes(node k: Int, count: Int, sharedCases: Int) -> [Change] {
-        var state = ReplicaState(id: replicaID(k))
+        var state = ReplicaState(id: replicaID(k), schema: CaseSchema.schema)
         var out: [Change] = []
         out.reserveCapacity(count)
         let start: UInt64 = 1_800_000_000_000
         for j in 0..<count {
             let i = j / 8
-            let record = RecordRef.case(i % 10 == 0 ? "S-\(i / 10 % sharedCases)" : "N\(k)-\(i)")
+            let record = CaseSchema.caseRef(i % 10 == 0 ? "S-\(i / 10 % sharedCases)" : "N\(k)-\(i)")
             let (field, value): (FieldKey, FieldValue?) = switch j % 8 {
             case 0: (FieldKey("title"), .text("Post about case \(i) seen by unit \(k)"))
             case 1: (FieldKey("summary"), .text("Summary \(k)-\(i)"))
-            case 2: (FieldKey("level"), .text(Schema.levels[(i + k) % 4]))
-            case 3: (FieldKey("status"), .text(Schema.statuses[(i + k) % 4]))
+            case 2: (FieldKey("level"), .text(Level.scale[(i + k) % 4]))
+            case 3: (FieldKey(CaseSchema.Field.category), .text(String(1 + ((i + k) % 4) % 4)))
             case 4: (FieldKey("co_units", element: "Bureau \(k % 5)"), .integer(1))
-            case 5: (FieldKey("notes", element: "\(k)-\(j)"), .text("Called the poster back; follow-up \(j)"))
+            case 5: (FieldKey(CaseSchema.Field.steps, element: "\(k)-\(j)"), .text("Called the poster back; follow-up \(j)"))
             case 6: (FieldKey("title"), .text("Post about case \(i), edited by unit \(k)"))
-            default: (FieldKey("status"), .text(Schema.statuses[(i + k + 1) % 7]))
+            default: (FieldKey(CaseSchema.Field.category), .text(String(1 + ((i + k + 1) % 7) % 4)))
             }
             out.append(state.write(record, field, value, author: "Unit \(k)", physicalMillis: start + UInt64(j)))
         }
@@ -131,7 +132,7 @@ struct HubIngest: AsyncParsableCommand {
         var conflicts = 0
         for round in 1...rounds {
             note("hub ingest: round \(round)/\(rounds)")
-            let storage = try SQLiteHubStorage(path: dir.file("hub-\(round).sqlite"))
+            let storage = try SQLiteHubStorage(path: dir.file("hub-\(round).sqlite"), schema: CaseSchema.schema)
             var applied = 0
             let t = try await seconds { for b in batches { applied += try await storage.ingest(b, from: ReplicaID("bench")).applied } }
             guard applied == total else { throw BenchError("the hub applied \(applied) of \(total) changes") }

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import YuqingCases
 import YuqingCore
 import YuqingHub
 import YuqingReplica
@@ -29,19 +30,19 @@ struct CaseWorkload {
         out.reserveCapacity(range.count * fieldsPerCase)
         for c in range {
             let k = c % nodes
-            let record = RecordRef.case(String(format: "YQ-%07d", c))
+            let record = CaseSchema.caseRef(String(format: "YQ-%07d", c))
             let unit = "Township \(k)"
             let fields: [(FieldKey, FieldValue)] = [
                 (FieldKey("unit"), .text(unit)),
                 (FieldKey("title"), .text("Post about case \(c)")),
                 (FieldKey("summary"), .text("Residents complain about item \(c % 97)")),
-                (FieldKey("level"), .text(Schema.levels[c % 4])),
-                (FieldKey("status"), .text(Schema.statuses[c % 7])),
+                (FieldKey("level"), .text(Level.scale[c % 4])),
+                (FieldKey(CaseSchema.Field.category), .text(String(1 + (c % 7) % 4))),
                 (FieldKey("co_units", element: "Bureau \(c % 7)"), .integer(1)),
                 (FieldKey("co_units", element: "Bureau \((c + 3) % 7)"), .integer(1)),
-                (FieldKey("notes", element: "\(c)-1"), .text("Registered from a forum post")),
-                (FieldKey("notes", element: "\(c)-2"), .text("Called the poster")),
-                (FieldKey("notes", element: "\(c)-3"), .text("Reply drafted")),
+                (FieldKey(CaseSchema.Field.steps, element: "\(c)-1"), .text("Registered from a forum post")),
+                (FieldKey(CaseSchema.Field.steps, element: "\(c)-2"), .text("Called the poster")),
+                (FieldKey(CaseSchema.Field.steps, element: "\(c)-3"), .text("Reply drafted")),
             ]
             for (field, value) in fields {
                 counters[k] += 1
@@ -55,7 +56,7 @@ struct CaseWorkload {
 
     /// Fills a hub database with `cases` cases, in transactions of 1,000 cases.
     static func populateHub(_ path: String, cases: Int) async throws {
-        let storage = try SQLiteHubStorage(path: path)
+        let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
         var workload = CaseWorkload()
         for start in stride(from: 0, to: cases, by: 1000) {
             _ = try await storage.ingest(workload.changes(cases: start..<min(start + 1000, cases)), from: ReplicaID("bench"))
@@ -92,11 +93,11 @@ struct Bootstrap: AsyncParsableCommand {
             let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
             times.append(t)
             rss.append(peak)
-            let replica = try Replica.open(at: node)
+            let replica = try Replica.open(at: node, schema: CaseSchema.schema)
             guard try replica.appliedCount() == cases * 10 else { throw BenchError("the node holds \(try replica.appliedCount()) of \(cases * 10) changes") }
             if !noVerify, run == 1 {
                 note("bootstrap: comparing digests")
-                guard try replica.digest() == Replica.open(at: dir.file("hub.sqlite")).digest() else { throw BenchError("the node's digest differs from the hub's") }
+                guard try replica.digest() == Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema).digest() else { throw BenchError("the node's digest differs from the hub's") }
             }
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: node + suffix) }
         }
@@ -146,8 +147,8 @@ struct Reconnect: AsyncParsableCommand {
         try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases)
         let hub = try HubProcess(db: dir.file("hub.sqlite"))
         defer { hub.stop() }
-        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "Township A", hubURL: hub.url)
-        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "Township B", hubURL: hub.url)
+        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "Township A", hubURL: hub.url, schema: CaseSchema.schema)
+        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "Township B", hubURL: hub.url, schema: CaseSchema.schema)
         let sa = SyncSession(replica: a, client: try HubClient(hubURL: hub.url))
         let sb = SyncSession(replica: b, client: try HubClient(hubURL: hub.url))
         note("reconnect: first syncs")
@@ -156,10 +157,10 @@ struct Reconnect: AsyncParsableCommand {
         var rng = SystemRandomNumberGenerator()
         func edits(_ n: Int, _ unit: String) -> [Replica.Write] {
             (0..<n).map { i in
-                let record = RecordRef.case(String(format: "YQ-%07d", Int.random(in: 0..<cases, using: &rng)))
+                let record = CaseSchema.caseRef(String(format: "YQ-%07d", Int.random(in: 0..<cases, using: &rng)))
                 return switch i % 3 {
                 case 0: Replica.Write(record, FieldKey("title"), .text("Title edited by \(unit), \(i)"))
-                case 1: Replica.Write(record, FieldKey("status"), .text(Schema.statuses[i % 7]))
+                case 1: Replica.Write(record, FieldKey(CaseSchema.Field.category), .text(String(1 + (i % 7) % 4)))
                 default: Replica.Write(record, FieldKey("co_units", element: "Bureau \(i % 9)"), .integer(1))
                 }
             }
@@ -210,14 +211,14 @@ struct ManyNodes: AsyncParsableCommand {
         note("many nodes: creating \(nodes) nodes")
         var sessions: [SyncSession] = []
         for k in 0..<nodes {
-            let replica = try Replica.create(at: dir.file("n\(k).sqlite"), role: .node, unit: "Unit \(k)", hubURL: hub.url)
+            let replica = try Replica.create(at: dir.file("n\(k).sqlite"), role: .node, unit: "Unit \(k)", hubURL: hub.url, schema: CaseSchema.schema)
             sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
         }
         var samples: [Double] = [], waits: [Double] = []
         for round in 1...rounds {
             for (k, s) in sessions.enumerated() {
                 try s.replica.write((0..<changes).map { i in
-                    Replica.Write(.case("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey("co_units", element: "Bureau \(i)"),
+                    Replica.Write(CaseSchema.caseRef("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey("co_units", element: "Bureau \(i)"),
                                   i % 2 == 0 ? .text("Case \(i) of unit \(k)") : .integer(1))
                 })
             }
@@ -239,7 +240,7 @@ struct ManyNodes: AsyncParsableCommand {
         note("many nodes: checking convergence")
         for s in sessions { _ = try await s.run() }
         let hubPeak = hub.stop()
-        let hubDigest = try Replica.open(at: dir.file("hub.sqlite")).digest()
+        let hubDigest = try Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema).digest()
         for s in sessions {
             guard try s.replica.appliedCount() == nodes * changes * rounds, try s.replica.digest() == hubDigest else {
                 throw BenchError("node \(s.replica.id) did not converge")

@@ -1,12 +1,15 @@
 import Foundation
+import YuqingCases
 import YuqingCore
 
-/// Human and JSON renderings of cases and conflicts.
+/// JSON renderings of cases, deadlines and conflicts: every field, exact.
 enum CaseJSON {
     static let timeStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    static func time(_ hlc: HLC) -> String {
-        timeStyle.format(Date(timeIntervalSince1970: Double(hlc.wallMillis) / 1000))
+    static func time(_ hlc: HLC) -> String { time(Int64(hlc.wallMillis)) }
+
+    static func time(_ millis: Int64) -> String {
+        timeStyle.format(Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
     static func value(_ v: FieldValue?) -> Any {
@@ -17,16 +20,49 @@ enum CaseJSON {
         }
     }
 
-    static func object(_ view: RecordView) -> [String: Any] {
-        var o: [String: Any] = ["id": view.record.id]
-        for name in ["title", "summary", "level", "status", "unit"] { o[name] = value(view.value(name)) }
-        o["co_units"] = view.elements("co_units")
-        o["notes"] = view.entries("notes").map { entry -> [String: Any] in
+    static func object(_ file: CaseFile, now: Int64) -> [String: Any] {
+        let F = CaseSchema.Field.self
+        var o: [String: Any] = ["id": file.id, "status": file.state.status.rawValue, "round": file.state.round]
+        for name in [F.title, F.summary, F.excerpt, F.platform, F.url, F.poster, F.site, F.unit, F.discoveredBy, F.level,
+                     F.leadUnit, F.linkedTo, F.legacyStatus] {
+            o[name] = value(file.view.value(name))
+        }
+        for name in [F.publishedAt, F.discoveredAt] { o[name] = file.integer(name).map(time) ?? NSNull() }
+        o[F.category] = file.category.map { $0.rawValue } ?? NSNull()
+        o[F.coUnits] = file.coUnits
+        o[F.units] = file.unitsConcerned
+        o[F.keywords] = file.keywords
+        o["assignments"] = Dictionary(uniqueKeysWithValues: file.map(F.deadline).map { unit, v -> (String, Any) in
+            (unit, ["deadline": { if case .integer(let n) = v { return time(n) as Any } else { return value(v) } }(),
+                    "instruction": value(file.map(F.instruction)[unit])])
+        })
+        o["deadlines"] = Deadlines.items(file, now: now).map(item)
+        o["replies"] = file.state.replies.map { r -> [String: Any] in
+            ["id": r.id, "unit": r.unit, "text": r.text, "version": r.version, "round": r.round, "revises": r.revises as Any,
+             "signed_by": r.signedBy as Any, "stage": r.stage.rawValue, "reason": r.reason as Any, "link": r.link as Any,
+             "contested": r.contested]
+        }
+        o["evidence"] = file.evidence.map { d, e -> [String: Any] in
+            ["sha256": d, "name": e.name, "bytes": e.bytes, "media_type": e.mediaType, "at": time(e.at), "by": "\(e.by)@\(e.unit)"]
+        }
+        o["steps"] = file.entries.map { e -> [String: Any] in
+            var s = (try? JSONSerialization.jsonObject(with: Data(e.step.encoded().utf8))) as? [String: Any] ?? [:]
+            s["id"] = e.id
+            s["dot"] = e.dot.description
+            s["effective"] = e.effective
+            return s
+        }
+        o["notes"] = file.view.entries(F.legacyNotes).map { entry -> [String: Any] in
             ["id": entry.key.element, "text": entry.sibling.value.description, "author": entry.sibling.author,
              "at": time(entry.sibling.hlc), "dot": entry.sibling.dot.description]
         }
-        o["conflicts"] = view.conflicts.map(conflict)
+        o["conflicts"] = file.conflicts.map(conflict)
         return o
+    }
+
+    static func item(_ i: Deadlines.Item) -> [String: Any] {
+        ["case": i.caseID, "clock": i.clock, "unit": i.unit, "due": time(i.due), "met_at": i.metAt.map(time) as Any,
+         "standing": i.standing.rawValue]
     }
 
     static func conflict(_ c: Conflict) -> [String: Any] {
@@ -45,23 +81,70 @@ enum CaseJSON {
     }
 }
 
+/// The human rendering of a case, with control characters neutralised.
 enum CaseText {
-    static func render(_ view: RecordView) -> String {
-        var lines = ["case \(view.record.id.terminalSafe)"]
-        let conflicted = Dictionary(uniqueKeysWithValues: view.conflicts.map { ($0.field, $0) })
-        for name in ["title", "summary", "level", "status", "unit"] {
-            var line = "  " + (name + ":").padding(toLength: 10, withPad: " ", startingAt: 0) + (view.value(name)?.description.terminalSafe ?? "-")
-            if let c = conflicted[FieldKey(name)] {
-                line += "   (conflict \(c.id): \(c.candidates.count) values; provisional until the hub operator resolves it)"
-            }
-            lines.append(line)
+    static func render(_ file: CaseFile, org: Organisation, now: Int64) -> String {
+        let F = CaseSchema.Field.self
+        let offset = org.settings.utcOffsetMinutes
+        func t(_ ms: Int64?) -> String { ms.map { TimeInput.show($0, utcOffsetMinutes: offset) } ?? "-" }
+        func line(_ label: String, _ value: String?) -> String {
+            "  " + (label + ":").padding(toLength: 13, withPad: " ", startingAt: 0) + (value?.terminalSafe ?? "-")
         }
-        let co = view.elements("co_units")
-        lines.append("  co-units: " + (co.isEmpty ? "-" : co.map(\.terminalSafe).joined(separator: ", ")))
-        let notes = view.entries("notes")
-        lines.append("  notes:    " + (notes.isEmpty ? "-" : ""))
-        for n in notes { lines.append("    \(CaseJSON.time(n.sibling.hlc)) \(n.sibling.author.terminalSafe): \(n.sibling.value.description.terminalSafe)") }
-        for c in view.conflicts {
+        let conflicted = Dictionary(file.conflicts.map { ($0.field, $0) }, uniquingKeysWith: { a, _ in a })
+        var lines = ["case \(file.id.terminalSafe)  [\(file.state.status.rawValue) \(file.state.status.chinese)"
+                     + (file.state.round > 1 ? ", round \(file.state.round)" : "") + "]"]
+        var fields: [(String, String?)] = [
+            ("title", file.text(F.title)), ("summary", file.text(F.summary)), ("excerpt", file.text(F.excerpt)),
+            ("level", file.level.map { "\($0) \(org.settings.levelScheme.chinese($0))" }),
+            ("category", file.category.map { "\($0.rawValue) \($0.chinese): \($0.path)" }),
+            ("source", [file.text(F.platform), file.text(F.site), file.text(F.url), file.text(F.poster)].compactMap { $0 }.joined(separator: " · ")),
+            ("published", file.integer(F.publishedAt).map { t($0) }),
+            ("discovered", "\(t(file.discoveredAt)) by \(file.text(F.discoveredBy) ?? "-")"),
+            ("unit", file.unit), ("concerns", file.unitsConcerned.joined(separator: ", ")),
+            ("keywords", file.keywords.joined(separator: ", ")),
+            ("lead unit", file.leadUnit), ("co-units", file.coUnits.joined(separator: ", ")),
+            ("merged into", file.text(F.linkedTo)),
+        ]
+        if let legacy = file.text(F.legacyStatus) { fields.append(("old status", legacy)) }
+        for (label, value) in fields where !(value ?? "").isEmpty || ["title", "level", "unit"].contains(label) {
+            var l = line(label, value)
+            let key = ["level": F.level, "category": F.category, "summary": F.summary, "lead unit": F.leadUnit][label]
+            if let key, let c = conflicted[FieldKey(key)] { l += "   (conflict \(c.id): \(c.candidates.count) values; provisional until the operator resolves it)" }
+            lines.append(l)
+        }
+        let items = Deadlines.items(file, now: now)
+        if !items.isEmpty {
+            lines.append("  deadlines:")
+            for i in items { lines.append("    \(i.clock.terminalSafe)  \(i.unit.terminalSafe)  due \(t(i.due))  \(i.standing.rawValue)" + (i.metAt.map { " at \(t($0))" } ?? "")) }
+        }
+        if !file.state.replies.isEmpty {
+            lines.append("  replies:")
+            for r in file.state.replies {
+                lines.append("    \(r.id)  \(r.unit.terminalSafe) v\(r.version) (round \(r.round))  \(r.stage.rawValue)" + (r.contested ? " (decision in conflict)" : "")
+                             + (r.reason.map { ": \($0.terminalSafe)" } ?? "") + (r.link.map { "  \($0.terminalSafe)" } ?? ""))
+                lines.append("      \(r.text.terminalSafe)")
+            }
+        }
+        if !file.evidence.isEmpty {
+            lines.append("  evidence:")
+            for (d, e) in file.evidence { lines.append("    \(d.prefix(16))…  \(e.name.terminalSafe)  \(e.bytes) bytes  \(e.by.terminalSafe)@\(e.unit.terminalSafe)") }
+        }
+        lines.append("  timeline:")
+        for e in file.entries {
+            let s = e.step
+            var what = s.kind.rawValue + (s.report.map { " (\($0.rawValue))" } ?? "")
+            if let l = s.level { what += " \(s.from.map { "\($0) → " } ?? "")\(l)" }
+            if let lead = s.lead { what += " lead \(lead)" + ((s.coUnits ?? []).isEmpty ? "" : ", co \(s.coUnits!.joined(separator: ", "))") }
+            if let target = s.target { what += " \(target)" }
+            if let text = s.text { what += ": \(text)" }
+            if let link = s.link { what += " \(link)" }
+            if s.views != nil { what += " views \(s.views ?? 0), comments \(s.comments ?? 0), reposts \(s.reposts ?? 0)" }
+            lines.append("    \(t(s.at))  \(s.by.terminalSafe)@\(s.unit.terminalSafe) (\(s.role.rawValue))  \(what.terminalSafe)" + (e.effective ? "" : "  [without effect: taken concurrently]"))
+        }
+        for n in file.view.entries(F.legacyNotes) {
+            lines.append("    \(CaseJSON.time(n.sibling.hlc))  \(n.sibling.author.terminalSafe)  note: \(n.sibling.value.description.terminalSafe)")
+        }
+        for c in file.conflicts {
             lines.append("  conflict \(c.id) on \(c.field):")
             for s in c.candidates { lines.append("    - \"\(s.value.description.terminalSafe)\" by \(s.author.terminalSafe) at \(CaseJSON.time(s.hlc))") }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import YuqingCore
+import YuqingCases
 import YuqingReplica
 import YuqingSync
 import YuqingWire
@@ -19,7 +20,7 @@ struct ConflictsCommand: AsyncParsableCommand {
         func client() throws -> HubClient {
             if let hub { return try HubClient(hubURL: hub) }
             if let env = ProcessInfo.processInfo.environment["YUQING_HUB"], !env.isEmpty { return try HubClient(hubURL: env) }
-            if let path = try? ReplicaOptions.resolve(db), let url = try Replica.open(at: path, mode: .readOnly).info().hubURL {
+            if let path = try? ReplicaOptions.resolve(db), let url = try Replica.open(at: path, mode: .readOnly, schema: CaseSchema.schema).info().hubURL {
                 return try HubClient(hubURL: url)
             }
             throw CLIError("no hub given: pass --hub URL (or set YUQING_HUB)")

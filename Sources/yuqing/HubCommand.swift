@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import YuqingHub
+import YuqingCases
 import YuqingReplica
 
 struct HubCommand: AsyncParsableCommand {
@@ -38,7 +39,7 @@ struct HubCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let storage = try SQLiteHubStorage(path: db, waitingLimits: WaitingLimits(perReplica: maxWaitingPerReplica))
+            let storage = try SQLiteHubStorage(path: db, waitingLimits: WaitingLimits(perReplica: maxWaitingPerReplica), schema: CaseSchema.schema)
             var logger = Logger(label: "yuqing.hub")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let host = host, db = db

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YuqingCases
 import YuqingReplica
 import YuqingSync
 
@@ -12,8 +13,8 @@ struct Yuqing: AsyncParsableCommand {
             A node's replica file is given with --db PATH or the YUQING_DB environment variable.
             Everything except `sync` and `conflicts` works without the hub.
             """,
-        subcommands: [HubCommand.self, NodeCommand.self, CaseCommand.self, SyncCommand.self, DigestCommand.self,
-                      ConflictsCommand.self])
+        subcommands: [HubCommand.self, NodeCommand.self, OrgCommand.self, CaseCommand.self, ReplyCommand.self, SyncCommand.self,
+                      DigestCommand.self, ConflictsCommand.self])
 }
 
 @main
@@ -72,11 +73,11 @@ struct ReplicaOptions: ParsableArguments {
 
     /// Opens the replica for reading only (a node's, or the hub's file for inspection): nothing
     /// is written, migrated or created, and a file this user may not write can still be read.
-    func openForReading() throws -> Replica { try Replica.open(at: try path(), mode: .readOnly) }
+    func openForReading() throws -> Replica { try Replica.open(at: try path(), mode: .readOnly, schema: CaseSchema.schema) }
 
     /// Opens a node's replica for work; the hub's database is refused.
     func openNode() throws -> Replica {
-        let replica = try Replica.open(at: try path())
+        let replica = try Replica.open(at: try path(), schema: CaseSchema.schema)
         guard replica.role == .node else {
             throw CLIError("\(replica.path) is the hub's database; node commands need a node replica (create one with `yuqing node init`)")
         }

@@ -62,13 +62,13 @@ import YuqingReplica
         let resumed = try CLI.run(["sync", "--db", a, "--batch-size", "50"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try hub.status()["head"] as? Int == changes)
-        let hubReplica = try Replica.open(at: hub.db)
+        let hubReplica = try Replica.open(at: hub.db, schema: .sample)
         #expect(try hubReplica.logCount() == changes)
 
         // Another node pulls in batches of 2 and is killed once it has applied part of it.
         let b = dir.path("b.sqlite")
         try CLI.run(["node", "init", "--db", b, "--hub", hub.url, "--unit", "b"])
-        let bReplica = try Replica.open(at: b)
+        let bReplica = try Replica.open(at: b, schema: .sample)
         let pull = try Self.launch(["sync", "--db", b, "--batch-size", "2"])
         try Self.kill(pull) { try bReplica.info().pullCursor > 20 }
         let cursorAtKill = try bReplica.info().pullCursor
@@ -107,7 +107,7 @@ import YuqingReplica
         try hub.start()
         let resumed = try CLI.run(["sync", "--db", a])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(try Replica.open(at: hub.db).logCount() == Self.total + 3)
+        #expect(try Replica.open(at: hub.db, schema: .sample).logCount() == Self.total + 3)
         #expect(try CLI.run(["digest", "--db", a]).stdout == CLI.run(["digest", "--db", hub.db]).stdout)
     }
 }

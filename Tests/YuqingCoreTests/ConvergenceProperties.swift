@@ -15,7 +15,7 @@ import YuqingTestSupport
     /// One random schedule from a seed; returns the replicas after final anti-entropy and every write made.
     static func run(seed: UInt64, replicas n: Int, steps: Int) -> (replicas: [ReplicaState], writes: [Change]) {
         var rng = SeededRandom(seed: seed)
-        var replicas = (0..<n).map { ReplicaState(id: ReplicaID("r\($0)")) }
+        var replicas = (0..<n).map { ReplicaState(id: ReplicaID("r\($0)"), schema: .sample) }
         // Clock skew per replica: up to three days either way.
         let skew = (0..<n).map { _ in Int64.random(in: -259_200_000...259_200_000, using: &rng) }
         var now: Int64 = 1_800_000_000_000
@@ -32,8 +32,8 @@ import YuqingTestSupport
                 switch Int.random(in: 0..<7, using: &rng) {
                 case 0: (key, value) = (FieldKey("title"), .text("t\(Int.random(in: 0..<4, using: &rng))"))
                 case 1: (key, value) = (FieldKey("summary"), .text("s\(Int.random(in: 0..<4, using: &rng))"))
-                case 2: (key, value) = (FieldKey("level"), .text(Schema.levels.randomElement(using: &rng)!))
-                case 3: (key, value) = (FieldKey("status"), .text(Schema.statuses.randomElement(using: &rng)!))
+                case 2: (key, value) = (FieldKey("level"), .text(Schema.sampleLevels.randomElement(using: &rng)!))
+                case 3: (key, value) = (FieldKey("status"), .text(Schema.sample.records["case"]!.field("status")!.allowedValues!.randomElement(using: &rng)!))
                 case 4:
                     let unit = units.randomElement(using: &rng)!
                     (key, value) = (FieldKey("co_units", element: unit), Bool.random(using: &rng) ? .integer(1) : nil)

@@ -6,9 +6,9 @@ import Testing
 
     /// Two replicas that both start from `base` and then diverge.
     func forked(_ setup: (inout ReplicaState) -> Void) -> (ReplicaState, ReplicaState) {
-        var a = ReplicaState(id: ReplicaID("a"))
+        var a = ReplicaState(id: ReplicaID("a"), schema: .sample)
         setup(&a)
-        var b = ReplicaState(id: ReplicaID("b"))
+        var b = ReplicaState(id: ReplicaID("b"), schema: .sample)
         for ch in a.log { b.apply(ch) }
         return (a, b)
     }
@@ -57,7 +57,7 @@ import Testing
         #expect(conflict.candidates.map(\.value) == [.text("from a"), .text("from b")])
         #expect(a.view(c).value("summary") == b.view(c).value("summary"))
         // The operator's resolution names both values in its context, so it supersedes both.
-        var hub = ReplicaState(id: ReplicaID("hub"))
+        var hub = ReplicaState(id: ReplicaID("hub"), schema: .sample)
         for ch in a.log { hub.apply(ch) }
         let resolution = hub.write(c, conflict.field, .text("agreed"), author: "operator", physicalMillis: 0)
         #expect(resolution.context == conflict.resolutionContext)
@@ -69,11 +69,11 @@ import Testing
     }
 
     @Test func supersededChangesArrivingLateAreNotResurrected() {
-        var a = ReplicaState(id: ReplicaID("a"))
+        var a = ReplicaState(id: ReplicaID("a"), schema: .sample)
         let first = a.write(c, FieldKey("title"), .text("one"), author: "x", physicalMillis: 1)
         let second = a.write(c, FieldKey("title"), .text("two"), author: "x", physicalMillis: 2)
         let third = a.write(c, FieldKey("title"), .text("three"), author: "x", physicalMillis: 3)
-        var b = ReplicaState(id: ReplicaID("b"))
+        var b = ReplicaState(id: ReplicaID("b"), schema: .sample)
         b.apply(third)
         #expect(b.pending.count == 1)
         #expect(b.view(c).value("title") == nil)
@@ -88,8 +88,8 @@ import Testing
     }
 
     @Test func writerWithClockDaysBehindStillSupersedesWhatItSaw() {
-        var a = ReplicaState(id: ReplicaID("a"))
-        var slow = ReplicaState(id: ReplicaID("slow"))
+        var a = ReplicaState(id: ReplicaID("a"), schema: .sample)
+        var slow = ReplicaState(id: ReplicaID("slow"), schema: .sample)
         let day: UInt64 = 86_400_000
         let now: UInt64 = 1_800_000_000_000
         slow.apply(a.write(c, FieldKey("title"), .text("from a"), author: "x", physicalMillis: now))
@@ -151,14 +151,14 @@ import Testing
     }
 
     @Test func schemaRejectsBadInputWithAUsefulMessage() {
-        #expect(throws: SchemaError.self) { try Schema.standard.validate(c, FieldKey("level"), .text("V")) }
+        #expect(throws: SchemaError.self) { try Schema.sample.validate(c, FieldKey("level"), .text("V")) }
         do {
-            try Schema.standard.validate(c, FieldKey("colour"), .text("red"))
+            try Schema.sample.validate(c, FieldKey("colour"), .text("red"))
             Issue.record("accepted an unknown field")
         } catch {
             #expect(error.message.contains("title"))
         }
-        #expect((try? Schema.standard.validate(c, FieldKey("level"), .text("II"))) != nil)
+        #expect((try? Schema.sample.validate(c, FieldKey("level"), .text("II"))) != nil)
     }
 
     @Test func sha256KnownAnswers() {

@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func digestExample() {
-        var d = StateDigest(schema: .standard)
+        var d = StateDigest(schema: .sample)
         d.add(record: record, field: FieldKey("co_units", element: "Bureau B"),
               siblings: [Sibling(dot: dot("9a41d7c2e8f05b13:3"), hlc: HLC(wallMillis: 1), value: .integer(1), author: "Township A")])
         d.add(record: record, field: FieldKey("level"), siblings: [
@@ -28,7 +28,7 @@ import Testing
         ])
         d.add(record: record, field: FieldKey("summary"), siblings: summaryCandidates)
         #expect(d.finalize() == "cbc81a9239143fd9948b82933719f62ea6b1ff17029562875b5507deae505134")
-        var empty = StateDigest(schema: .standard)
+        var empty = StateDigest(schema: .sample)
         #expect(empty.finalize() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }

@@ -10,13 +10,13 @@ import YuqingWire
 /// What an attacker or an unlucky client can send, and what the hub must answer: every point
 /// here was once accepted or mishandled.
 @Suite struct HostileInputTests {
-    static func withHub(_ configuration: HubConfiguration = HubConfiguration(port: 0),
+    static func withHub(_ configuration: HubConfiguration = HubConfiguration(port: 0, enforceCaseRules: false),
                         limits: WaitingLimits = WaitingLimits(),
                         _ body: @Sendable (any TestClientProtocol, SQLiteHubStorage) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-hostile-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path, waitingLimits: limits)
+        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path, waitingLimits: limits, schema: .sample)
         let app = buildHubApplication(configuration: configuration, storage: storage)
         try await app.test(.router) { client in try await body(client, storage) }
     }
@@ -54,7 +54,7 @@ import YuqingWire
 
     /// Titles written one after another on one replica of the core: each supersedes what it saw.
     static func writes(_ id: String, count: Int, _ what: (Int) -> (RecordRef, String)) -> (ReplicaState, [Change]) {
-        var r = ReplicaState(id: ReplicaID(id))
+        var r = ReplicaState(id: ReplicaID(id), schema: .sample)
         var out: [Change] = []
         for i in 0..<count {
             let (record, prefix) = what(i)
@@ -147,7 +147,7 @@ import YuqingWire
     }
 
     @Test func oversizedValuesAreRefusedAndPullsAreBoundedInBytes() async throws {
-        let config = HubConfiguration(port: 0, maxPullBytes: 200_000)
+        let config = HubConfiguration(port: 0, maxPullBytes: 200_000, enforceCaseRules: false)
         try await Self.withHub(config) { client, storage in
             let huge = Self.change("n1", 1, value: .text(String(repeating: "x", count: ChangeLimits.maxValueBytes + 1)))
             #expect(try await Self.push(client, [huge]) == Outcome(.badRequest, "bad_request"))
@@ -173,7 +173,7 @@ import YuqingWire
     }
 
     @Test func pushesAreBoundedInChangesAndBytes() async throws {
-        let config = HubConfiguration(port: 0, maxBodyBytes: 1 << 20, maxPushChanges: 100)
+        let config = HubConfiguration(port: 0, maxBodyBytes: 1 << 20, maxPushChanges: 100, enforceCaseRules: false)
         let many = (1...101).map { Self.change("n1", UInt64($0), record: "YQ-\($0)") }
         let heavy = (1...40).map { Self.change("n2", UInt64($0), record: "YQ-\($0)", value: .text(String(repeating: "y", count: 60_000))) }
         try await Self.withHub(config) { client, storage in
@@ -295,14 +295,14 @@ final class ManagedAtomicFlag: @unchecked Sendable {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-timeouts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path)
+        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path, schema: .sample)
         try await buildHubApplication(configuration: configuration, storage: storage).test(.live) { client in
             try await body(try #require(client.port))
         }
     }
 
     @Test func stalledAndIdleConnectionsAreClosed() async throws {
-        let config = HubConfiguration(port: 0, idleTimeout: .seconds(1), bodyTimeout: .seconds(2))
+        let config = HubConfiguration(port: 0, idleTimeout: .seconds(1), bodyTimeout: .seconds(2), enforceCaseRules: false)
         try await Self.withLiveHub(config) { port in
             let start = ContinuousClock.now
             // Half a request head; a complete head and part of its body; nothing at all.
@@ -320,7 +320,7 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     }
 
     @Test func aTricklingBodyIsCutOffAtTheBodyTimeout() async throws {
-        let config = HubConfiguration(port: 0, idleTimeout: .seconds(5), bodyTimeout: .seconds(2))
+        let config = HubConfiguration(port: 0, idleTimeout: .seconds(5), bodyTimeout: .seconds(2), enforceCaseRules: false)
         try await Self.withLiveHub(config) { port in
             let c = try RawConnection(port: port)
             c.send("POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
@@ -342,7 +342,7 @@ final class ManagedAtomicFlag: @unchecked Sendable {
     }
 
     @Test func anOversizedRequestLineGetsAJSONProblem() async throws {
-        try await Self.withLiveHub(HubConfiguration(port: 0)) { port in
+        try await Self.withLiveHub(HubConfiguration(port: 0, enforceCaseRules: false)) { port in
             let c = try RawConnection(port: port)
             c.send("GET /v1/pull?replica=\(String(repeating: "a", count: 100_000)) HTTP/1.1\r\nHost: x\r\n\r\n")
             let answer = try #require(c.readUntilClosed())

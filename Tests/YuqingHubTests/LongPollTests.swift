@@ -17,7 +17,7 @@ import YuqingWire
                 return try HubAPITests.decode(WaitResponse.self, response)
             }
             try await Task.sleep(for: .milliseconds(500))
-            var a = ReplicaState(id: ReplicaID("a")), b = ReplicaState(id: ReplicaID("b"))
+            var a = ReplicaState(id: ReplicaID("a"), schema: .sample), b = ReplicaState(id: ReplicaID("b"), schema: .sample)
             let changes = [a.write(.case("c1"), FieldKey("summary"), .text("A"), author: "A", physicalMillis: 1),
                            b.write(.case("c1"), FieldKey("summary"), .text("B"), author: "B", physicalMillis: 2)]
             try await client.execute(uri: "/v1/push", method: .post,

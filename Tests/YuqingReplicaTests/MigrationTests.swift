@@ -52,7 +52,7 @@ import YuqingTestSupport
         let dir = try TempDir()
         let path = dir.path("v1.sqlite")
         try makeVersion1Node(path)
-        let r = try Replica.open(at: path)
+        let r = try Replica.open(at: path, schema: .sample)
         #expect(try r.view(.case("YQ-1"))?.value("title") == .text("title 3"))
         #expect(try r.view(.case("YQ-1"))?.value("summary") == .text("summary 2"))
         // What it still had to push is still to push, with its context; what it pulled is not logged.

@@ -12,12 +12,12 @@ import YuqingTestSupport
         let dir = try TempDir()
         let path = dir.path("node.sqlite")
         do {
-            let r = try Replica.create(at: path, role: .node, unit: "Township A", hubURL: "http://127.0.0.1:1")
+            let r = try Replica.create(at: path, role: .node, unit: "Township A", hubURL: "http://127.0.0.1:1", schema: .sample)
             let changes = try r.write([.init(c, FieldKey("title"), .text("t")), .init(c, FieldKey("level"), .text("III"))])
             #expect(changes.map(\.dot.counter) == [1, 2])
             #expect(changes.allSatisfy { $0.author == "Township A" })
         }
-        let r = try Replica.open(at: path)
+        let r = try Replica.open(at: path, schema: .sample)
         // Every commit syncs the WAL (synchronous = FULL = 2), on the connection that writes.
         #expect(try r.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
         #expect(try r.view(c)?.value("title") == .text("t"))
@@ -32,7 +32,7 @@ import YuqingTestSupport
 
     @Test func invalidWriteIsRejectedAndNothingIsWritten() throws {
         let dir = try TempDir()
-        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u", schema: .sample)
         #expect(throws: ReplicaError.self) {
             try r.write([.init(c, FieldKey("title"), .text("ok")), .init(c, FieldKey("level"), .text("V"))])
         }
@@ -42,7 +42,7 @@ import YuqingTestSupport
 
     @Test func immutableFieldsAreWrittenOnce() throws {
         let dir = try TempDir()
-        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u", schema: .sample)
         let note = FieldKey("notes", element: "n1")
         try r.write([.init(c, note, .text("first")), .init(c, FieldKey("unit"), .text("u"))])
         #expect(throws: ReplicaError.self) { try r.write([.init(c, note, .text("rewritten"))]) }
@@ -54,7 +54,7 @@ import YuqingTestSupport
 
     @Test func setElementsAreOneWhateverTheirUnicodeSpelling() throws {
         let dir = try TempDir()
-        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u", schema: .sample)
         try r.write([.init(c, FieldKey("co_units", element: "Caf\u{E9}"), .integer(1))])
         try r.write([.init(c, FieldKey("co_units", element: "Cafe\u{301}"), .integer(1))])
         #expect(try r.view(c)?.siblings.count == 1)
@@ -65,23 +65,23 @@ import YuqingTestSupport
     @Test func openingAMissingFileSaysHowToCreateOne() throws {
         let dir = try TempDir()
         do {
-            _ = try Replica.open(at: dir.path("none.sqlite"))
+            _ = try Replica.open(at: dir.path("none.sqlite"), schema: .sample)
             Issue.record("opened a missing replica")
         } catch let e as ReplicaError {
             #expect(e.code == .notInitialised)
             #expect(e.message.contains("yuqing node init"))
         }
         #expect(!FileManager.default.fileExists(atPath: dir.path("none.sqlite")))
-        _ = try Replica.create(at: dir.path("a.sqlite"), role: .node, unit: "u")
-        #expect(throws: ReplicaError.self) { try Replica.create(at: dir.path("a.sqlite"), role: .node, unit: "u") }
+        _ = try Replica.create(at: dir.path("a.sqlite"), role: .node, unit: "u", schema: .sample)
+        #expect(throws: ReplicaError.self) { try Replica.create(at: dir.path("a.sqlite"), role: .node, unit: "u", schema: .sample) }
     }
 
     @Test func duplicatesAreNoOpsAndEarlyChangesWaitForTheirContext() throws {
         let dir = try TempDir()
-        var source = ReplicaState(id: ReplicaID("src"))
+        var source = ReplicaState(id: ReplicaID("src"), schema: .sample)
         let a = source.write(c, FieldKey("summary"), .text("a"), author: "x", physicalMillis: 1)
         let b = source.write(c, FieldKey("summary"), .text("b"), author: "x", physicalMillis: 2)
-        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u", schema: .sample)
         let first = try r.apply([b], origin: .hub, pullCursor: 7)
         #expect(first == ApplyResult(applied: 0, duplicates: 0, pending: 1))
         #expect(try r.view(c) == nil)
@@ -96,7 +96,7 @@ import YuqingTestSupport
 
     @Test func pushCursorOnlyMovesForward() throws {
         let dir = try TempDir()
-        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u")
+        let r = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "u", schema: .sample)
         for i in 0..<5 { try r.write([.init(c, FieldKey("title"), .text("t\(i)"))]) }
         let batch = try r.pendingPush(limit: 3)
         #expect(batch.map(\.seq) == [1, 2, 3])
@@ -107,10 +107,10 @@ import YuqingTestSupport
 
     @Test func resolvingAConflictSupersedesEveryCandidate() throws {
         let dir = try TempDir()
-        var a = ReplicaState(id: ReplicaID("a")), b = ReplicaState(id: ReplicaID("b"))
+        var a = ReplicaState(id: ReplicaID("a"), schema: .sample), b = ReplicaState(id: ReplicaID("b"), schema: .sample)
         let ca = a.write(c, FieldKey("summary"), .text("from a"), author: "A", physicalMillis: 1)
         let cb = b.write(c, FieldKey("summary"), .text("from b"), author: "B", physicalMillis: 2)
-        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub")
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: .sample)
         try hub.apply([ca, cb], origin: .local)
         let conflict = try #require(try hub.conflicts().first)
         #expect(conflict.candidates.count == 2)
@@ -129,7 +129,7 @@ import YuqingTestSupport
     @Test(arguments: 0..<25) func sqliteReplicaMatchesTheCore(seed: Int) throws {
         let dir = try TempDir()
         var rng = SeededRandom(seed: UInt64(seed) &+ 0x5eed)
-        var sources = (0..<4).map { ReplicaState(id: ReplicaID("s\($0)")) }
+        var sources = (0..<4).map { ReplicaState(id: ReplicaID("s\($0)"), schema: .sample) }
         var all: [Change] = []
         for step in 0..<150 {
             let i = Int.random(in: 0..<4, using: &rng)
@@ -143,17 +143,17 @@ import YuqingTestSupport
             let value: FieldValue?
             switch Int.random(in: 0..<4, using: &rng) {
             case 0: (key, value) = (FieldKey("summary"), .text("s\(step)"))
-            case 1: (key, value) = (FieldKey("level"), .text(Schema.levels.randomElement(using: &rng)!))
+            case 1: (key, value) = (FieldKey("level"), .text(Schema.sampleLevels.randomElement(using: &rng)!))
             case 2: (key, value) = (FieldKey("co_units", element: "u\(step % 3)"), Bool.random(using: &rng) ? .integer(1) : nil)
             default: (key, value) = (FieldKey("notes", element: "n\(step)"), .text("note \(step)"))
             }
             all.append(sources[i].write(record, key, value, author: "a\(i)", physicalMillis: UInt64(step)))
         }
-        var reference = ReplicaState(id: ReplicaID("ref"))
+        var reference = ReplicaState(id: ReplicaID("ref"), schema: .sample)
         for ch in all { reference.apply(ch) }
-        let sqlite = try Replica.create(at: dir.path("r.sqlite"), role: .hub, unit: "hub")
+        let sqlite = try Replica.create(at: dir.path("r.sqlite"), role: .hub, unit: "hub", schema: .sample)
         // A node receives the same from its hub: merged alike, but not logged again.
-        let node = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "n")
+        let node = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "n", schema: .sample)
         var shuffled = all + all.prefix(20)
         shuffled.shuffle(using: &rng)
         for chunk in stride(from: 0, to: shuffled.count, by: 37) {
@@ -172,7 +172,7 @@ import YuqingTestSupport
         #expect(try sqlite.logCount() == all.count)
         #expect(try node.logCount() == 0)
         // Reopened (bookkeeping loaded from the tables), the count of open conflicts holds.
-        #expect(try Replica.open(at: dir.path("r.sqlite")).openConflictCount() == reference.conflicts.count)
+        #expect(try Replica.open(at: dir.path("r.sqlite"), schema: .sample).openConflictCount() == reference.conflicts.count)
     }
 }
 
@@ -184,11 +184,11 @@ import YuqingTestSupport
         let path = dir.path("n.sqlite")
         var made: [Change] = []
         do {
-            let r = try Replica.create(at: path, role: .node, unit: "A")
+            let r = try Replica.create(at: path, role: .node, unit: "A", schema: .sample)
             for i in 0..<5 { made += try r.write([.init(.case("c\(i)"), FieldKey("title"), .text("t\(i)"))]) }
             #expect(try r.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM seen_range") } == 0)
         }
-        let r = try Replica.open(at: path)  // loads its bookkeeping from the tables
+        let r = try Replica.open(at: path, schema: .sample)  // loads its bookkeeping from the tables
         #expect(try r.info().counter == 5)
         #expect(try r.appliedCount() == 5)
         #expect(try r.versionVector() == VersionVector([r.id: 5]))
@@ -197,8 +197,8 @@ import YuqingTestSupport
                            field: FieldKey("title"), value: .text("x"), context: [], author: "B")
         #expect(try r.apply([other], origin: .hub).applied == 1)
         #expect(try r.write([.init(.case("c0"), FieldKey("title"), .text("again"))])[0].dot.counter == 6)
-        #expect(try Replica.open(at: path).appliedCount() == 7)
-        #expect(try Replica.open(at: path).info().counter == 6)
+        #expect(try Replica.open(at: path, schema: .sample).appliedCount() == 7)
+        #expect(try Replica.open(at: path, schema: .sample).info().counter == 6)
     }
 }
 
@@ -207,13 +207,13 @@ import YuqingTestSupport
 @Suite struct ConcurrentWriteTests {
     @Test func concurrentWritersAndMergesLoseNothing() throws {
         let dir = try TempDir()
-        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub")
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: .sample)
         let nodes = 12, perNode = 60
         let failures = Failures()
         var threads: [Thread] = []
         for k in 0..<nodes {
             threads.append(Thread {
-                var state = ReplicaState(id: ReplicaID("node-\(k)"))
+                var state = ReplicaState(id: ReplicaID("node-\(k)"), schema: .sample)
                 for i in 0..<perNode {
                     let change = state.write(.case("c\(i % 5)"), FieldKey("co_units", element: "u\(k)-\(i)"), .integer(1),
                                              author: "n\(k)", physicalMillis: UInt64(i))
@@ -233,7 +233,7 @@ import YuqingTestSupport
         #expect(try hub.appliedCount() == nodes * perNode + own)
         #expect(try hub.logCount() == nodes * perNode + own)
         #expect(try hub.info().counter == UInt64(own))
-        #expect(try Replica.open(at: dir.path("hub.sqlite")).appliedCount() == nodes * perNode + own)
+        #expect(try Replica.open(at: dir.path("hub.sqlite"), schema: .sample).appliedCount() == nodes * perNode + own)
     }
 
     final class Failures: @unchecked Sendable {

@@ -20,7 +20,7 @@ import YuqingTestSupport
     func aNodeWhoseDotsWereTakenReissuesAndLosesNothing(forgedCounter: UInt64) async throws {
         try await SyncEndToEndTests.withLiveHub { hub, storage, files in
             let path = files.path("a.sqlite")
-            var a = try Replica.create(at: path, role: .node, unit: "Township A", hubURL: hub)
+            var a = try Replica.create(at: path, role: .node, unit: "Township A", hubURL: hub, schema: .sample)
             let b = try SyncEndToEndTests.node(files, "b", hub: hub)
             for i in 0..<3 {
                 try a.write([.init(.case("YQ-A\(i)"), FieldKey("title"), .text("案件 \(i)")), .init(.case("YQ-A\(i)"), FieldKey("summary"), .text("摘要 \(i)"))])
@@ -38,7 +38,7 @@ import YuqingTestSupport
 
             let report = try a.reissue()
             #expect(report.reissued == 7 && report.previousID == a.id)
-            a = try Replica.open(at: path)
+            a = try Replica.open(at: path, schema: .sample)
             #expect(a.id == report.newID)
             _ = try await SyncEndToEndTests.sync(a, hub)
             _ = try await SyncEndToEndTests.sync(b, hub)

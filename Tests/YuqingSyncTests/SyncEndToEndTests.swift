@@ -13,8 +13,8 @@ import YuqingTestSupport
 @Suite struct SyncEndToEndTests {
     static func withLiveHub(_ body: @Sendable (String, SQLiteHubStorage, TempDir) async throws -> Void) async throws {
         let files = try TempDir()
-        let storage = try SQLiteHubStorage(path: files.path("hub.sqlite"))
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0), storage: storage)
+        let storage = try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample)
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             try await body("http://127.0.0.1:\(port)", storage, files)
@@ -22,7 +22,7 @@ import YuqingTestSupport
     }
 
     static func node(_ files: TempDir, _ name: String, hub: String) throws -> Replica {
-        try Replica.create(at: files.path("\(name).sqlite"), role: .node, unit: name, hubURL: hub)
+        try Replica.create(at: files.path("\(name).sqlite"), role: .node, unit: name, hubURL: hub, schema: .sample)
     }
 
     static func sync(_ r: Replica, _ hub: String, batch: Int = 500) async throws -> SyncReport {
@@ -99,7 +99,7 @@ import YuqingTestSupport
         try await Self.withLiveHub { hub, storage, files in
             let threeDays: UInt64 = 3 * 86_400_000
             let node = try Replica.create(at: files.path("fast.sqlite"), role: .node, unit: "fast", hubURL: hub,
-                                          deviceClock: { Replica.systemClock() + threeDays })
+                                          schema: .sample, deviceClock: { Replica.systemClock() + threeDays })
             let before = try node.write([.init(.case("c"), FieldKey("title"), .text("offline"))])[0]
             #expect(before.hlc.wallMillis > Replica.systemClock() + threeDays / 2)
             _ = try await Self.sync(node, hub)

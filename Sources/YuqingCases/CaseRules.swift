@@ -1,0 +1,141 @@
+import YuqingCore
+
+/// The rules the hub applies to every pushed change (and a node to what it receives from its
+/// user): the schema, who the author is, which role may write which field or take which step, and
+/// which unit may write which case. `Protocol/workflow.md` §5 lists them.
+///
+/// Every rule here is *monotone*: a change that a node was allowed to make offline stays allowed
+/// whatever else reaches the hub first (the scope of a case only grows, immutable fields are
+/// written once by the case's registration). Rules that depend on the order of concurrent steps
+/// (a report written while another node archived the case) are the workflow's fold, not refusals:
+/// such steps are kept and marked without effect (``CaseFile/Entry/effective``).
+public struct CaseRules: Sendable {
+    public var org: Organisation
+    public var schema: Schema
+
+    public init(org: Organisation, schema: Schema = CaseSchema.schema) {
+        self.org = org
+        self.schema = schema
+    }
+
+    /// A refused change: which, and the rule it breaks.
+    public struct Refusal: Error, Hashable, Sendable {
+        public var index: Int
+        public var dot: Dot
+        public var error: WorkflowError
+    }
+
+    /// Checks a push in order. `lookup` gives the case as the checker holds it now (nil when it
+    /// holds none); scope and immutable fields written earlier in the same push count.
+    public func check(_ changes: [Change], lookup: (String) -> CaseFile?) -> Refusal? {
+        var scope: [String: Set<String>] = [:]
+        var written: Set<String> = []   // "case\u{1f}field" of immutable fields written in this push
+        for (i, change) in changes.enumerated() {
+            if let error = check(change, lookup: lookup, scope: &scope, written: &written) {
+                return Refusal(index: i, dot: change.dot, error: error)
+            }
+        }
+        return nil
+    }
+
+    func check(_ change: Change, lookup: (String) -> CaseFile?, scope: inout [String: Set<String>],
+               written: inout Set<String>) -> WorkflowError? {
+        do { try schema.validate(change.record, change.field, change.value) } catch {
+            return WorkflowError(.schema, error.message)
+        }
+        guard let actor = Actor(author: change.author) else {
+            return WorkflowError(.author, "the author '\(change.author)' is not user@unit")
+        }
+        guard let user = org.users[actor.user] else {
+            return WorkflowError(.author, "\(actor.user) is not a user of the organisation; the operator adds users with `yuqing org user`")
+        }
+        guard user.unit == actor.unit else {
+            return WorkflowError(.author, "\(actor.user) belongs to \(user.unit), not \(actor.unit)")
+        }
+        let roles = user.roles
+        let kind = change.record.kind
+        guard kind == CaseSchema.Kind.case else {
+            // The organisation and the settings: the operator's.
+            guard roles.contains(.operator) else {
+                return WorkflowError(.role, "the organisation and the settings are changed by the operator; \(actor.user) is not one")
+            }
+            if kind != CaseSchema.Kind.settings, let p = Identifier.problem(change.record.id, what: kind) { return WorkflowError(.schema, p) }
+            return nil
+        }
+        let caseID = change.record.id
+        let file = lookup(caseID)
+        let F = CaseSchema.Field.self
+        let name = change.field.name
+        func may(_ allowed: Set<Role>, _ what: String) -> WorkflowError? {
+            do { _ = try Planner.role(among: roles, for: allowed, doing: what, user: actor.user) } catch { return error }
+            return nil
+        }
+        // The fields and steps, and who may write them.
+        switch name {
+        case F.steps:
+            guard case .text(let text)? = change.value, let step = Step.decode(text) else {
+                return WorkflowError(.schema, "a step must be a Step in JSON (Protocol/workflow.md §3)")
+            }
+            guard step.by == actor.user, step.unit == actor.unit else {
+                return WorkflowError(.author, "a step taken by \(step.by)@\(step.unit) was written by \(actor)")
+            }
+            guard roles.contains(step.role), Workflow.roles(for: step.kind).contains(step.role) else {
+                return may(Workflow.roles(for: step.kind), "\(step.kind.rawValue) (\(step.kind.chinese))")
+                    ?? WorkflowError(.role, "\(step.kind.rawValue) may not be taken as \(step.role.rawValue)")
+            }
+            if step.kind == .register, file?.state.registered == true || written.contains(caseID + "\u{1f}register") {
+                return WorkflowError(.immutable, "case \(caseID) is already registered")
+            }
+            if step.kind == .register { written.insert(caseID + "\u{1f}register") }
+            if step.kind == .assign, let lead = step.lead {
+                scope[caseID, default: []].insert(lead)
+                scope[caseID, default: []].formUnion(step.coUnits ?? [])
+            }
+        case F.evidence:
+            guard Evidence.isDigest(change.field.element), case .text(let text)? = change.value, let e = Evidence.decode(text) else {
+                return WorkflowError(.schema, "evidence is named by its SHA-256 (64 lowercase hex digits) and holds an Evidence in JSON")
+            }
+            guard e.by == actor.user, e.unit == actor.unit else { return WorkflowError(.author, "evidence taken by \(e.by)@\(e.unit) was written by \(actor)") }
+            if let error = may([.monitor, .commentator, .office], "adding evidence") { return error }
+        case F.unit, F.discoveredAt, F.discoveredBy:
+            if !change.context.isEmpty || file?.view.value(name) != nil || written.contains(caseID + "\u{1f}" + name) {
+                return WorkflowError(.immutable, "\(name) is written once, when the case is registered")
+            }
+            written.insert(caseID + "\u{1f}" + name)
+            if let error = may(Workflow.roles(for: .register), "registering a case") { return error }
+            if name == F.unit {
+                guard change.value?.description == actor.unit else { return WorkflowError(.author, "a case is registered for the registering user's own unit") }
+                scope[caseID, default: []].insert(actor.unit)
+            }
+            if name == F.discoveredBy, change.value?.description != actor.author { return WorkflowError(.author, "discovered_by names the registering user") }
+        case F.legacyStatus, F.legacyNotes:
+            return WorkflowError(.immutable, "\(name) is kept from before the workflow and is read-only; the status follows from the steps")
+        case F.category, F.level:
+            // Proposed at registration (a first value); changed afterwards by the office or a leader.
+            let proposal = change.context.isEmpty && file?.view.value(name) == nil
+            if let error = may(proposal ? Workflow.roles(for: .register).union([.leader]) : Workflow.roles(for: .assess), "setting the \(name)") { return error }
+        case F.leadUnit, F.coUnits, F.deadline, F.instruction:
+            if let error = may(Workflow.roles(for: .assign), "assigning") { return error }
+            if name == F.leadUnit, let v = change.value?.description { scope[caseID, default: []].insert(v) }
+            if name == F.coUnits { scope[caseID, default: []].insert(change.field.element) }
+        case F.decision:
+            if let error = may(Workflow.roles(for: .approve), "approving or returning a reply") { return error }
+        case F.linkedTo:
+            if let error = may(Workflow.roles(for: .link), "merging reports") { return error }
+        case F.due:
+            break  // clocks are started by whoever takes the step that starts them
+        default:
+            if let error = may(Workflow.editors, "editing a case") { return error }
+            if name == F.units { scope[caseID, default: []].insert(change.field.element) }
+        }
+        // Unit roles act on the cases their unit is concerned by.
+        let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
+        if !officeLevel {
+            let inScope = (file?.scope ?? []).union(scope[caseID] ?? [])
+            if !inScope.contains(actor.unit) {
+                return WorkflowError(.unitScope, "case \(caseID) does not concern \(actor.unit); a unit writes only the cases it registered, is concerned by or is assigned")
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,89 @@
+import YuqingCore
+
+/// The record kinds the replicas hold, with every field's shape, kind and conflict rule
+/// (`Protocol/workflow.md` has the same table for people).
+public enum CaseSchema {
+    /// Record kinds.
+    public enum Kind {
+        /// A case (`YQ-…`).
+        public static let `case` = "case"
+        /// A unit of the organisation.
+        public static let unit = "unit"
+        /// A user.
+        public static let user = "user"
+        /// The office's settings (one record, id `office`).
+        public static let settings = "settings"
+    }
+
+    /// Field names of a case.
+    public enum Field {
+        public static let title = "title", summary = "summary", excerpt = "excerpt"
+        public static let platform = "platform", url = "url", poster = "poster", site = "site", publishedAt = "published_at"
+        public static let discoveredAt = "discovered_at", discoveredBy = "discovered_by", unit = "unit"
+        public static let keywords = "keywords", units = "units", coUnits = "co_units"
+        public static let category = "category", level = "level", leadUnit = "lead_unit"
+        public static let deadline = "deadline", instruction = "instruction", due = "due"
+        public static let linkedTo = "linked_to", decision = "decision"
+        public static let steps = "steps", evidence = "evidence"
+        /// Written by replicas from before the workflow: a status set by hand, and progress notes.
+        public static let legacyStatus = "status", legacyNotes = "notes"
+    }
+
+    /// Values of a reply's decision.
+    public static let decisions = ["approved", "returned"]
+
+    static let caseRecord = RecordSchema(kind: Kind.case, fields: [
+        FieldSpec(Field.title, rule: .lastWriterWins, summary: "title"),
+        FieldSpec(Field.summary, rule: .flag, summary: "summary (摘要)"),
+        FieldSpec(Field.excerpt, rule: .lastWriterWins, summary: "excerpt of the original content"),
+        FieldSpec(Field.platform, rule: .flag, allowedValues: Platform.allCases.map(\.rawValue), summary: "source platform"),
+        FieldSpec(Field.url, rule: .lastWriterWins, summary: "source URL"),
+        FieldSpec(Field.poster, rule: .lastWriterWins, summary: "author or poster"),
+        FieldSpec(Field.site, rule: .lastWriterWins, summary: "site name"),
+        FieldSpec(Field.publishedAt, rule: .lastWriterWins, kind: .timestamp, summary: "when the post was published"),
+        FieldSpec(Field.discoveredAt, rule: .immutable, kind: .timestamp, editable: false, summary: "when it was found"),
+        FieldSpec(Field.discoveredBy, rule: .immutable, editable: false, summary: "who found it (user@unit)"),
+        FieldSpec(Field.unit, rule: .immutable, editable: false, summary: "the unit that registered it"),
+        FieldSpec(Field.keywords, shape: .set, rule: .addWins, summary: "keywords or topics matched"),
+        FieldSpec(Field.units, shape: .set, rule: .addWins, summary: "units concerned (涉事单位)"),
+        FieldSpec(Field.coUnits, shape: .set, rule: .addWins, summary: "co-units (协办单位)"),
+        FieldSpec(Field.category, rule: .flag, allowedValues: Category.allCases.map { String($0.rawValue) },
+                  summary: "category 1–4 (分类), which decides the handling path"),
+        FieldSpec(Field.level, rule: .maxWins(scale: Level.scale), allowedValues: Level.scale, summary: "severity level (分级)"),
+        FieldSpec(Field.leadUnit, rule: .flag, summary: "lead unit (牵头单位); concurrent reassignments go to the operator"),
+        FieldSpec(Field.deadline, shape: .map, rule: .lastWriterWins, kind: .timestamp, summary: "assignment deadline per unit"),
+        FieldSpec(Field.instruction, shape: .map, rule: .lastWriterWins, summary: "the leader's instruction (批示) per assigned unit"),
+        FieldSpec(Field.due, shape: .map, rule: .lastWriterWins, kind: .timestamp, summary: "deadline clocks (时限) by clock name"),
+        FieldSpec(Field.linkedTo, rule: .flag, summary: "the case this report was merged into"),
+        FieldSpec(Field.decision, shape: .map, rule: .flag, allowedValues: decisions,
+                  summary: "the office's decision per reply draft; a concurrent approve and return go to the operator"),
+        FieldSpec(Field.steps, shape: .log, rule: .immutable, summary: "workflow steps, immutable (JSON, see Step)"),
+        FieldSpec(Field.evidence, shape: .log, rule: .immutable, summary: "evidence by SHA-256, immutable (JSON, see Evidence)"),
+        FieldSpec(Field.legacyStatus, rule: .flag, editable: false, summary: "status set by hand before the workflow (read-only)"),
+        FieldSpec(Field.legacyNotes, shape: .log, rule: .immutable, editable: false, summary: "progress notes from before the workflow"),
+    ])
+
+    static let unitRecord = RecordSchema(kind: Kind.unit, fields: [
+        FieldSpec("name", rule: .lastWriterWins, summary: "the unit's name"),
+        FieldSpec("parent", rule: .flag, summary: "the parent unit's id (none for the top)"),
+    ])
+
+    static let userRecord = RecordSchema(kind: Kind.user, fields: [
+        FieldSpec("name", rule: .lastWriterWins, summary: "the person's name"),
+        FieldSpec("unit", rule: .flag, summary: "the user's unit"),
+        FieldSpec("roles", shape: .set, rule: .addWins, allowedValues: nil, summary: "roles: \(Role.names)"),
+    ])
+
+    static let settingsRecord = RecordSchema(kind: Kind.settings, fields: [
+        FieldSpec("level_scheme", rule: .flag, allowedValues: LevelScheme.allCases.map(\.rawValue), summary: "four or three levels"),
+        FieldSpec("utc_offset_minutes", rule: .lastWriterWins, kind: .integer, summary: "the office's time zone"),
+        FieldSpec("deadline_minutes", shape: .map, rule: .lastWriterWins, kind: .integer, summary: "the deadline table, minutes by clock"),
+        FieldSpec("evidence_max_bytes", rule: .lastWriterWins, kind: .integer, summary: "largest evidence file accepted"),
+    ])
+
+    /// The schema every replica and the hub use.
+    public static let schema = Schema([caseRecord, unitRecord, userRecord, settingsRecord])
+
+    /// A case's record reference.
+    public static func caseRef(_ id: String) -> RecordRef { RecordRef(kind: Kind.case, id: id) }
+}

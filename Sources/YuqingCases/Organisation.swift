@@ -1,0 +1,127 @@
+import YuqingCore
+
+/// The unit tree, the users with their roles, and the office's settings: configuration that
+/// syncs like any data (records `unit/…`, `user/…`, `settings/office`). A node that is offline
+/// uses what it last received.
+public struct Organisation: Hashable, Sendable {
+    public struct Unit: Hashable, Sendable {
+        public var id: String
+        public var name: String
+        public var parent: String?
+    }
+
+    public struct User: Hashable, Sendable {
+        public var id: String
+        public var name: String
+        public var unit: String
+        public var roles: Set<Role>
+    }
+
+    /// What the office configures for everyone.
+    public struct Settings: Hashable, Sendable {
+        public var levelScheme: LevelScheme = .four
+        /// The office's time zone, as minutes east of UTC (China: +480).
+        public var utcOffsetMinutes: Int64 = 480
+        public var deadlines = DeadlineTable()
+        /// The largest evidence file accepted.
+        public var evidenceMaxBytes: Int64 = 20 * 1024 * 1024
+
+        public init() {}
+    }
+
+    public var units: [String: Unit] = [:]
+    public var users: [String: User] = [:]
+    public var settings = Settings()
+
+    public init() {}
+
+    /// The id of the one settings record.
+    public static let settingsID = "office"
+
+    /// Reads the organisation from the records that hold it (others are ignored).
+    public init(_ views: [RecordView]) {
+        for view in views {
+            let id = view.record.id
+            switch view.record.kind {
+            case CaseSchema.Kind.unit:
+                units[id] = Unit(id: id, name: view.value("name")?.description ?? id, parent: view.value("parent")?.description)
+            case CaseSchema.Kind.user:
+                users[id] = User(id: id, name: view.value("name")?.description ?? id, unit: view.value("unit")?.description ?? "",
+                                 roles: Set(view.elements("roles").compactMap { Role(rawValue: $0) }))
+            case CaseSchema.Kind.settings where id == Self.settingsID:
+                if let s = view.value("level_scheme").flatMap({ LevelScheme(rawValue: $0.description) }) { settings.levelScheme = s }
+                if case .integer(let n)? = view.value("utc_offset_minutes") { settings.utcOffsetMinutes = n }
+                if case .integer(let n)? = view.value("evidence_max_bytes") { settings.evidenceMaxBytes = n }
+                var minutes: [DeadlineClock: Int64] = [:]
+                for key in view.fields.keys where key.name == "deadline_minutes" {
+                    if let clock = DeadlineClock(rawValue: key.element), case .integer(let n)? = view.fields[key]?.shown { minutes[clock] = n }
+                }
+                settings.deadlines = DeadlineTable(minutes: minutes)
+            default: break
+            }
+        }
+    }
+
+    /// The record kinds the organisation is read from.
+    public static let kinds = [CaseSchema.Kind.unit, CaseSchema.Kind.user, CaseSchema.Kind.settings]
+
+    /// A unit and every unit above it, nearest first.
+    public func chain(_ unit: String) -> [String] {
+        var out: [String] = [], next: String? = unit
+        while let u = next, !out.contains(u) {
+            out.append(u)
+            next = units[u]?.parent
+        }
+        return out
+    }
+}
+
+/// Writes that change the organisation. Only the operator (or whoever writes the hub's own file)
+/// makes them.
+public enum OrganisationWrites {
+    public static func unit(_ id: String, name: String?, parent: String?) throws(WorkflowError) -> [FieldWrite] {
+        if let problem = Identifier.problem(id, what: "unit") { throw WorkflowError(.input, problem) }
+        let r = RecordRef(kind: CaseSchema.Kind.unit, id: id)
+        var w = [FieldWrite(r, FieldKey("name"), .text(name ?? id))]
+        if let parent { w.append(FieldWrite(r, FieldKey("parent"), .text(parent))) }
+        return w
+    }
+
+    public static func user(_ id: String, name: String?, unit: String, roles: [Role]) throws(WorkflowError) -> [FieldWrite] {
+        if let problem = Identifier.problem(id, what: "user") { throw WorkflowError(.input, problem) }
+        if let problem = Identifier.problem(unit, what: "unit") { throw WorkflowError(.input, problem) }
+        let r = RecordRef(kind: CaseSchema.Kind.user, id: id)
+        return [FieldWrite(r, FieldKey("name"), .text(name ?? id)), FieldWrite(r, FieldKey("unit"), .text(unit))]
+            + roles.map { FieldWrite(r, FieldKey("roles", element: $0.rawValue), .integer(1)) }
+    }
+
+    public static func revokeRole(_ id: String, _ role: Role) -> [FieldWrite] {
+        [FieldWrite(RecordRef(kind: CaseSchema.Kind.user, id: id), FieldKey("roles", element: role.rawValue), nil)]
+    }
+
+    public static func settings(scheme: LevelScheme?, utcOffsetMinutes: Int64?, deadlines: [DeadlineClock: Int64],
+                                evidenceMaxBytes: Int64?) -> [FieldWrite] {
+        let r = RecordRef(kind: CaseSchema.Kind.settings, id: Organisation.settingsID)
+        var w: [FieldWrite] = []
+        if let scheme { w.append(FieldWrite(r, FieldKey("level_scheme"), .text(scheme.rawValue))) }
+        if let utcOffsetMinutes { w.append(FieldWrite(r, FieldKey("utc_offset_minutes"), .integer(utcOffsetMinutes))) }
+        if let evidenceMaxBytes { w.append(FieldWrite(r, FieldKey("evidence_max_bytes"), .integer(evidenceMaxBytes))) }
+        for (clock, minutes) in deadlines.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            w.append(FieldWrite(r, FieldKey("deadline_minutes", element: clock.rawValue), .integer(minutes)))
+        }
+        return w
+    }
+}
+
+/// One field write the domain asks the replica to make (the replica adds dot, time and context).
+public struct FieldWrite: Hashable, Sendable {
+    public var record: RecordRef
+    public var field: FieldKey
+    public var value: FieldValue?
+
+    public init(_ record: RecordRef, _ field: FieldKey, _ value: FieldValue?) {
+        self.record = record
+        self.field = field
+        self.value = value
+    }
+}

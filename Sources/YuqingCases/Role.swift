@@ -1,0 +1,83 @@
+import Foundation
+
+/// Who a user is in the handling of cases (`domain.md` §1). A user may hold several roles.
+public enum Role: String, CaseIterable, Codable, Hashable, Sendable, Comparable {
+    /// 监测员 / 信息员: watches sites, registers reports, follows them up.
+    case monitor
+    /// 网评员: posts guidance replies online.
+    case commentator
+    /// 单位负责人: signs the unit's reply material.
+    case unitHead = "unit_head"
+    /// 舆情工作办公室: assesses, dispatches, supervises, approves replies, archives.
+    case office
+    /// 领导: grades major cases, gives instructions, approves replies of wide impact.
+    case leader
+    /// 新闻发言人: the official statement for major cases.
+    case spokesperson
+    /// The hub operator: the organisation, devices, conflicts.
+    case `operator`
+
+    /// The role's name in Chinese.
+    public var chinese: String {
+        switch self {
+        case .monitor: "监测员"
+        case .commentator: "网评员"
+        case .unitHead: "单位负责人"
+        case .office: "舆情工作办公室"
+        case .leader: "领导"
+        case .spokesperson: "新闻发言人"
+        case .operator: "运维人员"
+        }
+    }
+
+    /// Roles of a field unit, which act only on cases their unit is concerned by.
+    public var isUnitRole: Bool { self == .monitor || self == .commentator || self == .unitHead }
+
+    /// Parses `monitor`, `unit-head`, `unit_head` and the like.
+    public init?(name: String) {
+        self.init(rawValue: name.lowercased().replacingOccurrences(of: "-", with: "_"))
+    }
+
+    public static func < (a: Role, b: Role) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    /// `monitor, commentator, unit_head, …` for help and error text.
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// Who makes a change: a user of a unit. Written in each change's `author` as `user@unit`.
+public struct Actor: Hashable, Sendable, CustomStringConvertible {
+    public var user: String
+    public var unit: String
+
+    public init(user: String, unit: String) {
+        self.user = user
+        self.unit = unit
+    }
+
+    /// Reads `user@unit` (the last `@` separates them; neither part may be empty).
+    public init?(author: String) {
+        guard let at = author.lastIndex(of: "@") else { return nil }
+        let user = String(author[..<at]), unit = String(author[author.index(after: at)...])
+        guard !user.isEmpty, !unit.isEmpty else { return nil }
+        self.init(user: user, unit: unit)
+    }
+
+    /// The `author` of the changes this actor makes.
+    public var author: String { "\(user)@\(unit)" }
+    public var description: String { author }
+}
+
+/// Checks a user or unit id: short, printable, no `@`, no `/`, no spaces.
+public enum Identifier {
+    /// Why `id` is not a valid user or unit id, or nil when it is.
+    public static func problem(_ id: String, what: String) -> String? {
+        if id.isEmpty { return "a \(what) id cannot be empty" }
+        if id.utf8.count > 64 { return "the \(what) id '\(id.prefix(20))…' is longer than 64 bytes" }
+        if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }) {
+            return "the \(what) id '\(id)' may not hold '@', '/', spaces or control characters"
+        }
+        return nil
+    }
+}

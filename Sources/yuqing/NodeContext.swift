@@ -1,0 +1,111 @@
+import Foundation
+import YuqingCases
+import YuqingCore
+import YuqingReplica
+
+/// A node's replica with who works on it: the user, their unit and roles, and the organisation
+/// and settings as this node last received them.
+struct NodeContext {
+    let replica: Replica
+    let actor: Actor
+    let roles: Set<Role>
+    let org: Organisation
+
+    /// Opens the node's replica for work and reads who works on it.
+    static func open(_ options: ReplicaOptions) throws -> NodeContext {
+        let replica = try options.openNode()
+        let info = try replica.info()
+        guard let user = try replica.attribute("user") else {
+            throw CLIError("this node has no user yet (it was made before users existed); set one with `yuqing node user --user NAME --role ROLE`")
+        }
+        let org = Organisation(try replica.views(kinds: Organisation.kinds))
+        // The organisation as received has the last word; the roles given at `node init` serve
+        // until it arrives.
+        let roles: Set<Role>
+        if let known = org.users[user] {
+            if known.unit != info.unit {
+                throw CLIError("user \(user) belongs to \(known.unit) in the organisation, but this node works for \(info.unit); initialise a node for \(known.unit)")
+            }
+            roles = known.roles
+        } else {
+            roles = Set((try replica.attribute("roles") ?? "").split(separator: ",").compactMap { Role(name: String($0)) })
+        }
+        return NodeContext(replica: replica, actor: Actor(user: user, unit: info.unit), roles: roles, org: org)
+    }
+
+    var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    func planner() -> Planner {
+        Planner(actor: actor, roles: roles, org: org, now: now, newID: { prefix in IDs.make(prefix) })
+    }
+
+    /// The case `id`, or a message saying how to find one.
+    func file(_ id: String) throws -> CaseFile {
+        try CaseLookup.file(id, in: replica)
+    }
+
+    /// Checks `action` against the roles and the workflow, then writes it. Returns the case id.
+    @discardableResult
+    func perform(_ action: CaseAction, on id: String?) throws -> String {
+        let file = try id.map { try self.file($0) }
+        let plan: (caseID: String, writes: [FieldWrite])
+        do { plan = try planner().plan(action, on: file) } catch { throw CLIError(error.message) }
+        try replica.write(plan.writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: actor.author)
+        return plan.caseID
+    }
+}
+
+enum CaseLookup {
+    static func file(_ id: String, in replica: Replica) throws -> CaseFile {
+        guard let view = try replica.view(CaseSchema.caseRef(id)) else {
+            throw CLIError("no case \(id) on this node; `yuqing case list` shows the cases here (sync to receive others')")
+        }
+        return CaseFile(view)
+    }
+
+    static func all(in replica: Replica) throws -> [CaseFile] {
+        try replica.views(kinds: [CaseSchema.Kind.case]).map(CaseFile.init)
+    }
+}
+
+/// Random ids: `YQ-` and 10 Crockford base-32 characters for cases (50 bits), 12 for steps.
+enum IDs {
+    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+    static func make(_ prefix: String) -> String {
+        var rng = SystemRandomNumberGenerator()
+        let n = prefix == "YQ-" ? 10 : 12
+        return prefix + String((0..<n).map { _ in alphabet[Int(rng.next() as UInt64 % 32)] })
+    }
+}
+
+/// Times as users type them: `2026-11-22T18:00` (office time), a full ISO 8601 time with its
+/// zone, or from now: `+30m`, `+2h`, `+3d`.
+enum TimeInput {
+    static func parse(_ text: String, now: Int64, utcOffsetMinutes: Int64) throws -> Int64 {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasPrefix("+"), let unit = t.last, let n = Int64(t.dropFirst().dropLast()), n >= 0 {
+            let minutes: Int64? = switch unit { case "m": n; case "h": n * 60; case "d": n * 1440; default: nil }
+            if let minutes { return now + minutes * 60_000 }
+        }
+        let full = ISO8601DateFormatter()
+        if let d = full.date(from: t) { return Int64(d.timeIntervalSince1970 * 1000) }
+        let local = DateFormatter()
+        local.locale = Locale(identifier: "en_US_POSIX")
+        local.timeZone = TimeZone(secondsFromGMT: Int(utcOffsetMinutes) * 60)
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd HH:mm", "yyyy-MM-dd"] {
+            local.dateFormat = format
+            if let d = local.date(from: t) { return Int64(d.timeIntervalSince1970 * 1000) }
+        }
+        throw CLIError("'\(text)' is not a time; write 2026-11-22T18:00 (office time), an ISO 8601 time with its zone, or +30m, +2h, +3d")
+    }
+
+    /// A time in the office's zone, to the minute.
+    static func show(_ millis: Int64, utcOffsetMinutes: Int64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(secondsFromGMT: Int(utcOffsetMinutes) * 60)
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}
