@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Offline conflict scenario: a hub and three nodes as real processes.
 #
-# 1. The hub starts; three units' nodes register and share a case.
-# 2. The hub goes down. Offline, the nodes make concurrent edits: one raises the level and one
-#    lowers it, two write different summaries, two add different co-units, one adds a note.
-# 3. The hub comes back; everyone syncs. Rules decide the level (max wins) and the co-units
+# 1. The hub starts; the operator sets up the organisation; three nodes (a township's monitor,
+#    the office, a leader) register and share a case.
+# 2. The hub goes down. Offline, the nodes make concurrent edits: the leader raises the level and
+#    the office lowers it, two write different summaries, two add different units concerned, the
+#    township reports progress.
+# 3. The hub comes back; everyone syncs. Rules decide the level (max wins) and the units concerned
 #    (add wins); the two summaries wait in the operator's conflict queue.
 # 4. The operator resolves the summary conflict once; everyone syncs again.
 # 5. Each replica's digest is printed; the last line says whether all four converged.
@@ -48,29 +50,36 @@ stop_hub() { kill "$HUB_PID"; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=""; }
 step() { printf '\n== %s\n' "$*"; }
 node() { local n="$1"; shift; echo "[$n] yuqing $*"; "$Y" "$@" --db "$WORK/$n.sqlite"; }
 
-step "hub on $HUB, three nodes"
+step "hub on $HUB; the operator sets up the organisation at the hub; three nodes"
 start_hub
-"$Y" node init --db "$WORK/township.sqlite" --hub "$HUB" --unit "Township A"
-"$Y" node init --db "$WORK/bureau.sqlite" --hub "$HUB" --unit "Bureau B"
-"$Y" node init --db "$WORK/hospital.sqlite" --hub "$HUB" --unit "Hospital C"
+"$Y" org unit office --name "County office" --db "$WORK/hub.sqlite"
+"$Y" org unit township-a --name "Township A" --parent office --db "$WORK/hub.sqlite"
+"$Y" org user li --unit township-a --role monitor --db "$WORK/hub.sqlite"
+"$Y" org user chen --unit office --role office --db "$WORK/hub.sqlite"
+"$Y" org user zhao --unit office --role leader --db "$WORK/hub.sqlite"
+"$Y" node init --db "$WORK/township.sqlite" --hub "$HUB" --unit township-a --user li
+"$Y" node init --db "$WORK/office.sqlite" --hub "$HUB" --unit office --user chen
+"$Y" node init --db "$WORK/leader.sqlite" --hub "$HUB" --unit office --user zhao
+for n in township office leader; do node "$n" sync; done
 
 step "the township registers a case and everyone syncs"
-CASE="$("$Y" case new --db "$WORK/township.sqlite" --title "Forum post: clinic overcharging" \
+CASE="$("$Y" case register --db "$WORK/township.sqlite" --title "Forum post: clinic overcharging" \
         --summary "A post claims the township clinic overcharges for checks." --level III | awk '{print $NF}')"
 echo "case $CASE"
-for n in township bureau hospital; do node "$n" sync; done
+for n in township office leader; do node "$n" sync; done
 
 step "the hub goes down; the nodes keep working offline"
 stop_hub
-node township case set "$CASE" level=II "summary=Post verified: fees were charged twice by mistake." "co-units+=Bureau B"
-node bureau case set "$CASE" level=IV "summary=Fees are as published; the post misreads the price list."
-node hospital case set "$CASE" "co-units+=School D"
-node hospital case note "$CASE" "Called the poster; they agreed to wait for the audit."
-node bureau sync || echo "(as expected: the hub is down, the work stays saved on the node)"
+node leader case level "$CASE" II --reason "Reposted widely overnight"
+node township case set "$CASE" "summary=Post verified: fees were charged twice by mistake." "units+=Bureau B"
+node office case level "$CASE" IV --reason "Few readers"
+node office case set "$CASE" "summary=Fees are as published; the post misreads the price list." "units+=School D"
+node township case report "$CASE" "Called the poster; they agreed to wait for the audit."
+node office sync || echo "(as expected: the hub is down, the work stays saved on the node)"
 
 step "the hub is back; everyone syncs (twice round, so each node sees the others' edits)"
 start_hub
-for n in township bureau hospital township bureau hospital; do node "$n" sync; done
+for n in township office leader township office leader; do node "$n" sync; done
 
 step "the operator's conflict queue"
 "$Y" conflicts list --hub "$HUB"
@@ -82,19 +91,19 @@ print(next(c["id"] for c in json.load(sys.stdin) if c["field"] == "summary"))')"
 step "the operator resolves the summary conflict, once, for everyone"
 "$Y" conflicts resolve "$SUMMARY_CONFLICT" --hub "$HUB" \
   --value "Fees were charged twice by mistake at one desk; refunds are under way."
-for n in township bureau hospital; do node "$n" sync; done
+for n in township office leader; do node "$n" sync; done
 
-step "the case, as the hospital sees it"
-node hospital case show "$CASE"
+step "the case, as the township sees it"
+node township case show "$CASE"
 
 step "digests"
 declare -A DIGEST
-for n in township bureau hospital hub; do
+for n in township office leader hub; do
   DIGEST[$n]="$("$Y" digest --db "$WORK/$n.sqlite")"
   printf '%-9s %s\n' "$n" "${DIGEST[$n]}"
 done
-if [[ "${DIGEST[township]}" == "${DIGEST[hub]}" && "${DIGEST[bureau]}" == "${DIGEST[hub]}" \
-      && "${DIGEST[hospital]}" == "${DIGEST[hub]}" ]]; then
+if [[ "${DIGEST[township]}" == "${DIGEST[hub]}" && "${DIGEST[office]}" == "${DIGEST[hub]}" \
+      && "${DIGEST[leader]}" == "${DIGEST[hub]}" ]]; then
   echo "converged: 4 replicas, digest ${DIGEST[hub]}"
 else
   echo "diverged"

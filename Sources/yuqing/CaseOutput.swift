@@ -24,9 +24,10 @@ enum CaseJSON {
         let F = CaseSchema.Field.self
         var o: [String: Any] = ["id": file.id, "status": file.state.status.rawValue, "round": file.state.round]
         for name in [F.title, F.summary, F.excerpt, F.platform, F.url, F.poster, F.site, F.unit, F.discoveredBy, F.level,
-                     F.leadUnit, F.linkedTo, F.legacyStatus] {
+                     F.leadUnit, F.linkedTo] {
             o[name] = value(file.view.value(name))
         }
+        if let legacy = file.view.value(F.legacyStatus) { o["legacy_status"] = value(legacy) }
         for name in [F.publishedAt, F.discoveredAt] { o[name] = file.integer(name).map(time) ?? NSNull() }
         o[F.category] = file.category.map { $0.rawValue } ?? NSNull()
         o[F.coUnits] = file.coUnits

@@ -1,6 +1,7 @@
 import Foundation
 import YuqingTestSupport
 import Testing
+import YuqingCases
 import YuqingCore
 import YuqingReplica
 
@@ -9,12 +10,17 @@ import YuqingReplica
 @Suite(.serialized, .processHeavy) struct CrashTests {
     static let total = 600
 
-    /// A node with `total` co-units on one case, all unsynced (one command, one transaction).
+    /// The changes a registration with a title makes: unit, discovered at and by, title, the unit
+    /// among the units concerned, the quick-report clock and the register step.
+    static let registration = 7
+
+    /// A node with `total` units concerned on one case, all unsynced (one command, one transaction).
     static func nodeWithWork(_ dir: TempDir, _ hub: HubProcess, name: String) throws -> (db: String, caseID: String) {
         let db = dir.path("\(name).sqlite")
-        try CLI.run(["node", "init", "--db", db, "--hub", hub.url, "--unit", name])
+        try hub.enrol(unit: name)
+        try CLI.initNode(db, hub: hub.url, unit: name)
         let id = try CLI.run(["case", "new", "--db", db, "--title", "crash test"]).lastWord
-        let units = (0..<total).map { "co-units+=unit \($0)" }
+        let units = (0..<total).map { "units+=unit \($0)" }
         let set = try CLI.run(["case", "set", "--db", db, id] + units)
         #expect(set.status == 0, "\(set.stderr)")
         return (db, id)
@@ -50,8 +56,10 @@ import YuqingReplica
         let dir = try TempDir()
         let hub = HubProcess(db: dir.path("hub.sqlite"))
         try hub.start()
+        try hub.enrol(unit: "b")
         let (a, caseID) = try Self.nodeWithWork(dir, hub, name: "a")
-        let changes = Self.total + 3  // + title, status, unit
+        let org = try hub.status()["head"] as? Int ?? 0  // the organisation's records, written at the hub
+        let changes = Self.total + Self.registration + org
 
         // Push in batches of 2, killed once the hub holds part of it.
         let push = try Self.launch(["sync", "--db", a, "--batch-size", "2"])
@@ -62,13 +70,13 @@ import YuqingReplica
         let resumed = try CLI.run(["sync", "--db", a, "--batch-size", "50"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try hub.status()["head"] as? Int == changes)
-        let hubReplica = try Replica.open(at: hub.db, schema: .sample)
+        let hubReplica = try Replica.open(at: hub.db, schema: CaseSchema.schema)
         #expect(try hubReplica.logCount() == changes)
 
         // Another node pulls in batches of 2 and is killed once it has applied part of it.
         let b = dir.path("b.sqlite")
-        try CLI.run(["node", "init", "--db", b, "--hub", hub.url, "--unit", "b"])
-        let bReplica = try Replica.open(at: b, schema: .sample)
+        try CLI.initNode(b, hub: hub.url, unit: "b")
+        let bReplica = try Replica.open(at: b, schema: CaseSchema.schema)
         let pull = try Self.launch(["sync", "--db", b, "--batch-size", "2"])
         try Self.kill(pull) { try bReplica.info().pullCursor > 20 }
         let cursorAtKill = try bReplica.info().pullCursor
@@ -80,7 +88,7 @@ import YuqingReplica
         #expect(try bReplica.appliedCount() == changes)
         let show = try CLI.run(["case", "show", "--db", b, caseID, "--json"])
         let json = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
-        #expect((json?["co_units"] as? [String])?.count == Self.total)
+        #expect((json?["units"] as? [String])?.count == Self.total + 1)
 
         let digests = try [a, b, hub.db].map { try CLI.run(["digest", "--db", $0]).stdout }
         #expect(Set(digests).count == 1)
@@ -92,6 +100,7 @@ import YuqingReplica
         let hub = HubProcess(db: dir.path("hub.sqlite"))
         try hub.start()
         let (a, _) = try Self.nodeWithWork(dir, hub, name: "a")
+        let org = try hub.status()["head"] as? Int ?? 0
         let push = try CLI.start(["sync", "--db", a, "--batch-size", "4"])
         push.standardError = FileHandle.nullDevice
         try push.run()
@@ -107,7 +116,7 @@ import YuqingReplica
         try hub.start()
         let resumed = try CLI.run(["sync", "--db", a])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        #expect(try Replica.open(at: hub.db, schema: .sample).logCount() == Self.total + 3)
+        #expect(try Replica.open(at: hub.db, schema: CaseSchema.schema).logCount() == Self.total + Self.registration + org)
         #expect(try CLI.run(["digest", "--db", a]).stdout == CLI.run(["digest", "--db", hub.db]).stdout)
     }
 }

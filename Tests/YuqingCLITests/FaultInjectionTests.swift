@@ -25,7 +25,7 @@ extension RunningNodes {
             let proxy = try FaultProxy(to: hub.port, seed: Self.seed)
             defer { proxy.stop() }
             let proxied = "http://127.0.0.1:\(proxy.port)"
-            let dbs = try ["A", "B", "C"].map { try NodeRunTests.node(dir, "单位 \($0)", hub: proxied) }
+            let dbs = try ["A", "B", "C"].map { try NodeRunTests.node(dir, "单位 \($0)", hub: hub, url: proxied) }
             let options = ["--watch-interval", "0.05", "--debounce", "0.1", "--retry-initial", "0.1", "--retry-max", "1",
                            "--sync-interval", "2", "--long-poll", "5"]
             let runs = try dbs.map { try NodeProcess(db: $0, options: options) }
@@ -56,9 +56,8 @@ extension RunningNodes {
                     let r = try CLI.run(["case", "note", "--db", db, id, text])
                     if r.status == 0 { written.notes[id, default: []].append(text) } else { #expect(r.stderr.contains("no case"), "\(r.stderr)") }
                 } else {
-                    let unit = "协办 \(n)"
-                    let level = ["IV", "III", "II", "I"][Int.random(in: 0..<4, using: &random)]
-                    let r = try CLI.run(["case", "set", "--db", db, id, "co-units+=\(unit)", "level=\(level)", "title=改 \(n)"])
+                    let unit = "涉事单位 \(n)"
+                    let r = try CLI.run(["case", "set", "--db", db, id, "units+=\(unit)", "title=改 \(n)"])
                     if r.status == 0 { written.coUnits[id, default: []].insert(unit) } else { #expect(r.stderr.contains("no case"), "\(r.stderr)") }
                 }
             }
@@ -87,7 +86,8 @@ extension RunningNodes {
                     #expect(NodeRunTests.notes(cases[id]).sorted() == texts.sorted(), "\(db) \(id): notes lost or duplicated")
                 }
                 for (id, units) in written.coUnits {
-                    #expect(Set((cases[id]?["co_units"] as? [String]) ?? []) == units, "\(db) \(id): co-units")
+                    let registering = cases[id]?["unit"] as? String ?? ""
+                    #expect(Set((cases[id]?["units"] as? [String]) ?? []).subtracting([registering]) == units, "\(db) \(id): units concerned")
                 }
             }
             #expect(written.cases.count >= 10 && !written.notes.isEmpty && !written.coUnits.isEmpty, "too few writes: \(n)")

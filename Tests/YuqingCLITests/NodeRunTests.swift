@@ -11,10 +11,13 @@ extension RunningNodes {
     /// `yuqing node run` as real processes: nodes that sync by themselves, through a hub crash, and
     /// stop cleanly.
     @Suite(.serialized) struct NodeRunTests {
-        /// A node replica for `hub`, made with `yuqing node init`.
-        static func node(_ dir: TempDir, _ name: String, hub: String) throws -> String {
+        /// A node replica syncing with `url` (the hub, or a proxy to it), made with `yuqing node
+        /// init` for a unit and user enrolled in `hub`'s organisation.
+        static func node(_ dir: TempDir, _ name: String, hub: HubProcess, url: String? = nil) throws -> String {
             let db = dir.path("\(name).sqlite")
-            let r = try CLI.run(["node", "init", "--db", db, "--hub", hub, "--unit", name])
+            let unit = name.replacingOccurrences(of: " ", with: "-")
+            try hub.enrol(unit: unit)
+            let r = try CLI.initNode(db, hub: url ?? hub.url, unit: unit)
             guard r.status == 0 else { throw CLITestError("node init: \(r.stderr)") }
             return db
         }
@@ -40,14 +43,14 @@ extension RunningNodes {
         }
 
         static func notes(_ c: [String: Any]?) -> [String] {
-            ((c?["notes"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }
+            ((c?["steps"] as? [[String: Any]]) ?? []).filter { $0["kind"] as? String == "report" }.compactMap { $0["text"] as? String }
         }
 
         @Test func aCaseMadeOnOneRunningNodeAppearsOnTheOtherAndSigtermLosesNothing() throws {
             let dir = try TempDir()
             let hub = HubProcess(db: dir.path("hub.sqlite"))
             try hub.start()
-            let a = try Self.node(dir, "乡镇 A", hub: hub.url), b = try Self.node(dir, "卫健委 B", hub: hub.url)
+            let a = try Self.node(dir, "乡镇 A", hub: hub), b = try Self.node(dir, "卫健委 B", hub: hub)
             var runA = try NodeProcess(db: a)
             let runB = try NodeProcess(db: b)
 
@@ -57,7 +60,7 @@ extension RunningNodes {
             }
             #expect(try CLI.run(["case", "note", "--db", b, id, "已回访"]).status == 0)
             try eventually("B's note shown on A", within: 10) { Self.notes(try Self.cases(a)[id]) == ["已回访"] }
-            #expect(runA.stderrText.contains("synced: pushed 3, pulled 0"), "\(runA.report)")
+            #expect(runA.stderrText.contains("synced: pushed 7, pulled 0"), "\(runA.report)")
 
             // A write, then SIGTERM at once: the runner stops promptly and cleanly, the write stays on
             // the node, and goes out when the node runs again.
@@ -82,7 +85,7 @@ extension RunningNodes {
             let dir = try TempDir()
             let hub = HubProcess(db: dir.path("hub.sqlite"))
             try hub.start()
-            let a = try Self.node(dir, "A", hub: hub.url), b = try Self.node(dir, "B", hub: hub.url)
+            let a = try Self.node(dir, "A", hub: hub), b = try Self.node(dir, "B", hub: hub)
             let runs = [try NodeProcess(db: a), try NodeProcess(db: b)]
             var made: [String] = []
             made.append(try Self.newCase(a, "before the crash"))
@@ -129,7 +132,8 @@ extension RunningNodes {
             let silent = "http://127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
 
             let dir = try TempDir()
-            let a = try Self.node(dir, "A", hub: silent)
+            let a = dir.path("A.sqlite")
+            try CLI.initNode(a, hub: silent, unit: "A")
             let id = try Self.newCase(a, "written while the hub says nothing")
             let run = try NodeProcess(db: a)
             usleep(500_000)  // the first sync waits for an answer that never comes
@@ -137,7 +141,7 @@ extension RunningNodes {
             #expect(end.status == 0, "\(run.report)")
             #expect(end.seconds < 8, "the sync under way is given a few seconds, then abandoned")
             #expect(try Self.cases(a)[id] != nil)
-            #expect(try CLI.run(["node", "info", "--db", a]).stdout.contains("pending:  3 changes to push"))
+            #expect(try CLI.run(["node", "info", "--db", a]).stdout.contains("pending:  7 changes to push"))
         }
 
         @Test func aRunnerStopsWithOneLineWhenRetryingCannotHelp() throws {
@@ -145,7 +149,7 @@ extension RunningNodes {
             let hub = HubProcess(db: dir.path("hub.sqlite")), other = HubProcess(db: dir.path("other.sqlite"))
             try hub.start()
             try other.start()
-            let a = try Self.node(dir, "A", hub: hub.url)
+            let a = try Self.node(dir, "A", hub: hub)
             #expect(try CLI.run(["sync", "--db", a]).status == 0)
             let run = try NodeProcess(db: a, options: NodeProcess.quick + ["--hub", other.url])
             let status = run.exitStatus(within: 10)

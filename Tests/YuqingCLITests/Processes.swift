@@ -42,6 +42,15 @@ enum CLI {
         return p
     }
 
+    /// Roles that may take every step but signing: enough for tests of sync rather than of the workflow.
+    static let broadRoles = ["monitor", "commentator", "office", "leader"]
+
+    /// `yuqing node init` for `user@unit` (the user defaults to `u-UNIT`).
+    @discardableResult
+    static func initNode(_ db: String, hub: String, unit: String, user: String? = nil, roles: [String] = broadRoles) throws -> Result {
+        try run(["node", "init", "--db", db, "--hub", hub, "--unit", unit, "--user", user ?? "u-\(unit)"] + roles.flatMap { ["--role", $0] })
+    }
+
     static func freePort() -> Int {
         // Bind port 0, read the port, close: the hub binds it right after.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -80,6 +89,14 @@ final class HubProcess {
             usleep(50_000)
         }
         throw CLITestError("the hub did not start on port \(port)")
+    }
+
+    /// Adds `unit` and its user (default `u-UNIT`) to the organisation, in the hub's own file.
+    func enrol(unit: String, user: String? = nil, roles: [String] = CLI.broadRoles) throws {
+        for args in [["org", "unit", unit], ["org", "user", user ?? "u-\(unit)", "--unit", unit] + roles.flatMap { ["--role", $0] }] {
+            let r = try CLI.run(args + ["--db", db])
+            guard r.status == 0 else { throw CLITestError("\(args): \(r.stderr)") }
+        }
     }
 
     func kill(signal: Int32 = SIGKILL) {

@@ -1,5 +1,6 @@
 import Testing
 import YuqingCore
+import YuqingTestSupport
 
 /// A change's context is sorted and free of duplicates however it was given (the initialiser
 /// skips the work when it already is).

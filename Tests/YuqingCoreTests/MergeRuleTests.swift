@@ -1,3 +1,4 @@
+import YuqingTestSupport
 import Testing
 @testable import YuqingCore
 

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import YuqingCore
+import YuqingTestSupport
 @testable import YuqingHub
 import YuqingWire
 

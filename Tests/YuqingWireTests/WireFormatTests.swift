@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import YuqingCore
+import YuqingTestSupport
 import YuqingWire
 
 /// The JSON encoding is part of the protocol (`Protocol/sync.md`): these tests pin it.

@@ -1,0 +1,3 @@
+import Testing
+@testable import YuqingCases
+@Test func placeholder() {}
