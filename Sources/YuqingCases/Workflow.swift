@@ -35,6 +35,9 @@ public enum Workflow {
         }
         switch kind {
         case .urge, .notice, .draft:
+            if kind == .draft, state.status == .replied {
+                return WorkflowError(.notInState, "case \(file.id) was replied; reopen it first (`yuqing case reopen`) to draft another reply")
+            }
             guard file.leadUnit != nil else { return WorkflowError(.notInState, "case \(file.id) is not assigned yet: the office assigns it first (`yuqing case assign`)") }
             if kind != .draft, let target, !file.concerns(target) {
                 return WorkflowError(.notInState, "\(target) is not assigned case \(file.id)")
@@ -82,10 +85,9 @@ public enum Workflow {
         case .register: return false
         case .quickReport:
             state.met.append(.init(clock: DeadlineClock.quickReport.rawValue, unit: step.unit, at: step.at))
-        case .assess:
-            raise(.assessed)
-        case .level:
-            if let to = step.level, Level.isHigher(to, than: step.from) { state.escalations.append(step) }
+        case .assess, .level:
+            if step.kind == .assess { raise(.assessed) }
+            if let to = step.level, step.from != nil, Level.isHigher(to, than: step.from) { state.escalations.append(step) }
         case .assign:
             guard let lead = step.lead else { return false }
             state.everAssigned.insert(lead)
@@ -112,7 +114,8 @@ public enum Workflow {
             state.replies.append(Reply(id: id, unit: step.unit, text: step.text ?? "", version: earlier + 1, round: state.round,
                                        revises: step.target, signedBy: nil, stage: .drafted))
             state.met.append(.init(clock: "assignment:" + step.unit, unit: step.unit, at: step.at))
-            if state.status < .replying || state.status == .replied { state.status = .replying }
+            // A draft written concurrently with the publication of another leaves the case replied.
+            if state.status < .replying { state.status = .replying }
         case .sign, .approve, .return, .publish:
             guard let target = step.target, let i = state.replies.firstIndex(where: { $0.id == target }) else { return false }
             var reply = state.replies[i]

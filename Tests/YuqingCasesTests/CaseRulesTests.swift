@@ -1,0 +1,81 @@
+import Testing
+@testable import YuqingCases
+import YuqingCore
+
+/// The rules the hub applies to pushed changes: each refusal, and that what the planner makes passes.
+@Suite struct CaseRulesTests {
+    static func check(_ changes: [Change], against desk: Desk? = nil) -> CaseRules.Refusal? {
+        CaseRules(org: Fixture.org).check(changes) { id in
+            guard let d = desk, d.caseID == id else { return nil }
+            return d.file
+        }
+    }
+
+    @Test func whatThePlannerMakesIsAccepted() throws {
+        var d = Desk()
+        let made = try d.take("li", .register(Registration(title: "t")))
+        #expect(Self.check(made) == nil)
+    }
+
+    static func change(_ author: String, _ field: FieldKey, _ value: FieldValue?, kind: String = "case", id: String = "YQ-1",
+                       context: [Dot] = []) -> Change {
+        Change(dot: Dot(replica: ReplicaID("x"), counter: 1), hlc: HLC(wallMillis: 1), record: RecordRef(kind: kind, id: id),
+               field: field, value: value, context: context, author: author)
+    }
+
+    static func step(_ kind: StepKind, by user: String, role: Role) -> FieldValue {
+        .text(Step(kind: kind, at: 1, by: Fixture.actor(user), role: role).encoded())
+    }
+
+    @Test(arguments: [
+        // Schema: unknown kinds and fields, values outside their domain.
+        (change("li@town-a", FieldKey("colour"), .text("red")), "schema"),
+        (change("li@town-a", FieldKey("title"), .text("t"), kind: "memo"), "schema"),
+        (change("chen@office", FieldKey("level"), .text("V")), "schema"),
+        (change("chen@office", FieldKey("category"), .text("9")), "schema"),
+        (change("chen@office", FieldKey("deadline", element: "town-a"), .text("tomorrow")), "schema"),
+        (change("li@town-a", FieldKey("steps", element: "S1"), .text("not json")), "schema"),
+        // Who the author is.
+        (change("nobody@town-a", FieldKey("title"), .text("t")), "author"),
+        (change("li@bureau-b", FieldKey("title"), .text("t")), "author"),
+        (change("li", FieldKey("title"), .text("t")), "author"),
+        (change("li@town-a", FieldKey("steps", element: "S1"), step(.quickReport, by: "chen", role: .office)), "author"),
+        // Roles.
+        (change("li@town-a", FieldKey("steps", element: "S1"), step(.assess, by: "li", role: .monitor)), "role"),
+        (change("li@town-a", FieldKey("steps", element: "S1"), step(.assess, by: "li", role: .office)), "role"),
+        (change("li@town-a", FieldKey("lead_unit"), .text("town-a")), "role"),
+        (change("li@town-a", FieldKey("decision", element: "S1"), .text("approved")), "role"),
+        (change("wang@town-a", FieldKey("steps", element: "S1"), step(.approve, by: "wang", role: .unitHead)), "role"),
+        (change("chen@office", FieldKey("name"), .text("x"), kind: "user", id: "li"), "role"),
+        // Immutable and read-only fields.
+        (change("li@town-a", FieldKey("unit"), .text("town-a"), context: [Dot(replica: ReplicaID("y"), counter: 1)]), "immutable"),
+        (change("chen@office", FieldKey("status"), .text("archived")), "immutable"),
+        (change("li@town-a", FieldKey("notes", element: "n1"), .text("x")), "immutable"),
+        // Unit scope: a case that does not concern the author's unit.
+        (change("sun@bureau-b", FieldKey("title"), .text("t"), id: "YQ-TOWN"), "unit_scope"),
+    ])
+    func ruleBreakingChangesAreRefusedNamingTheRule(change: Change, rule: String) throws {
+        var d = Desk()
+        try d.take("li", .register(Registration(title: "town's case")))
+        let town = d
+        let c = change.record.id == "YQ-TOWN" ? Self.change(change.author, change.field, change.value, id: d.caseID!) : change
+        let refusal = try #require(Self.check([c], against: town))
+        #expect(refusal.error.code.description == rule, "\(refusal.error.message)")
+    }
+
+    @Test func aSecondRegistrationOfOneCaseIsRefused() throws {
+        var d = Desk()
+        let made = try d.take("li", .register(Registration(title: "t")))
+        let unit = try #require(made.first { $0.field.name == "unit" })
+        var again = unit
+        again.dot = Dot(replica: ReplicaID("z"), counter: 9)
+        #expect(Self.check([again], against: d)?.error.code == .immutable)
+        // In one push, too.
+        #expect(Self.check([unit, again])?.error.code == .immutable)
+    }
+
+    @Test func theOperatorEditsTheOrganisation() {
+        #expect(Self.check([Self.change("op@office", FieldKey("roles", element: "office"), .integer(1), kind: "user", id: "li")]) == nil)
+        #expect(Self.check([Self.change("op@office", FieldKey("name"), .text("x"), kind: "unit", id: "bad id")])?.error.code == .schema)
+    }
+}
