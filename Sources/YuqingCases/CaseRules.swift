@@ -109,7 +109,9 @@ public struct CaseRules: Sendable {
             }
             if name == F.discoveredBy, change.value?.description != actor.author { return WorkflowError(.author, "discovered_by names the registering user") }
         case F.legacyStatus, F.legacyNotes:
-            return WorkflowError(.immutable, "\(name) is kept from before the workflow and is read-only; the status follows from the steps")
+            // Written only by nodes made before the workflow, sending work they made then (after
+            // `yuqing node user`); shown as they were, without effect on the workflow.
+            if let error = may(Workflow.editors.union([.unitHead]), "sending work from before the workflow") { return error }
         case F.category, F.level:
             // Proposed at registration (a first value); changed afterwards by the office or a leader.
             let proposal = change.context.isEmpty && file?.view.value(name) == nil

@@ -8,6 +8,12 @@ public struct Organisation: Hashable, Sendable {
         public var id: String
         public var name: String
         public var parent: String?
+
+        public init(id: String, name: String, parent: String?) {
+            self.id = id
+            self.name = name
+            self.parent = parent
+        }
     }
 
     public struct User: Hashable, Sendable {
@@ -15,6 +21,13 @@ public struct Organisation: Hashable, Sendable {
         public var name: String
         public var unit: String
         public var roles: Set<Role>
+
+        public init(id: String, name: String, unit: String, roles: Set<Role>) {
+            self.id = id
+            self.name = name
+            self.unit = unit
+            self.roles = roles
+        }
     }
 
     /// What the office configures for everyone.

@@ -69,15 +69,16 @@ public struct Actor: Hashable, Sendable, CustomStringConvertible {
     public var description: String { author }
 }
 
-/// Checks a user or unit id: short, printable, no `@`, no `/`, no spaces.
+/// Checks a user or unit id: at most 64 bytes, printable, no `@` or `/`, no space at either end.
 public enum Identifier {
     /// Why `id` is not a valid user or unit id, or nil when it is.
     public static func problem(_ id: String, what: String) -> String? {
         if id.isEmpty { return "a \(what) id cannot be empty" }
         if id.utf8.count > 64 { return "the \(what) id '\(id.prefix(20))…' is longer than 64 bytes" }
-        if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }) {
-            return "the \(what) id '\(id)' may not hold '@', '/', spaces or control characters"
+        if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) {
+            return "the \(what) id '\(id)' may not hold '@', '/' or control characters"
         }
+        if id.first!.isWhitespace || id.last!.isWhitespace { return "the \(what) id '\(id)' may not begin or end with a space" }
         return nil
     }
 }

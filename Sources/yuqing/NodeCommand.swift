@@ -69,9 +69,11 @@ struct NodeCommand: AsyncParsableCommand {
             if let p = Identifier.problem(user, what: "user") { throw CLIError("--user: \(p)") }
             let parsed = try NodeCommand.roles(roles)
             let replica = try options.openNode()
+            let actor = Actor(user: user, unit: try replica.info().unit)
             try replica.setAttribute("user", user)
             try replica.setAttribute("roles", parsed.map(\.rawValue).joined(separator: ","))
-            print("this node now works as \(user)@\(try replica.info().unit)")
+            let moved = try replica.reauthorPending(actor.author)
+            print("this node now works as \(actor)" + (moved > 0 ? "; its \(moved) unsent changes are attributed to \(user)" : ""))
         }
     }
 

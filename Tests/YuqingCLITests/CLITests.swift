@@ -76,7 +76,7 @@ import Testing
         }
         let badHub = try CLI.initNode(dir.path("x.sqlite"), hub: "nowhere", unit: "u")
         #expect(badHub.status != 0 && badHub.stderr.contains("hub URL"))
-        let badUnit = try CLI.initNode(dir.path("y.sqlite"), hub: "http://127.0.0.1:9", unit: "Township A")
+        let badUnit = try CLI.initNode(dir.path("y.sqlite"), hub: "http://127.0.0.1:9", unit: "a@b")
         #expect(badUnit.status != 0 && badUnit.stderr.contains("may not hold"))
     }
 
