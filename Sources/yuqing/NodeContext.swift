@@ -80,13 +80,13 @@ enum IDs {
 }
 
 /// Times as users type them: `2026-11-22T18:00` (office time), a full ISO 8601 time with its
-/// zone, or from now: `+30m`, `+2h`, `+3d`.
+/// zone, or from now: `+30s`, `+30m`, `+2h`, `+3d`.
 enum TimeInput {
     static func parse(_ text: String, now: Int64, utcOffsetMinutes: Int64) throws -> Int64 {
         let t = text.trimmingCharacters(in: .whitespaces)
         if t.hasPrefix("+"), let unit = t.last, let n = Int64(t.dropFirst().dropLast()), n >= 0 {
-            let minutes: Int64? = switch unit { case "m": n; case "h": n * 60; case "d": n * 1440; default: nil }
-            if let minutes { return now + minutes * 60_000 }
+            let seconds: Int64? = switch unit { case "s": n; case "m": n * 60; case "h": n * 3600; case "d": n * 86_400; default: nil }
+            if let seconds { return now + seconds * 1000 }
         }
         let full = ISO8601DateFormatter()
         if let d = full.date(from: t) { return Int64(d.timeIntervalSince1970 * 1000) }
@@ -97,7 +97,7 @@ enum TimeInput {
             local.dateFormat = format
             if let d = local.date(from: t) { return Int64(d.timeIntervalSince1970 * 1000) }
         }
-        throw CLIError("'\(text)' is not a time; write 2026-11-22T18:00 (office time), an ISO 8601 time with its zone, or +30m, +2h, +3d")
+        throw CLIError("'\(text)' is not a time; write 2026-11-22T18:00 (office time), an ISO 8601 time with its zone, or +30m, +2h, +3d (+30s for seconds)")
     }
 
     /// A time in the office's zone, to the minute.

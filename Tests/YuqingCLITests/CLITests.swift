@@ -138,9 +138,10 @@ import Testing
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func offlineConflictScenarioConverges() throws {
+    @Test(arguments: [("Examples/offline-conflict/run.sh", 4), ("Examples/case-lifecycle/run.sh", 5)])
+    func exampleScenariosConverge(script path: String, replicas: Int) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let script = root.appendingPathComponent("Examples/offline-conflict/run.sh").path
+        let script = root.appendingPathComponent(path).path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [script]
@@ -153,6 +154,6 @@ import Testing
         p.waitUntilExit()
         let last = text.split(separator: "\n").last.map(String.init) ?? ""
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(last.hasPrefix("converged: 4 replicas, digest "), "\(text)")
+        #expect(last.hasPrefix("converged: \(replicas) replicas, digest "), "\(text)")
     }
 }
