@@ -64,6 +64,8 @@ public struct CaseRules: Sendable {
         }
         let caseID = change.record.id
         let file = lookup(caseID)
+        // The same change, already held (a push sent twice, racing itself): nothing new to check.
+        if file?.view.siblings[change.field]?.contains(where: { $0.dot == change.dot }) == true { return nil }
         let F = CaseSchema.Field.self
         let name = change.field.name
         func may(_ allowed: Set<Role>, _ what: String) -> WorkflowError? {

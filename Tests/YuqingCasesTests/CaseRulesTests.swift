@@ -73,6 +73,14 @@ import YuqingCore
         #expect(Self.check([unit, again])?.error.code == .immutable)
     }
 
+    /// A push sent twice can race itself at the hub: the copy checked after the other was stored
+    /// must pass (the same dot), or a node would be refused its own registration.
+    @Test func aChangeTheHubAlreadyHoldsPassesAgain() throws {
+        var d = Desk()
+        let made = try d.take("li", .register(Registration(title: "t")))
+        #expect(Self.check(made, against: d) == nil)
+    }
+
     @Test func theOperatorEditsTheOrganisation() {
         #expect(Self.check([Self.change("op@office", FieldKey("roles", element: "office"), .integer(1), kind: "user", id: "li")]) == nil)
         #expect(Self.check([Self.change("op@office", FieldKey("name"), .text("x"), kind: "unit", id: "bad@id")])?.error.code == .schema)
