@@ -25,9 +25,10 @@ public struct CaseRules: Sendable {
         public var error: WorkflowError
     }
 
-    /// Checks a push in order. `lookup` gives the case as the checker holds it now (nil when it
-    /// holds none); scope and immutable fields written earlier in the same push count.
-    public func check(_ changes: [Change], lookup: (String) -> CaseFile?) -> Refusal? {
+    /// Checks a push in order. `lookup` gives the case record as the checker holds it now (nil
+    /// when it holds none); scope and immutable fields written earlier in the same push count.
+    /// Only the fields that decide scope and registration are read: no step is decoded.
+    public func check(_ changes: [Change], lookup: (String) -> RecordView?) -> Refusal? {
         var scope: [String: Set<String>] = [:]
         var written: Set<String> = []   // "case\u{1f}field" of immutable fields written in this push
         for (i, change) in changes.enumerated() {
@@ -38,7 +39,7 @@ public struct CaseRules: Sendable {
         return nil
     }
 
-    func check(_ change: Change, lookup: (String) -> CaseFile?, scope: inout [String: Set<String>],
+    func check(_ change: Change, lookup: (String) -> RecordView?, scope: inout [String: Set<String>],
                written: inout Set<String>) -> WorkflowError? {
         do { try schema.validate(change.record, change.field, change.value) } catch {
             return WorkflowError(.schema, error.message)
@@ -63,9 +64,9 @@ public struct CaseRules: Sendable {
             return nil
         }
         let caseID = change.record.id
-        let file = lookup(caseID)
+        let view = lookup(caseID)
         // The same change, already held (a push sent twice, racing itself): nothing new to check.
-        if file?.view.siblings[change.field]?.contains(where: { $0.dot == change.dot }) == true { return nil }
+        if view?.siblings[change.field]?.contains(where: { $0.dot == change.dot }) == true { return nil }
         let F = CaseSchema.Field.self
         let name = change.field.name
         func may(_ allowed: Set<Role>, _ what: String) -> WorkflowError? {
@@ -85,7 +86,7 @@ public struct CaseRules: Sendable {
                 return may(Workflow.roles(for: step.kind), "\(step.kind.rawValue) (\(step.kind.chinese))")
                     ?? WorkflowError(.role, "\(step.kind.rawValue) may not be taken as \(step.role.rawValue)")
             }
-            if step.kind == .register, file?.state.registered == true || written.contains(caseID + "\u{1f}register") {
+            if step.kind == .register, (view.map(Self.isRegistered) ?? false) || written.contains(caseID + "\u{1f}register") {
                 return WorkflowError(.immutable, "case \(caseID) is already registered")
             }
             if step.kind == .register { written.insert(caseID + "\u{1f}register") }
@@ -100,7 +101,7 @@ public struct CaseRules: Sendable {
             guard e.by == actor.user, e.unit == actor.unit else { return WorkflowError(.author, "evidence taken by \(e.by)@\(e.unit) was written by \(actor)") }
             if let error = may([.monitor, .commentator, .office], "adding evidence") { return error }
         case F.unit, F.discoveredAt, F.discoveredBy:
-            if !change.context.isEmpty || file?.view.value(name) != nil || written.contains(caseID + "\u{1f}" + name) {
+            if !change.context.isEmpty || view?.value(name) != nil || written.contains(caseID + "\u{1f}" + name) {
                 return WorkflowError(.immutable, "\(name) is written once, when the case is registered")
             }
             written.insert(caseID + "\u{1f}" + name)
@@ -116,7 +117,7 @@ public struct CaseRules: Sendable {
             if let error = may(Workflow.editors.union([.unitHead]), "sending work from before the workflow") { return error }
         case F.category, F.level:
             // Proposed at registration (a first value); changed afterwards by the office or a leader.
-            let proposal = change.context.isEmpty && file?.view.value(name) == nil
+            let proposal = change.context.isEmpty && view?.value(name) == nil
             if let error = may(proposal ? Workflow.roles(for: .register).union([.leader]) : Workflow.roles(for: .assess), "setting the \(name)") { return error }
         case F.leadUnit, F.coUnits, F.deadline, F.instruction:
             if let error = may(Workflow.roles(for: .assign), "assigning") { return error }
@@ -135,11 +136,30 @@ public struct CaseRules: Sendable {
         // Unit roles act on the cases their unit is concerned by.
         let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
         if !officeLevel {
-            let inScope = (file?.scope ?? []).union(scope[caseID] ?? [])
+            let inScope = (view.map(Self.scope) ?? []).union(scope[caseID] ?? [])
             if !inScope.contains(actor.unit) {
                 return WorkflowError(.unitScope, "case \(caseID) does not concern \(actor.unit); a unit writes only the cases it registered, is concerned by or is assigned")
             }
         }
         return nil
+    }
+
+    /// The units a case concerns, read from its fields: the registering unit, the units concerned,
+    /// co-units, every lead unit value, and every unit given an assignment deadline (each assigned
+    /// unit gets one), so it matches ``CaseFile/scope`` without decoding steps.
+    static func scope(_ view: RecordView) -> Set<String> {
+        var units = Set(view.elements(CaseSchema.Field.units)).union(view.elements(CaseSchema.Field.coUnits))
+        for key in view.siblings.keys where key.name == CaseSchema.Field.deadline { units.insert(key.element) }
+        for name in [CaseSchema.Field.unit, CaseSchema.Field.leadUnit] {
+            for s in view.siblings[FieldKey(name)] ?? [] { units.insert(s.value.description) }
+        }
+        return units
+    }
+
+    /// True when the record holds a `register` step (steps are stored with sorted keys).
+    static func isRegistered(_ view: RecordView) -> Bool {
+        view.siblings.contains { key, sibs in
+            key.name == CaseSchema.Field.steps && sibs.contains { $0.value.description.contains("\"kind\":\"register\"") }
+        }
     }
 }

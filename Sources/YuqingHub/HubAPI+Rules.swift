@@ -3,20 +3,29 @@ import YuqingCases
 import YuqingCore
 import YuqingWire
 
+extension HubStorage {
+    /// The first change of `changes` the hub does not hold yet that breaks the workflow's rules
+    /// or the schema (`Protocol/workflow.md` §5), read against the organisation and the cases as
+    /// the hub holds them now; nil when there is none.
+    public func caseRuleRefusal(_ changes: [Change]) async throws -> (change: Change, refusal: CaseRules.Refusal)? {
+        let fresh = try await unseen(changes)
+        guard !fresh.isEmpty else { return nil }
+        let org = Organisation(try await views(kinds: Organisation.kinds))
+        let cases = Set(fresh.filter { $0.record.kind == CaseSchema.Kind.case }.map(\.record))
+        var held: [String: RecordView] = [:]
+        for view in try await views(Array(cases)) { held[view.record.id] = view }
+        guard let refusal = CaseRules(org: org).check(fresh, lookup: { held[$0] }) else { return nil }
+        return (fresh[refusal.index], refusal)
+    }
+}
+
 extension HubAPI {
     /// Refuses a push any new change of which breaks the workflow's rules or the schema: 422
     /// `rule_violation`, naming the change and the rule; nothing of the push is stored, so the node
     /// keeps all of it (`Protocol/workflow.md` §5). Changes the hub already holds (a re-sent push)
     /// are not checked again.
     func checkRules(_ push: PushRequest) async throws {
-        let fresh = try await storage.unseen(push.changes)
-        guard !fresh.isEmpty else { return }
-        let org = Organisation(try await storage.views(kinds: Organisation.kinds))
-        let cases = Set(fresh.filter { $0.record.kind == CaseSchema.Kind.case }.map(\.record))
-        var files: [String: CaseFile] = [:]
-        for view in try await storage.views(Array(cases)) { files[view.record.id] = CaseFile(view) }
-        guard let refusal = CaseRules(org: org).check(fresh, lookup: { files[$0] }) else { return }
-        let change = fresh[refusal.index]
+        guard let (change, refusal) = try await storage.caseRuleRefusal(push.changes) else { return }
         logger.notice("push refused: rule", metadata: [
             "sync.node": "\(push.replica)", "hub.dot": "\(refusal.dot)", "hub.rule": "\(refusal.error.code)",
         ])

@@ -14,9 +14,9 @@ extension Replica {
         try read { db in try self.view(db, record) }
     }
 
-    func view(_ db: Database, _ record: RecordRef) throws -> RecordView? {
+    func view(_ db: Database, _ record: RecordRef, names known: ReplicaNames? = nil) throws -> RecordView? {
         var fields: [FieldKey: [Sibling]] = [:]
-        let names = try ReplicaNames.load(db)
+        let names = try known ?? ReplicaNames.load(db)
         let rows = try Row.fetchCursor(db, sql: """
             SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?
             """, arguments: [record.kind, record.id])
@@ -113,30 +113,48 @@ extension Replica {
     /// What each of `records` shows (records this replica holds nothing of are left out), read
     /// from one snapshot.
     public func views(_ records: [RecordRef]) throws -> [RecordView] {
-        try read { db in try records.compactMap { try self.view(db, $0) } }
+        try read { db in
+            let names = try ReplicaNames.load(db)
+            return try records.compactMap { try self.view(db, $0, names: names) }
+        }
     }
 
     /// Every record of the given kinds, from one snapshot.
     public func views(kinds: [String]) throws -> [RecordView] {
         try read { db in
-            try kinds.flatMap { kind in
+            let names = try ReplicaNames.load(db)
+            return try kinds.flatMap { kind in
                 try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ? ORDER BY record", arguments: [kind])
-                    .compactMap { try self.view(db, RecordRef(kind: kind, id: $0)) }
+                    .compactMap { try self.view(db, RecordRef(kind: kind, id: $0), names: names) }
             }
         }
     }
 
     /// The changes of `changes` whose dots this replica has neither applied nor holds waiting.
+    /// Reads the stored seen ranges (one query per replica in the batch), not the bookkeeping.
     public func unseen(_ changes: [Change]) throws -> [Change] {
         try read { db in
-            let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
-            let book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
-            return try changes.filter { change in
-                guard !book.isSeen(change.dot) else { return false }
-                guard let rid = book.ridByName[change.dot.replica] else { return true }
-                return try Int.fetchOne(db, sql: "SELECT 1 FROM waiting_change WHERE rid = ? AND counter = ?",
-                                        arguments: [rid, Int64(change.dot.counter)]) == nil
+            var out: [Change] = []
+            out.reserveCapacity(changes.count)
+            let byReplica = Dictionary(grouping: changes, by: \.dot.replica)
+            for (replica, group) in byReplica {
+                guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [replica.rawValue]) else {
+                    out += group
+                    continue
+                }
+                let counters = group.map(\.dot.counter)
+                let lo = Int64(counters.min()!), hi = Int64(counters.max()!)
+                let ranges = try Row.fetchAll(db, sql: "SELECT lo, hi FROM seen_range WHERE rid = ? AND hi >= ? AND lo <= ?",
+                                              arguments: [rid, lo, hi]).map { (UInt64($0["lo"] as Int64), UInt64($0["hi"] as Int64)) }
+                let waiting = Set(try Int64.fetchAll(db, sql: "SELECT counter FROM waiting_change WHERE rid = ? AND counter BETWEEN ? AND ?",
+                                                     arguments: [rid, lo, hi]).map(UInt64.init))
+                for c in group where !waiting.contains(c.dot.counter) && !ranges.contains(where: { $0.0 <= c.dot.counter && c.dot.counter <= $0.1 }) {
+                    out.append(c)
+                }
             }
+            // In the order given.
+            let keep = Set(out.map(\.dot))
+            return changes.filter { keep.contains($0.dot) }
         }
     }
 }

@@ -17,6 +17,8 @@ struct Merge: AsyncParsableCommand {
     @Option(help: "Fields per record.") var fields = 8
     @Option(help: "Repeats (the median counts).") var `repeat` = 5
     @Flag(help: "Print one JSON object (for bench/crdt/compare.py) instead of a table.") var json = false
+    @Option(help: "synthetic (the workload Loro and Yrs get) or workflow (each replica its own cases through every step, distinct Chinese text; about records × fields changes per replica).")
+    var workload = "synthetic"
 
     static let words = ["IV", "III", "II", "I", "registered", "assessed", "assigned", "handling", "replied", "following", "archived"]
 
@@ -49,7 +51,10 @@ struct Merge: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let histories = (0..<replicas).map(history)
+        guard ["synthetic", "workflow"].contains(workload) else { throw BenchError("--workload is synthetic or workflow") }
+        let histories = workload == "workflow"
+            ? (0..<replicas).map { WorkflowWorkload.changes(node: $0, count: records * fields) }
+            : (0..<replicas).map(history)
         let total = histories.reduce(0) { $0 + $1.count }
         let raw = histories.map { BinaryChanges.encode($0, compression: .none) }
         let compressed = histories.map { BinaryChanges.encode($0) }
@@ -78,7 +83,7 @@ struct Merge: AsyncParsableCommand {
             return
         }
         print("""
-            ## 3–4. Merge core and wire size (\(replicas) replicas × \(records) records × \(fields) fields = \(grouped(Double(total))) field changes)
+            ## 3–4. Merge core and wire size, \(workload) workload (\(replicas) replicas × \(grouped(Double(total / replicas))) field changes)
 
             | | ms (median of \(`repeat`)) | field changes/s | bytes/change raw | bytes/change compressed |
             |---|---|---|---|---|

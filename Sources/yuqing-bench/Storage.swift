@@ -92,9 +92,12 @@ enum IngestWorkload {
         return out
     }
 
-    /// Batches as the hub receives them: round-robin over the nodes.
-    static func batches(nodes: Int, perNode: Int, batch: Int, sharedCases: Int) -> [[Change]] {
-        let all = (0..<nodes).map { changes(node: $0, count: perNode, sharedCases: sharedCases) }
+    /// Batches as the hub receives them: round-robin over the nodes. `workflow`: each node its own
+    /// cases through the whole workflow (``WorkflowWorkload``); otherwise the synthetic edits above.
+    static func batches(nodes: Int, perNode: Int, batch: Int, sharedCases: Int, workflow: Bool = false) -> [[Change]] {
+        let all = (0..<nodes).map {
+            workflow ? WorkflowWorkload.changes(node: $0, count: perNode) : changes(node: $0, count: perNode, sharedCases: sharedCases)
+        }
         var out: [[Change]] = []
         for start in stride(from: 0, to: perNode, by: batch) {
             for k in 0..<nodes { out.append(Array(all[k][start..<min(start + batch, perNode)])) }
@@ -118,14 +121,20 @@ struct HubIngest: AsyncParsableCommand {
     @Option(help: "Changes per push (one transaction each).") var batch = 5000
     @Option(help: "Cases every node writes to (concurrent, conflicting values).") var sharedCases = 200
     @Option(help: "Rounds (the median round counts).") var rounds = 3
+    @Option(help: "synthetic (edits of shared and own cases) or workflow (each unit its own cases through every step, checked against the hub's rules).")
+    var workload = "synthetic"
+    @Flag(inversion: .prefixedNo, help: "With the workflow workload, check every push against the hub's rules first, as `yuqing hub serve` does.")
+    var rules = true
 
     struct Result: Codable { var changes: Int; var yuqingPerSecond: Double; var plainPerSecond: Double; var ratio: Double; var openConflicts: Int }
 
     func run() async throws { print(try await measure().table) }
 
     func measure() async throws -> (result: Result, table: String) {
-        note("hub ingest: generating \(nodes) × \(perNode) changes")
-        let batches = IngestWorkload.batches(nodes: nodes, perNode: perNode, batch: batch, sharedCases: sharedCases)
+        note("hub ingest: generating \(nodes) × \(perNode) changes (\(workload))")
+        guard ["synthetic", "workflow"].contains(workload) else { throw BenchError("--workload is synthetic or workflow") }
+        let workflow = workload == "workflow"
+        let batches = IngestWorkload.batches(nodes: nodes, perNode: perNode, batch: batch, sharedCases: sharedCases, workflow: workflow)
         let total = batches.reduce(0) { $0 + $1.count }
         let dir = try Scratch("hub-ingest")
         var yuqing: [Double] = [], plain: [Double] = []
@@ -133,8 +142,26 @@ struct HubIngest: AsyncParsableCommand {
         for round in 1...rounds {
             note("hub ingest: round \(round)/\(rounds)")
             let storage = try SQLiteHubStorage(path: dir.file("hub-\(round).sqlite"), schema: CaseSchema.schema)
+            if workflow {
+                try storage.replica.write(WorkflowWorkload.organisation(units: nodes).map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
+            }
             var applied = 0
-            let t = try await seconds { for b in batches { applied += try await storage.ingest(b, from: ReplicaID("bench")).applied } }
+            var checking = 0.0
+            let t = try await seconds {
+                for b in batches {
+                    // The workflow's rules, as `yuqing hub serve` applies them to every push.
+                    if workflow, rules {
+                        let start = ContinuousClock.now
+                        if let (c, refusal) = try await storage.caseRuleRefusal(b) {
+                            throw BenchError("the hub's rules refuse \(c.field) of \(c.record): \(refusal.error.message)")
+                        }
+                        let d = ContinuousClock.now - start
+                        checking += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+                    }
+                    applied += try await storage.ingest(b, from: ReplicaID("bench")).applied
+                }
+            }
+            if workflow, rules { note("hub ingest: checking the rules took \(fmt(checking / t * 100, 0))% of the ingest time") }
             guard applied == total else { throw BenchError("the hub applied \(applied) of \(total) changes") }
             conflicts = try await storage.openConflictCount()
             yuqing.append(Double(total) / t)
@@ -172,11 +199,11 @@ struct HubIngest: AsyncParsableCommand {
         let r = Result(changes: total, yuqingPerSecond: median(yuqing), plainPerSecond: median(plain),
                        ratio: median(yuqing) / median(plain), openConflicts: conflicts)
         let table = """
-            ## 2. Hub ingest (\(nodes) nodes × \(grouped(Double(perNode))) field changes, pushes of \(batch), \(sharedCases) cases shared by all nodes; \(rounds) rounds)
+            ## 2. Hub ingest, \(workload) workload (\(nodes) nodes × \(grouped(Double(perNode))) field changes, pushes of \(batch)\(workflow ? ", each node its own cases, rules checked" : ", \(sharedCases) cases shared by all nodes"); \(rounds) rounds)
 
             | | field changes/s (median round) | rounds |
             |---|---|---|
-            | Yuqing hub (`SQLiteHubStorage.ingest`: dedup, causal check, merge, log) | \(grouped(r.yuqingPerSecond)) | \(yuqing.map { grouped($0) }.joined(separator: ", ")) |
+            | Yuqing hub (\(workflow && rules ? "the workflow's rules, then " : "")`SQLiteHubStorage.ingest`: dedup, causal check, merge, log) | \(grouped(r.yuqingPerSecond)) | \(yuqing.map { grouped($0) }.joined(separator: ", ")) |
             | plain SQLite (a field-version row and a log row per change, C API) | \(grouped(r.plainPerSecond)) | \(plain.map { grouped($0) }.joined(separator: ", ")) |
             | **ratio** | **\(fmt(r.ratio * 100, 0))%** | target ≥ 50% |
 

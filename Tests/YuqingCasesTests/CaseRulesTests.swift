@@ -7,7 +7,7 @@ import YuqingCore
     static func check(_ changes: [Change], against desk: Desk? = nil) -> CaseRules.Refusal? {
         CaseRules(org: Fixture.org).check(changes) { id in
             guard let d = desk, d.caseID == id else { return nil }
-            return d.file
+            return d.file?.view
         }
     }
 

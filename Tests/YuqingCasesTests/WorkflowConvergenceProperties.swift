@@ -111,13 +111,13 @@ import YuqingTestSupport
         }
         // The hub's rules accept everything the nodes made (checked in the order it was made, as
         // a hub receives each node's log in order).
-        var seen: [String: CaseFile] = [:]
+        var seen: [String: RecordView] = [:]
         var hub = ReplicaState(id: ReplicaID("hub"), schema: CaseSchema.schema)
         for c in written {
             let refusal = CaseRules(org: Fixture.org).check([c]) { seen[$0] }
             #expect(refusal == nil, "seed \(seed): the hub refuses \(c.field) by \(c.author): \(refusal?.error.message ?? "")")
             hub.apply(c)
-            seen[caseID] = CaseFile(hub.view(CaseSchema.caseRef(caseID)))
+            seen[caseID] = hub.view(CaseSchema.caseRef(caseID))
         }
         // Everyone exchanges everything.
         var changed = true
@@ -134,6 +134,8 @@ import YuqingTestSupport
         #expect(digests.count == 1, "seed \(seed): replicas diverged")
         #expect(Set(files.map(\.state)).count == 1, "seed \(seed): derived states differ")
         let file = files[0]
+        // The hub's scope, read from fields alone, is the workflow's.
+        #expect(CaseRules.scope(file.view) == file.scope, "seed \(seed)")
         // Nothing lost: every step taken anywhere is in the timeline.
         #expect(Set(file.entries.map(\.id)) == stepIDs.union(file.entries.filter { $0.step.kind == .register }.map(\.id)), "seed \(seed): steps lost")
         // The converged case is in a state the workflow allows.
