@@ -149,6 +149,11 @@ step "the case, as the bureau sees it"
 node bureau case show "$CASE"
 node township case report "$CASE" "archived cases are read-only" || echo "(as expected: an archived case is read-only)"
 
+step "the evidence file reached the bureau whole (sent after the changes, by its SHA-256)"
+SHA="$(sha256sum "$WORK/post.png" | awk '{print $1}')"
+ls -l "$WORK/bureau.sqlite.blobs/$SHA"
+[[ "$(sha256sum "$WORK/bureau.sqlite.blobs/$SHA" | awk '{print $1}')" == "$SHA" ]] || { echo "the evidence did not arrive whole"; exit 1; }
+
 step "digests"
 declare -A DIGEST
 for n in "${NODES[@]}" hub; do

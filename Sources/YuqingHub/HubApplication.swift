@@ -25,10 +25,15 @@ public struct HubConfiguration: Sendable {
     /// Whether every pushed change must keep the workflow's rules (``YuqingCases/CaseRules``):
     /// on for a hub of cases; off only for tests of the replication engine alone.
     public var enforceCaseRules: Bool
+    /// Where evidence bytes are kept (beside the hub's database); nil: the hub keeps none.
+    public var blobs: BlobStore?
+    /// The largest evidence file the hub keeps.
+    public var maxEvidenceBytes: Int64
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
-                bodyTimeout: Duration = .seconds(60), enforceCaseRules: Bool = true) {
+                bodyTimeout: Duration = .seconds(60), enforceCaseRules: Bool = true, blobs: BlobStore? = nil,
+                maxEvidenceBytes: Int64 = 64 << 20) {
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
@@ -38,6 +43,8 @@ public struct HubConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.bodyTimeout = bodyTimeout
         self.enforceCaseRules = enforceCaseRules
+        self.blobs = blobs
+        self.maxEvidenceBytes = maxEvidenceBytes
     }
 }
 
@@ -96,6 +103,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: try await storage.head()))
         }
         registerWait(on: router)
+        registerBlobs(on: router)
         router.get("/v1/conflicts") { _, _ in
             try json(try await storage.conflicts().map(ConflictMessage.init))
         }

@@ -170,3 +170,13 @@ extension Replica {
         try write { db in try Meta.set(db, "app." + key, value) }
     }
 }
+
+extension Replica {
+    /// The distinct elements of a set, log or map field across the records of `kind` (the
+    /// evidence a replica references, by digest).
+    public func elements(kind: String, field: String) throws -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT elem FROM field_value WHERE kind = ? AND field = ? ORDER BY elem", arguments: [kind, field])
+        }
+    }
+}

@@ -127,6 +127,21 @@ public struct HubClient: Sendable {
     /// The hub's state digest.
     public func digest() async throws -> DigestResponse { try await send("GET", "v1/digest") }
 
+    /// How much of an evidence blob the hub holds.
+    public func blobStatus(_ sha256: String) async throws -> BlobStatus { try await send("GET", "v1/blobs/\(sha256)/status") }
+
+    /// Sends bytes of an evidence blob of `total` bytes, starting at `offset` (what the hub holds).
+    public func putBlob(_ sha256: String, total: Int64, offset: Int64, _ bytes: Data) async throws -> BlobStatus {
+        try await send("PUT", "v1/blobs/\(sha256)", query: [("offset", String(offset)), ("total", String(total))], body: bytes,
+                       contentType: "application/octet-stream", accept: WireMedia.json) { try WireJSON.decode(BlobStatus.self, from: $0) }
+    }
+
+    /// Up to `length` bytes of an evidence blob from `offset`.
+    public func getBlob(_ sha256: String, offset: Int64, length: Int) async throws -> Data {
+        try await send("GET", "v1/blobs/\(sha256)", query: [("offset", String(offset)), ("length", String(length))],
+                       accept: "application/octet-stream") { $0 }
+    }
+
     public func conflict(_ id: String) async throws -> ConflictMessage { try await send("GET", "v1/conflicts/\(escape(id))") }
 
     public func resolve(_ id: String, _ request: ResolveRequest) async throws -> ResolveResponse {

@@ -22,6 +22,9 @@ public struct NodeRunnerConfiguration: Sendable {
     public var shutdownGrace: Duration = .seconds(3)
     /// Changes per push or pull request.
     public var batchSize = 5000
+    /// Where the replica references evidence blobs (record kind, log field keyed by digest):
+    /// after each sync they are sent and fetched (``EvidenceTransfer``); nil: none.
+    public var evidence: (kind: String, field: String)?
 
     public init() {}
 }
@@ -145,6 +148,20 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
                     logger.info("\(line)", metadata: ["sync.node": "\(replica.id)"])
                     signals.pollFrom(report.hubHead)
                     pollStarter.yield()
+                    if let evidence = configuration.evidence {
+                        // Files after changes, never holding them back; a failed transfer resumes next time.
+                        let transfer = EvidenceTransfer(client: client, store: BlobStore(replicaPath: replica.path))
+                        do {
+                            let digests = try replica.elements(kind: evidence.kind, field: evidence.field)
+                            let moved = try await withinShutdownGrace { try await transfer.run(digests) }
+                            if let moved, moved.sent + moved.received > 0 {
+                                logger.info("evidence: sent \(moved.sent), received \(moved.received) (\(moved.bytes) bytes)")
+                            }
+                        } catch {
+                            if signals.isStopping || error is CancellationError { return }
+                            logger.warning("evidence transfer stopped; it resumes at the next sync", metadata: ["sync.error": "\(error)"])
+                        }
+                    }
                 } catch {
                     if signals.isStopping || error is CancellationError { return }
                     try failed(error, "sync")

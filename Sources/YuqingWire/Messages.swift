@@ -247,3 +247,19 @@ public enum WireJSON {
         }
     }
 }
+
+/// `GET /v1/blobs/{sha256}/status` and the answer to a `PUT`: how much of a blob the hub holds
+/// (`Protocol/workflow.md` §3.4).
+public struct BlobStatus: Codable, Sendable, Hashable {
+    public var sha256: String
+    /// True once every byte arrived and the digest checked out.
+    public var complete: Bool
+    /// Bytes held: the whole size when complete, else how far a transfer got.
+    public var held: Int64
+
+    public init(sha256: String, complete: Bool, held: Int64) {
+        self.sha256 = sha256
+        self.complete = complete
+        self.held = held
+    }
+}

@@ -385,7 +385,7 @@ extension CaseCommand {
     struct AddEvidence: StepCommand {
         static let configuration = CommandConfiguration(
             commandName: "evidence", abstract: "Attach evidence (取证): a screenshot or saved page, kept by its SHA-256.",
-            discussion: "The file's bytes are kept beside the replica (PATH.blobs/); the case records its digest, name and size.")
+            discussion: "The file's bytes are kept beside the replica (PATH.blobs/) and go to the hub, and from there to the other nodes, at the next sync, after the changes; the case records the digest, name and size.")
         @OptionGroup var options: ReplicaOptions
         @Argument(help: "The case id.") var id: String
         @Argument(help: "The file.") var file: String
@@ -396,13 +396,7 @@ extension CaseCommand {
             guard Int64(data.count) <= ctx.org.settings.evidenceMaxBytes else {
                 throw CLIError("\(file) is \(data.count) bytes; the office accepts evidence of at most \(ctx.org.settings.evidenceMaxBytes) bytes")
             }
-            var h = SHA256()
-            h.update([UInt8](data))
-            let digest = h.finalizeHex()
-            let dir = ctx.replica.path + ".blobs"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let target = dir + "/" + digest
-            if !FileManager.default.fileExists(atPath: target) { try data.write(to: URL(fileURLWithPath: target), options: .atomic) }
+            let digest = try BlobStore(replicaPath: ctx.replica.path).put(data)
             let name = (file as NSString).lastPathComponent
             let media = type ?? Self.mediaType(name)
             return .evidence(digest: digest, Evidence(name: name, bytes: Int64(data.count), mediaType: media, at: ctx.now, by: ctx.actor))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import YuqingCases
 import YuqingReplica
 import YuqingSync
 
@@ -60,6 +61,7 @@ extension NodeCommand {
             var logger = Logger(label: "yuqing.node") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             var configuration = NodeRunnerConfiguration()
+            configuration.evidence = (CaseSchema.Kind.case, CaseSchema.Field.evidence)
             configuration.watchInterval = .seconds(watchInterval)
             configuration.debounce = .seconds(debounce)
             configuration.syncInterval = .seconds(syncInterval)

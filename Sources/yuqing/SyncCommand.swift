@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import YuqingCases
 import YuqingReplica
 import YuqingSync
 
@@ -36,6 +37,17 @@ struct SyncCommand: AsyncParsableCommand {
             line += ", pulled \(report.pulled) changes; hub at position \(report.hubHead)"
             if report.waiting > 0 { line += "; \(report.waiting) changes wait for earlier ones" }
             print(line)
+            // Evidence files after the changes: they never hold the changes back.
+            let transfer = EvidenceTransfer(client: session.client, store: BlobStore(replicaPath: replica.path))
+            do {
+                let moved = try await transfer.run(try replica.elements(kind: CaseSchema.Kind.case, field: CaseSchema.Field.evidence))
+                if moved.sent + moved.received > 0 {
+                    print("evidence: sent \(moved.sent), received \(moved.received) files (\(moved.bytes) bytes)")
+                }
+                if moved.unavailable > 0 { warn("evidence: \(moved.unavailable) files are not at the hub yet; the nodes that took them send them at their next sync") }
+            } catch {
+                warn("evidence transfer stopped (\(error)); the changes are synced, and the files resume where they stopped at the next sync")
+            }
         } catch let error as SyncError where error.code == .hubUnreachable {
             let pending = (try? replica.pendingCount()) ?? 0
             throw CLIError("\(error.message). Your work is saved locally (\(pending) changes waiting) and goes out at the next sync: run `yuqing sync` again later.", exitCode: 3)

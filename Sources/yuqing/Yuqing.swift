@@ -94,3 +94,8 @@ func printJSON(_ value: Any) throws {
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
+
+/// Writes a line to standard error: a warning that does not make the command fail.
+func warn(_ line: String) {
+    FileHandle.standardError.write(Data(("yuqing: " + line + "\n").utf8))
+}

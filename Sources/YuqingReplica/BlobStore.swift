@@ -1,0 +1,121 @@
+import Foundation
+import YuqingCore
+
+/// Content-addressed files beside a replica (`REPLICA.blobs/`): evidence bytes, kept outside the
+/// change rows so merging stays fast. A blob is named by the SHA-256 of its bytes and never
+/// overwritten; one being received grows in `partial/` until its digest checks out.
+public struct BlobStore: Sendable {
+    public let directory: String
+
+    /// The store of the replica file at `replicaPath`.
+    public init(replicaPath: String) { directory = replicaPath + ".blobs" }
+
+    var partialDirectory: String { directory + "/partial" }
+
+    public func path(_ digest: String) -> String { directory + "/" + digest }
+    func partialPath(_ digest: String) -> String { partialDirectory + "/" + digest }
+
+    /// True for 64 lowercase hexadecimal digits.
+    public static func isDigest(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    public static func digest(of data: Data) -> String {
+        var h = SHA256()
+        h.update([UInt8](data))
+        return h.finalizeHex()
+    }
+
+    public func has(_ digest: String) -> Bool { FileManager.default.fileExists(atPath: path(digest)) }
+
+    /// The size of a complete blob, or nil.
+    public func size(_ digest: String) -> Int64? {
+        (try? FileManager.default.attributesOfItem(atPath: path(digest))[.size] as? NSNumber)?.int64Value
+    }
+
+    /// How many bytes of a blob being received are held (0 when none).
+    public func partialSize(_ digest: String) -> Int64 {
+        (try? FileManager.default.attributesOfItem(atPath: partialPath(digest))[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Stores whole bytes under their digest (nothing happens when the blob exists). Returns the digest.
+    @discardableResult
+    public func put(_ data: Data) throws -> String {
+        let digest = Self.digest(of: data)
+        guard !has(digest) else { return digest }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try data.write(to: URL(fileURLWithPath: path(digest)), options: .atomic)
+        return digest
+    }
+
+    /// `length` bytes of a complete blob from `offset`.
+    public func read(_ digest: String, offset: Int64, length: Int) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path(digest)) else {
+            throw ReplicaError(.notFound, "no evidence \(digest.prefix(12))… here")
+        }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        return try handle.read(upToCount: length) ?? Data()
+    }
+
+    /// What became of bytes appended to a blob being received.
+    public enum Append: Equatable, Sendable {
+        /// Held so far (less than the total).
+        case partial(Int64)
+        /// Complete, and its digest checked out.
+        case complete
+    }
+
+    /// Appends bytes starting at `offset` to the blob `digest` of `total` bytes being received.
+    /// `offset` must be what is held (a resumed transfer asks first); once `total` bytes are
+    /// held, the digest is checked and the blob becomes complete, or the partial bytes are
+    /// dropped and the error says so.
+    public func append(_ digest: String, total: Int64, offset: Int64, _ data: Data) throws -> Append {
+        if has(digest) { return .complete }
+        let held = partialSize(digest)
+        guard offset == held else { throw BlobError(.offsetMismatch, "\(held) bytes of \(digest.prefix(12))… are held; send from there", held: held) }
+        guard held + Int64(data.count) <= total else { throw BlobError(.tooLong, "more bytes than the \(total) announced for \(digest.prefix(12))…", held: held) }
+        try FileManager.default.createDirectory(atPath: partialDirectory, withIntermediateDirectories: true)
+        let p = partialPath(digest)
+        if !FileManager.default.fileExists(atPath: p) { FileManager.default.createFile(atPath: p, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: p) else { throw BlobError(.io, "cannot write \(p)", held: held) }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+        try handle.close()
+        let now = held + Int64(data.count)
+        guard now == total else { return .partial(now) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: p))
+        guard Self.digest(of: bytes) == digest else {
+            try? FileManager.default.removeItem(atPath: p)
+            throw BlobError(.digestMismatch, "the bytes received for \(digest.prefix(12))… have another SHA-256; they were dropped, send them again", held: 0)
+        }
+        try FileManager.default.moveItem(atPath: p, toPath: path(digest))
+        return .complete
+    }
+}
+
+/// A blob transfer that cannot go on as asked.
+public struct BlobError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable {
+        let name: String
+        /// The bytes do not start where the held part ends.
+        public static let offsetMismatch = Code(name: "offset_mismatch")
+        public static let tooLong = Code(name: "too_long")
+        public static let digestMismatch = Code(name: "digest_mismatch")
+        public static let io = Code(name: "io")
+    }
+
+    public var code: Code
+    public var message: String
+    /// Bytes held after the refusal.
+    public var held: Int64
+
+    public init(_ code: Code, _ message: String, held: Int64) {
+        self.code = code
+        self.message = message
+        self.held = held
+    }
+
+    public var description: String { message }
+}
