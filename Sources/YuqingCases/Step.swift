@@ -129,19 +129,28 @@ public struct Step: Codable, Hashable, Sendable {
     }
 
     public var actor: Actor { Actor(user: by, unit: unit) }
+}
 
-    /// The stored form: JSON with sorted keys, so equal steps are equal bytes.
+/// A record stored as the JSON text of a log entry: sorted keys and unescaped slashes, so equal
+/// values are equal bytes.
+public protocol StoredJSON: Codable {}
+
+extension StoredJSON {
+    /// The stored form.
     public func encoded() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try! encoder.encode(self), as: UTF8.self)
     }
 
-    /// Reads a stored step; nil when the text is not one.
-    public static func decode(_ text: String) -> Step? {
-        try? JSONDecoder().decode(Step.self, from: Data(text.utf8))
+    /// Reads a stored value; nil when the text is not one.
+    public static func decode(_ text: String) -> Self? {
+        try? JSONDecoder().decode(Self.self, from: Data(text.utf8))
     }
 }
+
+extension Step: StoredJSON {}
+extension Evidence: StoredJSON {}
 
 /// A piece of evidence (取证): a screenshot or saved page, named by the SHA-256 of its bytes.
 public struct Evidence: Codable, Hashable, Sendable {
@@ -159,16 +168,6 @@ public struct Evidence: Codable, Hashable, Sendable {
         self.at = at
         self.by = actor.user
         self.unit = actor.unit
-    }
-
-    public func encoded() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! encoder.encode(self), as: UTF8.self)
-    }
-
-    public static func decode(_ text: String) -> Evidence? {
-        try? JSONDecoder().decode(Evidence.self, from: Data(text.utf8))
     }
 
     /// True for 64 lowercase hexadecimal digits.

@@ -1,0 +1,39 @@
+# Shared by the example scenarios: builds yuqing unless YUQING_BIN is given, makes a scratch
+# directory (removed at exit unless KEEP=1), and starts and stops a hub on a free loopback port.
+# Source it from the repository's root with EXAMPLE set to the scenario's name.
+
+if [[ -z "${YUQING_BIN:-}" ]]; then
+  source scripts/setup.sh
+  echo "== building yuqing (first build fetches and compiles dependencies: a few minutes)"
+  swift build --product yuqing >&2
+  YUQING_BIN="$(swift build --show-bin-path)/yuqing"
+fi
+Y="$YUQING_BIN"
+WORK="$(mktemp -d -t "yuqing-$EXAMPLE.XXXXXX")"
+HUB_PID=""
+cleanup() {
+  [[ -n "$HUB_PID" ]] && kill "$HUB_PID" 2>/dev/null && wait "$HUB_PID" 2>/dev/null || true
+  if [[ -z "${KEEP:-}" ]]; then rm -rf "$WORK"; else echo "files kept in $WORK"; fi
+}
+trap cleanup EXIT
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+HUB="http://127.0.0.1:$PORT"
+HUBDB="$WORK/hub.sqlite"
+
+HUB_STARTS=0
+start_hub() {
+  HUB_STARTS=$((HUB_STARTS + 1))
+  local log="$WORK/hub-$HUB_STARTS.log"
+  "$Y" hub serve --db "$HUBDB" --port "$PORT" >"$log" 2>&1 &
+  HUB_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$log" 2>/dev/null && return 0
+    kill -0 "$HUB_PID" 2>/dev/null || { cat "$log"; echo "the hub failed to start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "the hub did not start within 10 s" >&2; exit 1
+}
+stop_hub() { kill "$HUB_PID"; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=""; }
+step() { printf '\n== %s\n' "$*"; }
+node() { local n="$1"; shift; echo "[$n] yuqing $*"; "$Y" "$@" --db "$WORK/$n.sqlite"; }
