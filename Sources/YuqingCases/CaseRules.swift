@@ -25,35 +25,56 @@ public struct CaseRules: Sendable {
         public var error: WorkflowError
     }
 
+    /// The fields of a held case the rules read: a checker may give ``check(_:lookup:)`` records
+    /// with only these.
+    public static let fieldsRead = [CaseSchema.Field.unit, CaseSchema.Field.discoveredAt, CaseSchema.Field.discoveredBy,
+                                    CaseSchema.Field.units, CaseSchema.Field.coUnits, CaseSchema.Field.leadUnit,
+                                    CaseSchema.Field.deadline, CaseSchema.Field.category, CaseSchema.Field.level]
+
     /// Checks a push in order. `lookup` gives the case record as the checker holds it now (nil
-    /// when it holds none); scope and immutable fields written earlier in the same push count.
-    /// Only the fields that decide scope and registration are read: no step is decoded.
+    /// when it holds none), at least its ``fieldsRead``; scope and immutable fields written
+    /// earlier in the same push count. No step is decoded but the pushed ones.
     public func check(_ changes: [Change], lookup: (String) -> RecordView?) -> Refusal? {
         var scope: [String: Set<String>] = [:]
         var written: Set<String> = []   // "case\u{1f}field" of immutable fields written in this push
+        var authors: [String: Result<(Actor, Set<Role>), WorkflowError>] = [:]  // a push has few
         for (i, change) in changes.enumerated() {
-            if let error = check(change, lookup: lookup, scope: &scope, written: &written) {
+            let author: Result<(Actor, Set<Role>), WorkflowError>
+            if let known = authors[change.author] { author = known } else {
+                author = resolve(change.author)
+                authors[change.author] = author
+            }
+            if let error = check(change, author: author, lookup: lookup, scope: &scope, written: &written) {
                 return Refusal(index: i, dot: change.dot, error: error)
             }
         }
         return nil
     }
 
-    func check(_ change: Change, lookup: (String) -> RecordView?, scope: inout [String: Set<String>],
-               written: inout Set<String>) -> WorkflowError? {
+    /// Who an author is and their roles, or why the author is refused.
+    func resolve(_ author: String) -> Result<(Actor, Set<Role>), WorkflowError> {
+        guard let actor = Actor(author: author) else {
+            return .failure(WorkflowError(.author, "the author '\(author)' is not user@unit"))
+        }
+        guard let user = org.users[actor.user] else {
+            return .failure(WorkflowError(.author, "\(actor.user) is not a user of the organisation; the operator adds users with `yuqing org user`"))
+        }
+        guard user.unit == actor.unit else {
+            return .failure(WorkflowError(.author, "\(actor.user) belongs to \(user.unit), not \(actor.unit)"))
+        }
+        return .success((actor, user.roles))
+    }
+
+    func check(_ change: Change, author: Result<(Actor, Set<Role>), WorkflowError>, lookup: (String) -> RecordView?,
+               scope: inout [String: Set<String>], written: inout Set<String>) -> WorkflowError? {
         do { try schema.validate(change.record, change.field, change.value) } catch {
             return WorkflowError(.schema, error.message)
         }
-        guard let actor = Actor(author: change.author) else {
-            return WorkflowError(.author, "the author '\(change.author)' is not user@unit")
+        let actor: Actor, roles: Set<Role>
+        switch author {
+        case .success(let a): (actor, roles) = a
+        case .failure(let e): return e
         }
-        guard let user = org.users[actor.user] else {
-            return WorkflowError(.author, "\(actor.user) is not a user of the organisation; the operator adds users with `yuqing org user`")
-        }
-        guard user.unit == actor.unit else {
-            return WorkflowError(.author, "\(actor.user) belongs to \(user.unit), not \(actor.unit)")
-        }
-        let roles = user.roles
         let kind = change.record.kind
         guard kind == CaseSchema.Kind.case else {
             // The organisation and the settings: the operator's.
@@ -70,6 +91,7 @@ public struct CaseRules: Sendable {
         let F = CaseSchema.Field.self
         let name = change.field.name
         func may(_ allowed: Set<Role>, _ what: String) -> WorkflowError? {
+            if !roles.isDisjoint(with: allowed) { return nil }
             do { _ = try Planner.role(among: roles, for: allowed, doing: what, user: actor.user) } catch { return error }
             return nil
         }
@@ -86,7 +108,8 @@ public struct CaseRules: Sendable {
                 return may(Workflow.roles(for: step.kind), "\(step.kind.rawValue) (\(step.kind.chinese))")
                     ?? WorkflowError(.role, "\(step.kind.rawValue) may not be taken as \(step.role.rawValue)")
             }
-            if step.kind == .register, (view.map(Self.isRegistered) ?? false) || written.contains(caseID + "\u{1f}register") {
+            if step.kind == .register, (view.map { Self.registeredByAnother($0, than: change.dot.replica) } ?? false)
+                || written.contains(caseID + "\u{1f}register") {
                 return WorkflowError(.immutable, "case \(caseID) is already registered")
             }
             if step.kind == .register { written.insert(caseID + "\u{1f}register") }
@@ -156,10 +179,9 @@ public struct CaseRules: Sendable {
         return units
     }
 
-    /// True when the record holds a `register` step (steps are stored with sorted keys).
-    static func isRegistered(_ view: RecordView) -> Bool {
-        view.siblings.contains { key, sibs in
-            key.name == CaseSchema.Field.steps && sibs.contains { $0.value.description.contains("\"kind\":\"register\"") }
-        }
+    /// True when another replica registered the case: its registering `unit` (written in the
+    /// same transaction as the `register` step, possibly pushed in an earlier batch) is another's.
+    static func registeredByAnother(_ view: RecordView, than replica: ReplicaID) -> Bool {
+        (view.siblings[FieldKey(CaseSchema.Field.unit)] ?? []).contains { $0.dot.replica != replica }
     }
 }

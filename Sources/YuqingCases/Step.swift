@@ -149,7 +149,10 @@ extension StoredJSON {
     }
 }
 
-extension Step: StoredJSON {}
+extension Step: StoredJSON {
+    /// Reads a stored step; nil when the text is not one (``FlatJSON``: the hub reads every pushed step).
+    public static func decode(_ text: String) -> Step? { Step(flat: text) }
+}
 extension Evidence: StoredJSON {}
 
 /// A piece of evidence (取证): a screenshot or saved page, named by the SHA-256 of its bytes.

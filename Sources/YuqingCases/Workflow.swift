@@ -2,8 +2,10 @@
 /// and what each step does to the derived state. The node, the hub and the tests all use it.
 public enum Workflow {
     /// The roles that may take each step (`Protocol/workflow.md` has the table).
-    public static func roles(for kind: StepKind) -> Set<Role> {
-        switch kind {
+    public static func roles(for kind: StepKind) -> Set<Role> { table[kind]! }
+
+    private static let table: [StepKind: Set<Role>] = Dictionary(uniqueKeysWithValues: StepKind.allCases.map { kind -> (StepKind, Set<Role>) in
+        let roles: Set<Role> = switch kind {
         case .register, .quickReport, .heat: [.monitor, .commentator, .office]
         case .assess, .level, .assign: [.office, .leader]
         case .instruction: [.leader]
@@ -17,7 +19,8 @@ public enum Workflow {
         case .reopen, .link: [.office, .monitor]
         case .review, .library: [.office, .leader]
         }
-    }
+        return (kind, roles)
+    })
 
     /// Roles that may edit a case's descriptive fields (title, source, keywords, units concerned).
     public static let editors: Set<Role> = [.monitor, .commentator, .office, .leader]

@@ -51,15 +51,24 @@ public struct FieldSpec: Hashable, Sendable {
 
 /// The declared fields of one kind of record.
 public struct RecordSchema: Hashable, Sendable {
-    public var kind: String
-    public var fields: [FieldSpec]
+    public let kind: String
+    public let fields: [FieldSpec]
+    /// Fields by name: every merge and every check looks a field up.
+    private let byName: [String: FieldSpec]
 
     public init(kind: String, fields: [FieldSpec]) {
         self.kind = kind
         self.fields = fields
+        self.byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
+    public func field(_ name: String) -> FieldSpec? { byName[name] }
+
+    public static func == (a: RecordSchema, b: RecordSchema) -> Bool { a.kind == b.kind && a.fields == b.fields }
+    public func hash(into h: inout Hasher) {
+        h.combine(kind)
+        h.combine(fields)
+    }
 }
 
 /// Every kind of record the replicas hold, and the rule for each field.

@@ -8,14 +8,12 @@ extension HubStorage {
     /// or the schema (`Protocol/workflow.md` §5), read against the organisation and the cases as
     /// the hub holds them now; nil when there is none.
     public func caseRuleRefusal(_ changes: [Change]) async throws -> (change: Change, refusal: CaseRules.Refusal)? {
-        let fresh = try await unseen(changes)
-        guard !fresh.isEmpty else { return nil }
-        let org = Organisation(try await views(kinds: Organisation.kinds))
-        let cases = Set(fresh.filter { $0.record.kind == CaseSchema.Kind.case }.map(\.record))
-        var held: [String: RecordView] = [:]
-        for view in try await views(Array(cases)) { held[view.record.id] = view }
-        guard let refusal = CaseRules(org: org).check(fresh, lookup: { held[$0] }) else { return nil }
-        return (fresh[refusal.index], refusal)
+        let input = try await ruleInputs(changes, kinds: Organisation.kinds, recordKind: CaseSchema.Kind.case, fields: CaseRules.fieldsRead)
+        guard !input.fresh.isEmpty else { return nil }
+        let org = Organisation(input.all)
+        let held = Dictionary(input.touched.map { ($0.record.id, $0) }, uniquingKeysWith: { a, _ in a })
+        guard let refusal = CaseRules(org: org).check(input.fresh, lookup: { held[$0] }) else { return nil }
+        return (input.fresh[refusal.index], refusal)
     }
 }
 

@@ -31,12 +31,18 @@ public protocol HubStorage: Sendable {
     func openConflictCount() async throws -> Int
     /// Writes the operator's value with a context that covers every value in conflict.
     func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64)
-    /// What each record shows (records the hub holds nothing of are left out).
-    func views(_ records: [RecordRef]) async throws -> [RecordView]
+    /// What each record shows (records the hub holds nothing of are left out); with `fields`,
+    /// only those fields are read.
+    func views(_ records: [RecordRef], fields: [String]?) async throws -> [RecordView]
     /// Every record of the given kinds.
     func views(kinds: [String]) async throws -> [RecordView]
     /// The changes the hub has neither applied nor holds waiting.
     func unseen(_ changes: [Change]) async throws -> [Change]
+    /// What a check of `changes` against rules reads, from one snapshot: the changes the hub does
+    /// not hold yet, every record of `kinds`, and the records those changes write of `recordKind`,
+    /// with only `fields`.
+    func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) async throws
+        -> (fresh: [Change], all: [RecordView], touched: [RecordView])
 }
 
 /// The hub's replica in one SQLite file (the default; zero set-up).
@@ -80,11 +86,19 @@ public struct SQLiteHubStorage: HubStorage {
 
     public func openConflictCount() async throws -> Int { try await replica.offload { try $0.openConflictCount() } }
 
-    public func views(_ records: [RecordRef]) async throws -> [RecordView] { try await replica.offload { try $0.views(records) } }
+    public func views(_ records: [RecordRef], fields: [String]?) async throws -> [RecordView] {
+        try await replica.offload { try $0.views(records, fields: fields) }
+    }
 
     public func views(kinds: [String]) async throws -> [RecordView] { try await replica.offload { try $0.views(kinds: kinds) } }
 
     public func unseen(_ changes: [Change]) async throws -> [Change] { try await replica.offload { try $0.unseen(changes) } }
+
+    public func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) async throws
+        -> (fresh: [Change], all: [RecordView], touched: [RecordView])
+    {
+        try await replica.offload { try $0.ruleInputs(changes, kinds: kinds, recordKind: recordKind, fields: fields) }
+    }
 
     public func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
         let (change, seq) = try await replica.offload { try $0.resolve(conflictID: conflictID, value: value, author: resolvedBy) }

@@ -14,12 +14,16 @@ extension Replica {
         try read { db in try self.view(db, record) }
     }
 
-    func view(_ db: Database, _ record: RecordRef, names known: ReplicaNames? = nil) throws -> RecordView? {
+    func view(_ db: Database, _ record: RecordRef, names known: ReplicaNames? = nil, only: [String]? = nil) throws -> RecordView? {
         var fields: [FieldKey: [Sibling]] = [:]
         let names = try known ?? ReplicaNames.load(db)
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?
-            """, arguments: [record.kind, record.id])
+        var sql = "SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?"
+        var arguments: StatementArguments = [record.kind, record.id]
+        if let only {
+            sql += " AND field IN (\(only.map { _ in "?" }.joined(separator: ", ")))"
+            arguments += StatementArguments(only)
+        }
+        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         while let row = try rows.next() {
             if let s = try Coding.sibling(row, names: names) { fields[FieldKey(row["field"], element: row["elem"]), default: []].append(s) }
         }
@@ -111,51 +115,90 @@ extension Replica {
 
 extension Replica {
     /// What each of `records` shows (records this replica holds nothing of are left out), read
-    /// from one snapshot.
-    public func views(_ records: [RecordRef]) throws -> [RecordView] {
+    /// from one snapshot; with `fields`, only those fields are read.
+    public func views(_ records: [RecordRef], fields: [String]? = nil) throws -> [RecordView] {
         try read { db in
             let names = try ReplicaNames.load(db)
-            return try records.compactMap { try self.view(db, $0, names: names) }
+            return try records.compactMap { try self.view(db, $0, names: names, only: fields) }
         }
     }
 
     /// Every record of the given kinds, from one snapshot.
     public func views(kinds: [String]) throws -> [RecordView] {
+        try read { db in try self.views(db, kinds: kinds, names: try ReplicaNames.load(db)) }
+    }
+
+    func views(_ db: Database, kinds: [String], names: ReplicaNames) throws -> [RecordView] {
+        try kinds.flatMap { kind in
+            try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ? ORDER BY record", arguments: [kind])
+                .compactMap { try self.view(db, RecordRef(kind: kind, id: $0), names: names) }
+        }
+    }
+
+    /// What a check of pushed changes reads, from one read transaction: the changes this replica
+    /// does not hold yet, every record of `kinds`, and the records of `recordKind` those changes
+    /// write, with only `fields`.
+    public func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) throws
+        -> (fresh: [Change], all: [RecordView], touched: [RecordView])
+    {
         try read { db in
             let names = try ReplicaNames.load(db)
-            return try kinds.flatMap { kind in
-                try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ? ORDER BY record", arguments: [kind])
-                    .compactMap { try self.view(db, RecordRef(kind: kind, id: $0), names: names) }
+            let fresh = try self.unseen(db, changes)
+            let touched = Array(Set(fresh.filter { $0.record.kind == recordKind }.map(\.record)))
+            return (fresh, try self.views(db, kinds: kinds, names: names), try self.views(db, touched, fields: fields, names: names))
+        }
+    }
+
+    /// The `fields` of `records` in one query per hundred records.
+    func views(_ db: Database, _ records: [RecordRef], fields: [String], names: ReplicaNames) throws -> [RecordView] {
+        var out: [RecordView] = []
+        for (kind, refs) in Dictionary(grouping: records, by: \.kind) {
+            for start in stride(from: 0, to: refs.count, by: 100) {
+                let ids = refs[start..<min(start + 100, refs.count)].map(\.id)
+                var byRecord: [String: [FieldKey: [Sibling]]] = [:]
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT record, field, elem, rid, counter, hlc, value, author FROM field_value
+                    WHERE kind = ? AND record IN (\(ids.map { _ in "?" }.joined(separator: ", "))) AND field IN (\(fields.map { _ in "?" }.joined(separator: ", ")))
+                    """, arguments: StatementArguments([kind]) + StatementArguments(ids) + StatementArguments(fields))
+                while let row = try rows.next() {
+                    if let s = try Coding.sibling(row, names: names) {
+                        byRecord[row["record"], default: [:]][FieldKey(row["field"], element: row["elem"]), default: []].append(s)
+                    }
+                }
+                for (id, fields) in byRecord { out.append(RecordView(record: RecordRef(kind: kind, id: id), schema: schema, fields: fields)) }
             }
         }
+        return out
     }
 
     /// The changes of `changes` whose dots this replica has neither applied nor holds waiting.
     /// Reads the stored seen ranges (one query per replica in the batch), not the bookkeeping.
     public func unseen(_ changes: [Change]) throws -> [Change] {
-        try read { db in
-            var out: [Change] = []
-            out.reserveCapacity(changes.count)
-            let byReplica = Dictionary(grouping: changes, by: \.dot.replica)
-            for (replica, group) in byReplica {
-                guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [replica.rawValue]) else {
-                    out += group
-                    continue
-                }
-                let counters = group.map(\.dot.counter)
-                let lo = Int64(counters.min()!), hi = Int64(counters.max()!)
-                let ranges = try Row.fetchAll(db, sql: "SELECT lo, hi FROM seen_range WHERE rid = ? AND hi >= ? AND lo <= ?",
-                                              arguments: [rid, lo, hi]).map { (UInt64($0["lo"] as Int64), UInt64($0["hi"] as Int64)) }
-                let waiting = Set(try Int64.fetchAll(db, sql: "SELECT counter FROM waiting_change WHERE rid = ? AND counter BETWEEN ? AND ?",
-                                                     arguments: [rid, lo, hi]).map(UInt64.init))
-                for c in group where !waiting.contains(c.dot.counter) && !ranges.contains(where: { $0.0 <= c.dot.counter && c.dot.counter <= $0.1 }) {
-                    out.append(c)
-                }
+        try read { db in try self.unseen(db, changes) }
+    }
+
+    func unseen(_ db: Database, _ changes: [Change]) throws -> [Change] {
+        var out: [Change] = []
+        out.reserveCapacity(changes.count)
+        let byReplica = Dictionary(grouping: changes, by: \.dot.replica)
+        for (replica, group) in byReplica {
+            guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [replica.rawValue]) else {
+                out += group
+                continue
             }
-            // In the order given.
-            let keep = Set(out.map(\.dot))
-            return changes.filter { keep.contains($0.dot) }
+            let counters = group.map(\.dot.counter)
+            let lo = Int64(counters.min()!), hi = Int64(counters.max()!)
+            let ranges = try Row.fetchAll(db, sql: "SELECT lo, hi FROM seen_range WHERE rid = ? AND hi >= ? AND lo <= ?",
+                                          arguments: [rid, lo, hi]).map { (UInt64($0["lo"] as Int64), UInt64($0["hi"] as Int64)) }
+            let waiting = Set(try Int64.fetchAll(db, sql: "SELECT counter FROM waiting_change WHERE rid = ? AND counter BETWEEN ? AND ?",
+                                                 arguments: [rid, lo, hi]).map(UInt64.init))
+            for c in group where !waiting.contains(c.dot.counter) && !ranges.contains(where: { $0.0 <= c.dot.counter && c.dot.counter <= $0.1 }) {
+                out.append(c)
+            }
         }
+        // In the order given.
+        let keep = Set(out.map(\.dot))
+        return changes.filter { keep.contains($0.dot) }
     }
 }
 
