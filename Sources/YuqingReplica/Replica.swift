@@ -302,7 +302,14 @@ public final class Replica: Sendable {
     func writeLocked(_ s: Statements, _ book: inout Bookkeeping, _ writes: [Write], author: String?,
                      expectedContext: [Dot]?) throws -> [(change: Change, seq: Int64)] {
         let db = s.db
-        let unit = try author ?? Meta.get(db, "unit") ?? ""
+        // Without an author given: the node's user at its unit (`user@unit`) when it has one, else the unit.
+        let unit: String
+        if let author {
+            unit = author
+        } else {
+            let u: String = try Meta.get(db, "unit") ?? ""
+            unit = try (Meta.get(db, "app.user") as String?).map { "\($0)@\(u)" } ?? u
+        }
         let ownRid = try book.rid(id, db)
         // A dot is never given twice: not even one that a change received under this replica's
         // id holds while it waits (a file from before such changes were refused).

@@ -25,8 +25,7 @@ struct Latency: AsyncParsableCommand {
         let dir = try Scratch("latency")
         let hub = try HubProcess(db: dir.file("hub.sqlite"))
         defer { hub.stop() }
-        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "乡镇 A", hubURL: hub.url, schema: CaseSchema.schema)
-        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "卫健委 B", hubURL: hub.url, schema: CaseSchema.schema)
+        let a = try benchNode(dir.file("a.sqlite"), k: 0, hub: hub.url), b = try benchNode(dir.file("b.sqlite"), k: 1, hub: hub.url)
         var configuration = NodeRunnerConfiguration()
         configuration.watchInterval = .seconds(watchInterval)
         configuration.debounce = .seconds(debounce)

@@ -78,13 +78,13 @@ enum IngestWorkload {
             let i = j / 8
             let record = CaseSchema.caseRef(i % 10 == 0 ? "S-\(i / 10 % sharedCases)" : "N\(k)-\(i)")
             let (field, value): (FieldKey, FieldValue?) = switch j % 8 {
-            case 0: (FieldKey("title"), .text("Post about case \(i) seen by unit \(k)"))
-            case 1: (FieldKey("summary"), .text("Summary \(k)-\(i)"))
-            case 2: (FieldKey("level"), .text(Level.scale[(i + k) % 4]))
+            case 0: (FieldKey(CaseSchema.Field.title), .text("Post about case \(i) seen by unit \(k)"))
+            case 1: (FieldKey(CaseSchema.Field.summary), .text("Summary \(k)-\(i)"))
+            case 2: (FieldKey(CaseSchema.Field.level), .text(Level.scale[(i + k) % 4]))
             case 3: (FieldKey(CaseSchema.Field.category), .text(String(1 + ((i + k) % 4) % 4)))
-            case 4: (FieldKey("co_units", element: "Bureau \(k % 5)"), .integer(1))
+            case 4: (FieldKey(CaseSchema.Field.coUnits, element: "Bureau \(k % 5)"), .integer(1))
             case 5: (FieldKey(CaseSchema.Field.steps, element: "\(k)-\(j)"), .text("Called the poster back; follow-up \(j)"))
-            case 6: (FieldKey("title"), .text("Post about case \(i), edited by unit \(k)"))
+            case 6: (FieldKey(CaseSchema.Field.title), .text("Post about case \(i), edited by unit \(k)"))
             default: (FieldKey(CaseSchema.Field.category), .text(String(1 + ((i + k + 1) % 7) % 4)))
             }
             out.append(state.write(record, field, value, author: "Unit \(k)", physicalMillis: start + UInt64(j)))

@@ -1,4 +1,8 @@
 import Foundation
+import YuqingCases
+import YuqingCore
+import YuqingHub
+import YuqingReplica
 import GRDBSQLite
 import YuqingCore
 #if canImport(Glibc)
@@ -221,7 +225,14 @@ final class HubProcess {
     let child: Child
     let url: String
 
-    init(db: String) throws {
+    /// Starts a hub on `db` whose organisation has the benchmark's `units` units, each with one
+    /// user who may take every step (``WorkflowWorkload``): the hub checks every push against it.
+    init(db: String, units: Int = 20) throws {
+        let storage = try SQLiteHubStorage(path: db, schema: CaseSchema.schema)
+        if try storage.replica.views(kinds: [CaseSchema.Kind.user]).isEmpty {
+            try storage.replica.write(WorkflowWorkload.organisation(units: units).map { Replica.Write($0.record, $0.field, $0.value) },
+                                      author: "operator@hub")
+        }
         let port = freePort()
         url = "http://127.0.0.1:\(port)"
         child = try Child.spawn([yuqingBinary(), "hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning"])

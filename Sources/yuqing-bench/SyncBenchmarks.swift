@@ -11,7 +11,8 @@ import YuqingSync
 import YuqingWire
 
 /// Cases as field units register them: ten field values each (unit, title, summary, level,
-/// status, two co-units, three progress notes), from `nodes` units.
+/// category, two co-units, three progress reports as steps), from `nodes` units, each unit its own
+/// cases, written by its user (``WorkflowWorkload``) so that the hub's rules accept them.
 struct CaseWorkload {
     var nodes = 10
     var fieldsPerCase: Int { 10 }
@@ -24,6 +25,8 @@ struct CaseWorkload {
 
     static func node(_ k: Int) -> ReplicaID { IngestWorkload.replicaID(1000 + k) }
 
+    static let reports = ["已联系发帖人核实情况", "已调阅相关记录", "已约谈单位负责人", "现场查看后确认问题存在", "已责令限期整改"]
+
     /// The changes registering cases `range`, in order.
     mutating func changes(cases range: Range<Int>) -> [Change] {
         var out: [Change] = []
@@ -31,24 +34,32 @@ struct CaseWorkload {
         for c in range {
             let k = c % nodes
             let record = CaseSchema.caseRef(String(format: "YQ-%07d", c))
-            let unit = "Township \(k)"
+            let actor = Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k))
+            let at = 1_790_000_000_000 + Int64(c)
+            func report(_ n: Int) -> FieldValue {
+                var step = Step(kind: .report, at: at + Int64(n), by: actor, role: .monitor)
+                step.report = .progress
+                step.text = "\(Self.reports[(c + n) % Self.reports.count])（第\(c)起，第\(n)次）"
+                return .text(step.encoded())
+            }
+            let place = WorkflowWorkload.places[c % 10], subject = WorkflowWorkload.subjects[(c / 10) % 10]
             let fields: [(FieldKey, FieldValue)] = [
-                (FieldKey("unit"), .text(unit)),
-                (FieldKey("title"), .text("Post about case \(c)")),
-                (FieldKey("summary"), .text("Residents complain about item \(c % 97)")),
-                (FieldKey("level"), .text(Level.scale[c % 4])),
+                (FieldKey(CaseSchema.Field.unit), .text(actor.unit)),
+                (FieldKey(CaseSchema.Field.title), .text("\(place)\(subject)问题，网民反映第\(c)起")),
+                (FieldKey(CaseSchema.Field.summary), .text("网民反映\(place)\(subject)\(WorkflowWorkload.issues[c % 10])（编号\(c % 997)）")),
+                (FieldKey(CaseSchema.Field.level), .text(Level.scale[c % 4])),
                 (FieldKey(CaseSchema.Field.category), .text(String(1 + (c % 7) % 4))),
-                (FieldKey("co_units", element: "Bureau \(c % 7)"), .integer(1)),
-                (FieldKey("co_units", element: "Bureau \((c + 3) % 7)"), .integer(1)),
-                (FieldKey(CaseSchema.Field.steps, element: "\(c)-1"), .text("Registered from a forum post")),
-                (FieldKey(CaseSchema.Field.steps, element: "\(c)-2"), .text("Called the poster")),
-                (FieldKey(CaseSchema.Field.steps, element: "\(c)-3"), .text("Reply drafted")),
+                (FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit((k + 1) % nodes)), .integer(1)),
+                (FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit((k + 3) % nodes)), .integer(1)),
+                (FieldKey(CaseSchema.Field.steps, element: "S\(c)-1"), report(1)),
+                (FieldKey(CaseSchema.Field.steps, element: "S\(c)-2"), report(2)),
+                (FieldKey(CaseSchema.Field.steps, element: "S\(c)-3"), report(3)),
             ]
             for (field, value) in fields {
                 counters[k] += 1
                 out.append(Change(dot: Dot(replica: Self.node(k), counter: counters[k]),
-                                  hlc: HLC(wallMillis: 1_800_000_000_000 + UInt64(c)), record: record, field: field,
-                                  value: value, context: [], author: unit))
+                                  hlc: HLC(wallMillis: UInt64(at)), record: record, field: field,
+                                  value: value, context: [], author: actor.author))
             }
         }
         return out
@@ -84,17 +95,20 @@ struct Bootstrap: AsyncParsableCommand {
         try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases)
         let hub = try HubProcess(db: dir.file("hub.sqlite"))
         defer { hub.stop() }
+        // The organisation's records, which the node pulls with the cases.
+        let orgChanges = try Replica.open(at: dir.file("hub.sqlite"), mode: .readOnly, schema: CaseSchema.schema).appliedCount() - cases * 10
         var times: [Double] = [], rss: [Int] = []
         let bin = yuqingBinary()
         for run in 1...runs {
             let node = dir.file("node-\(run).sqlite")
-            try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", "Township B"])
+            try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", WorkflowWorkload.unit(1), "--user", WorkflowWorkload.user(1)])
             note("bootstrap: run \(run)/\(runs)")
             let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
             times.append(t)
             rss.append(peak)
             let replica = try Replica.open(at: node, schema: CaseSchema.schema)
-            guard try replica.appliedCount() == cases * 10 else { throw BenchError("the node holds \(try replica.appliedCount()) of \(cases * 10) changes") }
+            let expected = cases * 10 + orgChanges
+            guard try replica.appliedCount() == expected else { throw BenchError("the node holds \(try replica.appliedCount()) of \(expected) changes") }
             if !noVerify, run == 1 {
                 note("bootstrap: comparing digests")
                 guard try replica.digest() == Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema).digest() else { throw BenchError("the node's digest differs from the hub's") }
@@ -147,8 +161,7 @@ struct Reconnect: AsyncParsableCommand {
         try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases)
         let hub = try HubProcess(db: dir.file("hub.sqlite"))
         defer { hub.stop() }
-        let a = try Replica.create(at: dir.file("a.sqlite"), role: .node, unit: "Township A", hubURL: hub.url, schema: CaseSchema.schema)
-        let b = try Replica.create(at: dir.file("b.sqlite"), role: .node, unit: "Township B", hubURL: hub.url, schema: CaseSchema.schema)
+        let a = try benchNode(dir.file("a.sqlite"), k: 0, hub: hub.url), b = try benchNode(dir.file("b.sqlite"), k: 1, hub: hub.url)
         let sa = SyncSession(replica: a, client: try HubClient(hubURL: hub.url))
         let sb = SyncSession(replica: b, client: try HubClient(hubURL: hub.url))
         note("reconnect: first syncs")
@@ -161,7 +174,7 @@ struct Reconnect: AsyncParsableCommand {
                 return switch i % 3 {
                 case 0: Replica.Write(record, FieldKey("title"), .text("Title edited by \(unit), \(i)"))
                 case 1: Replica.Write(record, FieldKey(CaseSchema.Field.category), .text(String(1 + (i % 7) % 4)))
-                default: Replica.Write(record, FieldKey("co_units", element: "Bureau \(i % 9)"), .integer(1))
+                default: Replica.Write(record, FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit(i % 9)), .integer(1))
                 }
             }
         }
@@ -207,18 +220,18 @@ struct ManyNodes: AsyncParsableCommand {
 
     func measure() async throws -> (result: Result, table: String) {
         let dir = try Scratch("many-nodes")
-        let hub = try HubProcess(db: dir.file("hub.sqlite"))
+        let hub = try HubProcess(db: dir.file("hub.sqlite"), units: nodes)
         note("many nodes: creating \(nodes) nodes")
         var sessions: [SyncSession] = []
         for k in 0..<nodes {
-            let replica = try Replica.create(at: dir.file("n\(k).sqlite"), role: .node, unit: "Unit \(k)", hubURL: hub.url, schema: CaseSchema.schema)
+            let replica = try benchNode(dir.file("n\(k).sqlite"), k: k, hub: hub.url)
             sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
         }
         var samples: [Double] = [], waits: [Double] = []
         for round in 1...rounds {
             for (k, s) in sessions.enumerated() {
                 try s.replica.write((0..<changes).map { i in
-                    Replica.Write(CaseSchema.caseRef("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey("co_units", element: "Bureau \(i)"),
+                    Replica.Write(CaseSchema.caseRef("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit(i)),
                                   i % 2 == 0 ? .text("Case \(i) of unit \(k)") : .integer(1))
                 })
             }
@@ -240,9 +253,10 @@ struct ManyNodes: AsyncParsableCommand {
         note("many nodes: checking convergence")
         for s in sessions { _ = try await s.run() }
         let hubPeak = hub.stop()
-        let hubDigest = try Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema).digest()
+        let hubReplica = try Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema)
+        let hubDigest = try hubReplica.digest(), hubHeld = try hubReplica.appliedCount()
         for s in sessions {
-            guard try s.replica.appliedCount() == nodes * changes * rounds, try s.replica.digest() == hubDigest else {
+            guard hubHeld >= nodes * changes * rounds, try s.replica.appliedCount() == hubHeld, try s.replica.digest() == hubDigest else {
                 throw BenchError("node \(s.replica.id) did not converge")
             }
         }
@@ -263,4 +277,11 @@ struct ManyNodes: AsyncParsableCommand {
             """
         return (r, table)
     }
+}
+
+/// A node replica for unit `k` of the benchmark's organisation, working as its user.
+func benchNode(_ path: String, k: Int, hub: String) throws -> Replica {
+    let r = try Replica.create(at: path, role: .node, unit: WorkflowWorkload.unit(k), hubURL: hub, schema: CaseSchema.schema)
+    try r.setAttribute("user", WorkflowWorkload.user(k))
+    return r
 }
