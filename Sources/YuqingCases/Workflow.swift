@@ -191,3 +191,27 @@ public struct WorkflowError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String { message }
 }
+
+extension Workflow {
+    /// The steps a user with `roles` of `unit` may take on `file` now: what a node offers. Steps
+    /// about a draft are offered when some draft fits (`sign` only the unit's own drafts).
+    public static func available(roles: Set<Role>, unit: String, on file: CaseFile) -> [StepKind] {
+        let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
+        return StepKind.allCases.filter { kind in
+            guard kind != .register, !roles.isDisjoint(with: Workflow.roles(for: kind)) else { return false }
+            if !officeLevel, !file.concerns(unit) { return false }
+            switch kind {
+            case .sign, .approve, .return, .publish:
+                return file.state.replies.contains { reply in
+                    (kind != .sign || reply.unit == unit) && refusal(kind, in: file, target: reply.id) == nil
+                }
+            case .urge, .notice:
+                return refusal(kind, in: file, target: file.leadUnit) == nil
+            case .library:
+                return refusal(kind, in: file) == nil
+            default:
+                return refusal(kind, in: file) == nil
+            }
+        }
+    }
+}

@@ -25,7 +25,7 @@ struct CaseCommand: AsyncParsableCommand {
 
             The status follows from the steps; `yuqing case due` lists what is due and overdue.
             """,
-        subcommands: [Register.self, New.self, Show.self, List.self, Due.self, Set.self, QuickReport.self, Assess.self,
+        subcommands: [Register.self, New.self, Show.self, List.self, Due.self, Next.self, Set.self, QuickReport.self, Assess.self,
                       LevelStep.self, Assign.self, Instruct.self, Report.self, Note.self, Heat.self, Urge.self, Notice.self,
                       Statement.self, Reopen.self, Archive.self, Review.self, Library.self, Link.self, AddEvidence.self])
 
@@ -159,6 +159,23 @@ struct CaseCommand: AsyncParsableCommand {
             for unit in tally.keys.sorted() where tally[unit]!.late + tally[unit]!.missed > 0 {
                 print("unit \(unit.terminalSafe): \(tally[unit]!.late) late, \(tally[unit]!.missed) missed, \(tally[unit]!.onTime) on time")
             }
+        }
+    }
+
+    struct Next: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The steps this node's user may take on a case now.")
+        @OptionGroup var options: ReplicaOptions
+        @Argument(help: "The case id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let ctx = try NodeContext.open(options)
+            let file = try ctx.file(id)
+            let steps = Workflow.available(roles: ctx.roles, unit: ctx.actor.unit, on: file)
+            if json { return try printJSON(["case": id, "status": file.state.status.rawValue, "steps": steps.map(\.rawValue)] as [String: Any]) }
+            print("case \(id) is \(file.state.status.rawValue) (\(file.state.status.chinese)); \(ctx.actor.user) (\(ctx.roles.sorted().map(\.rawValue).joined(separator: ", "))) may:")
+            if steps.isEmpty { print("  nothing now") }
+            for s in steps { print("  \(s.rawValue.replacingOccurrences(of: "_", with: "-"))  \(s.chinese)") }
         }
     }
 

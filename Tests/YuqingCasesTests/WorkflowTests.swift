@@ -152,3 +152,25 @@ import YuqingCore
         do { try d.take("chen", .edit(["unit": .text("x")])); Issue.record("unit changed") } catch { #expect(error.code == .input) }
     }
 }
+
+/// What a node offers: only the steps the user's role allows, and only where they fit.
+@Suite struct OfferedStepsTests {
+    @Test func eachUserIsOfferedWhatTheyMayDoNow() throws {
+        var d = try WorkflowTests.registered()
+        func offered(_ user: String) -> Set<StepKind> {
+            Set(Workflow.available(roles: Fixture.org.users[user]!.roles, unit: Fixture.actor(user).unit, on: d.file!))
+        }
+        #expect(offered("li") == [.quickReport, .report, .heat, .link])
+        #expect(offered("chen").isSuperset(of: [.assess, .level, .assign]) && !offered("chen").contains(.draft))
+        #expect(offered("sun").isEmpty, "a unit the case does not concern")
+        #expect(offered("wang").isSuperset(of: [.report]) && !offered("wang").contains(.sign))
+        try d.take("chen", .assign(lead: "town-a", coUnits: [], deadline: d.now + 3_600_000, instruction: nil))
+        try d.take("li", .draft(text: "x", revises: nil))
+        #expect(offered("wang").contains(.sign))
+        #expect(!offered("zhou").contains(.sign), "another unit's head")
+        #expect(!offered("chen").contains(.approve), "not signed yet")
+        try d.take("wang", .sign(draft: d.draft()))
+        #expect(offered("chen").isSuperset(of: [.approve, .return]))
+        #expect(offered("qian") == [.statement])
+    }
+}
