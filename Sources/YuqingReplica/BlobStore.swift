@@ -77,7 +77,7 @@ public struct BlobStore: Sendable {
         guard held + Int64(data.count) <= total else { throw BlobError(.tooLong, "more bytes than the \(total) announced for \(digest.prefix(12))…", held: held) }
         try FileManager.default.createDirectory(atPath: partialDirectory, withIntermediateDirectories: true)
         let p = partialPath(digest)
-        if !FileManager.default.fileExists(atPath: p) { FileManager.default.createFile(atPath: p, contents: nil) }
+        if !FileManager.default.fileExists(atPath: p) { _ = FileManager.default.createFile(atPath: p, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: p) else { throw BlobError(.io, "cannot write \(p)", held: held) }
         try handle.seekToEnd()
         try handle.write(contentsOf: data)

@@ -46,7 +46,7 @@ public struct EvidenceTransfer: Sendable {
                     report.bytes += Int64(bytes.count)
                 }
                 try FileManager.default.createDirectory(atPath: sentMarks, withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
+                _ = FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
                 report.sent += 1
             } else {
                 let status = try await client.blobStatus(sha)
@@ -67,7 +67,7 @@ public struct EvidenceTransfer: Sendable {
                     report.received += 1
                     // It came from the hub: nothing to send back.
                     try FileManager.default.createDirectory(atPath: sentMarks, withIntermediateDirectories: true)
-                    FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
+                    _ = FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
                 }
             }
         }
