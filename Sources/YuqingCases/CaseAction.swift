@@ -149,6 +149,10 @@ public struct Planner: Sendable {
         if let kind = action.stepKind {
             role = try self.role(for: kind)
             if let refusal = Workflow.refusal(kind, in: file, target: action.target) { throw refusal }
+        } else if case .evidence = action {
+            role = try Self.role(among: roles, for: Workflow.evidenceTakers, doing: "adding evidence", user: actor.user)
+            if file == nil { throw WorkflowError(.notInState, "there is no such case on this node; register it first or sync") }
+            if file!.state.isArchived { throw WorkflowError(.archived, "case \(caseID) is archived and read-only") }
         } else {
             role = try Self.role(among: roles, for: Workflow.editors, doing: "editing a case", user: actor.user)
             if file == nil { throw WorkflowError(.notInState, "there is no such case on this node; register it first or sync") }
@@ -194,7 +198,7 @@ public struct Planner: Sendable {
                 if l != file?.level { put(CaseSchema.Field.level, .text(l)) }
                 step?.level = l
                 step?.from = file?.level
-                if Level.isHigher(l, than: file?.level) { step?.notify = Level.notified(l) }
+                if file?.level != nil, Level.isHigher(l, than: file?.level) { step?.notify = Level.notified(l) }
                 newLevel = l
             }
         case .setLevel(let l, let reason):
@@ -204,7 +208,7 @@ public struct Planner: Sendable {
             step?.level = l
             step?.from = file?.level
             step?.text = reason
-            if Level.isHigher(l, than: file?.level) { step?.notify = Level.notified(l) }
+            if file?.level != nil, Level.isHigher(l, than: file?.level) { step?.notify = Level.notified(l) }
             newLevel = l
         case .assign(let lead, let coUnits, let deadline, let instruction):
             for u in [lead] + coUnits { if let p = Identifier.problem(u, what: "unit") { throw WorkflowError(.input, p) } }
@@ -294,6 +298,9 @@ public struct Planner: Sendable {
         case .keywords(let add, let remove), .units(let add, let remove):
             let field = { if case .keywords = action { return CaseSchema.Field.keywords } else { return CaseSchema.Field.units } }()
             for k in add where !k.isEmpty { put(field, .integer(1), element: k) }
+            if field == CaseSchema.Field.units, !remove.isEmpty {
+                throw WorkflowError(.input, "units concerned are never removed: a unit once concerned keeps its access to the case")
+            }
             for k in remove {
                 guard file?.view.elements(field).contains(k) ?? false else { throw WorkflowError(.input, "'\(k)' is not among the case's \(field)") }
                 put(field, nil, element: k)

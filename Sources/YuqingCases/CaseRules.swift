@@ -10,7 +10,7 @@ import YuqingCore
 /// (a report written while another node archived the case) are the workflow's fold, not refusals:
 /// such steps are kept and marked without effect (``CaseFile/Entry/effective``).
 public struct CaseRules: Sendable {
-    public var org: Organisation
+    public internal(set) var org: Organisation
     public var schema: Schema
 
     public init(org: Organisation, schema: Schema = CaseSchema.schema) {
@@ -35,6 +35,13 @@ public struct CaseRules: Sendable {
     /// when it holds none), at least its ``fieldsRead``; scope and immutable fields written
     /// earlier in the same push count. No step is decoded but the pushed ones.
     public func check(_ changes: [Change], lookup: (String) -> RecordView?) -> Refusal? {
+        var rules = self
+        return rules.checkUpdating(changes, lookup: lookup)
+    }
+
+    /// As ``check(_:lookup:)``; the organisation's changes of the push apply as they pass, so an
+    /// operator's node may grant a role and use it in one push.
+    mutating func checkUpdating(_ changes: [Change], lookup: (String) -> RecordView?) -> Refusal? {
         var scope: [String: Set<String>] = [:]
         var written: Set<String> = []   // "case\u{1f}field" of immutable fields written in this push
         var authors: [String: Result<(Actor, Set<Role>), WorkflowError>] = [:]  // a push has few
@@ -46,6 +53,10 @@ public struct CaseRules: Sendable {
             }
             if let error = check(change, author: author, lookup: lookup, scope: &scope, written: &written) {
                 return Refusal(index: i, dot: change.dot, error: error)
+            }
+            if change.record.kind == CaseSchema.Kind.user || change.record.kind == CaseSchema.Kind.unit {
+                org.apply(change)
+                authors.removeAll()
             }
         }
         return nil
@@ -95,6 +106,24 @@ public struct CaseRules: Sendable {
             do { _ = try Planner.role(among: roles, for: allowed, doing: what, user: actor.user) } catch { return error }
             return nil
         }
+        // Unit roles act on the cases their unit is concerned by: judged before this change's own
+        // contribution to the scope (only earlier changes of the push count). The registering
+        // `unit` write is what puts the unit in scope.
+        let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
+        if !officeLevel, name != F.unit {
+            let inScope = (view.map(Self.scope) ?? []).union(scope[caseID] ?? [])
+            if !inScope.contains(actor.unit) {
+                return WorkflowError(.unitScope, "case \(caseID) does not concern \(actor.unit); a unit writes only the cases it registered, is concerned by or is assigned")
+            }
+        }
+        // A log entry is written once: a write naming earlier values would remove an entry.
+        if [F.steps, F.evidence, F.legacyNotes].contains(name), !change.context.isEmpty {
+            return WorkflowError(.immutable, "\(name) entries are written once and never replaced")
+        }
+        // A case's scope only grows: units concerned are added, never removed.
+        if name == F.units, change.value == nil {
+            return WorkflowError(.immutable, "units concerned are never removed: a unit once concerned keeps its access to the case")
+        }
         // The fields and steps, and who may write them.
         switch name {
         case F.steps:
@@ -122,7 +151,7 @@ public struct CaseRules: Sendable {
                 return WorkflowError(.schema, "evidence is named by its SHA-256 (64 lowercase hex digits) and holds an Evidence in JSON")
             }
             guard e.by == actor.user, e.unit == actor.unit else { return WorkflowError(.author, "evidence taken by \(e.by)@\(e.unit) was written by \(actor)") }
-            if let error = may([.monitor, .commentator, .office], "adding evidence") { return error }
+            if let error = may(Workflow.evidenceTakers, "adding evidence") { return error }
         case F.unit, F.discoveredAt, F.discoveredBy:
             if !change.context.isEmpty || view?.value(name) != nil || written.contains(caseID + "\u{1f}" + name) {
                 return WorkflowError(.immutable, "\(name) is written once, when the case is registered")
@@ -139,8 +168,9 @@ public struct CaseRules: Sendable {
             // `yuqing node user`); shown as they were, without effect on the workflow.
             if let error = may(Workflow.editors.union([.unitHead]), "sending work from before the workflow") { return error }
         case F.category, F.level:
-            // Proposed at registration (a first value); changed afterwards by the office or a leader.
-            let proposal = change.context.isEmpty && view?.value(name) == nil
+            // Proposed at registration: a first value as its writer saw it (an empty context, whatever
+            // reached the hub meanwhile); changed afterwards by the office or a leader.
+            let proposal = change.context.isEmpty
             if let error = may(proposal ? Workflow.roles(for: .register).union([.leader]) : Workflow.roles(for: .assess), "setting the \(name)") { return error }
         case F.leadUnit, F.coUnits, F.deadline, F.instruction:
             if let error = may(Workflow.roles(for: .assign), "assigning") { return error }
@@ -155,14 +185,6 @@ public struct CaseRules: Sendable {
         default:
             if let error = may(Workflow.editors, "editing a case") { return error }
             if name == F.units { scope[caseID, default: []].insert(change.field.element) }
-        }
-        // Unit roles act on the cases their unit is concerned by.
-        let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
-        if !officeLevel {
-            let inScope = (view.map(Self.scope) ?? []).union(scope[caseID] ?? [])
-            if !inScope.contains(actor.unit) {
-                return WorkflowError(.unitScope, "case \(caseID) does not concern \(actor.unit); a unit writes only the cases it registered, is concerned by or is assigned")
-            }
         }
         return nil
     }

@@ -48,7 +48,12 @@ public struct DeadlineTable: Hashable, Sendable {
         self.minutes = Self.defaults.merging(minutes) { _, new in new }
     }
 
-    func after(_ clock: DeadlineClock, _ start: Int64) -> Int64 { start + (minutes[clock] ?? 0) * 60_000 }
+    /// `start` plus the clock's minutes; saturates rather than overflowing on hostile times.
+    func after(_ clock: DeadlineClock, _ start: Int64) -> Int64 {
+        let (span, o1) = (minutes[clock] ?? 0).multipliedReportingOverflow(by: 60_000)
+        let (sum, o2) = start.addingReportingOverflow(span)
+        return o1 || o2 ? Int64.max : sum
+    }
 }
 
 /// Computes deadline clocks when their triggering event happens, and what is due or late.
@@ -77,8 +82,10 @@ public enum Deadlines {
 
     /// The last millisecond of the office's calendar day that holds `millis`.
     public static func endOfDay(_ millis: Int64, utcOffsetMinutes: Int64) -> Int64 {
-        let offset = utcOffsetMinutes * 60_000, day: Int64 = 86_400_000
-        let local = millis + offset
+        let day: Int64 = 86_400_000
+        // Times are bounded by the schema; clamp anyway, so no input traps.
+        let offset = max(-1440, min(1440, utcOffsetMinutes)) * 60_000
+        let local = max(Int64.min / 2, min(Int64.max / 2, millis)) + offset
         let start = local - ((local % day) + day) % day
         return start + day - 1 - offset
     }

@@ -75,6 +75,25 @@ public struct Organisation: Hashable, Sendable {
         }
     }
 
+    /// Applies one change of a `unit` or `user` record (for a check of the rest of its push).
+    mutating func apply(_ change: Change) {
+        let id = change.record.id
+        switch (change.record.kind, change.field.name) {
+        case (CaseSchema.Kind.unit, "name"):
+            units[id, default: Unit(id: id, name: id, parent: nil)].name = change.value?.description ?? id
+        case (CaseSchema.Kind.unit, "parent"):
+            units[id, default: Unit(id: id, name: id, parent: nil)].parent = change.value?.description
+        case (CaseSchema.Kind.user, "name"):
+            users[id, default: User(id: id, name: id, unit: "", roles: [])].name = change.value?.description ?? id
+        case (CaseSchema.Kind.user, "unit"):
+            users[id, default: User(id: id, name: id, unit: "", roles: [])].unit = change.value?.description ?? ""
+        case (CaseSchema.Kind.user, "roles"):
+            guard let role = Role(rawValue: change.field.element) else { return }
+            if change.value == nil { users[id]?.roles.remove(role) } else { users[id, default: User(id: id, name: id, unit: "", roles: [])].roles.insert(role) }
+        default: break
+        }
+    }
+
     /// The record kinds the organisation is read from.
     public static let kinds = [CaseSchema.Kind.unit, CaseSchema.Kind.user, CaseSchema.Kind.settings]
 

@@ -22,6 +22,9 @@ public enum Workflow {
         return (kind, roles)
     })
 
+    /// Roles that may add evidence.
+    public static let evidenceTakers: Set<Role> = [.monitor, .commentator, .office]
+
     /// Roles that may edit a case's descriptive fields (title, source, keywords, units concerned).
     public static let editors: Set<Role> = [.monitor, .commentator, .office, .leader]
 
@@ -124,6 +127,8 @@ public enum Workflow {
             var reply = state.replies[i]
             switch (step.kind, reply.stage) {
             case (.sign, .drafted):
+                // Only the draft's own unit head signs it.
+                guard step.unit == reply.unit else { return false }
                 reply.stage = .signed
                 reply.signedBy = step.by
             case (.approve, .signed), (.return, .signed):

@@ -129,11 +129,15 @@ public struct Schema: Hashable, Sendable {
 }
 
 extension ValueKind {
+    /// The latest time a timestamp may hold: 9999-12-31T23:59:59.999Z.
+    public static let latestTime: Int64 = 253_402_300_799_999
+
     /// Why `value` is not of this kind, or nil when it is.
     public func problem(with value: FieldValue) -> String? {
         switch (self, value) {
         case (.text, .text), (.integer, .integer): nil
-        case (.timestamp, .integer(let n)): n >= 0 ? nil : "holds a time, which cannot be before 1970"
+        case (.timestamp, .integer(let n)): n < 0 ? "holds a time, which cannot be before 1970"
+            : n > ValueKind.latestTime ? "holds a time after the year 9999" : nil
         case (.membership, .integer(1)): nil
         case (.membership, _): "holds set membership (the integer 1), not \(value.isText ? "text" : "another number")"
         case (.text, .integer): "holds text, not a number"

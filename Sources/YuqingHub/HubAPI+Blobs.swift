@@ -21,6 +21,10 @@ extension HubAPI {
             guard total > 0, total <= configuration.maxEvidenceBytes else {
                 throw HubError(.contentTooLarge, "too_large", "evidence of \(total) bytes; the hub keeps files of 1 to \(configuration.maxEvidenceBytes) bytes")
             }
+            if let named = configuration.evidenceField, !store.has(sha),
+               try await !storage.holds(kind: named.kind, field: named.field, element: sha) {
+                throw HubError(.conflict, "not_referenced", "no case names evidence \(sha.prefix(12))…; sync the changes that add it first, then the file")
+            }
             let body = try await collect(request, context)
             do {
                 let outcome = try store.append(sha, total: total, offset: offset, Data(buffer: body))

@@ -29,11 +29,15 @@ public struct HubConfiguration: Sendable {
     public var blobs: BlobStore?
     /// The largest evidence file the hub keeps.
     public var maxEvidenceBytes: Int64
+    /// Where records name their evidence (record kind, field keyed by digest): when set, the hub
+    /// takes an upload only for a digest some record names, so nobody fills its disk with files
+    /// no case refers to.
+    public var evidenceField: (kind: String, field: String)?
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
                 bodyTimeout: Duration = .seconds(60), enforceCaseRules: Bool = true, blobs: BlobStore? = nil,
-                maxEvidenceBytes: Int64 = 64 << 20) {
+                maxEvidenceBytes: Int64 = 64 << 20, evidenceField: (kind: String, field: String)? = nil) {
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
@@ -45,6 +49,7 @@ public struct HubConfiguration: Sendable {
         self.enforceCaseRules = enforceCaseRules
         self.blobs = blobs
         self.maxEvidenceBytes = maxEvidenceBytes
+        self.evidenceField = evidenceField
     }
 }
 

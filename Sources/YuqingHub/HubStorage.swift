@@ -38,6 +38,9 @@ public protocol HubStorage: Sendable {
     func views(kinds: [String]) async throws -> [RecordView]
     /// The changes the hub has neither applied nor holds waiting.
     func unseen(_ changes: [Change]) async throws -> [Change]
+    /// True when some record of `kind` holds the field key `(field, element)` (the hub keeps a
+    /// file only for evidence a case names).
+    func holds(kind: String, field: String, element: String) async throws -> Bool
     /// What a check of `changes` against rules reads, from one snapshot: the changes the hub does
     /// not hold yet, every record of `kinds`, and the records those changes write of `recordKind`,
     /// with only `fields`.
@@ -93,6 +96,10 @@ public struct SQLiteHubStorage: HubStorage {
     public func views(kinds: [String]) async throws -> [RecordView] { try await replica.offload { try $0.views(kinds: kinds) } }
 
     public func unseen(_ changes: [Change]) async throws -> [Change] { try await replica.offload { try $0.unseen(changes) } }
+
+    public func holds(kind: String, field: String, element: String) async throws -> Bool {
+        try await replica.offload { try $0.holds(kind: kind, field: field, element: element) }
+    }
 
     public func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) async throws
         -> (fresh: [Change], all: [RecordView], touched: [RecordView])

@@ -71,15 +71,25 @@ public struct BlobStore: Sendable {
     /// held, the digest is checked and the blob becomes complete, or the partial bytes are
     /// dropped and the error says so.
     public func append(_ digest: String, total: Int64, offset: Int64, _ data: Data) throws -> Append {
+        // One append per blob at a time, in this process (two units may send the same file at once).
+        let lock = BlobLocks.shared.lock(directory + "/" + digest)
+        lock.lock()
+        defer { lock.unlock() }
         if has(digest) { return .complete }
-        let held = partialSize(digest)
+        var held = partialSize(digest)
+        if held > total {
+            // Left by an earlier transfer that announced another size: start again.
+            try? FileManager.default.removeItem(atPath: partialPath(digest))
+            held = 0
+        }
         guard offset == held else { throw BlobError(.offsetMismatch, "\(held) bytes of \(digest.prefix(12))… are held; send from there", held: held) }
         guard held + Int64(data.count) <= total else { throw BlobError(.tooLong, "more bytes than the \(total) announced for \(digest.prefix(12))…", held: held) }
         try FileManager.default.createDirectory(atPath: partialDirectory, withIntermediateDirectories: true)
         let p = partialPath(digest)
         if !FileManager.default.fileExists(atPath: p) { _ = FileManager.default.createFile(atPath: p, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: p) else { throw BlobError(.io, "cannot write \(p)", held: held) }
-        try handle.seekToEnd()
+        try handle.seek(toOffset: UInt64(held))
+        try handle.truncate(atOffset: UInt64(held))
         try handle.write(contentsOf: data)
         try handle.synchronize()
         try handle.close()
@@ -92,6 +102,22 @@ public struct BlobStore: Sendable {
         }
         try FileManager.default.moveItem(atPath: p, toPath: path(digest))
         return .complete
+    }
+}
+
+/// Locks by blob path, shared by every store in the process.
+final class BlobLocks: @unchecked Sendable {
+    static let shared = BlobLocks()
+    private let guardLock = NSLock()
+    private var locks: [String: NSLock] = [:]
+
+    func lock(_ key: String) -> NSLock {
+        guardLock.withLock {
+            if let l = locks[key] { return l }
+            let l = NSLock()
+            locks[key] = l
+            return l
+        }
     }
 }
 

@@ -100,9 +100,10 @@ extension CounterRanges {
 }
 
 extension Replica {
-    /// Gives this node's changes that the hub has not acknowledged a new author (a node made
-    /// before users existed, upgraded: its unsent work is attributed to the user who now works
-    /// on it). Nobody else holds those changes yet, so they keep their dots. Returns how many.
+    /// Gives this node's changes that the hub has not acknowledged, and whose author is a bare unit
+    /// name (made before users existed), a new author: the user who now works on the upgraded
+    /// node. Nobody else holds those changes yet, so they keep their dots. Changes already made by
+    /// a user keep theirs (their steps name that user). Returns how many.
     public func reauthorPending(_ author: String) throws -> Int {
         guard role == .node else {
             throw ReplicaError(.invalidWrite, "\(path) is the hub's database; only a node's changes are re-attributed")
@@ -112,9 +113,10 @@ extension Replica {
             let rid = try book.rid(id, db)
             let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
             try db.execute(sql: """
-                UPDATE field_value SET author = ? WHERE rid = ? AND counter IN (SELECT counter FROM log WHERE seq > ? AND rid = ?)
+                UPDATE field_value SET author = ? WHERE rid = ? AND instr(author, '@') = 0
+                  AND counter IN (SELECT counter FROM log WHERE seq > ? AND rid = ?)
                 """, arguments: [author, rid, cursor, rid])
-            try db.execute(sql: "UPDATE log SET author = ? WHERE seq > ? AND rid = ?", arguments: [author, cursor, rid])
+            try db.execute(sql: "UPDATE log SET author = ? WHERE seq > ? AND rid = ? AND instr(author, '@') = 0", arguments: [author, cursor, rid])
             return db.changesCount
         }
         cache.invalidate()

@@ -223,3 +223,13 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// True when some record of `kind` holds a value under the field key `(field, element)`.
+    public func holds(kind: String, field: String, element: String) throws -> Bool {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT 1 FROM field_value WHERE kind = ? AND field = ? AND elem = ? LIMIT 1",
+                             arguments: [kind, field, element]) != nil
+        }
+    }
+}

@@ -25,6 +25,8 @@ public struct EvidenceTransfer: Sendable {
         public var bytes: Int64 = 0
         /// Referenced blobs neither here nor at the hub yet (their node has not sent them).
         public var unavailable = 0
+        /// Blobs whose transfer failed this time (the others went on); they resume next time.
+        public var failed: [String: String] = [:]
     }
 
     /// Sends the blobs of `digests` this node holds and the hub does not, then fetches those the
@@ -35,40 +37,47 @@ public struct EvidenceTransfer: Sendable {
         var chunks = 0
         let sentMarks = store.directory + "/sent"
         for sha in Set(digests).sorted() where BlobStore.isDigest(sha) {
-            if let size = store.size(sha) {
-                guard !FileManager.default.fileExists(atPath: sentMarks + "/" + sha) else { continue }
-                var status = try await client.blobStatus(sha)
-                while !status.complete {
-                    guard chunks < maxChunks else { return report }
-                    let bytes = try store.read(sha, offset: status.held, length: chunk)
-                    status = try await client.putBlob(sha, total: size, offset: status.held, bytes)
-                    chunks += 1
-                    report.bytes += Int64(bytes.count)
-                }
-                try FileManager.default.createDirectory(atPath: sentMarks, withIntermediateDirectories: true)
-                _ = FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
-                report.sent += 1
-            } else {
-                let status = try await client.blobStatus(sha)
-                guard status.complete else { report.unavailable += 1; continue }
-                var held = store.partialSize(sha)
-                while held < status.held {
-                    guard chunks < maxChunks else { return report }
-                    let bytes = try await client.getBlob(sha, offset: held, length: chunk)
-                    guard !bytes.isEmpty else { break }
-                    chunks += 1
-                    report.bytes += Int64(bytes.count)
-                    switch try store.append(sha, total: status.held, offset: held, bytes) {
-                    case .complete: held = status.held
-                    case .partial(let n): held = n
+            do {
+                if let size = store.size(sha) {
+                    guard !FileManager.default.fileExists(atPath: sentMarks + "/" + sha) else { continue }
+                    var status = try await client.blobStatus(sha)
+                    while !status.complete {
+                        guard chunks < maxChunks else { return report }
+                        let bytes = try store.read(sha, offset: status.held, length: chunk)
+                        status = try await client.putBlob(sha, total: size, offset: status.held, bytes)
+                        chunks += 1
+                        report.bytes += Int64(bytes.count)
                     }
-                }
-                if store.has(sha) {
-                    report.received += 1
-                    // It came from the hub: nothing to send back.
                     try FileManager.default.createDirectory(atPath: sentMarks, withIntermediateDirectories: true)
                     _ = FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
+                    report.sent += 1
+                } else {
+                    let status = try await client.blobStatus(sha)
+                    guard status.complete else { report.unavailable += 1; continue }
+                    var held = store.partialSize(sha)
+                    while held < status.held {
+                        guard chunks < maxChunks else { return report }
+                        let bytes = try await client.getBlob(sha, offset: held, length: chunk)
+                        guard !bytes.isEmpty else { break }
+                        chunks += 1
+                        report.bytes += Int64(bytes.count)
+                        switch try store.append(sha, total: status.held, offset: held, bytes) {
+                        case .complete: held = status.held
+                        case .partial(let n): held = n
+                        }
+                    }
+                    if store.has(sha) {
+                        report.received += 1
+                        // It came from the hub: nothing to send back.
+                        try FileManager.default.createDirectory(atPath: sentMarks, withIntermediateDirectories: true)
+                        _ = FileManager.default.createFile(atPath: sentMarks + "/" + sha, contents: nil)
+                    }
                 }
+            } catch let error as SyncError where error.code == .hubUnreachable {
+                throw error  // nothing else will get through either
+            } catch {
+                // One file's trouble (refused, changed meanwhile) does not stop the others.
+                report.failed[sha] = "\(error)"
             }
         }
         return report

@@ -100,6 +100,7 @@ struct PlainHTTPGet: Sendable {
         if header("transfer-encoding")?.lowercased().contains("chunked") == true {
             body = try dechunk(body)
         } else if let length = header("content-length").flatMap({ Int($0) }) {
+            guard length >= 0 else { throw Failure(description: "a negative Content-Length") }
             guard body.count >= length else { throw Failure(description: "the connection closed mid-answer") }
             body = Array(body[0..<length])
         }
@@ -118,8 +119,9 @@ struct PlainHTTPGet: Sendable {
         var out = [UInt8](), i = 0
         while true {
             guard let lineEnd = (i..<max(i, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
-                  let size = Int(String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";")[0], radix: 16)
-            else { throw Failure(description: "the connection closed mid-answer") }
+                  let field = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";", omittingEmptySubsequences: false).first,
+                  let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0, size <= 1 << 20
+            else { throw Failure(description: "a malformed or cut chunked answer") }
             i = lineEnd + 2
             if size == 0 { return out }
             guard i + size <= bytes.count else { throw Failure(description: "the connection closed mid-answer") }

@@ -44,7 +44,8 @@ struct HubCommand: AsyncParsableCommand {
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let host = host, db = db
             let app = buildHubApplication(
-                configuration: HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db)), storage: storage, logger: logger,
+                configuration: HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db),
+                                                evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence)), storage: storage, logger: logger,
                 onServerRunning: { port in
                     say("yuqing hub \(storage.hubID) listening on http://\(host):\(port) (database \(db))")
                 })

@@ -48,6 +48,13 @@ struct SyncCommand: AsyncParsableCommand {
             } catch {
                 warn("evidence transfer stopped (\(error)); the changes are synced, and the files resume where they stopped at the next sync")
             }
+        } catch let error as SyncError where error.problem?.code == "rule_violation" {
+            let pending = (try? replica.pendingCount()) ?? 0
+            let advice = switch error.problem?.rule {
+            case "role", "author": "ask the operator to enrol this node's user with the role the step needs (`yuqing org user …` at the hub), then sync again"
+            default: "this node's changes break a rule the hub applies (Protocol/workflow.md §5); tell the operator, who can see the refusal in the hub's log"
+            }
+            throw CLIError("\(error.message). Your work stays saved on this node (\(pending) changes waiting); \(advice).", exitCode: 4)
         } catch let error as SyncError where error.code == .hubUnreachable {
             let pending = (try? replica.pendingCount()) ?? 0
             throw CLIError("\(error.message). Your work is saved locally (\(pending) changes waiting) and goes out at the next sync: run `yuqing sync` again later.", exitCode: 3)

@@ -28,10 +28,11 @@ import Testing
         #expect(steps.map { $0["kind"] as? String } == ["register", "report"])
         #expect(steps.last?["text"] as? String == "first follow-up")
         #expect((json["conflicts"] as? [Any])?.isEmpty == true)
-        #expect(try CLI.run(["case", "set", id, "units-=Bureau B"], env: env).status == 0)
+        let removal = try CLI.run(["case", "set", id, "units-=Bureau B"], env: env)
+        #expect(removal.status != 0 && removal.stderr.contains("never removed"), "a case's scope only grows")
         let list = try CLI.run(["case", "list", "--json"], env: env)
         let cases = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
-        #expect(cases.count == 1 && cases[0]["units"] as? [String] == ["乡镇A"])
+        #expect(cases.count == 1 && cases[0]["units"] as? [String] == ["Bureau B", "乡镇A"])
         let digest = try CLI.run(["digest"], env: env).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(digest.count == 64)
     }
@@ -67,7 +68,7 @@ import Testing
         let again = try CLI.initNode(db, hub: "http://127.0.0.1:9", unit: "u")
         #expect(again.status != 0 && again.stderr.contains("already exists"))
         let id = try CLI.run(["case", "new", "--db", db, "--title", "t"]).lastWord
-        for (arg, hint) in [("colour=red", "editable fields"), ("title", "FIELD=VALUE"), ("units-=Nobody", "not among"),
+        for (arg, hint) in [("colour=red", "editable fields"), ("title", "FIELD=VALUE"), ("units-=Nobody", "never removed"), ("keywords-=Nobody", "not among"),
                             ("unit=x", "cannot be edited"), ("status=done", "follows from the workflow"), ("co-units+=B", "case assign"),
                             ("level=I", "case level")] {
             let r = try CLI.run(["case", "set", "--db", db, id, arg])
@@ -91,9 +92,10 @@ import Testing
         var json = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "show", "--db", db, id, "--json"]).stdout.utf8)) as? [String: Any]
         #expect(json?["summary"] as? String == "x+=1 and y-=2")
         #expect((json?["units"] as? [String])?.count == 2)
-        #expect(try CLI.run(["case", "set", "--db", db, id, "units-=\(decomposed)"]).status == 0)
+        #expect(try CLI.run(["case", "set", "--db", db, id, "keywords+=\(composed)"]).status == 0)
+        #expect(try CLI.run(["case", "set", "--db", db, id, "keywords-=\(decomposed)"]).status == 0)
         json = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "show", "--db", db, id, "--json"]).stdout.utf8)) as? [String: Any]
-        #expect((json?["units"] as? [String]) == ["u"])
+        #expect((json?["keywords"] as? [String])?.isEmpty == true)
     }
 
     @Test func nodeCommandsRefuseTheHubsDatabase() throws {

@@ -57,7 +57,9 @@ import YuqingCore
         var d = Desk()
         try d.take("li", .register(Registration(title: "town's case")))
         let town = d
-        let c = change.record.id == "YQ-TOWN" ? Self.change(change.author, change.field, change.value, id: d.caseID!) : change
+        // Every case change is about the town's registered case (the rule under test is then the first one broken).
+        var c = change
+        if c.record.kind == "case" { c.record = RecordRef(kind: "case", id: d.caseID!) }
         let refusal = try #require(Self.check([c], against: town))
         #expect(refusal.error.code.description == rule, "\(refusal.error.message)")
     }
@@ -79,6 +81,34 @@ import YuqingCore
         var d = Desk()
         let made = try d.take("li", .register(Registration(title: "t")))
         #expect(Self.check(made, against: d) == nil)
+    }
+
+    /// What the review found: no write takes an entry away, shrinks a scope, or widens its own.
+    @Test func entriesAreNeverReplacedAndScopeNeverShrinksOrGrantsItself() throws {
+        var d = Desk()
+        let made = try d.take("li", .register(Registration(title: "t")))
+        let step = try #require(made.first { $0.field.name == "steps" })
+        let id = d.caseID!
+        // A step naming the register step as superseded.
+        var replacing = Self.change("chen@office", step.field, Self.step(.report, by: "chen", role: .office), id: id, context: [step.dot])
+        replacing.dot = Dot(replica: ReplicaID("o"), counter: 1)
+        #expect(Self.check([replacing], against: d)?.error.code == .immutable)
+        // Removing a unit concerned.
+        #expect(Self.check([Self.change("chen@office", FieldKey("units", element: "town-a"), nil, id: id)], against: d)?.error.code == .immutable)
+        // A unit adding itself, then writing: refused at the first change, which its scope does not allow.
+        let grant = Self.change("sun@bureau-b", FieldKey("units", element: "bureau-b"), .integer(1), id: id)
+        let then = Self.change("sun@bureau-b", FieldKey("title"), .text("x"), id: id)
+        #expect(Self.check([grant, then], against: d)?.index == 0)
+        // Once the office adds it, the unit may write.
+        let byOffice = Self.change("chen@office", FieldKey("units", element: "bureau-b"), .integer(1), id: id)
+        #expect(Self.check([byOffice, then], against: d) == nil)
+    }
+
+    @Test func aRoleGrantedEarlierInAPushCounts() {
+        let grant = Self.change("op@office", FieldKey("roles", element: "office"), .integer(1), kind: "user", id: "op")
+        let assess = Self.change("op@office", FieldKey("lead_unit"), .text("town-a"))
+        #expect(Self.check([assess])?.error.code == .role)
+        #expect(Self.check([grant, assess]) == nil)
     }
 
     @Test func theOperatorEditsTheOrganisation() {

@@ -5,7 +5,7 @@ import Testing
 import YuqingCore
 import YuqingHub
 import YuqingReplica
-import YuqingSync
+@testable import YuqingSync
 import YuqingTestSupport
 import YuqingWire
 
@@ -89,6 +89,62 @@ import YuqingWire
             do { _ = try await client.blobStatus("not-a-digest"); Issue.record("bad digest accepted") } catch let error as SyncError {
                 #expect(error.problem?.code == "bad_request")
             }
+        }
+    }
+}
+
+/// What a hostile hub or a man in the middle sends to a long poll does not crash the node.
+@Suite struct PlainHTTPParsingTests {
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\nabc",
+        "nonsense\r\n\r\n",
+    ])
+    func hostileAnswersAreErrorsNotCrashes(answer: String) {
+        #expect(throws: (any Error).self) { try PlainHTTPGet.parse(Array(answer.utf8)) }
+    }
+}
+
+extension EvidenceTransferTests {
+    @Test func twoUploadsOfOneFileAtOnceLeaveItWhole() async throws {
+        let files = try TempDir()
+        let store = BlobStore(replicaPath: files.path("hub.sqlite"))
+        let bytes = Self.screenshot(seed: 3)
+        let sha = BlobStore.digest(of: bytes)
+        let half = bytes.count / 2
+        // Two senders race with the same chunks, as two units holding one screenshot would.
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    for (offset, part) in [(0, bytes.prefix(half)), (half, bytes.suffix(from: half))] {
+                        _ = try? store.append(sha, total: Int64(bytes.count), offset: Int64(offset), Data(part))
+                    }
+                }
+            }
+        }
+        #expect(store.has(sha))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.path(sha))) == bytes)
+    }
+
+    @Test func aHubOfCasesTakesOnlyFilesACaseNames() async throws {
+        let files = try TempDir()
+        let storage = try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample)
+        let config = HubConfiguration(port: 0, enforceCaseRules: false, blobs: BlobStore(replicaPath: files.path("hub.sqlite")),
+                                      evidenceField: ("case", "notes"))
+        try await buildHubApplication(configuration: config, storage: storage).test(.live) { client in
+            let hub = try HubClient(hubURL: "http://127.0.0.1:\(try #require(client.port))")
+            let bytes = Self.screenshot(seed: 4)
+            let sha = BlobStore.digest(of: bytes)
+            do { _ = try await hub.putBlob(sha, total: Int64(bytes.count), offset: 0, bytes); Issue.record("an unnamed file was taken") } catch let error as SyncError {
+                #expect(error.problem?.code == "not_referenced")
+            }
+            var node = ReplicaState(id: ReplicaID("n"), schema: .sample)
+            let named = node.write(.case("c1"), FieldKey("notes", element: sha), .text("screenshot"), author: "a", physicalMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+            _ = try await storage.ingest([named], from: ReplicaID("n"))
+            #expect(try await hub.putBlob(sha, total: Int64(bytes.count), offset: 0, bytes).complete)
         }
     }
 }
