@@ -89,7 +89,8 @@ import YuqingWire
             ]
             for (i, (field, value, rule)) in bad.enumerated() {
                 let c = Change(dot: Dot(replica: ReplicaID("n-li"), counter: UInt64(i + 1)), hlc: HLC(wallMillis: UInt64(Self.now)),
-                               record: CaseSchema.caseRef("YQ-X"), field: field, value: value, context: [], author: "li@town-a")
+                               record: CaseSchema.caseRef("YQ-X"), field: field, value: value, context: [],
+                               author: field.name == "steps" ? "chen@office" : "li@town-a")  // the office: no scope to pass first
                 let (status, problem) = try await Self.push(client, ReplicaState(id: ReplicaID("n-li"), schema: CaseSchema.schema), [c])
                 #expect(status == .unprocessableContent && problem?.rule == rule, "\(field): \(String(describing: problem))")
             }
