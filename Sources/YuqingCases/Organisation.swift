@@ -97,15 +97,6 @@ public struct Organisation: Hashable, Sendable {
     /// The record kinds the organisation is read from.
     public static let kinds = [CaseSchema.Kind.unit, CaseSchema.Kind.user, CaseSchema.Kind.settings]
 
-    /// A unit and every unit above it, nearest first.
-    public func chain(_ unit: String) -> [String] {
-        var out: [String] = [], next: String? = unit
-        while let u = next, !out.contains(u) {
-            out.append(u)
-            next = units[u]?.parent
-        }
-        return out
-    }
 }
 
 /// Writes that change the organisation. Only the operator (or whoever writes the hub's own file)

@@ -1,4 +1,5 @@
 import Foundation
+import YuqingCore
 
 /// The kinds of workflow step (`domain.md` §3). Each step is an immutable entry of a case's
 /// `steps` log: two steps taken at once on two nodes are two entries, never a conflict.
@@ -173,8 +174,6 @@ public struct Evidence: Codable, Hashable, Sendable {
         self.unit = actor.unit
     }
 
-    /// True for 64 lowercase hexadecimal digits.
-    public static func isDigest(_ s: String) -> Bool {
-        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-    }
+    /// True for a SHA-256 digest in lowercase hex, the key of an evidence entry.
+    public static func isDigest(_ s: String) -> Bool { SHA256.isHexDigest(s) }
 }

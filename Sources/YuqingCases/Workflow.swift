@@ -212,8 +212,6 @@ extension Workflow {
                 }
             case .urge, .notice:
                 return refusal(kind, in: file, target: file.leadUnit) == nil
-            case .library:
-                return refusal(kind, in: file) == nil
             default:
                 return refusal(kind, in: file) == nil
             }

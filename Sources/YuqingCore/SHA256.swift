@@ -51,6 +51,11 @@ public struct SHA256: Sendable {
 
     public mutating func finalizeHex() -> String { Hex.encode(finalize()) }
 
+    /// True for a digest as ``finalizeHex()`` writes it: 64 lowercase hexadecimal digits.
+    public static func isHexDigest(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     private mutating func compress(_ block: ArraySlice<UInt8>) {
         var w = [UInt32](repeating: 0, count: 64)
         let base = block.startIndex

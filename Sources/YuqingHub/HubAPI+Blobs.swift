@@ -16,8 +16,8 @@ extension HubAPI {
         }
         router.put("/v1/blobs/{sha}") { request, context in
             let (store, sha) = try blob(context)
-            let offset = try Self.integer(request.uri.queryParameters.get("offset"), name: "offset")
-            let total = try Self.integer(request.uri.queryParameters.get("total"), name: "total")
+            let offset = try Self.nonNegative(request.uri.queryParameters.get("offset"), name: "offset")
+            let total = try Self.nonNegative(request.uri.queryParameters.get("total"), name: "total")
             guard total > 0, total <= configuration.maxEvidenceBytes else {
                 throw HubError(.contentTooLarge, "too_large", "evidence of \(total) bytes; the hub keeps files of 1 to \(configuration.maxEvidenceBytes) bytes")
             }
@@ -46,8 +46,8 @@ extension HubAPI {
             guard let size = store.size(sha) else {
                 throw HubError(.notFound, "not_found", "the hub does not hold evidence \(sha.prefix(12))… (yet): the node that took it sends it at its next sync")
             }
-            let offset = try Self.integer(request.uri.queryParameters.get("offset") ?? "0", name: "offset")
-            let length = min(Int(try Self.integer(request.uri.queryParameters.get("length") ?? "1048576", name: "length")), 4 << 20)
+            let offset = try Self.nonNegative(request.uri.queryParameters.get("offset"), name: "offset", absent: 0)
+            let length = min(Int(try Self.nonNegative(request.uri.queryParameters.get("length"), name: "length", absent: 1 << 20)), 4 << 20)
             guard offset <= size else { throw HubError.badRequest("offset \(offset) is past the end (\(size) bytes)") }
             let data = try store.read(sha, offset: offset, length: length)
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -59,12 +59,5 @@ extension HubAPI {
         let sha = try context.parameters.require("sha")
         guard BlobStore.isDigest(sha) else { throw HubError.badRequest("'\(sha.prefix(80))' is not a SHA-256 digest (64 lowercase hex digits)") }
         return (store, sha)
-    }
-
-    static func integer(_ text: String?, name: String) throws -> Int64 {
-        guard let text, let n = Int64(text), n >= 0, String(n) == text else {
-            throw HubError.badRequest("\(name) must be an integer ≥ 0")
-        }
-        return n
     }
 }

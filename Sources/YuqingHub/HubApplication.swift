@@ -182,8 +182,16 @@ struct HubAPI<Storage: HubStorage>: Sendable {
 
     /// A log position given in the query (0 when absent), or a 400 that says what one is.
     static func logPosition(_ text: String?, name: String) throws -> Int64 {
-        guard let text else { return 0 }
-        guard let n = Int64(text), n >= 0 else { throw HubError.badRequest("'\(name)' must be a log position (an integer >= 0)") }
+        try nonNegative(text, name: name, absent: 0, what: "a log position")
+    }
+
+    /// An integer >= 0 given in the query (`absent` when not given; required when nil), or a 400.
+    static func nonNegative(_ text: String?, name: String, absent: Int64? = nil, what: String = "an integer") throws -> Int64 {
+        guard let text else {
+            if let absent { return absent }
+            throw HubError.badRequest("'\(name)' is required: \(what) (an integer >= 0)")
+        }
+        guard let n = Int64(text), n >= 0 else { throw HubError.badRequest("'\(name)' must be \(what) (an integer >= 0)") }
         return n
     }
 

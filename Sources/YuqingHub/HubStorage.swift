@@ -31,13 +31,6 @@ public protocol HubStorage: Sendable {
     func openConflictCount() async throws -> Int
     /// Writes the operator's value with a context that covers every value in conflict.
     func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64)
-    /// What each record shows (records the hub holds nothing of are left out); with `fields`,
-    /// only those fields are read.
-    func views(_ records: [RecordRef], fields: [String]?) async throws -> [RecordView]
-    /// Every record of the given kinds.
-    func views(kinds: [String]) async throws -> [RecordView]
-    /// The changes the hub has neither applied nor holds waiting.
-    func unseen(_ changes: [Change]) async throws -> [Change]
     /// True when some record of `kind` holds the field key `(field, element)` (the hub keeps a
     /// file only for evidence a case names).
     func holds(kind: String, field: String, element: String) async throws -> Bool
@@ -88,14 +81,6 @@ public struct SQLiteHubStorage: HubStorage {
     public func conflicts() async throws -> [Conflict] { try await replica.offload { try $0.conflicts() } }
 
     public func openConflictCount() async throws -> Int { try await replica.offload { try $0.openConflictCount() } }
-
-    public func views(_ records: [RecordRef], fields: [String]?) async throws -> [RecordView] {
-        try await replica.offload { try $0.views(records, fields: fields) }
-    }
-
-    public func views(kinds: [String]) async throws -> [RecordView] { try await replica.offload { try $0.views(kinds: kinds) } }
-
-    public func unseen(_ changes: [Change]) async throws -> [Change] { try await replica.offload { try $0.unseen(changes) } }
 
     public func holds(kind: String, field: String, element: String) async throws -> Bool {
         try await replica.offload { try $0.holds(kind: kind, field: field, element: element) }

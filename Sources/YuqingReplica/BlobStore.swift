@@ -15,10 +15,8 @@ public struct BlobStore: Sendable {
     public func path(_ digest: String) -> String { directory + "/" + digest }
     func partialPath(_ digest: String) -> String { partialDirectory + "/" + digest }
 
-    /// True for 64 lowercase hexadecimal digits.
-    public static func isDigest(_ s: String) -> Bool {
-        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-    }
+    /// True for a blob's name: a SHA-256 digest in lowercase hex.
+    public static func isDigest(_ s: String) -> Bool { SHA256.isHexDigest(s) }
 
     public static func digest(of data: Data) -> String {
         var h = SHA256()

@@ -14,16 +14,12 @@ extension Replica {
         try read { db in try self.view(db, record) }
     }
 
-    func view(_ db: Database, _ record: RecordRef, names known: ReplicaNames? = nil, only: [String]? = nil) throws -> RecordView? {
+    func view(_ db: Database, _ record: RecordRef, names known: ReplicaNames? = nil) throws -> RecordView? {
         var fields: [FieldKey: [Sibling]] = [:]
         let names = try known ?? ReplicaNames.load(db)
-        var sql = "SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?"
-        var arguments: StatementArguments = [record.kind, record.id]
-        if let only {
-            sql += " AND field IN (\(only.map { _ in "?" }.joined(separator: ", ")))"
-            arguments += StatementArguments(only)
-        }
-        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?
+            """, arguments: [record.kind, record.id])
         while let row = try rows.next() {
             if let s = try Coding.sibling(row, names: names) { fields[FieldKey(row["field"], element: row["elem"]), default: []].append(s) }
         }
@@ -114,15 +110,6 @@ extension Replica {
 }
 
 extension Replica {
-    /// What each of `records` shows (records this replica holds nothing of are left out), read
-    /// from one snapshot; with `fields`, only those fields are read.
-    public func views(_ records: [RecordRef], fields: [String]? = nil) throws -> [RecordView] {
-        try read { db in
-            let names = try ReplicaNames.load(db)
-            return try records.compactMap { try self.view(db, $0, names: names, only: fields) }
-        }
-    }
-
     /// Every record of the given kinds, from one snapshot.
     public func views(kinds: [String]) throws -> [RecordView] {
         try read { db in try self.views(db, kinds: kinds, names: try ReplicaNames.load(db)) }

@@ -29,6 +29,11 @@ public struct EvidenceTransfer: Sendable {
         public var failed: [String: String] = [:]
     }
 
+    /// Moves the blobs that the records of `kind` name in `field` (keyed by digest).
+    public func run(namedBy replica: Replica, kind: String, field: String) async throws -> Report {
+        try await run(try replica.elements(kind: kind, field: field))
+    }
+
     /// Sends the blobs of `digests` this node holds and the hub does not, then fetches those the
     /// hub holds and this node does not. `maxChunks` bounds the requests (for tests that stop a
     /// transfer half way).

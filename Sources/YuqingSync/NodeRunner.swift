@@ -152,8 +152,8 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
                         // Files after changes, never holding them back; a failed transfer resumes next time.
                         let transfer = EvidenceTransfer(client: client, store: BlobStore(replicaPath: replica.path))
                         do {
-                            let digests = try replica.elements(kind: evidence.kind, field: evidence.field)
-                            let moved = try await withinShutdownGrace { try await transfer.run(digests) }
+                            let replica = replica
+                            let moved = try await withinShutdownGrace { try await transfer.run(namedBy: replica, kind: evidence.kind, field: evidence.field) }
                             if let moved, moved.sent + moved.received > 0 {
                                 logger.info("evidence: sent \(moved.sent), received \(moved.received) (\(moved.bytes) bytes)")
                             }

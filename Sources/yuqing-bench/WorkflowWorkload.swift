@@ -1,6 +1,7 @@
 import Foundation
 import YuqingCases
 import YuqingCore
+import YuqingTestSupport
 
 /// Cases as units really make them: each unit registers its own cases with distinct Chinese text
 /// and takes them through the workflow (quick report, assessment, assignment, reports, heat, a
@@ -39,7 +40,7 @@ enum WorkflowWorkload {
 
     /// About `count` changes of node `k`, in the order the node made them.
     static func changes(node k: Int, count: Int, seed: UInt64 = 1) -> [Change] {
-        var rng = SplitMix(seed: seed &+ UInt64(k) &* 0x9E37)
+        var rng = SeededRandom(seed: seed &+ UInt64(k) &* 0x9E37)
         var replica = ReplicaState(id: IngestWorkload.replicaID(k), schema: CaseSchema.schema)
         let actor = Actor(user: user(k), unit: unit(k))
         let ids = Counter("\(k)x")
@@ -89,18 +90,5 @@ enum WorkflowWorkload {
             if r % 3 == 0 { _ = take(.archive(note: nil), id) }
         }
         return Array(out.prefix(count))
-    }
-
-    /// A small deterministic generator (the bench has no test support).
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

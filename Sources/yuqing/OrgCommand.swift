@@ -52,10 +52,7 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(name: .customLong("role"), help: "A role: \(Role.names); repeat for more.") var roles: [String] = []
         @Option(help: "The person's name.") var name: String?
         func run() async throws {
-            let parsed = try roles.map { r in
-                guard let role = Role(name: r) else { throw CLIError("'\(r)' is not a role; roles are: \(Role.names)") }
-                return role
-            }
+            let parsed = try NodeCommand.roles(roles)
             if parsed.isEmpty { throw CLIError("give at least one --role (\(Role.names))") }
             try OrgCommand.write(options) { () throws(WorkflowError) in try OrganisationWrites.user(id, name: name, unit: unit, roles: parsed) }
             print("user \(id) saved (\(unit): \(parsed.map(\.rawValue).joined(separator: ", ")))")

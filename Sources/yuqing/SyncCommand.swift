@@ -40,7 +40,7 @@ struct SyncCommand: AsyncParsableCommand {
             // Evidence files after the changes: they never hold the changes back.
             let transfer = EvidenceTransfer(client: session.client, store: BlobStore(replicaPath: replica.path))
             do {
-                let moved = try await transfer.run(try replica.elements(kind: CaseSchema.Kind.case, field: CaseSchema.Field.evidence))
+                let moved = try await transfer.run(namedBy: replica, kind: CaseSchema.Kind.case, field: CaseSchema.Field.evidence)
                 if moved.sent + moved.received > 0 {
                     print("evidence: sent \(moved.sent), received \(moved.received) files (\(moved.bytes) bytes)")
                 }

@@ -54,7 +54,7 @@ import YuqingWire
             let registered = try Self.changes(&node, "li", unit: "town-a", roles: [.monitor], .register(Registration(title: "网帖")))
             #expect(try await Self.push(client, node, registered).0 == .ok)
             let head = try await storage.head()
-            #expect(try await storage.unseen(registered).isEmpty, "what the hub holds is not checked again")
+            #expect(try storage.replica.unseen(registered).isEmpty, "what the hub holds is not checked again")
             #expect(try await Self.push(client, node, registered).0 == .ok, "a push sent again is accepted")
 
             // A monitor's report (allowed) and a forged assessment (the office's step) in one push.
@@ -69,7 +69,7 @@ import YuqingWire
                 #expect(problem?.dot != nil && problem!.message.contains("nothing of this push was stored"))
                 #expect(try await storage.head() == head, "half a push was applied")
                 // The allowed part alone goes through.
-                #expect(try await storage.unseen(report + forged).count == report.count + forged.count)
+                #expect(try storage.replica.unseen(report + forged).count == report.count + forged.count)
                 #expect(try await Self.push(client, node, report).0 == .ok)
             } else {
                 #expect(status == .ok, "without the rules the hub takes anything: this test needs them")
