@@ -65,6 +65,7 @@ public final class Replica: Sendable {
     public let role: ReplicaRole
     let pool: DatabasePool
     let cache = BookkeepingCache()
+    let statements = StatementsCache()
     /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
     public let deviceClock: @Sendable () -> UInt64
 
@@ -207,18 +208,33 @@ public final class Replica: Sendable {
     /// Runs `body` in a write transaction with the bookkeeping in memory; the bookkeeping is
     /// written back before the commit, and kept in memory once the commit succeeded.
     ///
-    /// The copy is kept from inside the writer's serial queue, when SQLite reports the commit, so
-    /// the next write transaction (from any thread) starts from it; a rollback drops it.
+    /// The copy is kept from inside the writer's serial queue once the commit returned, so the
+    /// next write transaction (from any thread) starts from it; a failure drops it. The
+    /// transaction is begun and committed here through statements prepared once per connection,
+    /// like the merge's own: a local edit is a handful of row operations, and preparing its
+    /// statements and GRDB's transaction bookkeeping cost as much as the edit.
     func transact<T>(localOnly: Bool = false, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
-        try write { db -> T in
-            // Changes by another connection (another process) since this one last wrote?
-            let version = try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
-            var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
-            let result = try body(try Statements(db), &book)
-            try book.flush(db, localOnly: localOnly, own: id)
-            let cache = self.cache, kept = book
-            db.afterNextTransaction(onCommit: { _ in cache.set(version, kept) }, onRollback: { _ in cache.invalidate() })
-            return result
+        do {
+            return try pool.writeWithoutTransaction { db -> T in
+                let s = try statements.get(db)
+                try s.begin.run()
+                do {
+                    // Changes by another connection (another process) since this one last wrote?
+                    let version = try s.dataVersion.single() ?? 0
+                    var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
+                    let result = try body(s, &book)
+                    try book.flush(db, localOnly: localOnly, own: id)
+                    try s.commit.run()
+                    cache.set(version, book)
+                    return result
+                } catch {
+                    cache.invalidate()
+                    if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                    throw error
+                }
+            }
+        } catch {
+            throw ReplicaError.storage(error, path: path)
         }
     }
 
@@ -532,5 +548,18 @@ final class BookkeepingCache: @unchecked Sendable {
             version = nil
             book = nil
         }
+    }
+}
+
+/// The writer connection's prepared statements, made at its first write transaction and used
+/// only from inside the writer's serial queue.
+final class StatementsCache: @unchecked Sendable {
+    private var statements: Statements?
+
+    func get(_ db: Database) throws -> Statements {
+        if let statements, statements.db === db { return statements }
+        let made = try Statements(db)
+        statements = made
+        return made
     }
 }

@@ -10,10 +10,13 @@ import YuqingCore
 struct FastStatement {
     let handle: OpaquePointer
     let db: Database
+    /// Kept so that the handle stays valid while this value lives, even if GRDB empties its cache.
+    private let statement: Statement
 
     init(_ db: Database, _ sql: String) throws {
         self.db = db
-        handle = try db.cachedStatement(sql: sql).sqliteStatement
+        statement = try db.cachedStatement(sql: sql)
+        handle = statement.sqliteStatement
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -63,6 +66,12 @@ struct FastStatement {
     func run() throws {
         defer { reset() }
         _ = try step()
+    }
+
+    /// The first column of the first row, as an integer; nil without a row.
+    func single() throws -> Int64? {
+        defer { reset() }
+        return try step() ? int64(0) : nil
     }
 
     func reset() {

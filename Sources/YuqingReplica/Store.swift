@@ -4,10 +4,14 @@ import YuqingCore
 /// The prepared statements of one write transaction.
 struct Statements {
     let siblings, deleteSibling, insertSibling, insertLog, insertWaiting, waitingExists: FastStatement
+    let begin, commit, dataVersion: FastStatement
     let db: Database
 
     init(_ db: Database) throws {
         self.db = db
+        begin = try FastStatement(db, "BEGIN IMMEDIATE")
+        commit = try FastStatement(db, "COMMIT")
+        dataVersion = try FastStatement(db, "PRAGMA data_version")
         siblings = try FastStatement(db, """
             SELECT rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = ?
             """)
@@ -298,8 +302,14 @@ enum ContextBlob {
 
 /// The `meta` table: one value per key.
 enum Meta {
+    /// Read through SQLite's C API: a local write reads several settings, and GRDB's generic fetch
+    /// costs more than the lookup itself.
     static func get<T: DatabaseValueConvertible>(_ db: Database, _ key: String) throws -> T? {
-        try T.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
+        let q = try FastStatement(db, "SELECT value FROM meta WHERE key = ?")
+        defer { q.reset() }
+        q.bind(1, key)
+        guard try q.step() else { return nil }
+        return T.fromDatabaseValue(DatabaseValue(sqliteStatement: q.handle, index: 0))
     }
 
     static func set(_ db: Database, _ key: String, _ value: some DatabaseValueConvertible) throws {
