@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
@@ -29,6 +30,8 @@ let package = Package(
         // The product's domain: cases and their records, roles, the workflow, deadlines, the
         // organisation, and the rules the hub applies. Pure: no I/O.
         .target(name: "YuqingCases", dependencies: ["YuqingCore"]),
+        // Device keys (Ed25519), signed requests and sealed changes: pure, over swift-crypto.
+        .target(name: "YuqingSecurity", dependencies: ["YuqingCore", .product(name: "Crypto", package: "swift-crypto")]),
         // The replica on SQLite (GRDB): used by every node, and by the hub's embedded store.
         .target(
             name: "YuqingReplica",
@@ -42,7 +45,7 @@ let package = Package(
         .target(
             name: "YuqingSync",
             dependencies: [
-                "YuqingCore", "YuqingReplica", "YuqingWire",
+                "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSecurity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -51,7 +54,7 @@ let package = Package(
         .target(
             name: "YuqingHub",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -65,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "yuqing-bench",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingTestSupport",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "yuqing",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,6 +94,7 @@ let package = Package(
             dependencies: ["YuqingReplica", "YuqingTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "YuqingWireTests", dependencies: ["YuqingWire", "YuqingTestSupport"]),
+        .testTarget(name: "YuqingSecurityTests", dependencies: ["YuqingSecurity", "YuqingCore", "YuqingTestSupport"]),
         .testTarget(
             name: "YuqingCasesTests",
             dependencies: ["YuqingCases", "YuqingCore", "YuqingTestSupport", .product(name: "PropertyBased", package: "swift-property-based")]
@@ -98,15 +102,15 @@ let package = Package(
         .testTarget(
             name: "YuqingSyncTests",
             dependencies: [
-                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingWire", "YuqingTestSupport",
+                "YuqingSync", "YuqingHub", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "YuqingHubTests",
-            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingTestSupport"]),
+        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

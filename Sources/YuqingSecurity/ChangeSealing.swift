@@ -1,0 +1,125 @@
+import Crypto
+import Foundation
+import YuqingCore
+
+/// The canonical bytes of a change, and their SHA-256: what a device's seal covers
+/// (`Protocol/security.md` §3).
+///
+/// Every field of the change is in it, so a change altered anywhere (value, context, author,
+/// timestamp) no longer matches the seal its device signed.
+public enum ChangeHash {
+    /// `YQC1`, then: the dot (replica id, counter), the packed HLC, the record kind and id, the
+    /// field name and element, the value (0 none, 1 text, 2 integer), the context dots in order,
+    /// and the author. Strings are a 4-byte big-endian length and UTF-8; integers 8 bytes big-endian.
+    public static func canonicalBytes(_ c: Change) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + c.author.utf8.count + c.record.id.utf8.count + (c.value?.description.utf8.count ?? 0))
+        out.append(contentsOf: [0x59, 0x51, 0x43, 0x31])  // "YQC1"
+        func string(_ s: String) {
+            let u = s.utf8
+            integer32(UInt32(truncatingIfNeeded: u.count))
+            out.append(contentsOf: u)
+        }
+        func integer32(_ n: UInt32) { for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: n >> UInt32(shift))) } }
+        func integer64(_ n: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: n >> UInt64(shift))) } }
+        string(c.dot.replica.rawValue)
+        integer64(c.dot.counter)
+        integer64(c.hlc.packed)
+        string(c.record.kind)
+        string(c.record.id)
+        string(c.field.name)
+        string(c.field.element)
+        switch c.value {
+        case nil: out.append(0)
+        case .text(let s)?: out.append(1); string(s)
+        case .integer(let n)?: out.append(2); integer64(UInt64(bitPattern: n))
+        }
+        integer32(UInt32(truncatingIfNeeded: c.context.count))
+        for d in c.context {
+            string(d.replica.rawValue)
+            integer64(d.counter)
+        }
+        string(c.author)
+        return out
+    }
+
+    /// SHA-256 of ``canonicalBytes(_:)``.
+    public static func hash(_ c: Change) -> [UInt8] { Array(Crypto.SHA256.hash(data: canonicalBytes(c))) }
+}
+
+/// A device's signature over a run of its own changes: counters `first...last` of `replica`,
+/// every one of them, in counter order (`Protocol/security.md` §3).
+///
+/// On the wire a seal is only the range and the signature: a reader that holds the changes
+/// recomputes the digest, so a seal costs 64 bytes and a few more per push, not per change.
+public struct Seal: Codable, Hashable, Sendable {
+    public var replica: ReplicaID
+    public var first: UInt64
+    public var last: UInt64
+    /// Ed25519, base64 (64 bytes).
+    public var signature: String
+
+    public init(replica: ReplicaID, first: UInt64, last: UInt64, signature: String) {
+        self.replica = replica
+        self.first = first
+        self.last = last
+        self.signature = signature
+    }
+
+    public var count: UInt64 { last - first + 1 }
+
+    public func covers(_ dot: Dot) -> Bool { dot.replica == replica && (first...last).contains(dot.counter) }
+
+    /// The digest of the changes `first...last` (given in counter order): SHA-256 over their hashes.
+    public static func digest(_ changes: some Sequence<Change>) -> [UInt8] {
+        var h = Crypto.SHA256()
+        for c in changes { h.update(data: ChangeHash.hash(c)) }
+        return Array(h.finalize())
+    }
+
+    /// What is signed: `YUQING-SEAL-1`, the replica id, `first` and `last`, and the digest.
+    public static func message(replica: ReplicaID, first: UInt64, last: UInt64, digest: [UInt8]) -> [UInt8] {
+        var out = Array("YUQING-SEAL-1\n\(replica.rawValue)\n\(first)\n\(last)\n".utf8)
+        out.append(contentsOf: digest)
+        return out
+    }
+
+    /// Seals `changes` (one replica's, consecutive counters, in order) with `key`.
+    public static func make(_ changes: [Change], key: SigningKey) throws(SecurityError) -> Seal {
+        guard let firstChange = changes.first, let lastChange = changes.last else {
+            throw SecurityError(.badSeal, "nothing to seal")
+        }
+        try checkRun(changes)
+        let digest = digest(changes)
+        let signature = key.sign(message(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter, digest: digest))
+        return Seal(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter,
+                    signature: signature.base64EncodedString())
+    }
+
+    /// Checks that `changes` are exactly this seal's run and that `key` signed them.
+    public func verify(_ changes: [Change], key: PublicKey) throws(SecurityError) {
+        guard changes.count == Int(clamping: count), changes.first?.dot.counter == first, changes.first?.dot.replica == replica else {
+            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) does not match the \(changes.count) changes given")
+        }
+        try Self.checkRun(changes)
+        guard let sig = Data(base64Encoded: signature), key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: Self.digest(changes))) else {
+            throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered after it made them")
+        }
+    }
+
+    static func checkRun(_ changes: [Change]) throws(SecurityError) {
+        guard let head = changes.first else { return }
+        for (i, c) in changes.enumerated() where c.dot.replica != head.dot.replica || c.dot.counter != head.dot.counter &+ UInt64(i) {
+            throw SecurityError(.badSeal, "a seal covers one replica's consecutive counters; \(c.dot) breaks the run from \(head.dot)")
+        }
+    }
+
+    /// Seals for `changes` that belong to `replica`: one per run of consecutive counters.
+    public static func runs(of changes: [Change], replica: ReplicaID) -> [[Change]] {
+        var out: [[Change]] = []
+        for c in changes.filter({ $0.dot.replica == replica }).sorted(by: { $0.dot.counter < $1.dot.counter }) {
+            if let last = out.last?.last, last.dot.counter &+ 1 == c.dot.counter { out[out.count - 1].append(c) } else { out.append([c]) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import YuqingCore
+import YuqingSecurity
+import YuqingTestSupport
+
+@Suite struct SealingTests {
+    static func changes(_ replica: String = "a1", from first: UInt64 = 1, count: Int = 5) -> [Change] {
+        (0..<count).map { i in
+            let n = first + UInt64(i)
+            return Change(dot: Dot(replica: ReplicaID(replica), counter: n), hlc: HLC(wallMillis: 1_800_000_000_000 + n),
+                          record: RecordRef(kind: "case", id: "YQ-\(i % 2)"), field: FieldKey("title"),
+                          value: .text("标题 \(n)"), context: n > 2 ? [Dot(replica: ReplicaID(replica), counter: n - 2)] : [],
+                          author: "zhang@township-a")
+        }
+    }
+
+    @Test func aSealCoversExactlyTheChangesItsDeviceMade() throws {
+        let key = SigningKey()
+        let run = Self.changes()
+        let seal = try Seal.make(run, key: key)
+        #expect(seal.first == 1 && seal.last == 5)
+        try seal.verify(run, key: key.publicKey)
+
+        // Every field of a change is covered: altering any one of them breaks the seal.
+        let alterations: [(String, (inout Change) -> Void)] = [
+            ("value", { $0.value = .text("改过的标题") }),
+            ("author", { $0.author = "li@township-b" }),
+            ("hlc", { $0.hlc = HLC(wallMillis: 1) }),
+            ("record", { $0.record.id = "YQ-9" }),
+            ("field", { $0.field = FieldKey("summary") }),
+            ("element", { $0.field.element = "x" }),
+            ("context", { $0.context = [] }),
+            ("removal", { $0.value = nil }),
+        ]
+        for (what, alter) in alterations {
+            var tampered = run
+            alter(&tampered[3])
+            #expect(throws: SecurityError.self, "altered \(what)") { try seal.verify(tampered, key: key.publicKey) }
+        }
+        // Another device's key, a dropped change, a reordered run: refused.
+        #expect(throws: SecurityError.self) { try seal.verify(run, key: SigningKey().publicKey) }
+        #expect(throws: SecurityError.self) { try seal.verify(Array(run.dropLast()), key: key.publicKey) }
+        #expect(throws: SecurityError.self) { try seal.verify(run.reversed(), key: key.publicKey) }
+        var forged = seal
+        forged.last = 4
+        #expect(throws: SecurityError.self) { try forged.verify(Array(run.prefix(4)), key: key.publicKey) }
+    }
+
+    @Test func runsSplitAtGapsAndOtherReplicas() {
+        let mixed = Self.changes(from: 1, count: 3) + Self.changes(from: 7, count: 2) + Self.changes("b2", count: 2)
+        let runs = Seal.runs(of: mixed.shuffled(), replica: ReplicaID("a1"))
+        #expect(runs.map { $0.map(\.dot.counter) } == [[1, 2, 3], [7, 8]])
+        #expect(throws: SecurityError.self) { try Seal.make(mixed, key: SigningKey()) }
+    }
+
+    @Test func aRequestSignatureBindsMethodTargetBodyAndTime() throws {
+        let key = SigningKey()
+        let body = Array("{\"changes\":[]}".utf8)
+        let h = Dictionary(uniqueKeysWithValues: RequestSigning.headers(method: "POST", target: "/v1/push", body: body, signer: "a1", key: key, timeMillis: 42))
+        let header = try #require(h[RequestSigning.signatureHeader])
+        let signature = try #require(Data(base64Encoded: header))
+        let nonce = try #require(h[RequestSigning.nonceHeader])
+        func valid(_ method: String, _ target: String, _ body: [UInt8], _ time: Int64, _ signer: String = "a1") -> Bool {
+            key.publicKey.verify(signature: signature, for: RequestSigning.message(method: method, target: target, signer: signer, timeMillis: time, nonce: nonce, body: body))
+        }
+        #expect(valid("POST", "/v1/push", body, 42))
+        #expect(!valid("POST", "/v1/push", body + [0x20], 42))
+        #expect(!valid("POST", "/v1/push?x=1", body, 42))
+        #expect(!valid("GET", "/v1/push", body, 42))
+        #expect(!valid("POST", "/v1/push", body, 43))
+        #expect(!valid("POST", "/v1/push", body, 42, "b2"))
+    }
+
+    @Test func keyFilesArePrivateAndNeverOverwritten() throws {
+        let dir = try TempDir()
+        let path = dir.path("node.key")
+        let key = try SigningKey.create(at: path)
+        var st = stat()
+        #expect(stat(path, &st) == 0)
+        #expect(st.st_mode & 0o777 == 0o600)
+        #expect(try SigningKey.load(from: path).publicKey == key.publicKey)
+        #expect(throws: SecurityError.self) { try SigningKey.create(at: path) }
+        chmod(path, 0o644)
+        let error = try #require(throws: SecurityError.self) { try SigningKey.load(from: path) }
+        #expect(error.message.contains("chmod 600"))
+        #expect(throws: SecurityError.self) { try PublicKey(base64: "not a key") }
+        #expect(try PublicKey(base64: key.publicKey.base64) == key.publicKey)
+    }
+
+    @Test func oneTimeCodesAreComparedWithoutDashesOrCase() {
+        let code = OneTimeCode.make()
+        #expect(code.count == 23)
+        #expect(OneTimeCode.digest(code) == OneTimeCode.digest(code.lowercased().replacingOccurrences(of: "-", with: "")))
+        #expect(OneTimeCode.digest(code) != OneTimeCode.digest(OneTimeCode.make()))
+    }
+}
