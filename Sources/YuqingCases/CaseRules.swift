@@ -87,6 +87,9 @@ public struct CaseRules: Sendable {
         case .failure(let e): return e
         }
         let kind = change.record.kind
+        if kind == CaseSchema.Kind.device {
+            return WorkflowError(.role, "devices are enrolled and revoked at the hub only (`yuqing hub enrol`, `yuqing hub revoke`)")
+        }
         guard kind == CaseSchema.Kind.case else {
             // The organisation and the settings: the operator's.
             guard roles.contains(.operator) else {

@@ -13,6 +13,8 @@ public enum CaseSchema {
         public static let user = "user"
         /// The office's settings (one record, id `office`).
         public static let settings = "settings"
+        /// An enrolled device, named by its replica id; written by the hub only.
+        public static let device = "device"
     }
 
     /// Field names of a case.
@@ -81,8 +83,21 @@ public enum CaseSchema {
         FieldSpec("evidence_max_bytes", rule: .lastWriterWins, kind: .integer, summary: "largest evidence file accepted"),
     ])
 
+    static let deviceRecord = RecordSchema(kind: Kind.device, fields: [
+        FieldSpec(DeviceField.publicKey, rule: .immutable, editable: false, summary: "the device's Ed25519 public key (base64)"),
+        FieldSpec(DeviceField.unit, rule: .immutable, editable: false, summary: "the unit it was enrolled for"),
+        FieldSpec(DeviceField.user, rule: .immutable, editable: false, summary: "the user it was enrolled for"),
+        FieldSpec(DeviceField.enrolledAt, rule: .immutable, kind: .timestamp, editable: false, summary: "when it was enrolled"),
+        FieldSpec(DeviceField.revokedAt, rule: .lastWriterWins, kind: .timestamp, editable: false, summary: "when it was revoked (absent while in use)"),
+    ])
+
+    /// Field names of a device.
+    public enum DeviceField {
+        public static let publicKey = "public_key", unit = "unit", user = "user", enrolledAt = "enrolled_at", revokedAt = "revoked_at"
+    }
+
     /// The schema every replica and the hub use.
-    public static let schema = Schema([caseRecord, unitRecord, userRecord, settingsRecord])
+    public static let schema = Schema([caseRecord, unitRecord, userRecord, settingsRecord, deviceRecord])
 
     /// A case's record reference.
     public static func caseRef(_ id: String) -> RecordRef { RecordRef(kind: Kind.case, id: id) }

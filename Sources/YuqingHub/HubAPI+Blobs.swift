@@ -9,12 +9,16 @@ extension HubAPI {
     /// apart from the changes, so a large file never holds back a sync: the status of a blob, a
     /// resumable upload from the offset the hub holds, and a download from any offset.
     func registerBlobs(on router: Router<HubRequestContext>) {
-        router.get("/v1/blobs/{sha}/status") { _, context in
+        router.get("/v1/blobs/{sha}/status") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
             let (store, sha) = try blob(context)
             if let size = store.size(sha) { return try json(BlobStatus(sha256: sha, complete: true, held: size)) }
             return try json(BlobStatus(sha256: sha, complete: false, held: store.partialSize(sha)))
         }
         router.put("/v1/blobs/{sha}") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
             let (store, sha) = try blob(context)
             let offset = try Self.nonNegative(request.uri.queryParameters.get("offset"), name: "offset")
             let total = try Self.nonNegative(request.uri.queryParameters.get("total"), name: "total")
@@ -42,6 +46,8 @@ extension HubAPI {
             }
         }
         router.get("/v1/blobs/{sha}") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
             let (store, sha) = try blob(context)
             guard let size = store.size(sha) else {
                 throw HubError(.notFound, "not_found", "the hub does not hold evidence \(sha.prefix(12))… (yet): the node that took it sends it at its next sync")

@@ -27,7 +27,9 @@ extension HubAPI {
         logger.notice("push refused: rule", metadata: [
             "sync.node": "\(push.replica)", "hub.dot": "\(refusal.dot)", "hub.rule": "\(refusal.error.code)",
         ])
-        throw HubError(.unprocessableContent, "rule_violation",
+        // Who may do it (role, unit, author): 403; what the change is (schema, state): 422.
+        let forbidden: Set<WorkflowError.Code> = [.role, .unitScope, .author]
+        throw HubError(forbidden.contains(refusal.error.code) ? .forbidden : .unprocessableContent, "rule_violation",
                        "change \(refusal.dot) (\(change.record) \(change.field)) breaks the rule '\(refusal.error.code)': \(refusal.error.message); nothing of this push was stored",
                        rule: "\(refusal.error.code)", dot: "\(refusal.dot)")
     }

@@ -13,7 +13,11 @@ extension HubAPI {
     static var maxWaitSeconds: Double { 60 }
 
     func registerWait(on router: Router<HubRequestContext>) {
-        router.get("/v1/wait") { request, _ in try await wait(request) }
+        router.get("/v1/wait") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
+            return try await wait(request)
+        }
     }
 
     func wait(_ request: Request) async throws -> Response {

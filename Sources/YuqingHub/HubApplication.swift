@@ -4,6 +4,7 @@ import NIOCore
 import Logging
 import YuqingCore
 import YuqingReplica
+import YuqingSecurity
 import YuqingWire
 
 /// How the hub is run. The defaults are the limits `Protocol/sync.md` §5 documents.
@@ -33,11 +34,16 @@ public struct HubConfiguration: Sendable {
     /// takes an upload only for a digest some record names, so nobody fills its disk with files
     /// no case refers to.
     public var evidenceField: (kind: String, field: String)?
+    /// Who may do what (`Protocol/security.md`); nil: anyone who reaches the hub may do
+    /// anything (tests of the replication engine only).
+    public var security: HubSecurity?
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
                 bodyTimeout: Duration = .seconds(60), enforceCaseRules: Bool = true, blobs: BlobStore? = nil,
-                maxEvidenceBytes: Int64 = 64 << 20, evidenceField: (kind: String, field: String)? = nil) {
+                maxEvidenceBytes: Int64 = 64 << 20, evidenceField: (kind: String, field: String)? = nil,
+                security: HubSecurity? = nil) {
+        self.security = security
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
@@ -94,25 +100,48 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     let logger: Logger
     /// Wakes long polls (`/v1/wait`) when the log changes.
     let watch = LogWatch()
+    /// Nonces of signed requests already served.
+    let nonces = NonceBook()
 
     static var now: UInt64 { Replica.systemClock() }
 
     func register(on router: Router<HubRequestContext>) {
-        router.get("/v1/status") { _, _ in try await status() }
-        router.post("/v1/push") { request, context in try await push(request, context) }
-        router.get("/v1/pull") { request, _ in try await pull(request) }
-        router.get("/v1/waiting") { _, _ in
-            try json(try await storage.waiting().map { WaitingEntry(replica: $0.key, waiting: $0.value) }.sorted { $0.replica < $1.replica })
+        router.get("/v1/status") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
+            return try await status()
         }
-        router.get("/v1/digest") { _, _ in
-            try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: try await storage.head()))
+        router.post("/v1/enrol") { request, context in try await enrol(request, context) }
+        router.post("/v1/push") { request, context in
+            var request = request
+            let principal = try await authenticate(&request, context)
+            return try await push(request, context, principal)
+        }
+        router.get("/v1/pull") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
+            return try await pull(request)
+        }
+        router.get("/v1/waiting") { request, context in
+            var request = request
+            try requireOperator(try await authenticate(&request, context), "the list of waiting changes")
+            return try json(try await storage.waiting().map { WaitingEntry(replica: $0.key, waiting: $0.value) }.sorted { $0.replica < $1.replica })
+        }
+        router.get("/v1/digest") { request, context in
+            var request = request
+            _ = try await authenticate(&request, context)
+            return try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: try await storage.head()))
         }
         registerWait(on: router)
         registerBlobs(on: router)
-        router.get("/v1/conflicts") { _, _ in
-            try json(try await storage.conflicts().map(ConflictMessage.init))
+        router.get("/v1/conflicts") { request, context in
+            var request = request
+            try requireOperator(try await authenticate(&request, context), "the conflict queue")
+            return try json(try await storage.conflicts().map(ConflictMessage.init))
         }
-        router.get("/v1/conflicts/{id}") { _, context in
+        router.get("/v1/conflicts/{id}") { request, context in
+            var request = request
+            try requireOperator(try await authenticate(&request, context), "the conflict queue")
             let id = try context.parameters.require("id")
             guard let c = try await storage.conflicts().first(where: { $0.id == id }) else {
                 throw HubError(.notFound, "not_found", "no open conflict \(id): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`")
@@ -120,9 +149,12 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             return try json(ConflictMessage(c))
         }
         router.post("/v1/conflicts/{id}/resolve") { request, context in
+            var request = request
+            try requireOperator(try await authenticate(&request, context), "resolving a conflict")
             let id = try context.parameters.require("id")
             let body = try await decode(ResolveRequest.self, request, context)
             let (change, pos) = try await storage.resolve(conflictID: id, value: body.value, resolvedBy: body.resolvedBy ?? "operator")
+            try await sealOwn()
             await watch.notify()
             logger.info("conflict resolved", metadata: ["hub.conflict": "\(id)", "hub.dot": "\(change.dot)"])
             return try json(ResolveResponse(conflict: id, change: change, pos: pos))
@@ -136,7 +168,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                            waiting: try await storage.waiting().values.reduce(0, +)))
     }
 
-    func push(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+    func push(_ request: Request, _ context: HubRequestContext, _ principal: Principal) async throws -> Response {
         let body: PushRequest
         if WireMedia.names(request.headers[.contentType], WireMedia.binary) {
             let bytes = try await collect(request, context)
@@ -165,10 +197,11 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                 throw HubError(.badRequest, "clock_ahead", problem)
             }
         }
+        try authorise(body, by: principal)
         if configuration.enforceCaseRules { try await checkRules(body) }
         let result: ApplyResult
         do {
-            result = try await storage.ingest(body.changes, from: body.replica)
+            result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals)
         } catch let error as ReplicaError where error.code == .dotReused {
             logger.warning("push refused: dot collision", metadata: ["sync.node": "\(body.replica)", "hub.error": "\(error.message)"])
             throw error
@@ -207,11 +240,13 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             guard WireValidation.isValidReplicaID(id) else { throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'") }
             return id
         }
+        try await sealOwn()
         let (rows, head, more) = try await storage.changes(after: after, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
         // With nothing left for this reader, it may skip straight to the head.
         let next = more ? (rows.last?.seq ?? after) : max(after, head)
+        let seals = configuration.security == nil ? [] : try await storage.seals(covering: rows.map(\.change))
         let answer = PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },
-                                  next: next, more: more, head: head, hubTime: Self.now)
+                                  next: next, more: more, head: head, hubTime: Self.now, seals: seals)
         if WireMedia.prefersBinary(request.headers[.accept]) {
             return Response(status: .ok, headers: [.contentType: WireMedia.binary],
                             body: .init(byteBuffer: ByteBuffer(bytes: answer.binary())))

@@ -12,7 +12,8 @@ public protocol HubStorage: Sendable {
     /// Merges changes pushed by `sender` durably, all or none; re-sent changes are no-ops.
     /// Changes under the hub's own id, and a batch that would leave more of the sender's changes
     /// waiting than allowed, are refused.
-    func ingest(_ changes: [Change], from sender: ReplicaID) async throws -> ApplyResult
+    /// `seals` were checked by the caller and are stored with the changes, in the same transaction.
+    func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult
     /// The log after `position`, oldest first, without the changes `excluding` made itself: at
     /// most `limit` entries and about `maxBytes` (at least one entry); `more` when others follow.
     /// With the last log position, all from one consistent snapshot (an entry committed
@@ -39,6 +40,17 @@ public protocol HubStorage: Sendable {
     /// with only `fields`.
     func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) async throws
         -> (fresh: [Change], all: [RecordView], touched: [RecordView])
+    /// One record as the hub holds it (a device), or nil.
+    func view(_ record: RecordRef) async throws -> RecordView?
+    /// The seals that cover at least one of `changes`.
+    func seals(covering changes: [Change]) async throws -> [Seal]
+    /// Seals the hub's own changes not sealed yet (operator resolutions, configuration written
+    /// at the hub) with `sign`, which makes one seal of a run.
+    func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws
+    /// Writes as the hub (`operator@hub`): device records at enrolment.
+    func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)]) async throws
+    /// Removes and returns a one-time setting (an enrolment code), or nil when there is none.
+    func takeSetting(_ key: String) async throws -> String?
 }
 
 /// The hub's replica in one SQLite file (the default; zero set-up).
@@ -59,10 +71,32 @@ public struct SQLiteHubStorage: HubStorage {
 
     public var hubID: ReplicaID { replica.id }
 
-    public func ingest(_ changes: [Change], from sender: ReplicaID) async throws -> ApplyResult {
+    public func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal] = []) async throws -> ApplyResult {
         let limits = waitingLimits
-        return try await replica.offload { try $0.apply(changes, origin: .local, sender: sender, waitingLimits: limits) }
+        return try await replica.offload { try $0.apply(changes, origin: .local, sender: sender, waitingLimits: limits, seals: seals) }
     }
+
+    public func view(_ record: RecordRef) async throws -> RecordView? { try await replica.offload { try $0.view(record) } }
+
+    public func seals(covering changes: [Change]) async throws -> [Seal] {
+        try await replica.offload { try $0.seals(covering: changes) }
+    }
+
+    public func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws {
+        try await replica.offload { r in
+            while true {
+                let run = try r.unsealedOwnRun(limit: 10_000)
+                if run.isEmpty { return }
+                try r.storeSeals([try sign(run)])
+            }
+        }
+    }
+
+    public func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)]) async throws {
+        try await replica.offload { r in _ = try r.write(writes.map { Replica.Write($0.0, $0.1, $0.2) }, author: "operator@hub") }
+    }
+
+    public func takeSetting(_ key: String) async throws -> String? { try await replica.offload { try $0.takeAttribute(key) } }
 
     public func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
         -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)

@@ -199,6 +199,28 @@ extension Replica {
     public func setAttribute(_ key: String, _ value: String) throws {
         try write { db in try Meta.set(db, "app." + key, value) }
     }
+
+    /// Reads and removes a setting in one transaction: of two callers, only one gets it (a
+    /// one-time enrolment code).
+    public func takeAttribute(_ key: String) throws -> String? {
+        try write { db in
+            guard let value: String = try Meta.get(db, "app." + key) else { return nil }
+            try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: ["app." + key])
+            return value
+        }
+    }
+
+    /// The settings whose keys start with `prefix`, by key (without the prefix).
+    public func attributes(prefix: String) throws -> [String: String] {
+        try read { db in
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+                                        arguments: ["app." + prefix, "app." + prefix + "\u{10FFFF}"]) {
+                out[String((row["key"] as String).dropFirst(4 + prefix.count))] = row["value"]
+            }
+            return out
+        }
+    }
 }
 
 extension Replica {

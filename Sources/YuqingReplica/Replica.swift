@@ -41,6 +41,9 @@ public struct ApplyResult: Sendable, Hashable {
     public var duplicates: Int
     /// Changes waiting, after this batch, for a value their context names (normally 0).
     public var pending: Int = 0
+    /// Seals of received changes checked whole (`verified`), or waiting for more of their run.
+    public var sealsVerified: Int = 0
+    public var sealsIncomplete: Int = 0
 }
 
 /// How many changes may wait for changes never received, at a replica that takes changes from
@@ -364,8 +367,12 @@ public final class Replica: Sendable {
     ///   - waitingLimits: when set (at the hub), a batch that would leave more changes waiting
     ///     than these limits allow is refused whole, with nothing stored.
     @discardableResult
+    ///   - seals: the seals that came with the changes (`Protocol/security.md` §3): checked with
+    ///     `verifier` inside the transaction when one is given (a node), else stored as checked
+    ///     already (the hub checks a push before it applies it).
     public func apply(_ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil, sender: ReplicaID? = nil,
-                      waitingLimits: WaitingLimits? = nil) throws -> ApplyResult {
+                      waitingLimits: WaitingLimits? = nil, seals: [Seal] = [],
+                      verifier: (any SealVerifier)? = nil, keys: KeyLocation? = nil) throws -> ApplyResult {
         try transact { s, book in
             let db = s.db
             var result = ApplyResult(applied: 0, duplicates: 0)
@@ -393,6 +400,13 @@ public final class Replica: Sendable {
             }
             book.released.removeAll()
             book.hlc = clock.latest.packed
+            if let verifier, let keys {
+                let check = try Self.checkSeals(db, changes, seals: seals, verifier: verifier, keys: keys)
+                result.sealsVerified = check.verified
+                result.sealsIncomplete = check.incomplete
+            } else if !seals.isEmpty {
+                try Self.insertSeals(db, seals, verified: true)
+            }
             if let pullCursor {
                 let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
                 try Meta.set(db, "pull_cursor", max(current, pullCursor))

@@ -13,6 +13,8 @@ public struct ReplicaError: Error, CustomStringConvertible, Sendable {
         case tooManyWaiting
         /// A change made under the id of the replica that receives it.
         case foreignOwnDot
+        /// Received changes that their devices' seals do not cover: altered or forged on the way.
+        case unsealed
     }
 
     public var code: Code

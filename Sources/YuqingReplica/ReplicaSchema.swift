@@ -94,6 +94,18 @@ enum ReplicaSchema {
             try db.execute(sql: "CREATE INDEX waiting_origin ON waiting_change (origin)")
             try db.execute(sql: "PRAGMA application_id = 1498763591")  // 0x59555147, "YUQG"
         }
+        // Seals: devices' signatures over runs of their changes (Protocol/security.md §3), and the
+        // hashes of received changes whose run has not arrived whole yet.
+        m.registerMigration("v4: seals") { db in
+            try db.execute(sql: """
+                CREATE TABLE seal (replica TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+                  signature TEXT NOT NULL, verified INTEGER NOT NULL, PRIMARY KEY (replica, first, last)) WITHOUT ROWID
+                """)
+            try db.execute(sql: """
+                CREATE TABLE seal_hash (replica TEXT NOT NULL, counter INTEGER NOT NULL, hash BLOB NOT NULL,
+                  PRIMARY KEY (replica, counter)) WITHOUT ROWID
+                """)
+        }
         return m
     }
 

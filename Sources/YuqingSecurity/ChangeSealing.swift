@@ -47,34 +47,27 @@ public enum ChangeHash {
     public static func hash(_ c: Change) -> [UInt8] { Array(Crypto.SHA256.hash(data: canonicalBytes(c))) }
 }
 
-/// A device's signature over a run of its own changes: counters `first...last` of `replica`,
-/// every one of them, in counter order (`Protocol/security.md` §3).
-///
-/// On the wire a seal is only the range and the signature: a reader that holds the changes
-/// recomputes the digest, so a seal costs 64 bytes and a few more per push, not per change.
-public struct Seal: Codable, Hashable, Sendable {
-    public var replica: ReplicaID
-    public var first: UInt64
-    public var last: UInt64
-    /// Ed25519, base64 (64 bytes).
-    public var signature: String
-
-    public init(replica: ReplicaID, first: UInt64, last: UInt64, signature: String) {
-        self.replica = replica
-        self.first = first
-        self.last = last
-        self.signature = signature
-    }
-
-    public var count: UInt64 { last - first + 1 }
-
-    public func covers(_ dot: Dot) -> Bool { dot.replica == replica && (first...last).contains(dot.counter) }
-
+extension Seal {
     /// The digest of the changes `first...last` (given in counter order): SHA-256 over their hashes.
     public static func digest(_ changes: some Sequence<Change>) -> [UInt8] {
+        digest(hashes: changes.map(ChangeHash.hash))
+    }
+
+    public static func digest(hashes: some Sequence<[UInt8]>) -> [UInt8] {
         var h = Crypto.SHA256()
-        for c in changes { h.update(data: ChangeHash.hash(c)) }
+        for x in hashes { h.update(data: x) }
         return Array(h.finalize())
+    }
+
+    /// Checks that `key` signed this seal over changes with these hashes (their run, in counter order).
+    public func verify(hashes: [[UInt8]], key: PublicKey) throws(SecurityError) {
+        guard hashes.count == Int(clamping: count) else {
+            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) covers \(count) changes, not \(hashes.count)")
+        }
+        guard let sig = Data(base64Encoded: signature),
+              key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: Self.digest(hashes: hashes))) else {
+            throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them")
+        }
     }
 
     /// What is signed: `YUQING-SEAL-1`, the replica id, `first` and `last`, and the digest.

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import YuqingCore
+import YuqingSecurity
 import YuqingWire
 
 /// Why talking to the hub failed, said so a person knows what to do.
@@ -21,6 +22,10 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         case replicaBehindHub
         /// The hub holds a different change under one of this replica's dots.
         case dotCollision
+        /// The hub does not know this device, or revoked it, or refused its credential.
+        case notEnrolled
+        /// The hub sent changes that their devices' seals do not cover.
+        case tampered
     }
 
     public var code: Code
@@ -39,7 +44,23 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
 
 /// The HTTP side of the protocol, over URLSession (libcurl on Linux).
 public struct HubClient: Sendable {
+    /// Who signs the requests (`Protocol/security.md` §2): a device, or the operator.
+    public struct Credential: Sendable {
+        public var signer: String
+        public var key: SigningKey
+        /// The time to sign with (ms since 1970): the device clock corrected by what the hub said.
+        public var clock: @Sendable () -> Int64
+
+        public init(signer: String, key: SigningKey, clock: @escaping @Sendable () -> Int64) {
+            self.signer = signer
+            self.key = key
+            self.clock = clock
+        }
+    }
+
     public let baseURL: URL
+    /// Signs every request when set.
+    public var credential: Credential?
     let session: URLSession
     /// Seconds before a request to an unresponsive hub is given up.
     public let timeout: TimeInterval
@@ -47,8 +68,9 @@ public struct HubClient: Sendable {
     let longPolls: LazySession
 
     /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
-    public init(hubURL: String, timeout: TimeInterval = 30) throws {
+    public init(hubURL: String, timeout: TimeInterval = 30, credential: Credential? = nil) throws {
         baseURL = try Self.url(hubURL)
+        self.credential = credential
         self.timeout = timeout
         session = Self.session(timeout: timeout)
         longPolls = LazySession { Self.session(timeout: Self.maxLongPoll + Self.longPollMargin) }
@@ -103,7 +125,9 @@ public struct HubClient: Sendable {
             }
         }
         // Plain HTTP: a blocked read rather than URLSession, which keeps a core busy while it waits.
-        let get = PlainHTTPGet(url: url("v1/wait", query), connectTimeout: 10, readTimeout: seconds + Self.longPollMargin)
+        let target = url("v1/wait", query)
+        let get = PlainHTTPGet(url: target, connectTimeout: 10, readTimeout: seconds + Self.longPollMargin,
+                               headers: signature("GET", target, body: Data()))
         let status: Int, body: Data
         do {
             (status, body) = try await get.run()
@@ -164,6 +188,21 @@ public struct HubClient: Sendable {
         return SyncError(.hubUnreachable, why)
     }
 
+    /// Presents this node's enrolment code with its public key (`POST /v1/enrol`, unsigned: the
+    /// code is the credential).
+    public func enrol(_ request: EnrolRequest) async throws -> EnrolResponse {
+        try await send("POST", "v1/enrol", body: try WireJSON.encode(request))
+    }
+
+    /// The headers that sign a request to `url` with `body`, when there is a credential.
+    func signature(_ method: String, _ url: URL, body: Data) -> [(String, String)] {
+        guard let credential else { return [] }
+        let c = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        let target = (c?.percentEncodedPath ?? url.path) + (c?.percentEncodedQuery.map { "?" + $0 } ?? "")
+        return RequestSigning.headers(method: method, target: target, body: body, signer: credential.signer,
+                                      key: credential.key, timeMillis: credential.clock())
+    }
+
     private func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
 
     private func send<T: Decodable>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
@@ -183,6 +222,7 @@ public struct HubClient: Sendable {
             request.httpBody = body
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
+        for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
         let data: Data, response: URLResponse
         do {
             (data, response) = try await (session ?? self.session).data(for: request)
@@ -206,6 +246,7 @@ public struct HubClient: Sendable {
     private func answer<T>(status: Int, data: Data, method: String, path: String, decode: (Data) throws -> T) throws -> T {
         guard (200..<300).contains(status) else {
             if let problem = try? WireJSON.decode(Problem.self, from: data) {
+                if status == 401 { throw SyncError(.notEnrolled, problem.message, problem: problem) }
                 throw SyncError(.hubRejected, "the hub refused: \(problem.message)", problem: problem)
             }
             throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(status); is this a Yuqing hub?")

@@ -25,6 +25,8 @@ public struct NodeRunnerConfiguration: Sendable {
     /// Where the replica references evidence blobs (record kind, log field keyed by digest):
     /// after each sync they are sent and fetched (``EvidenceTransfer``); nil: none.
     public var evidence: (kind: String, field: String)?
+    /// The node's key and its hub's: pushes sealed, pulls checked (nil with an open hub).
+    public var security: NodeSecurity?
 
     public init() {}
 }
@@ -138,7 +140,8 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
                 // Writes seen until now go out with this sync; later ones trigger the next.
                 seenLocalHead = max(seenLocalHead, try await localHead())
                 do {
-                    let session = SyncSession(replica: replica, client: client, batchSize: configuration.batchSize, logger: logger)
+                    let session = SyncSession(replica: replica, client: client, batchSize: configuration.batchSize, logger: logger,
+                                              security: configuration.security)
                     guard let report = try await withinShutdownGrace({ try await session.run() }) else { return }
                     pulledHead = report.hubHead
                     if hubID == nil { hubID = try replica.info().hubID }

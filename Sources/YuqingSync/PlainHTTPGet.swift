@@ -26,6 +26,8 @@ struct PlainHTTPGet: Sendable {
     /// Seconds to connect, and then seconds without a byte before the request counts as unanswered.
     let connectTimeout: TimeInterval
     let readTimeout: TimeInterval
+    /// More request headers (the request's signature).
+    var headers: [(String, String)] = []
 
     /// The status code and body, or an error saying why there are none.
     func run() async throws -> (status: Int, body: Data) {
@@ -56,7 +58,8 @@ struct PlainHTTPGet: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
-        let request = "GET \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+        let extra = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+        let request = "GET \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: application/json\r\n\(extra)Connection: close\r\n\r\n"
         let bytes = Array(request.utf8)
         var sent = 0
         while sent < bytes.count {

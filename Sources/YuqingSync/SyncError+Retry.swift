@@ -9,7 +9,8 @@ extension SyncError {
         switch code {
         case .hubUnreachable, .badResponse: true
         case .hubRejected: ["storage", "internal", "timeout"].contains(problem?.code ?? "")
-        case .invalidURL, .wrongHub, .replicaBehindHub, .dotCollision: false
+        case .notEnrolled: problem?.code == "stale_request"
+        case .invalidURL, .wrongHub, .replicaBehindHub, .dotCollision, .tampered: false
         }
     }
 }

@@ -35,12 +35,28 @@ public struct SyncSession: Sendable {
     public let client: HubClient
     public var batchSize: Int
     public var logger: Logger
+    /// The node's key and its hub's (`Protocol/security.md`): pushes are sealed, pulled seals
+    /// checked. Nil only with a hub that does not authenticate (tests of the engine).
+    public var security: NodeSecurity?
 
-    public init(replica: Replica, client: HubClient, batchSize: Int = 5000, logger: Logger = Logger(label: "yuqing.sync")) {
+    public init(replica: Replica, client: HubClient, batchSize: Int = 5000, logger: Logger = Logger(label: "yuqing.sync"),
+                security: NodeSecurity? = nil) {
         self.replica = replica
         self.client = client
         self.batchSize = max(1, batchSize)
         self.logger = logger
+        self.security = security
+    }
+
+    /// The hub's status; a request refused for a clock too far from the hub's corrects the clock
+    /// from the hub's answer and is sent once more.
+    func status() async throws -> HubStatus {
+        do {
+            return try await client.status()
+        } catch let error as SyncError where error.problem?.code == "stale_request" && error.problem?.hubTime != nil {
+            try replica.setClockOffset(Int64(error.problem!.hubTime!) - Int64(replica.deviceClock()))
+            return try await client.status()
+        }
     }
 
     /// Runs one sync; `progress` is called after every batch.
@@ -49,7 +65,7 @@ public struct SyncSession: Sendable {
         // Make sure this is the hub whose log the cursors point into, before sending anything.
         let clock = ContinuousClock()
         var started = clock.now
-        let status = try await client.status()
+        let status = try await status()
         report.hubWaitSeconds += Self.seconds(clock.now - started)
         try checkHub(status.hub)
         // A replica restored from a backup (or copied) would reuse dots the hub already holds,
@@ -67,7 +83,9 @@ public struct SyncSession: Sendable {
             started = clock.now
             let answer: PushResponse
             do {
-                answer = try await client.push(PushRequest(replica: replica.id, changes: batch.map(\.change)))
+                let changes = batch.map(\.change)
+                answer = try await client.push(PushRequest(replica: replica.id, changes: changes,
+                                                           seals: try security?.seals(for: changes, replica: replica.id) ?? []))
             } catch let error as SyncError where error.problem?.code == "dot_reused" {
                 throw SyncError(.dotCollision, "the hub holds a different change under one of this node's change ids (\(error.problem?.message ?? "")). Either this file was restored from a backup or copied, or another program sent changes under this node's id. Nothing of this push was stored and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator", problem: error.problem)
             }
@@ -98,7 +116,16 @@ public struct SyncSession: Sendable {
             report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
             if answer.more { inFlight = request(after: answer.next) }
-            let result = try await replica.offload { try $0.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next) }
+            let verifier = security?.verifier(hub: answer.hub), keys = security?.keys
+            let result: ApplyResult
+            do {
+                result = try await replica.offload {
+                    try $0.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals,
+                                 verifier: verifier, keys: keys)
+                }
+            } catch let error as ReplicaError where error.code == .unsealed {
+                throw SyncError(.tampered, error.message)
+            }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             cursor = answer.next
             report.pulled += result.applied

@@ -147,7 +147,7 @@ public enum BinaryChanges {
             guard c.remaining >= n else { throw c.truncated("\(c.remaining) bytes cannot hold \(n) entries") }
             columns.append(c)
         }
-        try reader.expectEnd()
+        // What follows the batch (the seals) is the message's; the envelope checks its end.
         if !hasPositions { columns.insert(ByteReader(UnsafeRawBufferPointer(start: nil, count: 0), subject: ""), at: 0) }
 
         var positions: [Int64]? = nil

@@ -46,6 +46,7 @@ extension PushRequest {
         var message = BinaryEnvelope.begin(.pushRequest, capacity: 16 * changes.count)
         message.string(replica.rawValue)
         BinaryChanges.writeBatch(changes, positions: nil, to: &message)
+        BinarySeals.write(seals, to: &message)
         return BinaryEnvelope.seal(message, compression: compression)
     }
 
@@ -58,7 +59,7 @@ extension PushRequest {
                 let replica = ReplicaID(try reader.string())
                 let batch = try BinaryChanges.readBatch(from: &reader)
                 guard batch.positions == nil else { throw reader.error("unexpected log positions") }
-                return PushRequest(replica: replica, changes: batch.changes)
+                return PushRequest(replica: replica, changes: batch.changes, seals: try BinarySeals.read(from: &reader))
             }
         }
     }
@@ -75,6 +76,7 @@ extension PullResponse {
         message.signed(head)
         message.varint(hubTime)
         BinaryChanges.writeBatch(entries.map(\.change), positions: entries.map(\.pos), to: &message)
+        BinarySeals.write(seals, to: &message)
         return BinaryEnvelope.seal(message, compression: compression)
     }
 
@@ -97,8 +99,87 @@ extension PullResponse {
                 let batch = try BinaryChanges.readBatch(from: &reader)
                 guard let positions = batch.positions else { throw reader.error("missing log positions") }
                 let entries = zip(positions, batch.changes).map { LogEntry(pos: $0, change: $1) }
-                return PullResponse(hub: hub, entries: entries, next: next, more: more, head: head, hubTime: hubTime)
+                return PullResponse(hub: hub, entries: entries, next: next, more: more, head: head, hubTime: hubTime,
+                                    seals: try BinarySeals.read(from: &reader))
             }
         }
+    }
+}
+
+/// The optional last section of a push request or a pull response (`Protocol/sync.md` §3.3): the
+/// seals, as a count, then each seal's replica id, first and last counters (varints) and its
+/// 64-byte signature. A message without seals ends after its batch.
+enum BinarySeals {
+    static func write(_ seals: [Seal], to w: inout ByteWriter) {
+        guard !seals.isEmpty else { return }
+        w.varint(seals.count)
+        for s in seals {
+            w.string(s.replica.rawValue)
+            w.varint(s.first)
+            w.varint(s.last)
+            var raw = Base64.decode(s.signature) ?? []
+            raw += [UInt8](repeating: 0, count: max(0, 64 - raw.count))
+            raw.prefix(64).withUnsafeBytes { w.append(UnsafeRawBufferPointer(rebasing: $0[0..<64])) }
+        }
+    }
+
+    static func read(from r: inout ByteReader) throws -> [Seal] {
+        guard !r.isAtEnd else { return [] }
+        let n = try r.count(atMost: r.remaining / 67, "seals")
+        var out: [Seal] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let replica = ReplicaID(try r.string())
+            let first = try r.varint(), last = try r.varint()
+            guard first >= 1, first <= last else { throw r.error("seal range \(first)...\(last) is empty or starts at 0") }
+            let signature = Base64.encode(Array(try r.bytes(64)))
+            out.append(Seal(replica: replica, first: first, last: last, signature: signature))
+        }
+        return out
+    }
+}
+
+/// Standard base64 (RFC 4648, with padding), without Foundation.
+enum Base64 {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 3) << 4 | b1 >> 4)])
+            out.append(i + 1 < bytes.count ? alphabet[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 63)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        var lookup = [Int16](repeating: -1, count: 256)
+        for (i, c) in alphabet.enumerated() { lookup[Int(c)] = Int16(i) }
+        let chars = Array(text.utf8)
+        guard chars.count % 4 == 0 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < chars.count {
+            var v = [Int16](repeating: 0, count: 4)
+            var pad = 0
+            for j in 0..<4 {
+                let c = chars[i + j]
+                if c == UInt8(ascii: "=") { pad += 1; continue }
+                guard pad == 0, lookup[Int(c)] >= 0 else { return nil }
+                v[j] = lookup[Int(c)]
+            }
+            let n = Int(v[0]) << 18 | Int(v[1]) << 12 | Int(v[2]) << 6 | Int(v[3])
+            out.append(UInt8(n >> 16 & 255))
+            if pad < 2 { out.append(UInt8(n >> 8 & 255)) }
+            if pad < 1 { out.append(UInt8(n & 255)) }
+            i += 4
+        }
+        return out
     }
 }

@@ -9,10 +9,30 @@ public struct PushRequest: Codable, Sendable, Hashable {
     /// The pushing replica.
     public var replica: ReplicaID
     public var changes: [Change]
+    /// The pushing device's signatures over its changes in this push: one per run of consecutive
+    /// counters (`Protocol/security.md` §3). Absent (empty) for a hub that does not authenticate.
+    public var seals: [Seal]
 
-    public init(replica: ReplicaID, changes: [Change]) {
+    public init(replica: ReplicaID, changes: [Change], seals: [Seal] = []) {
         self.replica = replica
         self.changes = changes
+        self.seals = seals
+    }
+
+    enum CodingKeys: String, CodingKey { case replica, changes, seals }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        replica = try c.decode(ReplicaID.self, forKey: .replica)
+        changes = try c.decode([Change].self, forKey: .changes)
+        seals = try c.decodeIfPresent([Seal].self, forKey: .seals) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(replica, forKey: .replica)
+        try c.encode(changes, forKey: .changes)
+        if !seals.isEmpty { try c.encode(seals, forKey: .seals) }
     }
 }
 
@@ -59,14 +79,42 @@ public struct PullResponse: Codable, Sendable, Hashable {
     public var more: Bool
     public var head: Int64
     public var hubTime: UInt64
+    /// The seals that cover the entries (each at least one of them), so the reader can check that
+    /// every change is what its device made (`Protocol/security.md` §3).
+    public var seals: [Seal]
 
-    public init(hub: ReplicaID, entries: [LogEntry], next: Int64, more: Bool, head: Int64, hubTime: UInt64) {
+    public init(hub: ReplicaID, entries: [LogEntry], next: Int64, more: Bool, head: Int64, hubTime: UInt64, seals: [Seal] = []) {
         self.hub = hub
         self.entries = entries
         self.next = next
         self.more = more
         self.head = head
         self.hubTime = hubTime
+        self.seals = seals
+    }
+
+    enum CodingKeys: String, CodingKey { case hub, entries, next, more, head, hubTime, seals }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hub = try c.decode(ReplicaID.self, forKey: .hub)
+        entries = try c.decode([LogEntry].self, forKey: .entries)
+        next = try c.decode(Int64.self, forKey: .next)
+        more = try c.decode(Bool.self, forKey: .more)
+        head = try c.decode(Int64.self, forKey: .head)
+        hubTime = try c.decode(UInt64.self, forKey: .hubTime)
+        seals = try c.decodeIfPresent([Seal].self, forKey: .seals) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hub, forKey: .hub)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(next, forKey: .next)
+        try c.encode(more, forKey: .more)
+        try c.encode(head, forKey: .head)
+        try c.encode(hubTime, forKey: .hubTime)
+        if !seals.isEmpty { try c.encode(seals, forKey: .seals) }
     }
 }
 
@@ -188,12 +236,15 @@ public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertib
     public var rule: String?
     /// With `rule_violation`: the dot of the refused change.
     public var dot: String?
+    /// With `stale_request`: the hub's clock (ms since 1970), so the client can correct its own.
+    public var hubTime: UInt64?
 
-    public init(code: String, message: String, rule: String? = nil, dot: String? = nil) {
+    public init(code: String, message: String, rule: String? = nil, dot: String? = nil, hubTime: UInt64? = nil) {
         self.code = code
         self.message = message
         self.rule = rule
         self.dot = dot
+        self.hubTime = hubTime
     }
 
     public var description: String { message }
@@ -261,5 +312,40 @@ public struct BlobStatus: Codable, Sendable, Hashable {
         self.sha256 = sha256
         self.complete = complete
         self.held = held
+    }
+}
+
+/// `POST /v1/enrol`: a node presents the one-time code the operator made for it, with its
+/// replica id and public key (`Protocol/security.md` §1).
+public struct EnrolRequest: Codable, Sendable, Hashable {
+    public var code: String
+    /// The node's replica id: the device's id from now on.
+    public var device: ReplicaID
+    /// Ed25519, base64.
+    public var publicKey: String
+
+    public init(code: String, device: ReplicaID, publicKey: String) {
+        self.code = code
+        self.device = device
+        self.publicKey = publicKey
+    }
+}
+
+/// The hub's answer to an enrolment: who the device now is, and the hub's own key, which the
+/// node keeps to check what the hub signs.
+public struct EnrolResponse: Codable, Sendable, Hashable {
+    public var hub: ReplicaID
+    /// The hub's Ed25519 public key, base64.
+    public var hubKey: String
+    public var unit: String
+    public var user: String
+    public var roles: [String]
+
+    public init(hub: ReplicaID, hubKey: String, unit: String, user: String, roles: [String]) {
+        self.hub = hub
+        self.hubKey = hubKey
+        self.unit = unit
+        self.user = user
+        self.roles = roles
     }
 }

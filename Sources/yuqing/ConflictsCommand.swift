@@ -16,12 +16,14 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The hub's URL (default: $YUQING_HUB, or the node's hub).", valueName: "url"))
         var hub: String?
         @Option(help: ArgumentHelp("A node's replica whose hub to use.", valueName: "path")) var db: String?
+        @Option(help: ArgumentHelp("The operator's key file (HUB.sqlite.operator.key beside the hub's database; default: $YUQING_OPERATOR_KEY).", valueName: "path"))
+        var operatorKey: String?
 
         func client() throws -> HubClient {
-            if let hub { return try HubClient(hubURL: hub) }
-            if let env = ProcessInfo.processInfo.environment["YUQING_HUB"], !env.isEmpty { return try HubClient(hubURL: env) }
+            if let hub { return try HubLink.operatorClient(url: hub, keyPath: operatorKey) }
+            if let env = ProcessInfo.processInfo.environment["YUQING_HUB"], !env.isEmpty { return try HubLink.operatorClient(url: env, keyPath: operatorKey) }
             if let path = try? ReplicaOptions.resolve(db), let url = try Replica.open(at: path, mode: .readOnly, schema: CaseSchema.schema).info().hubURL {
-                return try HubClient(hubURL: url)
+                return try HubLink.operatorClient(url: url, keyPath: operatorKey)
             }
             throw CLIError("no hub given: pass --hub URL (or set YUQING_HUB)")
         }

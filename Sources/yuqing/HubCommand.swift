@@ -5,31 +5,39 @@ import Logging
 import YuqingHub
 import YuqingCases
 import YuqingReplica
+import YuqingSecurity
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hub", abstract: "Run the hub, and see its state.", subcommands: [Serve.self, Status.self])
+        commandName: "hub", abstract: "Run the hub, and see its state.", subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self])
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the sync protocol over HTTP, storing in an SQLite file.",
-            discussion: "Stops cleanly on SIGINT or SIGTERM. The database is created on first use.")
+            discussion: """
+                Stops cleanly on SIGINT or SIGTERM. The database is created on first use, and beside it
+                the hub's key (HUB.sqlite.hub.key), which signs what the hub writes, and the operator's
+                key (HUB.sqlite.operator.key), which the operator's commands sign with (--operator-key).
+                Only enrolled devices and the operator are served (`yuqing hub enrol`).
+                """)
 
         @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
         @Option(help: "The address to listen on (loopback by default).") var host = "127.0.0.1"
         @Option(help: "The TCP port to listen on.") var port: Int
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
         @Flag(help: """
-            Listen on a non-loopback --host although the hub does not authenticate its clients yet: \
-            anyone who reaches the port can read and write every case.
+            Listen on a non-loopback --host over plain HTTP: requests are signed, but what they carry \
+            can be read by anyone on the network.
             """)
         var allowUnauthenticatedNetwork = false
+        @Flag(help: ArgumentHelp("Serve anyone, without enrolment or signatures (tests of the sync engine only).", visibility: .hidden))
+        var noAuthentication = false
         @Option(help: "How many pushed changes of one replica may wait for changes never received.")
         var maxWaitingPerReplica = WaitingLimits().perReplica
 
         func validate() throws {
             if !HubCommand.isLoopback(host), !allowUnauthenticatedNetwork {
-                throw ValidationError("--host \(host) is reachable from other machines, and the hub does not authenticate its clients yet: anyone who reaches it could read and change every case. Use 127.0.0.1 (the default), or add --allow-unauthenticated-network if this network is trusted")
+                throw ValidationError("--host \(host) is reachable from other machines, and this hub serves plain HTTP: anyone on the network could read the cases that pass. Use 127.0.0.1 (the default), or add --allow-unauthenticated-network if this network is trusted")
             }
             guard maxWaitingPerReplica > 0 else { throw ValidationError("--max-waiting-per-replica must be positive") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -43,11 +51,16 @@ struct HubCommand: AsyncParsableCommand {
             var logger = Logger(label: "yuqing.hub")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let host = host, db = db
+            let security: HubSecurity?
+            do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: db) } catch let e as SecurityError { throw CLIError(e.message) }
+            let mode = security.map { "enrolled devices only; hub key \($0.hubKey.publicKey.fingerprint), operator key \(HubSecurity.operatorKeyPath(forDatabase: db))" }
+                ?? "WITHOUT AUTHENTICATION: anyone who reaches it may read and write everything"
             let app = buildHubApplication(
                 configuration: HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db),
-                                                evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence)), storage: storage, logger: logger,
+                                                evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security),
+                storage: storage, logger: logger,
                 onServerRunning: { port in
-                    say("yuqing hub \(storage.hubID) listening on http://\(host):\(port) (database \(db))")
+                    say("yuqing hub \(storage.hubID) listening on http://\(host):\(port) (plain HTTP\(HubCommand.isLoopback(host) ? ", loopback only" : "")); \(mode) (database \(db))")
                 })
             do {
                 try await app.runService()
@@ -78,6 +91,117 @@ struct HubCommand: AsyncParsableCommand {
             }
             if digest { print("digest:     \(try await client.digest().digest)") }
         }
+    }
+
+    /// Makes a one-time enrolment code for a user of a unit (adding the unit and the user to the
+    /// organisation when needed), in the hub's own file.
+    struct Enrol: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a one-time code that enrols one device for a user of a unit.",
+            discussion: """
+                Run at the hub, on its database (while it runs or not). Adds the unit and the user with
+                their roles to the organisation when they are new. The node presents the code once
+                (`yuqing node init … --code CODE` or `yuqing node enrol --code CODE`); it expires after
+                --valid-hours.
+                """)
+        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
+        @Option(help: "The unit the device works for.") var unit: String
+        @Option(help: "The user who works on it.") var user: String
+        @Option(name: .customLong("role"), help: "The user's roles when the user is new: \(Role.names); repeat for more.") var roles: [String] = []
+        @Option(help: "The user's name, when new.") var name: String?
+        @Option(help: "Hours until the code expires.") var validHours = 72
+        @Option(help: ArgumentHelp("Write the code to this file (readable by its owner only) instead of printing it.", valueName: "path")) var out: String?
+
+        func validate() throws {
+            guard validHours > 0, validHours <= 24 * 90 else { throw ValidationError("--valid-hours must be between 1 and 2160") }
+        }
+
+        func run() async throws {
+            if let p = Identifier.problem(unit, what: "unit") { throw CLIError("--unit: \(p)") }
+            if let p = Identifier.problem(user, what: "user") { throw CLIError("--user: \(p)") }
+            let parsed = try NodeCommand.roles(roles)
+            let hub = try HubCommand.openHub(db)
+            let org = Organisation(try hub.views(kinds: Organisation.kinds))
+            var writes: [FieldWrite] = []
+            if org.units[unit] == nil {
+                do { writes += try OrganisationWrites.unit(unit, name: nil, parent: nil) } catch { throw CLIError(error.message) }
+            }
+            if let known = org.users[user] {
+                guard known.unit == unit else { throw CLIError("user \(user) belongs to \(known.unit), not \(unit)") }
+                if !parsed.isEmpty, !Set(parsed).isSubset(of: known.roles) {
+                    do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error.message) }
+                }
+            } else {
+                guard !parsed.isEmpty else { throw CLIError("\(user) is a new user: give their roles with --role (\(Role.names))") }
+                do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error.message) }
+            }
+            if !writes.isEmpty { try hub.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub") }
+            let code = OneTimeCode.make()
+            let expires = Int64(Date().timeIntervalSince1970 * 1000) + Int64(validHours) * 3_600_000
+            try hub.setAttribute(HubSecurity.enrolmentKey(code), HubSecurity.Enrolment(unit: unit, user: user, expiresAt: expires).stored)
+            if let out {
+                let fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+                guard fd >= 0 else { throw CLIError("cannot create \(out): \(String(cString: strerror(errno))) (it must not exist yet)") }
+                let bytes = Array("\(code)\n".utf8)
+                _ = write(fd, bytes, bytes.count)
+                close(fd)
+                print("enrolment code for \(user)@\(unit) written to \(out) (valid \(validHours) h)")
+            } else {
+                print("enrolment code for \(user)@\(unit) (valid \(validHours) h, once):")
+                print(code)
+            }
+        }
+    }
+
+    struct Devices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the enrolled devices.")
+        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let hub = try HubCommand.openHub(db)
+            let devices = try hub.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).sorted { $0.id < $1.id }
+            if json {
+                return try printJSON(devices.map { d -> [String: Any] in
+                    ["device": d.id, "unit": d.unit, "user": d.user, "public_key": d.publicKey,
+                     "enrolled_at": d.enrolledAt as Any, "revoked_at": d.revokedAt as Any]
+                })
+            }
+            if devices.isEmpty { print("no devices enrolled (`yuqing hub enrol` makes a code)") }
+            for d in devices {
+                let key = (try? PublicKey(base64: d.publicKey).fingerprint) ?? "?"
+                print("\(d.id)  \(d.user.terminalSafe)@\(d.unit.terminalSafe)  key \(key)  \(d.isRevoked ? "REVOKED" : "active")")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a device: the hub serves it no more.",
+            discussion: "What it pushed before stays, attributed to it. A lost or stolen device is revoked at once.")
+        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
+        @Argument(help: "The device's id (as `yuqing hub devices` lists it).") var device: String
+
+        func run() async throws {
+            let hub = try HubCommand.openHub(db)
+            guard let view = try hub.view(Device.ref(device)), let d = Device(view) else {
+                throw CLIError("no device \(device) is enrolled at this hub (`yuqing hub devices` lists them)")
+            }
+            if d.isRevoked { return print("device \(device) was revoked already") }
+            try hub.write(Device.revocation(id: device, at: Int64(Date().timeIntervalSince1970 * 1000)).map { Replica.Write($0.record, $0.field, $0.value) },
+                          author: "operator@hub")
+            print("device \(device) (\(d.user)@\(d.unit)) revoked; it can no longer sync")
+        }
+    }
+
+    /// The hub's own database, for the commands the operator runs at the hub.
+    static func openHub(_ db: String) throws -> Replica {
+        guard FileManager.default.fileExists(atPath: db) else {
+            throw CLIError("no hub database at \(db): give the --db of `yuqing hub serve` (it is made when the hub first starts)")
+        }
+        let replica = try Replica.open(at: db, schema: CaseSchema.schema)
+        guard replica.role == .hub else { throw CLIError("\(db) is a node's replica, not the hub's database") }
+        return replica
     }
 
     /// Whether `host` names this machine only.

@@ -68,7 +68,9 @@ extension NodeCommand {
             configuration.backoff = Backoff(initial: .seconds(retryInitial), maximum: .seconds(retryMax))
             configuration.longPoll = .seconds(longPoll)
             configuration.batchSize = batchSize
-            let runner = NodeRunner(replica: replica, client: try HubClient(hubURL: url), configuration: configuration, logger: logger)
+            let (client, security) = try HubLink.open(replica, url: url)
+            configuration.security = security
+            let runner = NodeRunner(replica: replica, client: client, configuration: configuration, logger: logger)
             var groupLogger = logger
             groupLogger.logLevel = max(logger.logLevel, .notice)  // the group's own start and stop lines are noise here
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -26,7 +26,8 @@ struct SyncCommand: AsyncParsableCommand {
         guard let url = hub ?? info.hubURL else {
             throw CLIError("this replica has no hub URL; pass --hub URL")
         }
-        let session = SyncSession(replica: replica, client: try HubClient(hubURL: url, timeout: timeout), batchSize: batchSize)
+        let (client, security) = try HubLink.open(replica, url: url, timeout: timeout)
+        let session = SyncSession(replica: replica, client: client, batchSize: batchSize, security: security)
         let showProgress = progress
         do {
             let report = try await session.run { r in
@@ -55,6 +56,8 @@ struct SyncCommand: AsyncParsableCommand {
             default: "this node's changes break a rule the hub applies (Protocol/workflow.md §5); tell the operator, who can see the refusal in the hub's log"
             }
             throw CLIError("\(error.message). Your work stays saved on this node (\(pending) changes waiting); \(advice).", exitCode: 4)
+        } catch let error as SyncError where error.code == .notEnrolled || error.code == .tampered {
+            throw HubLink.explain(error, replica: replica)
         } catch let error as SyncError where error.code == .hubUnreachable {
             let pending = (try? replica.pendingCount()) ?? 0
             throw CLIError("\(error.message). Your work is saved locally (\(pending) changes waiting) and goes out at the next sync: run `yuqing sync` again later.", exitCode: 3)

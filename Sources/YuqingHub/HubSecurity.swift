@@ -1,0 +1,223 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import YuqingCases
+import YuqingCore
+import YuqingReplica
+import YuqingSecurity
+import YuqingWire
+
+/// How the hub authenticates (`Protocol/security.md`): its own key, which signs what it writes,
+/// and the operator's public keys. A hub without it serves anyone (tests of the engine only).
+public struct HubSecurity: Sendable {
+    public var hubKey: SigningKey
+    public var operatorKeys: [PublicKey]
+    /// How far a request's time may be from the hub's clock.
+    public var maxSkewMillis: Int64
+
+    public init(hubKey: SigningKey, operatorKeys: [PublicKey], maxSkewMillis: Int64 = RequestSigning.maxSkewMillis) {
+        self.hubKey = hubKey
+        self.operatorKeys = operatorKeys
+        self.maxSkewMillis = maxSkewMillis
+    }
+
+    /// The hub's key file beside its database.
+    public static func hubKeyPath(forDatabase db: String) -> String { db + ".hub.key" }
+    /// The operator's key file beside the hub's database (the CLI's operator commands use it).
+    public static func operatorKeyPath(forDatabase db: String) -> String { db + ".operator.key" }
+
+    /// The keys beside the hub's database, made on first use.
+    public static func load(forDatabase db: String) throws -> HubSecurity {
+        let hub = try SigningKey.loadOrCreate(at: hubKeyPath(forDatabase: db))
+        let op = try SigningKey.loadOrCreate(at: operatorKeyPath(forDatabase: db))
+        return HubSecurity(hubKey: hub, operatorKeys: [op.publicKey])
+    }
+
+    /// The meta key of an enrolment code, by the code's digest.
+    public static func enrolmentKey(_ code: String) -> String { "enrol." + OneTimeCode.digest(code) }
+
+    /// What an enrolment code stands for, as the hub stores it.
+    public struct Enrolment: Sendable, Hashable {
+        public var unit: String
+        public var user: String
+        public var expiresAt: Int64
+
+        public init(unit: String, user: String, expiresAt: Int64) {
+            self.unit = unit
+            self.user = user
+            self.expiresAt = expiresAt
+        }
+
+        public var stored: String { "\(unit)\u{1f}\(user)\u{1f}\(expiresAt)" }
+
+        public init?(stored: String) {
+            let p = stored.split(separator: "\u{1f}", omittingEmptySubsequences: false).map(String.init)
+            guard p.count == 3, let t = Int64(p[2]) else { return nil }
+            self.init(unit: p[0], user: p[1], expiresAt: t)
+        }
+    }
+}
+
+/// Who made a request.
+enum Principal: Sendable {
+    case device(Device)
+    case `operator`
+    /// A hub that does not authenticate.
+    case anyone
+
+    var isOperator: Bool { if case .operator = self { true } else if case .anyone = self { true } else { false } }
+}
+
+/// Nonces seen within the time window, so a signed request is served once.
+actor NonceBook {
+    private var seen: [String: Int64] = [:]
+    private var lastSweep: Int64 = 0
+
+    /// False when `nonce` of `signer` was seen already.
+    func admit(signer: String, nonce: String, time: Int64, window: Int64) -> Bool {
+        if time - lastSweep > window {
+            seen = seen.filter { time - $0.value <= 2 * window }
+            lastSweep = time
+        }
+        let key = signer + "\u{1f}" + nonce
+        if seen[key] != nil { return false }
+        seen[key] = time
+        return true
+    }
+}
+
+extension HubAPI {
+    /// Authenticates a request (`Protocol/security.md` §2): the signer's key, the time, the
+    /// nonce and the signature over method, target and body. The body is read here (within the
+    /// hub's limits) and handed on.
+    func authenticate(_ request: inout Request, _ context: HubRequestContext) async throws -> Principal {
+        guard let security = configuration.security else { return .anyone }
+        let h = request.headers
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { h[$0] } }
+        guard let signer = header(RequestSigning.signerHeader), let timeText = header(RequestSigning.timeHeader),
+              let nonce = header(RequestSigning.nonceHeader), let signatureText = header(RequestSigning.signatureHeader) else {
+            throw HubError(.unauthorized, "unauthenticated", "this hub serves enrolled devices only, and this request is not signed: enrol the node (`yuqing node enrol --code CODE`, with a code from the operator's `yuqing hub enrol`), or give an operator command its key (--operator-key)")
+        }
+        guard let time = Int64(timeText), nonce.count >= 16, nonce.count <= 64, let signature = Data(base64Encoded: signatureText) else {
+            throw HubError(.unauthorized, "bad_signature", "the request's signature headers are malformed (Protocol/security.md §2)")
+        }
+        let now = Int64(Self.now)
+        if abs(now - time) > security.maxSkewMillis {
+            var e = HubError(.unauthorized, "stale_request", "the request was signed at \(time), \(abs(now - time) / 1000) s from the hub's clock (\(now)); more than \(security.maxSkewMillis / 60000) minutes apart. Set this device's clock right, or sync again: the node corrects its clock from this answer")
+            e.problem.hubTime = UInt64(now)
+            throw e
+        }
+        let principal: Principal, key: PublicKey?
+        if signer == RequestSigning.operatorSigner {
+            principal = .operator
+            key = nil
+        } else {
+            guard WireValidation.isValidReplicaID(ReplicaID(signer)),
+                  let view = try await storage.view(Device.ref(signer)), let device = Device(view) else {
+                throw HubError(.unauthorized, "unknown_device", "device \(signer) is not enrolled at this hub: ask the operator for an enrolment code (`yuqing hub enrol`) and run `yuqing node enrol --code CODE`")
+            }
+            if device.isRevoked {
+                throw HubError(.forbidden, "revoked_device", "device \(signer) (\(device.user)@\(device.unit)) was revoked by the operator and may no longer sync; its unsynced work stays on it. Ask the operator to enrol it again (`yuqing hub enrol`)")
+            }
+            principal = .device(device)
+            key = try PublicKey(base64: device.publicKey)
+        }
+        let body = try await collect(request, context)
+        request.body = .init(buffer: body)
+        let message = RequestSigning.message(method: request.method.rawValue, target: request.uri.description, signer: signer,
+                                             timeMillis: time, nonce: nonce, body: body.readableBytesView)
+        let valid = if let key { key.verify(signature: signature, for: message) } else {
+            security.operatorKeys.contains { $0.verify(signature: signature, for: message) }
+        }
+        guard valid else {
+            throw HubError(.unauthorized, "bad_signature", signer == RequestSigning.operatorSigner
+                ? "the operator's signature does not match this hub's operator key: use the key file beside the hub's database (--operator-key HUB.sqlite.operator.key)"
+                : "the request's signature does not match device \(signer)'s key: the request was altered on the way, or it was signed with another key than the one enrolled")
+        }
+        guard await nonces.admit(signer: signer, nonce: nonce, time: now, window: security.maxSkewMillis) else {
+            throw HubError(.unauthorized, "replayed", "this signed request was already served once (its nonce was used): a replay is refused. Sign each request anew")
+        }
+        return principal
+    }
+
+    /// Refuses a request that needs the operator.
+    func requireOperator(_ principal: Principal, _ what: String) throws {
+        guard principal.isOperator else {
+            throw HubError(.forbidden, "operator_only", "\(what) is the operator's: sign the request with the operator's key (--operator-key)")
+        }
+    }
+
+    /// A push is the authenticated device's own (`Protocol/security.md` §4): its id, the dots and
+    /// authors of every change, and seals that cover them all and check against its key.
+    func authorise(_ push: PushRequest, by principal: Principal) throws {
+        guard case .device(let device) = principal else {
+            if case .anyone = principal { return }
+            throw HubError(.forbidden, "operator_only", "the operator does not push changes; operators' work is done at the hub")
+        }
+        guard push.replica.rawValue == device.id else {
+            throw HubError(.forbidden, "wrong_device", "device \(device.id) pushed as replica \(push.replica): a device pushes only as itself; nothing of this push was stored")
+        }
+        let author = device.actor.author
+        for c in push.changes {
+            guard c.dot.replica.rawValue == device.id else {
+                throw HubError(.forbidden, "wrong_device", "change \(c.dot) is not device \(device.id)'s: a device pushes only its own changes; nothing of this push was stored", dot: "\(c.dot)")
+            }
+            guard c.author == author else {
+                throw HubError(.forbidden, "wrong_author", "change \(c.dot) names \(c.author) as its author, but device \(device.id) is enrolled for \(author); nothing of this push was stored", dot: "\(c.dot)")
+            }
+        }
+        let key = try PublicKey(base64: device.publicKey)
+        var covered = 0
+        let byCounter = Dictionary(push.changes.map { ($0.dot.counter, $0) }, uniquingKeysWith: { a, _ in a })
+        for seal in push.seals {
+            guard seal.replica == push.replica, seal.first >= 1, seal.first <= seal.last, seal.count <= UInt64(push.changes.count) else {
+                throw HubError(.forbidden, "bad_seal", "a seal of this push does not cover a run of its own changes; nothing of this push was stored")
+            }
+            let run = (seal.first...seal.last).compactMap { byCounter[$0] }
+            do { try seal.verify(run, key: key) } catch {
+                throw HubError(.forbidden, "bad_seal", "\(error.message); nothing of this push was stored")
+            }
+            covered += run.count
+        }
+        if covered < push.changes.count || push.changes.contains(where: { c in !push.seals.contains { $0.covers(c.dot) } }) {
+            throw HubError(.forbidden, "bad_seal", "every change of a push is covered by its device's seal (Protocol/security.md §3); some of this push are not. Nothing was stored")
+        }
+    }
+
+    /// `POST /v1/enrol`: a node presents its one-time code and its key.
+    func enrol(_ request: Request, _ context: HubRequestContext) async throws -> Response {
+        guard let security = configuration.security else {
+            throw HubError(.notFound, "not_found", "this hub does not enrol devices (it was started without authentication)")
+        }
+        let body = try await decode(EnrolRequest.self, request, context)
+        guard WireValidation.isValidReplicaID(body.device) else { throw HubError.badRequest("'device' must be a replica id") }
+        let key = try PublicKey(base64: body.publicKey)
+        if let view = try await storage.view(Device.ref(body.device.rawValue)), let known = Device(view) {
+            throw HubError(.conflict, "already_enrolled", known.publicKey == key.base64
+                ? "device \(body.device) is enrolled already (for \(known.user)@\(known.unit)); it can sync"
+                : "another device is enrolled under id \(body.device); this node cannot take it. Make a new node replica (`yuqing node init`) and enrol that")
+        }
+        guard let stored = try await storage.takeSetting(HubSecurity.enrolmentKey(body.code)),
+              let enrolment = HubSecurity.Enrolment(stored: stored) else {
+            throw HubError(.forbidden, "bad_code", "this enrolment code is unknown or was used already: ask the operator for a new one (`yuqing hub enrol`)")
+        }
+        guard enrolment.expiresAt >= Int64(Self.now) else {
+            throw HubError(.forbidden, "bad_code", "this enrolment code expired: ask the operator for a new one (`yuqing hub enrol`)")
+        }
+        try await storage.writeAsHub(Device.enrolment(id: body.device.rawValue, publicKey: key.base64, unit: enrolment.unit,
+                                                      user: enrolment.user, at: Int64(Self.now)).map { ($0.record, $0.field, $0.value) })
+        await watch.notify()
+        let roles = try await storage.view(RecordRef(kind: CaseSchema.Kind.user, id: enrolment.user)).map { Organisation([$0]).users[enrolment.user]?.roles ?? [] } ?? []
+        logger.notice("device enrolled", metadata: ["hub.device": "\(body.device)", "hub.user": "\(enrolment.user)@\(enrolment.unit)"])
+        return try json(EnrolResponse(hub: storage.hubID, hubKey: security.hubKey.publicKey.base64, unit: enrolment.unit,
+                                      user: enrolment.user, roles: roles.map(\.rawValue).sorted()))
+    }
+
+    /// Seals what the hub wrote itself since it last did, before a reader is served.
+    func sealOwn() async throws {
+        guard let security = configuration.security else { return }
+        let key = security.hubKey
+        try await storage.sealOwnChanges { run in try Seal.make(run, key: key) }
+    }
+}

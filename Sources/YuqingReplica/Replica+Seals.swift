@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+import YuqingCore
+
+/// Checks seals as changes arrive (`Protocol/security.md` §3). The replica stays free of
+/// cryptography: it gives the verifier the hashes of a run's changes and a way to read device
+/// keys, inside the transaction that applies them, so a page that fails is not applied at all.
+public protocol SealVerifier: Sendable {
+    /// The hash of one change, as its device computed it.
+    func hash(_ change: Change) -> [UInt8]
+    /// Throws unless `hashes` (the run's changes, in counter order) are what the key of
+    /// `seal.replica` signed. `key` reads a value of the replica's records (device keys).
+    func verify(_ seal: Seal, hashes: [[UInt8]], key: (ReplicaID) throws -> String?) throws
+}
+
+/// Where device keys are kept in the records (a record per device, named by its replica id).
+public struct KeyLocation: Sendable {
+    public var kind: String
+    public var field: String
+    public init(kind: String, field: String) {
+        self.kind = kind
+        self.field = field
+    }
+}
+
+/// What a received page of changes brought for its seals.
+public struct SealCheck: Sendable, Equatable {
+    /// Seals whose runs were checked whole.
+    public var verified = 0
+    /// Seals still waiting for changes of their run.
+    public var incomplete = 0
+}
+
+extension Replica {
+    /// Stores seals (made here, or checked by the caller already).
+    public func storeSeals(_ seals: [Seal], verified: Bool = true) throws {
+        guard !seals.isEmpty else { return }
+        try write { db in try Self.insertSeals(db, seals, verified: verified) }
+    }
+
+    static func insertSeals(_ db: Database, _ seals: [Seal], verified: Bool) throws {
+        let q = try FastStatement(db, "INSERT OR IGNORE INTO seal (replica, first, last, signature, verified) VALUES (?, ?, ?, ?, ?)")
+        for s in seals {
+            q.bind(1, s.replica.rawValue)
+            q.bind(2, Int64(bitPattern: s.first))
+            q.bind(3, Int64(bitPattern: s.last))
+            q.bind(4, s.signature)
+            q.bind(5, verified ? 1 : 0)
+            try q.run()
+        }
+    }
+
+    static func seal(_ row: Row) -> Seal {
+        Seal(replica: ReplicaID(row["replica"] as String), first: UInt64(bitPattern: row["first"] as Int64),
+             last: UInt64(bitPattern: row["last"] as Int64), signature: row["signature"])
+    }
+
+    /// The seals that cover at least one of `changes`.
+    public func seals(covering changes: [Change]) throws -> [Seal] {
+        guard !changes.isEmpty else { return [] }
+        var ranges: [ReplicaID: (lo: UInt64, hi: UInt64, dots: Set<UInt64>)] = [:]
+        for c in changes {
+            var r = ranges[c.dot.replica] ?? (c.dot.counter, c.dot.counter, [])
+            r.lo = min(r.lo, c.dot.counter)
+            r.hi = max(r.hi, c.dot.counter)
+            r.dots.insert(c.dot.counter)
+            ranges[c.dot.replica] = r
+        }
+        return try read { db in
+            var out: [Seal] = []
+            for (replica, r) in ranges.sorted(by: { $0.key < $1.key }) {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? ORDER BY first, last
+                    """, arguments: [replica.rawValue, Int64(bitPattern: r.hi), Int64(bitPattern: r.lo)])
+                for row in rows {
+                    let s = Self.seal(row)
+                    if r.dots.count > Int(clamping: s.count) ? (s.first...s.last).contains(where: r.dots.contains) : r.dots.contains(where: { s.first <= $0 && $0 <= s.last }) {
+                        out.append(s)
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// This replica's own changes after the last one it sealed, oldest first (at most `limit`):
+    /// the run the hub seals with its key before serving it.
+    public func unsealedOwnRun(limit: Int = 100_000) throws -> [Change] {
+        try read { db in
+            let sealed = try Int64.fetchOne(db, sql: "SELECT max(last) FROM seal WHERE replica = ?", arguments: [id.rawValue]) ?? 0
+            guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [id.rawValue]) else { return [] }
+            let names = try ReplicaNames.load(db)
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE rid = ? AND counter > ? ORDER BY counter LIMIT ?")
+            defer { q.reset() }
+            q.bind(1, rid)
+            q.bind(2, sealed)
+            q.bind(3, Int64(limit))
+            var out: [Change] = []
+            while try q.step() {
+                let c = try Coding.change(q, names: names).change
+                if let last = out.last?.dot.counter, c.dot.counter != last + 1 { break }
+                if out.isEmpty, c.dot.counter != UInt64(sealed) + 1 { break }
+                out.append(c)
+            }
+            return out
+        }
+    }
+
+    /// How many stored seals are still waiting for changes of their run.
+    public func incompleteSealCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seal WHERE verified = 0") ?? 0 }
+    }
+
+    /// Checks, inside a transaction that applies `changes`, every seal that covers them: a run
+    /// whole in `changes` (with the hashes kept from earlier pages) is verified now; the hashes of
+    /// a run not yet whole are kept for later. A change no seal covers, or a run that fails,
+    /// throws, and the transaction applies nothing.
+    static func checkSeals(_ db: Database, _ changes: [Change], seals: [Seal], verifier: any SealVerifier,
+                           keys: KeyLocation) throws -> SealCheck {
+        try insertSeals(db, seals, verified: false)
+        var check = SealCheck()
+        var byReplica: [ReplicaID: [Change]] = [:]
+        for c in changes { byReplica[c.dot.replica, default: []].append(c) }
+        let keyOf: (ReplicaID) throws -> String? = { replica in
+            try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
+                                arguments: [keys.kind, replica.rawValue, keys.field])
+        }
+        for (replica, list) in byReplica.sorted(by: { $0.key < $1.key }) {
+            let counters = list.map(\.dot.counter)
+            let lo = counters.min()!, hi = counters.max()!
+            let stored = try Row.fetchAll(db, sql: """
+                SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? AND verified = 0 ORDER BY first
+                """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]).map(seal)
+            let verifiedRows = try Row.fetchAll(db, sql: """
+                SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? AND verified = 1
+                """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]).map(seal)
+            var hashes: [UInt64: [UInt8]] = [:]
+            for c in list { hashes[c.dot.counter] = verifier.hash(c) }
+            for c in list where !stored.contains(where: { $0.covers(c.dot) }) && !verifiedRows.contains(where: { $0.covers(c.dot) }) {
+                throw ReplicaError(.unsealed, "the hub sent change \(c.dot) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office")
+            }
+            for s in stored where counters.contains(where: { s.first <= $0 && $0 <= s.last }) {
+                var run: [[UInt8]] = []
+                var missing: [UInt64] = []
+                let kept = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: """
+                    SELECT counter, hash FROM seal_hash WHERE replica = ? AND counter BETWEEN ? AND ?
+                    """, arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)]).map {
+                        (UInt64(bitPattern: $0["counter"] as Int64), [UInt8]($0["hash"] as Data))
+                    })
+                for n in s.first...s.last {
+                    if let h = hashes[n] ?? kept[n] { run.append(h) } else { missing.append(n) }
+                }
+                if missing.isEmpty {
+                    do { try verifier.verify(s, hashes: run, key: keyOf) } catch {
+                        throw ReplicaError(.unsealed, "\(error)", cause: error)
+                    }
+                    try db.execute(sql: "UPDATE seal SET verified = 1 WHERE replica = ? AND first = ? AND last = ?",
+                                   arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)])
+                    try db.execute(sql: "DELETE FROM seal_hash WHERE replica = ? AND counter BETWEEN ? AND ?",
+                                   arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)])
+                    check.verified += 1
+                } else {
+                    for n in s.first...s.last where kept[n] == nil {
+                        guard let h = hashes[n] else { continue }
+                        try db.execute(sql: "INSERT OR IGNORE INTO seal_hash (replica, counter, hash) VALUES (?, ?, ?)",
+                                       arguments: [replica.rawValue, Int64(bitPattern: n), Data(h)])
+                    }
+                    check.incomplete += 1
+                }
+            }
+        }
+        return check
+    }
+}
