@@ -108,7 +108,8 @@ let package = Package(
         ),
         .testTarget(
             name: "YuqingHubTests",
-            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
         .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport"]),
     ],

@@ -37,3 +37,12 @@ start_hub() {
 stop_hub() { kill "$HUB_PID"; wait "$HUB_PID" 2>/dev/null || true; HUB_PID=""; }
 step() { printf '\n== %s\n' "$*"; }
 node() { local n="$1"; shift; echo "[$n] yuqing $*"; "$Y" "$@" --db "$WORK/$n.sqlite"; }
+
+# Makes node NAME for USER of UNIT (both already in the organisation) and enrols its device: the
+# operator makes a one-time code at the hub, the node presents it once with its public key.
+init_node() {
+  local n="$1" unit="$2" user="$3"
+  "$Y" hub enrol --db "$HUBDB" --unit "$unit" --user "$user" --out "$WORK/$n.code"
+  "$Y" node init --db "$WORK/$n.sqlite" --hub "$HUB" --unit "$unit" --user "$user"
+  "$Y" node enrol --db "$WORK/$n.sqlite" --code-file "$WORK/$n.code"
+}

@@ -34,10 +34,10 @@ start_hub
 "$Y" org show --db "$HUBDB"
 
 step "four nodes: the township's monitor and unit head, the bureau's monitor, the office"
-"$Y" node init --db "$WORK/township.sqlite" --hub "$HUB" --unit town-a --user li
-"$Y" node init --db "$WORK/head.sqlite" --hub "$HUB" --unit town-a --user wang
-"$Y" node init --db "$WORK/bureau.sqlite" --hub "$HUB" --unit health-bureau --user sun
-"$Y" node init --db "$WORK/office.sqlite" --hub "$HUB" --unit county-office --user chen
+init_node township town-a li
+init_node head town-a wang
+init_node bureau health-bureau sun
+init_node office county-office chen
 sync_all "${NODES[@]}"
 
 step "the hub goes down; the township's monitor registers a post with evidence and quick-reports it, offline"

@@ -25,9 +25,9 @@ start_hub
 "$Y" org user li --unit township-a --role monitor --db "$WORK/hub.sqlite"
 "$Y" org user chen --unit office --role office --db "$WORK/hub.sqlite"
 "$Y" org user zhao --unit office --role leader --db "$WORK/hub.sqlite"
-"$Y" node init --db "$WORK/township.sqlite" --hub "$HUB" --unit township-a --user li
-"$Y" node init --db "$WORK/office.sqlite" --hub "$HUB" --unit office --user chen
-"$Y" node init --db "$WORK/leader.sqlite" --hub "$HUB" --unit office --user zhao
+init_node township township-a li
+init_node office office chen
+init_node leader office zhao
 for n in township office leader; do node "$n" sync; done
 
 step "the township registers a case and everyone syncs"
@@ -50,14 +50,14 @@ start_hub
 for n in township office leader township office leader; do node "$n" sync; done
 
 step "the operator's conflict queue"
-"$Y" conflicts list --hub "$HUB"
-SUMMARY_CONFLICT="$("$Y" conflicts list --hub "$HUB" --json | python3 -c '
+"$Y" conflicts list --hub "$HUB" --operator-key "$HUBDB.operator.key"
+SUMMARY_CONFLICT="$("$Y" conflicts list --hub "$HUB" --operator-key "$HUBDB.operator.key" --json | python3 -c '
 import json, sys
 print(next(c["id"] for c in json.load(sys.stdin) if c["field"] == "summary"))')"
-"$Y" conflicts show "$SUMMARY_CONFLICT" --hub "$HUB"
+"$Y" conflicts show "$SUMMARY_CONFLICT" --hub "$HUB" --operator-key "$HUBDB.operator.key"
 
 step "the operator resolves the summary conflict, once, for everyone"
-"$Y" conflicts resolve "$SUMMARY_CONFLICT" --hub "$HUB" \
+"$Y" conflicts resolve "$SUMMARY_CONFLICT" --hub "$HUB" --operator-key "$HUBDB.operator.key" \
   --value "Fees were charged twice by mistake at one desk; refunds are under way."
 for n in township office leader; do node "$n" sync; done
 

@@ -93,6 +93,13 @@ extension HubAPI {
     /// hub's limits) and handed on.
     func authenticate(_ request: inout Request, _ context: HubRequestContext) async throws -> Principal {
         guard let security = configuration.security else { return .anyone }
+        do { return try await authenticate(&request, context, security) } catch var e as HubError {
+            e.problem.hub = storage.hubID.rawValue
+            throw e
+        }
+    }
+
+    private func authenticate(_ request: inout Request, _ context: HubRequestContext, _ security: HubSecurity) async throws -> Principal {
         let h = request.headers
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { h[$0] } }
         guard let signer = header(RequestSigning.signerHeader), let timeText = header(RequestSigning.timeHeader),

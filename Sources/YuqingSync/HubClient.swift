@@ -222,18 +222,27 @@ public struct HubClient: Sendable {
             request.httpBody = body
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
-        for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
-        let data: Data, response: URLResponse
-        do {
-            (data, response) = try await (session ?? self.session).data(for: request)
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw Self.unreachable(error, baseURL: baseURL, timeout: timeout)
+        // A request the network delivered twice may reach the hub second and be refused as a
+        // replay; signed anew (a fresh nonce), it is sent once more.
+        for attempt in 1...2 {
+            for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
+            let data: Data, response: URLResponse
+            do {
+                (data, response) = try await (session ?? self.session).data(for: request)
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw Self.unreachable(error, baseURL: baseURL, timeout: timeout)
+            }
+            guard let http = response as? HTTPURLResponse else {
+                throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
+            }
+            do {
+                return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
+            } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
+                continue
+            }
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
-        }
-        return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
+        throw SyncError(.badResponse, "unreachable")
     }
 
     private func url(_ path: String, _ query: [(String, String)]) -> URL {
@@ -246,7 +255,7 @@ public struct HubClient: Sendable {
     private func answer<T>(status: Int, data: Data, method: String, path: String, decode: (Data) throws -> T) throws -> T {
         guard (200..<300).contains(status) else {
             if let problem = try? WireJSON.decode(Problem.self, from: data) {
-                if status == 401 { throw SyncError(.notEnrolled, problem.message, problem: problem) }
+                if status == 401 || problem.code == "revoked_device" { throw SyncError(.notEnrolled, problem.message, problem: problem) }
                 throw SyncError(.hubRejected, "the hub refused: \(problem.message)", problem: problem)
             }
             throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(status); is this a Yuqing hub?")

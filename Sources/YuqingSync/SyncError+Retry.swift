@@ -9,7 +9,7 @@ extension SyncError {
         switch code {
         case .hubUnreachable, .badResponse: true
         case .hubRejected: ["storage", "internal", "timeout"].contains(problem?.code ?? "")
-        case .notEnrolled: problem?.code == "stale_request"
+        case .notEnrolled: ["stale_request", "replayed"].contains(problem?.code ?? "")
         case .invalidURL, .wrongHub, .replicaBehindHub, .dotCollision, .tampered: false
         }
     }

@@ -53,6 +53,11 @@ public struct SyncSession: Sendable {
     func status() async throws -> HubStatus {
         do {
             return try await client.status()
+        } catch let error as SyncError where error.code == .notEnrolled && error.problem?.hub != nil
+                    && (try? replica.info().hubID).flatMap({ $0 }).map({ $0.rawValue != error.problem?.hub }) == true {
+            // Another hub than this node's: say so, rather than ask to enrol here.
+            try checkHub(ReplicaID(error.problem!.hub!))
+            throw error
         } catch let error as SyncError where error.problem?.code == "stale_request" && error.problem?.hubTime != nil {
             try replica.setClockOffset(Int64(error.problem!.hubTime!) - Int64(replica.deviceClock()))
             return try await client.status()
@@ -116,7 +121,9 @@ public struct SyncSession: Sendable {
             report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
             if answer.more { inFlight = request(after: answer.next) }
-            let verifier = security?.verifier(hub: answer.hub), keys = security?.keys
+            // Seals are checked once the node is enrolled and knows its hub's key.
+            let enrolled = security?.hubKey != nil
+            let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
             let result: ApplyResult
             do {
                 result = try await replica.offload {

@@ -238,6 +238,9 @@ public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertib
     public var dot: String?
     /// With `stale_request`: the hub's clock (ms since 1970), so the client can correct its own.
     public var hubTime: UInt64?
+    /// With a refused credential (401, 403 `revoked_device`): the hub's id, so a node pointed at
+    /// another hub than its own is told that rather than to enrol.
+    public var hub: String?
 
     public init(code: String, message: String, rule: String? = nil, dot: String? = nil, hubTime: UInt64? = nil) {
         self.code = code

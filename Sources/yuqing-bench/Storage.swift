@@ -4,6 +4,7 @@ import YuqingCases
 import YuqingCore
 import YuqingHub
 import YuqingReplica
+import YuqingSecurity
 
 /// 1. A case field edit on a node, with its change tracking, against the same row written to
 /// plain SQLite without tracking, each in its own durable transaction.
@@ -125,6 +126,8 @@ struct HubIngest: AsyncParsableCommand {
     var workload = "synthetic"
     @Flag(inversion: .prefixedNo, help: "With the workflow workload, check every push against the hub's rules first, as `yuqing hub serve` does.")
     var rules = true
+    @Flag(help: "Every push carries its node's seals (Protocol/security.md §3), which the hub checks before it merges and stores with the changes, as `yuqing hub serve` does; made by the nodes before timing.")
+    var signed = false
 
     struct Result: Codable { var changes: Int; var yuqingPerSecond: Double; var plainPerSecond: Double; var ratio: Double; var openConflicts: Int }
 
@@ -136,6 +139,19 @@ struct HubIngest: AsyncParsableCommand {
         let workflow = workload == "workflow"
         let batches = IngestWorkload.batches(nodes: nodes, perNode: perNode, batch: batch, sharedCases: sharedCases, workflow: workflow)
         let total = batches.reduce(0) { $0 + $1.count }
+        // Each node's key, and the seals of every push: the nodes' work, done before timing.
+        var keys: [ReplicaID: SigningKey] = [:]
+        var seals: [[Seal]] = []
+        if signed {
+            note("hub ingest: the nodes seal their pushes")
+            for b in batches {
+                let replica = b[0].dot.replica
+                let key = keys[replica] ?? SigningKey()
+                keys[replica] = key
+                seals.append(try Seal.runs(of: b, replica: replica).map { try Seal.make($0, key: key) })
+            }
+        }
+        let publicKeys = keys.mapValues(\.publicKey)
         let dir = try Scratch("hub-ingest")
         var yuqing: [Double] = [], plain: [Double] = []
         var conflicts = 0
@@ -146,9 +162,19 @@ struct HubIngest: AsyncParsableCommand {
                 try storage.replica.write(WorkflowWorkload.organisation(units: nodes).map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
             }
             var applied = 0
-            var checking = 0.0
+            var checking = 0.0, verifying = 0.0
             let t = try await seconds {
-                for b in batches {
+                for (i, b) in batches.enumerated() {
+                    // The seals, as the hub checks them: every change hashed, one signature per run.
+                    if signed {
+                        let start = ContinuousClock.now
+                        let byCounter = Dictionary(b.map { ($0.dot.counter, $0) }, uniquingKeysWith: { a, _ in a })
+                        for seal in seals[i] {
+                            try seal.verify((seal.first...seal.last).compactMap { byCounter[$0] }, key: publicKeys[seal.replica]!)
+                        }
+                        let d = ContinuousClock.now - start
+                        verifying += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+                    }
                     // The workflow's rules, as `yuqing hub serve` applies them to every push.
                     if workflow, rules {
                         let start = ContinuousClock.now
@@ -158,9 +184,10 @@ struct HubIngest: AsyncParsableCommand {
                         let d = ContinuousClock.now - start
                         checking += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
                     }
-                    applied += try await storage.ingest(b, from: ReplicaID("bench")).applied
+                    applied += try await storage.ingest(b, from: ReplicaID("bench"), seals: signed ? seals[i] : []).applied
                 }
             }
+            if signed { note("hub ingest: checking the seals took \(fmt(verifying / t * 100, 0))% of the ingest time") }
             if workflow, rules { note("hub ingest: checking the rules took \(fmt(checking / t * 100, 0))% of the ingest time") }
             guard applied == total else { throw BenchError("the hub applied \(applied) of \(total) changes") }
             conflicts = try await storage.openConflictCount()

@@ -1,4 +1,5 @@
 import Foundation
+import YuqingSecurity
 import YuqingTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -45,10 +46,25 @@ enum CLI {
     /// Roles that may take every step but signing: enough for tests of sync rather than of the workflow.
     static let broadRoles = ["monitor", "commentator", "office", "leader"]
 
-    /// `yuqing node init` for `user@unit` (the user defaults to `u-UNIT`).
+    /// `yuqing node init` for `user@unit` (the user defaults to `u-UNIT`), enrolled at once with the
+    /// code a running ``HubProcess`` made for that user (``HubProcess/enrol(unit:user:roles:)``).
     @discardableResult
     static func initNode(_ db: String, hub: String, unit: String, user: String? = nil, roles: [String] = broadRoles) throws -> Result {
-        try run(["node", "init", "--db", db, "--hub", hub, "--unit", unit, "--user", user ?? "u-\(unit)"] + roles.flatMap { ["--role", $0] })
+        let user = user ?? "u-\(unit)"
+        let made = try run(["node", "init", "--db", db, "--hub", hub, "--unit", unit, "--user", user] + roles.flatMap { ["--role", $0] })
+        guard made.status == 0, let (hubURL, code) = Codes.shared.take(user: user) else { return made }
+        // Enrolled at the hub itself, whatever URL (a proxy) the node syncs through.
+        let enrolled = try run(["node", "enrol", "--db", db, "--code", code, "--hub", hubURL])
+        return enrolled.status == 0 ? made : enrolled
+    }
+
+    /// Enrolment codes made by running hubs, by user, until a node takes them.
+    final class Codes: @unchecked Sendable {
+        static let shared = Codes()
+        private let lock = NSLock()
+        private var codes: [String: (String, String)] = [:]
+        func put(hub: String, user: String, _ code: String) { lock.withLock { codes[user] = (hub, code) } }
+        func take(user: String) -> (String, String)? { lock.withLock { codes.removeValue(forKey: user) } }
     }
 
     static func freePort() -> Int {
@@ -91,13 +107,21 @@ final class HubProcess {
         throw CLITestError("the hub did not start on port \(port)")
     }
 
-    /// Adds `unit` and its user (default `u-UNIT`) to the organisation, in the hub's own file.
-    func enrol(unit: String, user: String? = nil, roles: [String] = CLI.broadRoles) throws {
-        for args in [["org", "unit", unit], ["org", "user", user ?? "u-\(unit)", "--unit", unit] + roles.flatMap { ["--role", $0] }] {
-            let r = try CLI.run(args + ["--db", db])
-            guard r.status == 0 else { throw CLITestError("\(args): \(r.stderr)") }
+    /// Adds `unit` and its user (default `u-UNIT`) to the organisation, in the hub's own file, and
+    /// makes the code that enrols their node (`CLI.initNode` presents it).
+    @discardableResult
+    func enrol(unit: String, user: String? = nil, roles: [String] = CLI.broadRoles) throws -> String {
+        let user = user ?? "u-\(unit)"
+        let r = try CLI.run(["hub", "enrol", "--db", db, "--unit", unit, "--user", user] + roles.flatMap { ["--role", $0] })
+        guard r.status == 0, let code = r.stdout.split(whereSeparator: \.isNewline).last.map(String.init) else {
+            throw CLITestError("hub enrol: \(r.stderr)")
         }
+        CLI.Codes.shared.put(hub: url, user: user, code)
+        return code
     }
+
+    /// The operator's key file beside the hub's database.
+    var operatorKey: String { db + ".operator.key" }
 
     func kill(signal: Int32 = SIGKILL) {
         guard let p = process else { return }
@@ -106,12 +130,18 @@ final class HubProcess {
         process = nil
     }
 
-    /// The hub's `/v1/status` as JSON.
+    /// The hub's `/v1/status` as JSON, asked as the operator.
     func status() throws -> [String: Any] {
-        let url = URL(string: "\(url)/v1/status")!
+        var request = URLRequest(url: URL(string: "\(url)/v1/status")!)
+        if let key = try? SigningKey.load(from: operatorKey) {
+            for (name, value) in RequestSigning.headers(method: "GET", target: "/v1/status", body: Data(), signer: RequestSigning.operatorSigner,
+                                                        key: key, timeMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
+                request.setValue(value, forHTTPHeaderField: name)
+            }
+        }
         let semaphore = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: [String: Any]?
-        let task = URLSession.shared.dataTask(with: url) { data, _, _ in
+        let task = URLSession.shared.dataTask(with: request) { data, _, _ in
             result = data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
             semaphore.signal()
         }

@@ -42,9 +42,15 @@ import YuqingTestSupport
         let refused = try CLI.run(["case", "report", "--db", db, id, "新的续报"])
         #expect(refused.status != 0 && refused.stderr.contains("yuqing node user"), "\(refused.stderr)")
         // The operator enrols the user with the roles its old work needs (co-units: the office's).
-        try hub.enrol(unit: "Township A", user: "li", roles: ["monitor", "office"])
+        let code = try hub.enrol(unit: "Township A", user: "li", roles: ["monitor", "office"])
+        _ = CLI.Codes.shared.take(user: "li")
         let user = try CLI.run(["node", "user", "--db", db, "--user", "li", "--role", "monitor", "--role", "office"])
         #expect(user.status == 0 && user.stdout.contains("8 unsent changes"), "\(user.stdout) \(user.stderr)")
+        // A node from before devices were enrolled is enrolled like a new one: its key is made then.
+        let unenrolled = try CLI.run(["sync", "--db", db])
+        #expect(unenrolled.status == 5 && unenrolled.stderr.contains("yuqing node enrol"), "\(unenrolled.stderr)")
+        let enrol = try CLI.run(["node", "enrol", "--db", db, "--code", code])
+        #expect(enrol.status == 0, "\(enrol.stderr)")
         #expect(try CLI.run(["case", "report", "--db", db, id, "新的续报"]).status == 0)
         let sync = try CLI.run(["sync", "--db", db])
         #expect(sync.status == 0, "\(sync.stderr)")
