@@ -112,7 +112,7 @@ public struct CaseRules: Sendable {
         // Unit roles act on the cases their unit is concerned by: judged before this change's own
         // contribution to the scope (only earlier changes of the push count). The registering
         // `unit` write is what puts the unit in scope.
-        let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
+        let officeLevel = Role.isOfficeLevel(roles)
         if !officeLevel, name != F.unit {
             let inScope = (view.map(Self.scope) ?? []).union(scope[caseID] ?? [])
             if !inScope.contains(actor.unit) {

@@ -82,3 +82,11 @@ public enum Identifier {
         return nil
     }
 }
+
+extension Role {
+    /// Whether `roles` include one above the unit's own (office, leader, spokesperson, operator):
+    /// such a user acts on every case, not only those its unit is concerned by.
+    public static func isOfficeLevel(_ roles: Set<Role>) -> Bool {
+        roles.contains { $0 != .monitor && $0 != .commentator && $0 != .unitHead }
+    }
+}

@@ -201,7 +201,7 @@ extension Workflow {
     /// The steps a user with `roles` of `unit` may take on `file` now: what a node offers. Steps
     /// about a draft are offered when some draft fits (`sign` only the unit's own drafts).
     public static func available(roles: Set<Role>, unit: String, on file: CaseFile) -> [StepKind] {
-        let officeLevel = !roles.subtracting([.monitor, .commentator, .unitHead]).isEmpty
+        let officeLevel = Role.isOfficeLevel(roles)
         return StepKind.allCases.filter { kind in
             guard kind != .register, !roles.isDisjoint(with: Workflow.roles(for: kind)) else { return false }
             if !officeLevel, !file.concerns(unit) { return false }

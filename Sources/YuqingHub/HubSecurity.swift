@@ -175,21 +175,49 @@ extension HubAPI {
             }
         }
         let key = try PublicKey(base64: device.publicKey)
-        var covered = 0
-        let byCounter = Dictionary(push.changes.map { ($0.dot.counter, $0) }, uniquingKeysWith: { a, _ in a })
+        var index: [UInt64: Int] = [:]
+        index.reserveCapacity(push.changes.count)
+        for (i, c) in push.changes.enumerated() { index[c.dot.counter] = i }
+        // Each seal is checked over its whole run: bound the work a push can ask for.
+        guard push.seals.reduce(UInt64(0), { $0 &+ min($1.count, UInt64(Int32.max)) }) <= 2 * UInt64(push.changes.count) else {
+            throw HubError(.forbidden, "bad_seal", "the seals of this push cover more changes than it carries; send one seal per run of its own changes")
+        }
         for seal in push.seals {
             guard seal.replica == push.replica, seal.first >= 1, seal.first <= seal.last, seal.count <= UInt64(push.changes.count) else {
                 throw HubError(.forbidden, "bad_seal", "a seal of this push does not cover a run of its own changes; nothing of this push was stored")
             }
-            let run = (seal.first...seal.last).compactMap { byCounter[$0] }
-            do { try seal.verify(run, key: key) } catch {
+            do { try seal.verify(in: push.changes, index: { index[$0] }, key: key) } catch {
                 throw HubError(.forbidden, "bad_seal", "\(error.message); nothing of this push was stored")
             }
-            covered += run.count
         }
-        if covered < push.changes.count || push.changes.contains(where: { c in !push.seals.contains { $0.covers(c.dot) } }) {
+        let intervals = Self.coverage(push.seals)
+        if push.changes.contains(where: { c in !Self.covered(c.dot.counter, by: intervals) }) {
             throw HubError(.forbidden, "bad_seal", "every change of a push is covered by its device's seal (Protocol/security.md §3); some of this push are not. Nothing was stored")
         }
+    }
+
+    /// The counters the seals cover, as disjoint intervals in order (seals may overlap: a push
+    /// sent again with more changes).
+    static func coverage(_ seals: [Seal]) -> [ClosedRange<UInt64>] {
+        var out: [ClosedRange<UInt64>] = []
+        for s in seals.sorted(by: { $0.first < $1.first }) {
+            if let last = out.last, s.first <= last.upperBound &+ 1 {
+                out[out.count - 1] = last.lowerBound...max(last.upperBound, s.last)
+            } else {
+                out.append(s.first...s.last)
+            }
+        }
+        return out
+    }
+
+    /// Whether `counter` lies in one of `intervals` (disjoint, in order).
+    static func covered(_ counter: UInt64, by intervals: [ClosedRange<UInt64>]) -> Bool {
+        var lo = 0, hi = intervals.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if intervals[mid].upperBound < counter { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < intervals.count && intervals[lo].contains(counter)
     }
 
     /// `POST /v1/enrol`: a node presents its one-time code and its key.

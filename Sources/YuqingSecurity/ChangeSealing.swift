@@ -13,38 +13,67 @@ public enum ChangeHash {
     /// and the author. Strings are a 4-byte big-endian length and UTF-8; integers 8 bytes big-endian.
     public static func canonicalBytes(_ c: Change) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(96 + c.author.utf8.count + c.record.id.utf8.count + (c.value?.description.utf8.count ?? 0))
-        out.append(contentsOf: [0x59, 0x51, 0x43, 0x31])  // "YQC1"
-        func string(_ s: String) {
-            let u = s.utf8
-            integer32(UInt32(truncatingIfNeeded: u.count))
-            out.append(contentsOf: u)
-        }
-        func integer32(_ n: UInt32) { for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: n >> UInt32(shift))) } }
-        func integer64(_ n: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: n >> UInt64(shift))) } }
-        string(c.dot.replica.rawValue)
-        integer64(c.dot.counter)
-        integer64(c.hlc.packed)
-        string(c.record.kind)
-        string(c.record.id)
-        string(c.field.name)
-        string(c.field.element)
-        switch c.value {
-        case nil: out.append(0)
-        case .text(let s)?: out.append(1); string(s)
-        case .integer(let n)?: out.append(2); integer64(UInt64(bitPattern: n))
-        }
-        integer32(UInt32(truncatingIfNeeded: c.context.count))
-        for d in c.context {
-            string(d.replica.rawValue)
-            integer64(d.counter)
-        }
-        string(c.author)
+        canonical(c, into: &out)
         return out
+    }
+
+    /// ``canonicalBytes(_:)`` into `buffer` (emptied first, its storage reused).
+    static func canonical(_ c: Change, into buffer: inout [UInt8]) {
+        var w = CanonicalWriter(out: buffer)
+        buffer = []
+        w.out.removeAll(keepingCapacity: true)
+        w.out.reserveCapacity(96 + c.author.utf8.count + c.record.id.utf8.count + c.field.element.utf8.count
+                              + (c.value.map { if case .text(let t) = $0 { t.utf8.count } else { 8 } } ?? 0) + 24 * c.context.count)
+        w.out.append(contentsOf: [0x59, 0x51, 0x43, 0x31])  // "YQC1"
+        w.string(c.dot.replica.rawValue)
+        w.integer64(c.dot.counter)
+        w.integer64(c.hlc.packed)
+        w.string(c.record.kind)
+        w.string(c.record.id)
+        w.string(c.field.name)
+        w.string(c.field.element)
+        switch c.value {
+        case nil: w.out.append(0)
+        case .text(let s)?: w.out.append(1); w.string(s)
+        case .integer(let n)?: w.out.append(2); w.integer64(UInt64(bitPattern: n))
+        }
+        w.integer32(UInt32(truncatingIfNeeded: c.context.count))
+        for d in c.context {
+            w.string(d.replica.rawValue)
+            w.integer64(d.counter)
+        }
+        w.string(c.author)
+        buffer = w.out
+    }
+
+    struct CanonicalWriter {
+        var out: [UInt8] = []
+
+        @inline(__always) mutating func string(_ s: String) {
+            var s = s
+            s.withUTF8 { bytes in
+                integer32(UInt32(truncatingIfNeeded: bytes.count))
+                out.append(contentsOf: bytes)
+            }
+        }
+
+        @inline(__always) mutating func integer32(_ n: UInt32) {
+            withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) }
+        }
+
+        @inline(__always) mutating func integer64(_ n: UInt64) {
+            withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) }
+        }
     }
 
     /// SHA-256 of ``canonicalBytes(_:)``.
     public static func hash(_ c: Change) -> [UInt8] { Array(Crypto.SHA256.hash(data: canonicalBytes(c))) }
+
+    /// Adds the hash of `c` to `digest`, building its canonical bytes in `buffer`.
+    static func addHash(of c: Change, to digest: inout Crypto.SHA256, buffer: inout [UInt8]) {
+        canonical(c, into: &buffer)
+        Crypto.SHA256.hash(data: buffer).withUnsafeBytes { digest.update(bufferPointer: $0) }
+    }
 }
 
 extension Seal {
@@ -87,6 +116,28 @@ extension Seal {
         let signature = key.sign(message(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter, digest: digest))
         return Seal(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter,
                     signature: signature.base64EncodedString())
+    }
+
+    /// Checks that `key` signed this seal over the changes of its run, found in `changes` by
+    /// `index(counter)`: every counter of the run must be there, under this seal's replica.
+    /// Streams: no change is copied, one buffer serves every change.
+    public func verify(in changes: [Change], index: (UInt64) -> Int?, key: PublicKey) throws(SecurityError) {
+        var digest = Crypto.SHA256()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(512)
+        var n = first
+        while true {
+            guard let i = index(n), changes.indices.contains(i), changes[i].dot.replica == replica, changes[i].dot.counter == n else {
+                throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) names change \(replica):\(n), which is not among the changes it came with")
+            }
+            ChangeHash.addHash(of: changes[i], to: &digest, buffer: &buffer)
+            if n == last { break }
+            n += 1
+        }
+        guard let sig = Data(base64Encoded: signature),
+              key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: Array(digest.finalize()))) else {
+            throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them")
+        }
     }
 
     /// Checks that `changes` are exactly this seal's run and that `key` signed them.
