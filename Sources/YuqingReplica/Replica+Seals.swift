@@ -106,11 +106,6 @@ extension Replica {
         }
     }
 
-    /// How many stored seals are still waiting for changes of their run.
-    public func incompleteSealCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seal WHERE verified = 0") ?? 0 }
-    }
-
     /// Checks, inside a transaction that applies `changes`, every seal that covers them: a run
     /// whole in `changes` (with the hashes kept from earlier pages) is verified now; the hashes of
     /// a run not yet whole are kept for later. A change no seal covers, or a run that fails,

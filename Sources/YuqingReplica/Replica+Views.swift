@@ -210,17 +210,6 @@ extension Replica {
         }
     }
 
-    /// The settings whose keys start with `prefix`, by key (without the prefix).
-    public func attributes(prefix: String) throws -> [String: String] {
-        try read { db in
-            var out: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
-                                        arguments: ["app." + prefix, "app." + prefix + "\u{10FFFF}"]) {
-                out[String((row["key"] as String).dropFirst(4 + prefix.count))] = row["value"]
-            }
-            return out
-        }
-    }
 }
 
 extension Replica {

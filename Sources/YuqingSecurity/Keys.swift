@@ -10,7 +10,6 @@ public struct SecurityError: Error, CustomStringConvertible, Sendable {
         public static let keyFile = Code(name: "key_file")
         public static let badKey = Code(name: "bad_key")
         public static let badSeal = Code(name: "bad_seal")
-        public static let badSignature = Code(name: "bad_signature")
     }
 
     public var code: Code
