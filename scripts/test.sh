@@ -4,6 +4,10 @@
 #
 #   scripts/test.sh                  # the normal run
 #   YUQING_SOAK=1 scripts/test.sh    # heavier: many more random schedules
+#   YUQING_FUZZ=200000 YUQING_API_FUZZ_EXAMPLES=500 scripts/test.sh   # long fuzz runs
+#
+# After the Swift tests, a live hub is fuzzed from Protocol/openapi.yaml with schemathesis
+# (scripts/fuzz-api.sh; the tool is installed into .venv-tools from a pinned requirements file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -13,3 +17,6 @@ swift build --build-tests >&2
 # that compute (random schedules) or block on child processes would otherwise hold every thread
 # of Swift's cooperative pool that an in-process hub's timers need. The whole run takes ~3 min.
 swift test --skip-build --no-parallel "$@"
+if [[ $# -eq 0 ]]; then
+  YUQING_BIN="$(swift build --show-bin-path)/yuqing" scripts/fuzz-api.sh
+fi

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import YuqingReplica
+import YuqingSecurity
 import YuqingWire
 
 /// An error answered to a client: an HTTP status and a JSON ``YuqingWire/Problem`` body.
@@ -29,6 +30,7 @@ struct HubError: HTTPResponseError {
             default: return HubError(.serviceUnavailable, "storage", "the hub could not store or read data (\(e.message)); retry later")
             }
         case is DecodingError: return badRequest("the request body is not a valid message for this endpoint: \(error)")
+        case let e as SecurityError: return badRequest(e.message)
         default: return HubError(.internalServerError, "internal", "unexpected hub error: \(error)")
         }
     }
