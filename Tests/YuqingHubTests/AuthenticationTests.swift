@@ -211,6 +211,9 @@ import YuqingWire
             #expect(answer.user == "li" && answer.unit == "town-a" && answer.roles == ["monitor"])
             #expect(try await enrol(code, device: "n-other").0 == .forbidden, "a code is used once")
             #expect(try await enrol(expired, device: "n-late").0 == .forbidden)
+            // A malformed key is the client's mistake (found by the schemathesis run): 400, not 500.
+            let badKey = try WireJSON.encode(EnrolRequest(code: code, device: ReplicaID("n-bad"), publicKey: ""))
+            #expect(try await hub.client.execute(uri: "/v1/enrol", method: .post, body: ByteBuffer(bytes: badKey)) { $0.status } == .badRequest)
             // The new device now signs its requests.
             let (signed, _) = try await Self.send(hub, "/v1/status", method: .get, signer: "n-new", key: key)
             #expect(signed.status == .ok)
