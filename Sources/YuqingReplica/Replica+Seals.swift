@@ -83,6 +83,17 @@ extension Replica {
         }
     }
 
+    /// The stored seal that covers `dot`, with whether this replica checked it; nil when none does.
+    public func seal(covering dot: Dot) throws -> (seal: Seal, verified: Bool)? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT replica, first, last, signature, verified FROM seal WHERE replica = ? AND first <= ? AND last >= ?
+                ORDER BY verified DESC, first LIMIT 1
+                """, arguments: [dot.replica.rawValue, Int64(bitPattern: dot.counter), Int64(bitPattern: dot.counter)])
+                .map { (Self.seal($0), ($0["verified"] as Int64) == 1) }
+        }
+    }
+
     /// This replica's own changes after the last one it sealed, oldest first (at most `limit`):
     /// the run the hub seals with its key before serving it.
     public func unsealedOwnRun(limit: Int = 100_000) throws -> [Change] {

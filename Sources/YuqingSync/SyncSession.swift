@@ -89,8 +89,10 @@ public struct SyncSession: Sendable {
             let answer: PushResponse
             do {
                 let changes = batch.map(\.change)
-                answer = try await client.push(PushRequest(replica: replica.id, changes: changes,
-                                                           seals: try security?.seals(for: changes, replica: replica.id) ?? []))
+                let seals = try security?.seals(for: changes, replica: replica.id) ?? []
+                answer = try await client.push(PushRequest(replica: replica.id, changes: changes, seals: seals))
+                // The node keeps its own seals too: its history shows what it signed.
+                if !seals.isEmpty { try await replica.offload { try $0.storeSeals(seals) } }
             } catch let error as SyncError where error.problem?.code == "dot_reused" {
                 throw SyncError(.dotCollision, "the hub holds a different change under one of this node's change ids (\(error.problem?.message ?? "")). Either this file was restored from a backup or copied, or another program sent changes under this node's id. Nothing of this push was stored and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator", problem: error.problem)
             }

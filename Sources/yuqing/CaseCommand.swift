@@ -25,7 +25,7 @@ struct CaseCommand: AsyncParsableCommand {
 
             The status follows from the steps; `yuqing case due` lists what is due and overdue.
             """,
-        subcommands: [Register.self, New.self, Show.self, List.self, Due.self, Next.self, Set.self, QuickReport.self, Assess.self,
+        subcommands: [Register.self, New.self, Show.self, History.self, List.self, Due.self, Next.self, Set.self, QuickReport.self, Assess.self,
                       LevelStep.self, Assign.self, Instruct.self, Report.self, Note.self, Heat.self, Urge.self, Notice.self,
                       Statement.self, Reopen.self, Archive.self, Review.self, Library.self, Link.self, AddEvidence.self])
 

@@ -39,6 +39,21 @@ import YuqingTestSupport
         #expect(try CLI.run(["sync", "--db", b]).status == 0)
         #expect(try CLI.run(["case", "list", "--db", b]).stdout.contains("卫生院收费"))
 
+        // The case's history on b: every entry by a's device, under a seal b checked; on a, its own.
+        let id = made.lastWord
+        let history = try CLI.run(["case", "history", "--db", b, id, "--json", "--csv", dir.path("history.csv")])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]], "\(history.stderr)")
+        let aID = try #require(entries.first?["device"] as? String)
+        #expect(!entries.isEmpty && entries.allSatisfy { $0["device"] as? String == aID && $0["seal"] as? String == "verified" })
+        #expect(entries.contains { $0["field"] as? String == "steps" && ($0["author"] as? String) == "u-a@a" })
+        #expect(entries.allSatisfy { ($0["sealed_run"] as? [String: Any])?["signature"] is String && $0["device_key"] is String })
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path("history.csv")))
+        let csv = String(decoding: bytes.dropFirst(3), as: UTF8.self)
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF], "a UTF-8 BOM, for Excel")
+        #expect(csv.hasPrefix("time,author,device") && csv.components(separatedBy: "\r\n").count == entries.count + 2)
+        let mine = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "history", "--db", a, id, "--json"]).stdout.utf8)) as? [[String: Any]]
+        #expect(mine?.allSatisfy { $0["seal"] as? String == "own" } == true)
+
         // A change forged under a's device id, which a never made: no seal covers it.
         try Self.sql(hub.db, """
             INSERT INTO log (rid, counter, hlc, kind, record, field, elem, value, context, author)

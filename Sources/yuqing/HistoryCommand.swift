@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import YuqingCases
+import YuqingCore
+import YuqingReplica
+import YuqingSecurity
+
+/// `yuqing case history`: who did what to a case, when, on which device, and the seal that proves
+/// it (`Protocol/security.md` §3).
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A case's record of who did what, when, on which device, with the seals that prove it.",
+        discussion: """
+            Steps and evidence are written once and kept for good; other fields show the values they
+            hold now. Each entry names the device whose seal covers it: checked here when it came
+            from the hub ("verified"), made here for this node's own work ("own"), or not yet
+            sealed (work not yet sent). --csv writes the same for Excel (UTF-8 with a BOM).
+            """)
+    @OptionGroup var options: ReplicaOptions
+    @Argument(help: "The case id.") var id: String
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: ArgumentHelp("Also write the history to this CSV file.", valueName: "path")) var csv: String?
+
+    struct Entry {
+        var time: UInt64
+        var device: String
+        var counter: UInt64
+        var author: String
+        var field: String
+        var element: String
+        var value: String
+        var seal: (seal: Seal, verified: Bool)?
+        var deviceKey: String?
+
+        var sealState: String {
+            guard let seal else { return "unsealed" }
+            return seal.verified ? "verified" : "received"
+        }
+    }
+
+    func run() async throws {
+        let replica = try options.openForReading()
+        let file = try CaseLookup.file(id, in: replica)
+        let devices = Dictionary(try replica.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).map { ($0.id, $0) },
+                                 uniquingKeysWith: { a, _ in a })
+        let own = replica.id
+        var entries: [Entry] = []
+        for (key, siblings) in file.view.siblings {
+            for s in siblings {
+                let device = s.dot.replica.rawValue
+                entries.append(Entry(time: s.hlc.wallMillis, device: device, counter: s.dot.counter, author: s.author,
+                                     field: key.name, element: key.element, value: s.value.description,
+                                     seal: try replica.seal(covering: s.dot),
+                                     deviceKey: devices[device].flatMap { try? PublicKey(base64: $0.publicKey).fingerprint }))
+            }
+        }
+        entries.sort { ($0.time, $0.device, $0.counter) < ($1.time, $1.device, $1.counter) }
+        func state(_ e: Entry) -> String { e.device == own.rawValue && e.seal != nil ? "own" : e.sealState }
+        if let csv { try Self.writeCSV(entries, to: csv, state: state) }
+        if json {
+            return try printJSON(entries.map { e -> [String: Any] in
+                var o: [String: Any] = ["time": CaseJSON.time(Int64(e.time)),
+                                        "device": e.device, "dot": "\(e.device):\(e.counter)", "author": e.author,
+                                        "field": e.field, "element": e.element, "value": e.value, "seal": state(e)]
+                if let s = e.seal?.seal {
+                    o["sealed_run"] = ["first": s.first, "last": s.last, "signature": s.signature]
+                }
+                if let k = e.deviceKey { o["device_key"] = k }
+                return o
+            })
+        }
+        for e in entries {
+            let when = CaseJSON.time(Int64(e.time))
+            let what = e.element.isEmpty ? e.field : "\(e.field)[\(e.element.prefix(12))]"
+            print("\(when)  \(e.author.terminalSafe)  device \(e.device)\(e.deviceKey.map { " (key \($0))" } ?? "")  \(what.terminalSafe)  \(state(e))")
+        }
+    }
+
+    static func writeCSV(_ entries: [Entry], to path: String, state: (Entry) -> String) throws {
+        func cell(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        var text = "\u{FEFF}time,author,device,device_key,field,element,value,seal,sealed_first,sealed_last,signature\r\n"
+        for e in entries {
+            let first: String = e.seal.map { String($0.seal.first) } ?? ""
+            let last: String = e.seal.map { String($0.seal.last) } ?? ""
+            let signature: String = e.seal?.seal.signature ?? ""
+            let cells: [String] = [CaseJSON.time(Int64(e.time)), e.author, "\(e.device):\(e.counter)", e.deviceKey ?? "",
+                                   e.field, e.element, e.value, state(e), first, last, signature]
+            text += cells.map(cell).joined(separator: ",") + "\r\n"
+        }
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
