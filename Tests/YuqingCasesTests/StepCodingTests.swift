@@ -35,10 +35,18 @@ import YuqingTestSupport
         }
     }
 
+    @Test func keysAreMatchedWhateverTheirSpellingAndOthersIgnored() throws {
+        let text = #"{"\u006bind":"register","at":1,"by":"a","role":"monitor","unit":"u","note":"kept elsewhere","tex\u0074":"帖子"}"#
+        let slow = try JSONDecoder().decode(Step.self, from: Data(text.utf8))
+        #expect(Step(flat: text) == slow && slow.kind == .register && slow.text == "帖子")
+    }
+
     @Test(arguments: [
         "", "{}", "[]", "null", "{\"kind\":\"register\"}",
         #"{"at":1,"by":"a","kind":"register","role":"monitor","unit":"u"} x"#,
         #"{"at":1,"by":"a","kind":"register","role":"monitor","unit":"u","unit":"v"}"#,
+        #"{"at":1,"by":"a","kind":"register","role":"monitor","unit":"u","unit":"v"}"#,
+        #"{"at":1,"by":"a","kind":"register","role":"monitor","unit":"u","x":1,"x":2}"#,
         #"{"at":1.5,"by":"a","kind":"register","role":"monitor","unit":"u"}"#,
         #"{"at":01,"by":"a","kind":"register","role":"monitor","unit":"u"}"#,
         #"{"at":1,"by":"a","kind":"teleport","role":"monitor","unit":"u"}"#,
