@@ -6,8 +6,9 @@ import YuqingCore
 /// cryptography: it gives the verifier the hashes of a run's changes and a way to read device
 /// keys, inside the transaction that applies them, so a page that fails is not applied at all.
 public protocol SealVerifier: Sendable {
-    /// The hash of one change, as its device computed it.
-    func hash(_ change: Change) -> [UInt8]
+    /// The hash of one change, as its device computed it; `buffer` is scratch space the caller
+    /// keeps from one change to the next.
+    func hash(_ change: Change, buffer: inout [UInt8]) -> [UInt8]
     /// Throws unless `hashes` (the run's changes, in counter order) are what the key of
     /// `seal.replica` signed. `key` reads a value of the replica's records (device keys).
     func verify(_ seal: Seal, hashes: [[UInt8]], key: (ReplicaID) throws -> String?) throws
@@ -117,6 +118,12 @@ extension Replica {
         }
     }
 
+    /// How many stored seals still wait for changes of their run (0 once a full replica has pulled
+    /// everything: every run it received was checked).
+    public func incompleteSeals() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seal WHERE verified = 0") ?? 0 }
+    }
+
     /// Checks, inside a transaction that applies `changes`, every seal that covers them: a run
     /// whole in `changes` (with the hashes kept from earlier pages) is verified now; the hashes of
     /// a run not yet whole are kept for later. A change no seal covers, or a run that fails,
@@ -125,14 +132,17 @@ extension Replica {
                            keys: KeyLocation) throws -> SealCheck {
         try insertSeals(db, seals, verified: false)
         var check = SealCheck()
-        var byReplica: [ReplicaID: [Change]] = [:]
-        for c in changes { byReplica[c.dot.replica, default: []].append(c) }
+        // By replica, as indices into `changes`: the changes themselves are not copied.
+        var byReplica: [ReplicaID: [Int]] = [:]
+        for (i, c) in changes.enumerated() { byReplica[c.dot.replica, default: []].append(i) }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1024)
         let keyOf: (ReplicaID) throws -> String? = { replica in
             try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
                                 arguments: [keys.kind, replica.rawValue, keys.field])
         }
         for (replica, list) in byReplica.sorted(by: { $0.key < $1.key }) {
-            let counters = list.map(\.dot.counter)
+            let counters = list.map { changes[$0].dot.counter }
             let lo = counters.min()!, hi = counters.max()!
             let stored = try Row.fetchAll(db, sql: """
                 SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? AND verified = 0 ORDER BY first
@@ -140,19 +150,23 @@ extension Replica {
             let verifiedRows = try Row.fetchAll(db, sql: """
                 SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? AND verified = 1
                 """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]).map(seal)
-            var hashes: [UInt64: [UInt8]] = [:]
-            for c in list { hashes[c.dot.counter] = verifier.hash(c) }
-            for c in list where !stored.contains(where: { $0.covers(c.dot) }) && !verifiedRows.contains(where: { $0.covers(c.dot) }) {
-                throw ReplicaError(.unsealed, "the hub sent change \(c.dot) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office")
+            var hashes: [UInt64: [UInt8]] = Dictionary(minimumCapacity: list.count)
+            for i in list { hashes[changes[i].dot.counter] = verifier.hash(changes[i], buffer: &buffer) }
+            for n in counters where !stored.contains(where: { $0.first <= n && n <= $0.last }) && !verifiedRows.contains(where: { $0.first <= n && n <= $0.last }) {
+                throw ReplicaError(.unsealed, "the hub sent change \(replica):\(n) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office")
             }
             for s in stored where counters.contains(where: { s.first <= $0 && $0 <= s.last }) {
                 var run: [[UInt8]] = []
                 var missing: [UInt64] = []
-                let kept = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: """
-                    SELECT counter, hash FROM seal_hash WHERE replica = ? AND counter BETWEEN ? AND ?
-                    """, arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)]).map {
-                        (UInt64(bitPattern: $0["counter"] as Int64), [UInt8]($0["hash"] as Data))
-                    })
+                var kept: [UInt64: [UInt8]] = [:]
+                do {
+                    let q = try FastStatement(db, "SELECT counter, hash FROM seal_hash WHERE replica = ? AND counter BETWEEN ? AND ?")
+                    defer { q.reset() }
+                    q.bind(1, replica.rawValue)
+                    q.bind(2, Int64(bitPattern: s.first))
+                    q.bind(3, Int64(bitPattern: s.last))
+                    while try q.step() { kept[UInt64(bitPattern: q.int64(0))] = q.blob(1) }
+                }
                 for n in s.first...s.last {
                     if let h = hashes[n] ?? kept[n] { run.append(h) } else { missing.append(n) }
                 }
@@ -166,10 +180,13 @@ extension Replica {
                                    arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)])
                     check.verified += 1
                 } else {
+                    let insert = try FastStatement(db, "INSERT OR IGNORE INTO seal_hash (replica, counter, hash) VALUES (?, ?, ?)")
                     for n in s.first...s.last where kept[n] == nil {
                         guard let h = hashes[n] else { continue }
-                        try db.execute(sql: "INSERT OR IGNORE INTO seal_hash (replica, counter, hash) VALUES (?, ?, ?)",
-                                       arguments: [replica.rawValue, Int64(bitPattern: n), Data(h)])
+                        insert.bind(1, replica.rawValue)
+                        insert.bind(2, Int64(bitPattern: n))
+                        insert.bind(3, blob: h)
+                        try insert.run()
                     }
                     check.incomplete += 1
                 }

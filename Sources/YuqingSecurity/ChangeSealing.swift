@@ -69,6 +69,12 @@ public enum ChangeHash {
     /// SHA-256 of ``canonicalBytes(_:)``.
     public static func hash(_ c: Change) -> [UInt8] { Array(Crypto.SHA256.hash(data: canonicalBytes(c))) }
 
+    /// SHA-256 of ``canonicalBytes(_:)``, built in `buffer` (its storage reused from one change to the next).
+    public static func hash(_ c: Change, buffer: inout [UInt8]) -> [UInt8] {
+        canonical(c, into: &buffer)
+        return Crypto.SHA256.hash(data: buffer).withUnsafeBytes { Array($0) }
+    }
+
     /// Adds the hash of `c` to `digest`, building its canonical bytes in `buffer`.
     static func addHash(of c: Change, to digest: inout Crypto.SHA256, buffer: inout [UInt8]) {
         canonical(c, into: &buffer)

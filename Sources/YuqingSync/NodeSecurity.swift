@@ -58,7 +58,7 @@ public struct DeviceSealVerifier: SealVerifier {
     public let hub: ReplicaID
     public let hubKey: PublicKey?
 
-    public func hash(_ change: Change) -> [UInt8] { ChangeHash.hash(change) }
+    public func hash(_ change: Change, buffer: inout [UInt8]) -> [UInt8] { ChangeHash.hash(change, buffer: &buffer) }
 
     public func verify(_ seal: Seal, hashes: [[UInt8]], key: (ReplicaID) throws -> String?) throws {
         let publicKey: PublicKey

@@ -227,7 +227,12 @@ final class HubProcess {
 
     /// Starts a hub on `db` whose organisation has the benchmark's `units` units, each with one
     /// user who may take every step (``WorkflowWorkload``): the hub checks every push against it.
-    init(db: String, units: Int = 20) throws {
+    /// The operator's key file beside the hub's database.
+    var operatorKey: String { db + ".operator.key" }
+    let db: String
+
+    init(db: String, units: Int = 20, authenticated: Bool = false) throws {
+        self.db = db
         let storage = try SQLiteHubStorage(path: db, schema: CaseSchema.schema)
         if try storage.replica.views(kinds: [CaseSchema.Kind.user]).isEmpty {
             try storage.replica.write(WorkflowWorkload.organisation(units: units).map { Replica.Write($0.record, $0.field, $0.value) },
@@ -235,9 +240,11 @@ final class HubProcess {
         }
         let port = freePort()
         url = "http://127.0.0.1:\(port)"
-        // Without device authentication: the loaders push as synthetic replicas. (Signing and
-        // checking seals are measured on their own by `hub-ingest --signed`.)
-        child = try Child.spawn([yuqingBinary(), "hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning", "--no-authentication"])
+        // `authenticated`: as deployed, serving enrolled devices only. Otherwise without device
+        // authentication, for the benchmarks whose loaders push as synthetic replicas (signing
+        // and checking seals are measured by `bootstrap`, `hub-ingest --signed` and `seal-cost`).
+        child = try Child.spawn([yuqingBinary(), "hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning"]
+                                + (authenticated ? [] : ["--no-authentication"]))
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if Self.answers(port) { return }
@@ -272,4 +279,18 @@ final class HubProcess {
         stopped = max(peak, rss)
         return max(peak, rss)
     }
+}
+
+/// Runs a child process to its end and returns what it printed; throws unless it succeeded.
+func runChildOutput(_ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: args[0])
+    p.arguments = Array(args.dropFirst())
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw BenchError("\(args.joined(separator: " ")) exited with \(p.terminationStatus)") }
+    return String(decoding: data, as: UTF8.self)
 }

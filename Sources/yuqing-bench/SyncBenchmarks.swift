@@ -7,6 +7,7 @@ import YuqingCases
 import YuqingCore
 import YuqingHub
 import YuqingReplica
+import YuqingSecurity
 import YuqingSync
 import YuqingWire
 
@@ -66,11 +67,27 @@ struct CaseWorkload {
     }
 
     /// Fills a hub database with `cases` cases, in transactions of 1,000 cases.
-    static func populateHub(_ path: String, cases: Int) async throws {
+    /// Fills a hub with `cases`. `sealed`: as enrolled devices push them, each unit's device
+    /// enrolled and every push sealed, so that a node that pulls them checks every seal.
+    static func populateHub(_ path: String, cases: Int, sealed: Bool = false) async throws {
         let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
         var workload = CaseWorkload()
+        var keys: [ReplicaID: SigningKey] = [:]
+        if sealed {
+            var writes: [FieldWrite] = []
+            for k in 0..<workload.nodes {
+                let key = SigningKey()
+                keys[node(k)] = key
+                writes += Device.enrolment(id: node(k).rawValue, publicKey: key.publicKey.base64, unit: WorkflowWorkload.unit(k),
+                                           user: WorkflowWorkload.user(k), at: 1_790_000_000_000)
+            }
+            try storage.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
+        }
         for start in stride(from: 0, to: cases, by: 1000) {
-            _ = try await storage.ingest(workload.changes(cases: start..<min(start + 1000, cases)), from: ReplicaID("bench"))
+            let changes = workload.changes(cases: start..<min(start + 1000, cases))
+            var seals: [Seal] = []
+            for (replica, key) in keys { seals += try Seal.runs(of: changes, replica: replica).map { try Seal.make($0, key: key) } }
+            _ = try await storage.ingest(changes, from: ReplicaID("bench"), seals: seals)
             if start % 100_000 == 0 { note("  hub holds \(start) cases") }
         }
     }
@@ -84,6 +101,7 @@ struct Bootstrap: AsyncParsableCommand {
     @Option(help: "Changes per pull request.") var batchSize = 5000
     @Option(help: "Runs (the median counts).") var runs = 3
     @Flag(help: "Skip comparing the node's digest with the hub's afterwards.") var noVerify = false
+    @Flag(help: "Without devices and seals (a hub that does not authenticate): to see what checking seals costs.") var unsealed = false
 
     struct Result: Codable { var cases: Int; var changes: Int; var seconds: Double; var casesPerSecond: Double; var nodePeakRSS: Int }
 
@@ -91,23 +109,30 @@ struct Bootstrap: AsyncParsableCommand {
 
     func measure() async throws -> (result: Result, table: String) {
         let dir = try Scratch("bootstrap")
-        note("bootstrap: filling a hub with \(cases) cases")
-        try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases)
-        let hub = try HubProcess(db: dir.file("hub.sqlite"))
+        note("bootstrap: filling a hub with \(cases) cases, pushed by enrolled devices with their seals")
+        try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases, sealed: !unsealed)
+        let hub = try HubProcess(db: dir.file("hub.sqlite"), authenticated: !unsealed)
         defer { hub.stop() }
-        // The organisation's records, which the node pulls with the cases.
-        let orgChanges = try Replica.open(at: dir.file("hub.sqlite"), mode: .readOnly, schema: CaseSchema.schema).appliedCount() - cases * 10
         var times: [Double] = [], rss: [Int] = []
         let bin = yuqingBinary()
         for run in 1...runs {
+            // A node enrolled as a new device, which checks every seal it pulls.
             let node = dir.file("node-\(run).sqlite")
-            try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", WorkflowWorkload.unit(1), "--user", WorkflowWorkload.user(1)])
+            var enrol: [String] = []
+            if !unsealed {
+                let code = try runChildOutput([bin, "hub", "enrol", "--db", dir.file("hub.sqlite"), "--unit", WorkflowWorkload.unit(1),
+                                               "--user", WorkflowWorkload.user(1)]).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+                enrol = ["--code", code]
+            }
+            try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", WorkflowWorkload.unit(1), "--user", WorkflowWorkload.user(1)] + enrol)
+            // Everything the hub holds: the cases, the organisation and the devices.
+            let expected = try Replica.open(at: dir.file("hub.sqlite"), mode: .readOnly, schema: CaseSchema.schema).appliedCount()
             note("bootstrap: run \(run)/\(runs)")
             let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
             times.append(t)
             rss.append(peak)
             let replica = try Replica.open(at: node, schema: CaseSchema.schema)
-            let expected = cases * 10 + orgChanges
+            guard try replica.incompleteSeals() == 0 else { throw BenchError("the node left seals unchecked") }
             guard try replica.appliedCount() == expected else { throw BenchError("the node holds \(try replica.appliedCount()) of \(expected) changes") }
             if !noVerify, run == 1 {
                 note("bootstrap: comparing digests")
@@ -118,8 +143,8 @@ struct Bootstrap: AsyncParsableCommand {
         let r = Result(cases: cases, changes: cases * 10, seconds: median(times), casesPerSecond: Double(cases) / median(times),
                        nodePeakRSS: rss.max() ?? 0)
         // What a pull batch of this workload weighs on the wire, in each form.
-        let binary = try await pullBodyBytes(hub.url, limit: batchSize, binary: true)
-        let json = try await pullBodyBytes(hub.url, limit: batchSize, binary: false)
+        let binary = try await pullBodyBytes(hub.url, limit: batchSize, binary: true, operatorKey: unsealed ? nil : hub.operatorKey)
+        let json = try await pullBodyBytes(hub.url, limit: batchSize, binary: false, operatorKey: unsealed ? nil : hub.operatorKey)
         let table = """
             ## 5. Bootstrap (a fresh node pulls \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values; `yuqing sync --batch-size \(batchSize)` as a process; \(runs) runs)
 
@@ -135,9 +160,17 @@ struct Bootstrap: AsyncParsableCommand {
 }
 
 /// The body size of the hub's answer to `GET /v1/pull?after=0&limit=N`, binary or JSON.
-func pullBodyBytes(_ hub: String, limit: Int, binary: Bool) async throws -> Int {
-    var request = URLRequest(url: URL(string: "\(hub)/v1/pull?after=0&limit=\(limit)&replica=bench")!)
+func pullBodyBytes(_ hub: String, limit: Int, binary: Bool, operatorKey: String? = nil) async throws -> Int {
+    let target = "/v1/pull?after=0&limit=\(limit)&replica=bench"
+    var request = URLRequest(url: URL(string: hub + target)!)
     request.setValue(binary ? WireMedia.binary : WireMedia.json, forHTTPHeaderField: "Accept")
+    if let operatorKey {
+        let key = try SigningKey.load(from: operatorKey)
+        for (name, value) in RequestSigning.headers(method: "GET", target: target, body: Data(), signer: RequestSigning.operatorSigner,
+                                                    key: key, timeMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
+            request.setValue(value, forHTTPHeaderField: name)
+        }
+    }
     let (data, _) = try await URLSession.shared.data(for: request)
     return data.count
 }
