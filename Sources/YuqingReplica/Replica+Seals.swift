@@ -59,25 +59,24 @@ extension Replica {
     /// The seals that cover at least one of `changes`.
     public func seals(covering changes: [Change]) throws -> [Seal] {
         guard !changes.isEmpty else { return [] }
-        var ranges: [ReplicaID: (lo: UInt64, hi: UInt64, dots: Set<UInt64>)] = [:]
-        for c in changes {
-            var r = ranges[c.dot.replica] ?? (c.dot.counter, c.dot.counter, [])
-            r.lo = min(r.lo, c.dot.counter)
-            r.hi = max(r.hi, c.dot.counter)
-            r.dots.insert(c.dot.counter)
-            ranges[c.dot.replica] = r
-        }
+        var counters: [ReplicaID: [UInt64]] = [:]
+        for c in changes { counters[c.dot.replica, default: []].append(c.dot.counter) }
         return try read { db in
             var out: [Seal] = []
-            for (replica, r) in ranges.sorted(by: { $0.key < $1.key }) {
+            for (replica, list) in counters.sorted(by: { $0.key < $1.key }) {
+                let sorted = list.sorted()
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? ORDER BY first, last
-                    """, arguments: [replica.rawValue, Int64(bitPattern: r.hi), Int64(bitPattern: r.lo)])
-                for row in rows {
-                    let s = Self.seal(row)
-                    if r.dots.count > Int(clamping: s.count) ? (s.first...s.last).contains(where: r.dots.contains) : r.dots.contains(where: { s.first <= $0 && $0 <= s.last }) {
-                        out.append(s)
+                    """, arguments: [replica.rawValue, Int64(bitPattern: sorted.last!), Int64(bitPattern: sorted.first!)])
+                // A seal counts when one of the counters falls in its run: the first counter at or
+                // after its start, found by bisection, must not be past its end.
+                for s in rows.map(Self.seal) {
+                    var lo = 0, hi = sorted.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if sorted[mid] < s.first { lo = mid + 1 } else { hi = mid }
                     }
+                    if lo < sorted.count, sorted[lo] <= s.last { out.append(s) }
                 }
             }
             return out
@@ -101,19 +100,22 @@ extension Replica {
         try read { db in
             let sealed = try Int64.fetchOne(db, sql: "SELECT max(last) FROM seal WHERE replica = ?", arguments: [id.rawValue]) ?? 0
             guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [id.rawValue]) else { return [] }
-            let names = try ReplicaNames.load(db)
             let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE rid = ? AND counter > ? ORDER BY counter LIMIT ?")
             defer { q.reset() }
             q.bind(1, rid)
             q.bind(2, sealed)
             q.bind(3, Int64(limit))
             var out: [Change] = []
-            while try q.step() {
+            // Run before every pull at the hub: nothing to seal is the usual answer, found without
+            // reading the replica-name table.
+            guard try q.step() else { return [] }
+            let names = try ReplicaNames.load(db)
+            repeat {
                 let c = try Coding.change(q, names: names).change
                 if let last = out.last?.dot.counter, c.dot.counter != last + 1 { break }
                 if out.isEmpty, c.dot.counter != UInt64(sealed) + 1 { break }
                 out.append(c)
-            }
+            } while try q.step()
             return out
         }
     }
@@ -144,12 +146,13 @@ extension Replica {
         for (replica, list) in byReplica.sorted(by: { $0.key < $1.key }) {
             let counters = list.map { changes[$0].dot.counter }
             let lo = counters.min()!, hi = counters.max()!
-            let stored = try Row.fetchAll(db, sql: """
-                SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? AND verified = 0 ORDER BY first
-                """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]).map(seal)
-            let verifiedRows = try Row.fetchAll(db, sql: """
-                SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? AND verified = 1
-                """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]).map(seal)
+            // The seals touching these counters: those still to check, and those checked already.
+            var stored: [Seal] = [], verifiedRows: [Seal] = []
+            for row in try Row.fetchAll(db, sql: """
+                SELECT replica, first, last, signature, verified FROM seal WHERE replica = ? AND first <= ? AND last >= ? ORDER BY first
+                """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]) {
+                if (row["verified"] as Int64) == 1 { verifiedRows.append(seal(row)) } else { stored.append(seal(row)) }
+            }
             var hashes: [UInt64: [UInt8]] = Dictionary(minimumCapacity: list.count)
             for i in list { hashes[changes[i].dot.counter] = verifier.hash(changes[i], buffer: &buffer) }
             for n in counters where !stored.contains(where: { $0.first <= n && n <= $0.last }) && !verifiedRows.contains(where: { $0.first <= n && n <= $0.last }) {

@@ -66,9 +66,6 @@ public enum ChangeHash {
         }
     }
 
-    /// SHA-256 of ``canonicalBytes(_:)``.
-    public static func hash(_ c: Change) -> [UInt8] { Array(Crypto.SHA256.hash(data: canonicalBytes(c))) }
-
     /// SHA-256 of ``canonicalBytes(_:)``, built in `buffer` (its storage reused from one change to the next).
     public static func hash(_ c: Change, buffer: inout [UInt8]) -> [UInt8] {
         canonical(c, into: &buffer)
@@ -83,11 +80,7 @@ public enum ChangeHash {
 }
 
 extension Seal {
-    /// The digest of the changes `first...last` (given in counter order): SHA-256 over their hashes.
-    public static func digest(_ changes: some Sequence<Change>) -> [UInt8] {
-        digest(hashes: changes.map(ChangeHash.hash))
-    }
-
+    /// The digest of a run from its changes' hashes, in counter order: SHA-256 over them.
     public static func digest(hashes: some Sequence<[UInt8]>) -> [UInt8] {
         var h = Crypto.SHA256()
         for x in hashes { h.update(data: x) }
@@ -118,7 +111,9 @@ extension Seal {
             throw SecurityError(.badSeal, "nothing to seal")
         }
         try checkRun(changes)
-        let digest = digest(changes)
+        var h = Crypto.SHA256(), buffer: [UInt8] = []
+        for c in changes { ChangeHash.addHash(of: c, to: &h, buffer: &buffer) }
+        let digest = Array(h.finalize())
         let signature = key.sign(message(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter, digest: digest))
         return Seal(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter,
                     signature: signature.base64EncodedString())

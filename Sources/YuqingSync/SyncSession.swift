@@ -53,13 +53,14 @@ public struct SyncSession: Sendable {
     func status() async throws -> HubStatus {
         do {
             return try await client.status()
-        } catch let error as SyncError where error.code == .notEnrolled && error.problem?.hub != nil
-                    && (try? replica.info().hubID).flatMap({ $0 }).map({ $0.rawValue != error.problem?.hub }) == true {
-            // Another hub than this node's: say so, rather than ask to enrol here.
-            try checkHub(ReplicaID(error.problem!.hub!))
-            throw error
-        } catch let error as SyncError where error.problem?.code == "stale_request" && error.problem?.hubTime != nil {
-            try replica.setClockOffset(Int64(error.problem!.hubTime!) - Int64(replica.deviceClock()))
+        } catch let error as SyncError where error.code == .notEnrolled {
+            // Another hub than the one this node syncs with: say that (checkHub throws), rather
+            // than ask to enrol here.
+            if let hub = error.problem?.hub, let bound = try replica.info().hubID, bound.rawValue != hub {
+                try checkHub(ReplicaID(hub))
+            }
+            guard error.problem?.code == "stale_request", let hubTime = error.problem?.hubTime else { throw error }
+            try replica.setClockOffset(Int64(hubTime) - Int64(replica.deviceClock()))
             return try await client.status()
         }
     }

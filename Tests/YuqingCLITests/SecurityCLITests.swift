@@ -52,7 +52,7 @@ import YuqingTestSupport
         #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF], "a UTF-8 BOM, for Excel")
         #expect(csv.hasPrefix("time,author,device") && csv.components(separatedBy: "\r\n").count == entries.count + 2)
         let mine = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "history", "--db", a, id, "--json"]).stdout.utf8)) as? [[String: Any]]
-        #expect(mine?.allSatisfy { $0["seal"] as? String == "own" } == true)
+        #expect(mine?.count == entries.count && mine?.allSatisfy { $0["seal"] as? String == "own" } == true)
 
         // A change forged under a's device id, which a never made: no seal covers it.
         try Self.sql(hub.db, """
