@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
@@ -41,11 +43,16 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The sync protocol's messages and their encodings (JSON, and the compact binary form).
         .target(name: "YuqingWire", dependencies: ["YuqingCore", "CZlib"]),
-        // The node's sync client over URLSession.
+        // The node's sync client: URLSession for plain HTTP on loopback, AsyncHTTPClient for HTTPS
+        // (URLSession on Linux cannot pin a hub's certificate).
         .target(
             name: "YuqingSync",
             dependencies: [
                 "YuqingCore", "YuqingReplica", "YuqingWire", "YuqingSecurity",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -56,6 +63,8 @@ let package = Package(
             dependencies: [
                 "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

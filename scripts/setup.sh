@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and running Yuqing needs on a Debian machine with Swift 6:
 # SQLite, libcurl and zlib development files (the replicas, the node's HTTP client, and the
-# compression of the binary wire form).
+# compression of the binary wire form), and openssl (test certificates for the HTTPS hub).
 set -euo pipefail
 
 missing=()
-for pkg in libsqlite3-dev libcurl4-openssl-dev zlib1g-dev; do
+for pkg in libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import NIOCore
 import Logging
 import YuqingCore
@@ -37,13 +39,16 @@ public struct HubConfiguration: Sendable {
     /// Who may do what (`Protocol/security.md`); nil: anyone who reaches the hub may do
     /// anything (tests of the replication engine only).
     public var security: HubSecurity?
+    /// HTTPS with this certificate and key; nil: plain HTTP (loopback only, said at start-up).
+    public var tls: HubTLS?
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
                 bodyTimeout: Duration = .seconds(60), enforceCaseRules: Bool = true, blobs: BlobStore? = nil,
                 maxEvidenceBytes: Int64 = 64 << 20, evidenceField: (kind: String, field: String)? = nil,
-                security: HubSecurity? = nil) {
+                security: HubSecurity? = nil, tls: HubTLS? = nil) {
         self.security = security
+        self.tls = tls
         self.host = host
         self.port = port
         self.maxPullLimit = maxPullLimit
@@ -70,9 +75,16 @@ public func buildHubApplication(
     api.register(on: router)
     let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
         + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
+    let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()], idleTimeout: idle))
+    var server = http1
+    if let tls = configuration.tls {
+        // `.tls` only wraps the builder (HubTLS made its context once already, which is where a
+        // certificate and key that do not match are found); it never serves plain HTTP instead.
+        do { server = try .tls(http1, tlsConfiguration: tls.configuration) } catch { preconditionFailure("TLS server builder: \(error)") }
+    }
     return Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()], idleTimeout: idle)),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "yuqing-hub"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)

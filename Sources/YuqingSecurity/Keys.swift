@@ -140,3 +140,29 @@ public enum OneTimeCode {
         return Crypto.SHA256.hash(data: Array(normal.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
+
+/// SHA-256 in lowercase hex (certificate fingerprints).
+public enum SHA256Hex {
+    public static func of(_ bytes: [UInt8]) -> String {
+        Crypto.SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// PEM text.
+public enum PEM {
+    /// Only the certificate blocks of a PEM text (a key or comments in the file stay out).
+    public static func certificateBlocks(_ pem: String) -> String {
+        var out: [String] = []
+        var block: [Substring]?
+        for line in pem.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed == "-----BEGIN CERTIFICATE-----" { block = [] }
+            if block != nil { block!.append(Substring(trimmed)) }
+            if trimmed == "-----END CERTIFICATE-----", let b = block {
+                out.append(b.joined(separator: "\n"))
+                block = nil
+            }
+        }
+        return out.map { $0 + "\n" }.joined()
+    }
+}

@@ -26,6 +26,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         case notEnrolled
         /// The hub sent changes that their devices' seals do not cover.
         case tampered
+        /// An https hub did not present the certificate this node pinned (or none was pinned).
+        case tlsUntrusted
     }
 
     public var code: Code
@@ -42,7 +44,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// The HTTP side of the protocol, over URLSession (libcurl on Linux).
+/// The HTTP side of the protocol: over URLSession (libcurl on Linux) to a plain-HTTP hub on
+/// loopback, over ``PinnedHTTPS`` to an https hub, trusting only the certificate pinned at enrolment.
 public struct HubClient: Sendable {
     /// Who signs the requests (`Protocol/security.md` §2): a device, or the operator.
     public struct Credential: Sendable {
@@ -64,16 +67,26 @@ public struct HubClient: Sendable {
     let session: URLSession
     /// Seconds before a request to an unresponsive hub is given up.
     public let timeout: TimeInterval
-    /// Long polls stay quiet for up to a minute: their requests get longer before a timeout.
-    let longPolls: LazySession
+    /// The transport of an https hub.
+    let https: PinnedHTTPS?
 
-    /// - Parameter timeout: seconds before a request to an unresponsive hub is given up.
-    public init(hubURL: String, timeout: TimeInterval = 30, credential: Credential? = nil) throws {
+    /// - Parameters:
+    ///   - timeout: seconds before a request to an unresponsive hub is given up.
+    ///   - pinnedCertificates: for an https hub, the PEM certificates (the hub's own, or its CA)
+    ///     that alone are trusted; an https hub without them is refused.
+    public init(hubURL: String, timeout: TimeInterval = 30, credential: Credential? = nil, pinnedCertificates: String? = nil) throws {
         baseURL = try Self.url(hubURL)
         self.credential = credential
         self.timeout = timeout
         session = Self.session(timeout: timeout)
-        longPolls = LazySession { Self.session(timeout: Self.maxLongPoll + Self.longPollMargin) }
+        if baseURL.scheme == "https" {
+            guard let pem = pinnedCertificates, !pem.isEmpty else {
+                throw SyncError(.tlsUntrusted, "\(hubURL) is an https hub and no certificate of it was given to trust: a node learns it at enrolment from the code file of `yuqing hub enrol --out` (or `node enrol --hub-cert FILE`); the operator's commands take --hub-cert FILE or $YUQING_HUB_CERT")
+            }
+            https = try PinnedHTTPS(pem: pem)
+        } else {
+            https = nil
+        }
     }
 
     static func session(timeout: TimeInterval) -> URLSession {
@@ -119,8 +132,9 @@ public struct HubClient: Sendable {
     public func wait(after: Int64, timeout: TimeInterval = 25) async throws -> WaitResponse {
         let seconds = min(max(0, timeout), Self.maxLongPoll)
         let query = [("after", String(after)), ("timeout", String(format: "%.3f", seconds))]
-        guard baseURL.scheme == "http" else {
-            return try await send("GET", "v1/wait", query: query, session: longPolls.session, accept: WireMedia.json) {
+        guard https == nil else {
+            // NIO waits without a busy core: the same path as every other request.
+            return try await send("GET", "v1/wait", query: query, accept: WireMedia.json, timeout: seconds + Self.longPollMargin) {
                 try WireJSON.decode(WaitResponse.self, from: $0)
             }
         }
@@ -214,7 +228,8 @@ public struct HubClient: Sendable {
 
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                          contentType: String = WireMedia.json, session: URLSession? = nil, accept: String,
-                         decode: (Data) throws -> T) async throws -> T {
+                         timeout: TimeInterval? = nil, decode: (Data) throws -> T) async throws -> T {
+        if let https { return try await sendTLS(https, method, path, query: query, body: body, contentType: contentType, accept: accept, timeout: timeout, decode: decode) }
         var request = URLRequest(url: url(path, query))
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
@@ -231,13 +246,37 @@ public struct HubClient: Sendable {
                 (data, response) = try await (session ?? self.session).data(for: request)
             } catch {
                 if Task.isCancelled { throw CancellationError() }
-                throw Self.unreachable(error, baseURL: baseURL, timeout: timeout)
+                throw Self.unreachable(error, baseURL: baseURL, timeout: self.timeout)
             }
             guard let http = response as? HTTPURLResponse else {
                 throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
             }
             do {
                 return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
+            } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
+                continue
+            }
+        }
+        throw SyncError(.badResponse, "unreachable")
+    }
+
+    /// `send` over HTTPS: the same signing, the same one re-signed retry of a replayed request.
+    private func sendTLS<T>(_ https: PinnedHTTPS, _ method: String, _ path: String, query: [(String, String)], body: Data?,
+                            contentType: String, accept: String, timeout: TimeInterval?, decode: (Data) throws -> T) async throws -> T {
+        let target = url(path, query)
+        var headers = [("Accept", accept)]
+        if body != nil { headers.append(("Content-Type", contentType)) }
+        for attempt in 1...2 {
+            let status: Int, data: Data
+            do {
+                (status, data) = try await https.send(method, target, headers: headers + signature(method, target, body: body ?? Data()),
+                                                      body: body, timeout: timeout ?? self.timeout)
+            } catch {
+                if Task.isCancelled || error is CancellationError { throw CancellationError() }
+                throw PinnedHTTPS.unreachable(error, baseURL: baseURL, timeout: timeout ?? self.timeout)
+            }
+            do {
+                return try answer(status: status, data: data, method: method, path: path, decode: decode)
             } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
                 continue
             }
@@ -266,24 +305,4 @@ public struct HubClient: Sendable {
             throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?")
         }
     }
-}
-
-/// A URLSession made when first needed: most clients never long-poll an https hub.
-final class LazySession: @unchecked Sendable {
-    private let lock = NSLock()
-    private let make: @Sendable () -> URLSession
-    private var made: URLSession?
-
-    init(_ make: @escaping @Sendable () -> URLSession) { self.make = make }
-
-    var session: URLSession {
-        lock.withLock {
-            if let made { return made }
-            let session = make()
-            made = session
-            return session
-        }
-    }
-
-    deinit { made?.finishTasksAndInvalidate() }
 }

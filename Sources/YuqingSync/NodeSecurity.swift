@@ -10,6 +10,8 @@ public struct NodeSecurity: Sendable {
     public let key: SigningKey
     /// The hub's key, learnt at enrolment; nil before.
     public let hubKey: PublicKey?
+    /// The hub's certificate (or CA), PEM, pinned at enrolment with an https hub; nil before.
+    public var hubCertificates: String?
     /// Where device keys are kept in the records.
     public let keys: KeyLocation
 
@@ -18,6 +20,8 @@ public struct NodeSecurity: Sendable {
 
     /// The meta attribute that holds the hub's key after enrolment.
     public static let hubKeyAttribute = "hub_key"
+    /// The meta attribute that holds the hub's pinned certificate after enrolment.
+    public static let hubCertificateAttribute = "hub_certificate"
 
     public init(key: SigningKey, hubKey: PublicKey?, keys: KeyLocation) {
         self.key = key
@@ -32,7 +36,9 @@ public struct NodeSecurity: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let key = try SigningKey.load(from: path)
         let hubKey = try replica.attribute(hubKeyAttribute).map { try PublicKey(base64: $0) }
-        return NodeSecurity(key: key, hubKey: hubKey, keys: keys)
+        var security = NodeSecurity(key: key, hubKey: hubKey, keys: keys)
+        security.hubCertificates = try replica.attribute(hubCertificateAttribute)
+        return security
     }
 
     /// The credential that signs this node's requests, with the device clock corrected by what

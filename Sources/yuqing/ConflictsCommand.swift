@@ -18,12 +18,16 @@ struct ConflictsCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("A node's replica whose hub to use.", valueName: "path")) var db: String?
         @Option(help: ArgumentHelp("The operator's key file (HUB.sqlite.operator.key beside the hub's database; default: $YUQING_OPERATOR_KEY).", valueName: "path"))
         var operatorKey: String?
+        @Option(help: ArgumentHelp("An https hub's certificate or CA to trust (PEM; default: $YUQING_HUB_CERT).", valueName: "path"))
+        var hubCert: String?
 
         func client() throws -> HubClient {
-            if let hub { return try HubLink.operatorClient(url: hub, keyPath: operatorKey) }
-            if let env = ProcessInfo.processInfo.environment["YUQING_HUB"], !env.isEmpty { return try HubLink.operatorClient(url: env, keyPath: operatorKey) }
+            if let hub { return try HubLink.operatorClient(url: hub, keyPath: operatorKey, certificatePath: hubCert) }
+            if let env = ProcessInfo.processInfo.environment["YUQING_HUB"], !env.isEmpty {
+                return try HubLink.operatorClient(url: env, keyPath: operatorKey, certificatePath: hubCert)
+            }
             if let path = try? ReplicaOptions.resolve(db), let url = try Replica.open(at: path, mode: .readOnly, schema: CaseSchema.schema).info().hubURL {
-                return try HubLink.operatorClient(url: url, keyPath: operatorKey)
+                return try HubLink.operatorClient(url: url, keyPath: operatorKey, certificatePath: hubCert)
             }
             throw CLIError("no hub given: pass --hub URL (or set YUQING_HUB)")
         }

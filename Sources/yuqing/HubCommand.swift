@@ -25,19 +25,22 @@ struct HubCommand: AsyncParsableCommand {
         @Option(help: "The address to listen on (loopback by default).") var host = "127.0.0.1"
         @Option(help: "The TCP port to listen on.") var port: Int
         @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-        @Flag(help: """
-            Listen on a non-loopback --host over plain HTTP: requests are signed, but what they carry \
-            can be read by anyone on the network.
-            """)
-        var allowUnauthenticatedNetwork = false
+        @Option(help: ArgumentHelp("Serve HTTPS with this certificate (PEM: the hub's certificate, then any intermediates).", valueName: "path"))
+        var tlsCert: String?
+        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted, readable by the hub's user only).", valueName: "path"))
+        var tlsKey: String?
+        @Option(help: ArgumentHelp("The CA certificate nodes pin instead of --tls-cert itself (PEM), when a CA signed it.", valueName: "path"))
+        var tlsCa: String?
         @Flag(help: ArgumentHelp("Serve anyone, without enrolment or signatures (tests of the sync engine only).", visibility: .hidden))
         var noAuthentication = false
         @Option(help: "How many pushed changes of one replica may wait for changes never received.")
         var maxWaitingPerReplica = WaitingLimits().perReplica
 
         func validate() throws {
-            if !HubCommand.isLoopback(host), !allowUnauthenticatedNetwork {
-                throw ValidationError("--host \(host) is reachable from other machines, and this hub serves plain HTTP: anyone on the network could read the cases that pass. Use 127.0.0.1 (the default), or add --allow-unauthenticated-network if this network is trusted")
+            guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give --tls-cert and --tls-key together") }
+            if tlsCa != nil, tlsCert == nil { throw ValidationError("--tls-ca needs --tls-cert and --tls-key") }
+            if !HubCommand.isLoopback(host), tlsCert == nil {
+                throw ValidationError("--host \(host) is reachable from other machines, and plain HTTP is served on loopback only: anyone on the network could read the cases that pass. Give --tls-cert and --tls-key to serve HTTPS, or listen on 127.0.0.1 (the default)")
             }
             guard maxWaitingPerReplica > 0 else { throw ValidationError("--max-waiting-per-replica must be positive") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -53,14 +56,23 @@ struct HubCommand: AsyncParsableCommand {
             let host = host, db = db
             let security: HubSecurity?
             do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: db) } catch let e as SecurityError { throw CLIError(e.message) }
+            var tls: HubTLS?
+            if let tlsCert, let tlsKey {
+                do { tls = try HubTLS(certificate: tlsCert, key: tlsKey, ca: tlsCa) } catch let e as TLSFileError { throw CLIError(e.description) }
+                // What `hub enrol --out` puts in code files, for the nodes to pin.
+                try storage.replica.setAttribute(HubTLS.pinSetting, tls!.pinnedPEM)
+            }
+            let transport = tls.map { "HTTPS, nodes pin certificate sha256 \($0.fingerprint.prefix(16))" }
+                ?? "plain HTTP\(HubCommand.isLoopback(host) ? ", loopback only" : "")"
+            let scheme = tls == nil ? "http" : "https"
             let mode = security.map { "enrolled devices only; hub key \($0.hubKey.publicKey.fingerprint), operator key \(HubSecurity.operatorKeyPath(forDatabase: db))" }
                 ?? "WITHOUT AUTHENTICATION: anyone who reaches it may read and write everything"
             let app = buildHubApplication(
                 configuration: HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db),
-                                                evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security),
+                                                evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security, tls: tls),
                 storage: storage, logger: logger,
                 onServerRunning: { port in
-                    say("yuqing hub \(storage.hubID) listening on http://\(host):\(port) (plain HTTP\(HubCommand.isLoopback(host) ? ", loopback only" : "")); \(mode) (database \(db))")
+                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (database \(db))")
                 })
             do {
                 try await app.runService()
@@ -110,7 +122,9 @@ struct HubCommand: AsyncParsableCommand {
         @Option(name: .customLong("role"), help: "The user's roles when the user is new: \(Role.names); repeat for more.") var roles: [String] = []
         @Option(help: "The user's name, when new.") var name: String?
         @Option(help: "Hours until the code expires.") var validHours = 72
-        @Option(help: ArgumentHelp("Write the code to this file (readable by its owner only) instead of printing it.", valueName: "path")) var out: String?
+        @Option(help: ArgumentHelp("Write the code to this file (readable by its owner only) instead of printing it; for an HTTPS hub the file also carries the certificate the node pins.", valueName: "path")) var out: String?
+        @Option(help: ArgumentHelp("The certificate (or CA) the node pins, when not the one `hub serve --tls-cert` last served (PEM).", valueName: "path"))
+        var hubCert: String?
 
         func validate() throws {
             guard validHours > 0, validHours <= 24 * 90 else { throw ValidationError("--valid-hours must be between 1 and 2160") }
@@ -139,14 +153,24 @@ struct HubCommand: AsyncParsableCommand {
             let code = OneTimeCode.make()
             let expires = Int64(Date().timeIntervalSince1970 * 1000) + Int64(validHours) * 3_600_000
             try hub.setAttribute(HubSecurity.enrolmentKey(code), HubSecurity.Enrolment(unit: unit, user: user, expiresAt: expires).stored)
+            var pin = try hub.attribute(HubTLS.pinSetting)
+            if let hubCert {
+                guard let text = try? String(contentsOfFile: hubCert, encoding: .utf8), !PEM.certificateBlocks(text).isEmpty else {
+                    throw CLIError("cannot read a certificate from \(hubCert); give a PEM file (-----BEGIN CERTIFICATE-----)")
+                }
+                pin = PEM.certificateBlocks(text)
+            }
             if let out {
                 let fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
                 guard fd >= 0 else { throw CLIError("cannot create \(out): \(String(cString: strerror(errno))) (it must not exist yet)") }
-                let bytes = Array("\(code)\n".utf8)
+                let bytes = Array("\(code)\n\(pin ?? "")".utf8)
                 _ = write(fd, bytes, bytes.count)
                 close(fd)
-                print("enrolment code for \(user)@\(unit) written to \(out) (valid \(validHours) h)")
+                print("enrolment code for \(user)@\(unit) written to \(out) (valid \(validHours) h\(pin == nil ? "" : "; with the hub's certificate, which the node pins"))")
             } else {
+                if pin != nil {
+                    print("this hub serves HTTPS: give the node its certificate too (`node enrol --hub-cert FILE`), or make the code with --out, whose file carries it")
+                }
                 print("enrolment code for \(user)@\(unit) (valid \(validHours) h, once):")
                 print(code)
             }

@@ -14,20 +14,32 @@ enum HubLink {
         do { security = try NodeSecurity.load(replica: replica, keys: keys) } catch let error as SecurityError {
             throw CLIError(error.message)
         }
-        let client = try HubClient(hubURL: url, timeout: timeout, credential: security?.credential(for: replica))
+        let client: HubClient
+        do {
+            client = try HubClient(hubURL: url, timeout: timeout, credential: security?.credential(for: replica),
+                                   pinnedCertificates: security?.hubCertificates)
+        } catch let error as SyncError where error.code == .tlsUntrusted { throw CLIError(error.message, exitCode: 5) }
         return (client, security)
     }
 
-    /// The operator's signed client for `url`, from `--operator-key`, else `YUQING_OPERATOR_KEY`.
-    static func operatorClient(url: String, keyPath: String?) throws -> HubClient {
-        guard let path = keyPath ?? ProcessInfo.processInfo.environment["YUQING_OPERATOR_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) else {
-            return try HubClient(hubURL: url)
+    /// The operator's signed client for `url`, from `--operator-key`, else `YUQING_OPERATOR_KEY`;
+    /// an https hub's certificate from `certificatePath`, else `YUQING_HUB_CERT`.
+    static func operatorClient(url: String, keyPath: String?, certificatePath: String? = nil) throws -> HubClient {
+        let env = ProcessInfo.processInfo.environment
+        var pem: String?
+        if let path = certificatePath ?? env["YUQING_HUB_CERT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read the hub certificate \(path)") }
+            pem = text
         }
-        let key: SigningKey
-        do { key = try SigningKey.load(from: path) } catch { throw CLIError(error.message) }
-        return try HubClient(hubURL: url, credential: HubClient.Credential(signer: RequestSigning.operatorSigner, key: key) {
-            Int64(Date().timeIntervalSince1970 * 1000)
-        })
+        var credential: HubClient.Credential?
+        if let path = keyPath ?? env["YUQING_OPERATOR_KEY"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let key: SigningKey
+            do { key = try SigningKey.load(from: path) } catch { throw CLIError(error.message) }
+            credential = HubClient.Credential(signer: RequestSigning.operatorSigner, key: key) { Int64(Date().timeIntervalSince1970 * 1000) }
+        }
+        do { return try HubClient(hubURL: url, credential: credential, pinnedCertificates: pem) } catch let error as SyncError {
+            throw CLIError(error.message, exitCode: 5)
+        }
     }
 
     /// What a refusal of this device's credential means for the person at the node.

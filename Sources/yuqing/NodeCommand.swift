@@ -27,6 +27,7 @@ struct NodeCommand: AsyncParsableCommand {
         var roles: [String] = []
         @Option(help: ArgumentHelp("The enrolment code the hub's operator made for this user (`yuqing hub enrol`): enrols the device now.", valueName: "code"))
         var code: String?
+        @Option(help: ArgumentHelp("The hub's certificate (or CA) to pin, for an https hub (PEM).", valueName: "path")) var hubCert: String?
 
         func run() async throws {
             let path = try ReplicaOptions.resolve(db)
@@ -40,7 +41,7 @@ struct NodeCommand: AsyncParsableCommand {
             let key: SigningKey
             do { key = try SigningKey.create(at: NodeSecurity.keyPath(forReplica: path)) } catch { throw CLIError(error.message) }
             print("initialised node \(replica.id) for \(user)@\(unit) at \(path) (hub \(hub)); device key \(key.publicKey.fingerprint)")
-            if let code { try await Enrol.enrol(replica, code: code, hub: hub) }
+            if let code { try await Enrol.enrol(replica, code: code, hub: hub, certificate: try Enrol.certificate(hubCert, codeFile: nil)) }
         }
     }
 
@@ -57,25 +58,42 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The enrolment code.", valueName: "code")) var code: String?
         @Option(help: ArgumentHelp("A file holding the code (as `yuqing hub enrol --out` writes it).", valueName: "path")) var codeFile: String?
         @Option(help: ArgumentHelp("Override the hub URL stored in the replica.", valueName: "url")) var hub: String?
+        @Option(help: ArgumentHelp("The hub's certificate (or CA) to pin, for an https hub, when the code file does not carry it (PEM).", valueName: "path"))
+        var hubCert: String?
 
         func run() async throws {
             let replica = try options.openNode()
             let given: String
+            var codeText: String?
             if let code { given = code } else if let codeFile {
                 guard let text = try? String(contentsOfFile: codeFile, encoding: .utf8) else { throw CLIError("cannot read the code file \(codeFile)") }
                 given = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                codeText = text
             } else {
                 throw CLIError("give the enrolment code: --code CODE, or --code-file FILE (the operator makes it with `yuqing hub enrol`)")
             }
             guard let url = try hub ?? replica.info().hubURL else { throw CLIError("this replica has no hub URL; pass --hub URL") }
-            try await Self.enrol(replica, code: given, hub: url)
+            try await Self.enrol(replica, code: given, hub: url, certificate: try Self.certificate(hubCert, codeFile: codeText))
         }
 
-        static func enrol(_ replica: Replica, code: String, hub: String) async throws {
+        /// The certificate to pin: from --hub-cert, else the one the code file carries, else none.
+        static func certificate(_ path: String?, codeFile: String?) throws -> String? {
+            if let path {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8), !PEM.certificateBlocks(text).isEmpty else {
+                    throw CLIError("cannot read a certificate from \(path); give the hub's certificate as a PEM file (-----BEGIN CERTIFICATE-----)")
+                }
+                return PEM.certificateBlocks(text)
+            }
+            let carried = codeFile.map(PEM.certificateBlocks) ?? ""
+            return carried.isEmpty ? nil : carried
+        }
+
+        static func enrol(_ replica: Replica, code: String, hub: String, certificate: String?) async throws {
             let keyPath = NodeSecurity.keyPath(forReplica: replica.path)
             let key: SigningKey
             do { key = try SigningKey.loadOrCreate(at: keyPath) } catch { throw CLIError(error.message) }
-            let client = try HubClient(hubURL: hub)
+            let client: HubClient
+            do { client = try HubClient(hubURL: hub, pinnedCertificates: certificate) } catch let e as SyncError { throw CLIError(e.message, exitCode: 5) }
             let answer: EnrolResponse
             do {
                 answer = try await client.enrol(EnrolRequest(code: code, device: replica.id, publicKey: key.publicKey.base64))
@@ -96,6 +114,7 @@ struct NodeCommand: AsyncParsableCommand {
             }
             _ = try replica.bindHub(answer.hub)
             try replica.setAttribute(NodeSecurity.hubKeyAttribute, answer.hubKey)
+            if let certificate { try replica.setAttribute(NodeSecurity.hubCertificateAttribute, certificate) }
             try replica.setAttribute("user", answer.user)
             if !answer.roles.isEmpty { try replica.setAttribute("roles", answer.roles.joined(separator: ",")) }
             print("enrolled device \(replica.id) as \(answer.user)@\(answer.unit) at hub \(answer.hub) (hub key \((try? PublicKey(base64: answer.hubKey).fingerprint) ?? "?"))")

@@ -52,9 +52,10 @@ enum CLI {
     static func initNode(_ db: String, hub: String, unit: String, user: String? = nil, roles: [String] = broadRoles) throws -> Result {
         let user = user ?? "u-\(unit)"
         let made = try run(["node", "init", "--db", db, "--hub", hub, "--unit", unit, "--user", user] + roles.flatMap { ["--role", $0] })
-        guard made.status == 0, let (hubURL, code) = Codes.shared.take(user: user) else { return made }
+        guard made.status == 0, let (hubURL, code, certificate) = Codes.shared.take(user: user) else { return made }
         // Enrolled at the hub itself, whatever URL (a proxy) the node syncs through.
-        let enrolled = try run(["node", "enrol", "--db", db, "--code", code, "--hub", hubURL])
+        let pin = certificate.map { ["--hub-cert", $0] } ?? []
+        let enrolled = try run(["node", "enrol", "--db", db, "--code", code, "--hub", hubURL] + pin)
         return enrolled.status == 0 ? made : enrolled
     }
 
@@ -62,9 +63,9 @@ enum CLI {
     final class Codes: @unchecked Sendable {
         static let shared = Codes()
         private let lock = NSLock()
-        private var codes: [String: (String, String)] = [:]
-        func put(hub: String, user: String, _ code: String) { lock.withLock { codes[user] = (hub, code) } }
-        func take(user: String) -> (String, String)? { lock.withLock { codes.removeValue(forKey: user) } }
+        private var codes: [String: (String, String, String?)] = [:]
+        func put(hub: String, user: String, _ code: String, certificate: String?) { lock.withLock { codes[user] = (hub, code, certificate) } }
+        func take(user: String) -> (String, String, String?)? { lock.withLock { codes.removeValue(forKey: user) } }
     }
 
     static func freePort() -> Int {
@@ -86,16 +87,20 @@ enum CLI {
 final class HubProcess {
     let port: Int
     let db: String
+    /// Served over HTTPS with this certificate and key, when set.
+    var tls: TLSFiles?
     private(set) var process: Process?
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    init(db: String, port: Int = CLI.freePort()) {
+    init(db: String, port: Int = CLI.freePort(), tls: TLSFiles? = nil) {
         self.db = db
         self.port = port
+        self.tls = tls
     }
 
     func start() throws {
-        let p = try CLI.start(["hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning"])
+        let https = tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []
+        let p = try CLI.start(["hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning"] + https)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -116,7 +121,7 @@ final class HubProcess {
         guard r.status == 0, let code = r.stdout.split(whereSeparator: \.isNewline).last.map(String.init) else {
             throw CLITestError("hub enrol: \(r.stderr)")
         }
-        CLI.Codes.shared.put(hub: url, user: user, code)
+        CLI.Codes.shared.put(hub: url, user: user, code, certificate: tls?.certificate)
         return code
     }
 
@@ -132,6 +137,13 @@ final class HubProcess {
 
     /// The hub's `/v1/status` as JSON, asked as the operator.
     func status() throws -> [String: Any] {
+        if let tls {
+            // URLSession on Linux cannot trust a self-signed certificate: ask through the CLI.
+            let r = try CLI.run(["hub", "status", "--hub", url, "--hub-cert", tls.certificate, "--operator-key", operatorKey])
+            guard r.status == 0, let line = r.stdout.split(separator: "\n").first(where: { $0.hasPrefix("log head:") }),
+                  let head = Int(line.split(separator: " ").last ?? "") else { throw CLITestError("no status from the hub: \(r.stderr)") }
+            return ["head": head]
+        }
         var request = URLRequest(url: URL(string: "\(url)/v1/status")!)
         if let key = try? SigningKey.load(from: operatorKey) {
             for (name, value) in RequestSigning.headers(method: "GET", target: "/v1/status", body: Data(), signer: RequestSigning.operatorSigner,
@@ -152,6 +164,27 @@ final class HubProcess {
     }
 
     deinit { kill() }
+}
+
+/// A certificate (self-signed, naming 127.0.0.1 and localhost) and its key, made by openssl.
+struct TLSFiles {
+    let certificate: String
+    let key: String
+
+    static func make(in dir: TempDir, name: String) throws -> TLSFiles {
+        let files = TLSFiles(certificate: dir.path("\(name).pem"), key: dir.path("\(name).key"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                       "-keyout", files.key, "-out", files.certificate, "-days", "2", "-subj", "/CN=\(name)",
+                       "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw CLITestError("openssl could not make a certificate (scripts/setup.sh installs it)") }
+        return files
+    }
 }
 
 struct CLITestError: Error, CustomStringConvertible {

@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// HTTPS to a hub whose certificate, or the CA that signed it, this node pinned at enrolment
+/// (`Protocol/security.md` §6): only those certificates are trusted, never the system's store, and
+/// the name in the hub's URL must be one the certificate names.
+///
+/// On AsyncHTTPClient (SwiftNIO and BoringSSL): URLSession on Linux runs on libcurl, whose trust
+/// store cannot be set per request there, so it cannot pin.
+struct PinnedHTTPS: Sendable {
+    let tls: TLSConfiguration
+    /// The largest answer read (a pull page or an evidence chunk is far smaller).
+    static let maxBody = 256 << 20
+
+    /// Trusts exactly the certificates of `pem`.
+    init(pem: String) throws {
+        let anchors: [NIOSSLCertificate]
+        do { anchors = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)) } catch {
+            throw SyncError(.invalidURL, "the hub certificate this node pinned cannot be read (\(error)); enrol again with the code file from `yuqing hub enrol`, or give --hub-cert")
+        }
+        guard !anchors.isEmpty else {
+            throw SyncError(.invalidURL, "the pinned hub certificate holds no certificate; enrol again with the code file from `yuqing hub enrol`, or give --hub-cert")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(anchors)
+        tls.certificateVerification = .fullVerification
+        tls.minimumTLSVersion = .tlsv12
+        self.tls = tls
+    }
+
+    /// One client for the process (never shut down, like `HTTPClient.shared`), which fails a
+    /// request at once when the connection cannot be made (refused, or a certificate not the
+    /// pinned one) rather than trying again until its deadline: the sync schedule retries.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// One request; the status and the body, or an error that says why there are none.
+    func send(_ method: String, _ url: URL, headers: [(String, String)], body: Data?, timeout: TimeInterval) async throws -> (Int, Data) {
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        request.tlsConfiguration = tls
+        let response = try await Self.client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        let bytes = try await response.body.collect(upTo: Self.maxBody)
+        return (Int(response.status.code), Data(bytes.readableBytesView))
+    }
+
+    /// Says why an HTTPS request got no answer, in words.
+    static func unreachable(_ error: any Error, baseURL: URL, timeout: TimeInterval) -> SyncError {
+        let hub = baseURL.absoluteString
+        let text = String(describing: error)
+        if error is NIOSSLError || error is BoringSSLError || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("handshake") {
+            return SyncError(.tlsUntrusted, "the hub at \(hub) did not prove it is the hub this node pinned at enrolment (\(text)): its certificate is not the pinned one, or does not name \(baseURL.host ?? "this host"). If the hub has a new certificate, enrol again or give --hub-cert with it; otherwise something is between this node and its hub, so tell the office")
+        }
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .deadlineExceeded, .readTimeout, .connectTimeout:
+                return SyncError(.hubUnreachable, "the hub at \(hub) did not answer within \(Int(timeout)) seconds (it may be overloaded or stopped)")
+            case .remoteConnectionClosed:
+                return SyncError(.hubUnreachable, "the connection to the hub at \(hub) was lost")
+            default: break
+            }
+        }
+        if text.contains("connectionRefused") || text.contains("Connection refused") {
+            return SyncError(.hubUnreachable, "the hub at \(hub) refused the connection (is it running?)")
+        }
+        return SyncError(.hubUnreachable, "the hub at \(hub) is unreachable (\(text))")
+    }
+}
