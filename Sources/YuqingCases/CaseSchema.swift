@@ -63,7 +63,12 @@ public enum CaseSchema {
         FieldSpec(Field.evidence, shape: .log, rule: .immutable, summary: "evidence by SHA-256, immutable (JSON, see Evidence)"),
         FieldSpec(Field.legacyStatus, rule: .flag, editable: false, summary: "status set by hand before the workflow (read-only)"),
         FieldSpec(Field.legacyNotes, shape: .log, rule: .immutable, editable: false, summary: "progress notes from before the workflow"),
-    ])
+    ], visibleTo: visibleTo)
+
+    /// Who sees a case (partial replication, `Protocol/security.md` §8): the unit that registered
+    /// it, the units concerned, its lead unit and its co-units. A unit assigned away stops seeing
+    /// it; the office sees every case (decided by role at the hub).
+    public static let visibleTo = [Field.unit, Field.units, Field.leadUnit, Field.coUnits]
 
     static let unitRecord = RecordSchema(kind: Kind.unit, fields: [
         FieldSpec("name", rule: .lastWriterWins, summary: "the unit's name"),

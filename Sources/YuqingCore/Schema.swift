@@ -53,21 +53,40 @@ public struct FieldSpec: Hashable, Sendable {
 public struct RecordSchema: Hashable, Sendable {
     public let kind: String
     public let fields: [FieldSpec]
+    /// Who may see a record of this kind, for partial replication: the units named by these
+    /// fields (a scalar field's values, a set's or a map's elements). Nil: everyone.
+    public let visibleTo: [String]?
     /// Fields by name: every merge and every check looks a field up.
     private let byName: [String: FieldSpec]
 
-    public init(kind: String, fields: [FieldSpec]) {
+    public init(kind: String, fields: [FieldSpec], visibleTo: [String]? = nil) {
         self.kind = kind
         self.fields = fields
+        self.visibleTo = visibleTo
         self.byName = Dictionary(fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public func field(_ name: String) -> FieldSpec? { byName[name] }
 
-    public static func == (a: RecordSchema, b: RecordSchema) -> Bool { a.kind == b.kind && a.fields == b.fields }
+    /// The units that may see `view` (a record of this kind); nil when everyone may.
+    public func units(seeing view: RecordView) -> Set<String>? {
+        guard let visibleTo else { return nil }
+        var units = Set<String>()
+        for (key, siblings) in view.siblings where visibleTo.contains(key.name) {
+            if key.element.isEmpty {
+                for s in siblings { if case .text(let t) = s.value { units.insert(t) } }
+            } else if !siblings.isEmpty {
+                units.insert(key.element)
+            }
+        }
+        return units
+    }
+
+    public static func == (a: RecordSchema, b: RecordSchema) -> Bool { a.kind == b.kind && a.fields == b.fields && a.visibleTo == b.visibleTo }
     public func hash(into h: inout Hasher) {
         h.combine(kind)
         h.combine(fields)
+        h.combine(visibleTo)
     }
 }
 
@@ -78,6 +97,11 @@ public struct Schema: Hashable, Sendable {
     public init(_ records: [RecordSchema]) {
         self.records = Dictionary(uniqueKeysWithValues: records.map { ($0.kind, $0) })
     }
+
+    /// The kinds of record that only some units see (partial replication), sorted.
+    public var scopedKinds: [String] { records.values.filter { $0.visibleTo != nil }.map(\.kind).sorted() }
+    /// The kinds of record everyone sees, sorted.
+    public var unscopedKinds: [String] { records.values.filter { $0.visibleTo == nil }.map(\.kind).sorted() }
 
     /// The rule for a field; unknown fields (from a newer schema) fall back to flagging, so
     /// nothing is decided silently.

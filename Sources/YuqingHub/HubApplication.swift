@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOCore
 import Logging
+import YuqingCases
 import YuqingCore
 import YuqingReplica
 import YuqingSecurity
@@ -131,8 +132,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
         router.get("/v1/pull") { request, context in
             var request = request
-            _ = try await authenticate(&request, context)
-            return try await pull(request)
+            let principal = try await authenticate(&request, context)
+            return try await pull(request, scope: try await visibleUnit(principal))
         }
         router.get("/v1/waiting") { request, context in
             var request = request
@@ -141,8 +142,13 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
         router.get("/v1/digest") { request, context in
             var request = request
-            _ = try await authenticate(&request, context)
-            return try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: try await storage.head()))
+            let principal = try await authenticate(&request, context)
+            // A unit's node converges with what its unit may see: that is the digest it is given.
+            let head = try await storage.head()
+            if let unit = try await visibleUnit(principal) {
+                return try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(unit: unit), head: head, scope: unit))
+            }
+            return try json(DigestResponse(hub: storage.hubID, digest: try await storage.digest(), head: head))
         }
         registerWait(on: router)
         registerBlobs(on: router)
@@ -240,7 +246,16 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         return n
     }
 
-    func pull(_ request: Request) async throws -> Response {
+    /// The unit whose records `principal` may see (`Protocol/sync.md` §5.3); nil: every record
+    /// (a user of the office, a leader, the operator, or a hub that does not authenticate).
+    func visibleUnit(_ principal: Principal) async throws -> String? {
+        guard case .device(let device) = principal else { return nil }
+        let user = try await storage.view(RecordRef(kind: CaseSchema.Kind.user, id: device.user))
+        let roles = Organisation(user.map { [$0] } ?? []).users[device.user]?.roles ?? []
+        return Role.isOfficeLevel(roles) ? nil : device.unit
+    }
+
+    func pull(_ request: Request, scope unit: String?) async throws -> Response {
         let q = request.uri.queryParameters
         let after = try Self.logPosition(q.get("after"), name: "after")
         let limit = try q.get("limit").map { s -> Int in
@@ -253,12 +268,22 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             return id
         }
         try await sealOwn()
-        let (rows, head, more) = try await storage.changes(after: after, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
+        let rows: [(seq: Int64, change: Change)], head: Int64, more: Bool
+        var purged: [RecordRef] = [], restored: [RecordRef] = []
+        if let unit {
+            let page = try await storage.scopedChanges(after: after, unit: unit, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
+            (rows, head, more, purged, restored) = (page.entries, page.head, page.more, page.purged, page.restored)
+        } else {
+            (rows, head, more) = try await storage.changes(after: after, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
+        }
         // With nothing left for this reader, it may skip straight to the head.
-        let next = more ? (rows.last?.seq ?? after) : max(after, head)
-        let seals = configuration.security == nil ? [] : try await storage.seals(covering: rows.map(\.change))
+        let next = more ? (rows.last(where: { $0.seq > after })?.seq ?? after) : max(after, head)
+        let changes = rows.map(\.change)
+        let seals = configuration.security == nil ? [] : try await storage.seals(covering: changes)
+        let proofs = try await self.proofs(for: seals, delivered: changes)
         let answer = PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },
-                                  next: next, more: more, head: head, hubTime: Self.now, seals: seals)
+                                  next: next, more: more, head: head, hubTime: Self.now, seals: seals, proofs: proofs,
+                                  purged: purged, restored: restored)
         if WireMedia.prefersBinary(request.headers[.accept]) {
             return Response(status: .ok, headers: [.contentType: WireMedia.binary],
                             body: .init(byteBuffer: ByteBuffer(bytes: answer.binary())))

@@ -255,4 +255,28 @@ extension HubAPI {
         let key = security.hubKey
         try await storage.sealOwnChanges { run in try Seal.make(run, key: key) }
     }
+
+    /// For each seal of which `delivered` holds only part of the run, the proof that lets the
+    /// reader check that part (`Protocol/security.md` §3.4): the Merkle hashes of the rest, from
+    /// the run's other changes in the log.
+    func proofs(for seals: [Seal], delivered: [Change]) async throws -> [SealProof] {
+        guard !seals.isEmpty else { return [] }
+        var present: [ReplicaID: Set<UInt64>] = [:]
+        for c in delivered { present[c.dot.replica, default: []].insert(c.dot.counter) }
+        var out: [SealProof] = []
+        for seal in seals {
+            let mine = present[seal.replica] ?? []
+            let first = seal.first
+            guard seal.count <= UInt64(Int.max), mine.lazy.filter({ seal.first <= $0 && $0 <= seal.last }).count < Int(seal.count) else { continue }
+            let run = try await storage.run(of: seal.replica, from: seal.first, to: seal.last)
+            guard run.count == Int(seal.count) else {
+                throw HubError(.internalServerError, "internal", "the hub's log lacks part of the sealed run \(seal.replica):\(seal.first)...\(seal.last)")
+            }
+            var buffer: [UInt8] = []
+            let hashes = MerkleTree.proof(count: run.count, present: { mine.contains(first + UInt64($0)) },
+                                          leaf: { ChangeHash.hash(run[$0], buffer: &buffer) })
+            out.append(SealProof(replica: seal.replica, first: seal.first, last: seal.last, hashes: hashes))
+        }
+        return out
+    }
 }

@@ -20,6 +20,12 @@ public protocol HubStorage: Sendable {
     /// meanwhile must not fall between them, or a reader would skip it).
     func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
         -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)
+    /// What `unit` may see of the log after `position` (partial replication): see ``Replica/scopedChanges(after:unit:limit:maxBytes:excluding:)``.
+    func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws -> ScopedPage
+    /// The changes `first...last` of `replica`, in counter order (a sealed run).
+    func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) async throws -> [Change]
+    /// The state digest of what `unit` may see.
+    func digest(unit: String) async throws -> String
     /// How many pushed changes wait for changes never received, by the replica that pushed them.
     func waiting() async throws -> [ReplicaID: Int]
     /// The state digest (`Protocol/sync.md` §9), equal on converged replicas.
@@ -66,6 +72,7 @@ public struct SQLiteHubStorage: HubStorage {
         guard replica.role == .hub else {
             throw ReplicaError(.invalidWrite, "\(path) is a node's replica, not a hub's; give the hub its own --db file")
         }
+        try replica.buildScopesIfNeeded()
         self.replica = replica
     }
 
@@ -103,6 +110,16 @@ public struct SQLiteHubStorage: HubStorage {
     {
         try await replica.offload { try $0.changes(after: position, limit: limit, maxBytes: maxBytes, excluding: excluding) }
     }
+
+    public func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws -> ScopedPage {
+        try await replica.offload { try $0.scopedChanges(after: position, unit: unit, limit: limit, maxBytes: maxBytes, excluding: excluding) }
+    }
+
+    public func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) async throws -> [Change] {
+        try await self.replica.offload { try $0.run(of: replica, from: first, to: last) }
+    }
+
+    public func digest(unit: String) async throws -> String { try await replica.offload { try $0.digest(unit: unit) } }
 
     public func waiting() async throws -> [ReplicaID: Int] { try await replica.offload { try $0.waitingBySender() } }
 

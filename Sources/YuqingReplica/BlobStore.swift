@@ -26,6 +26,13 @@ public struct BlobStore: Sendable {
 
     public func has(_ digest: String) -> Bool { FileManager.default.fileExists(atPath: path(digest)) }
 
+    /// Deletes a file (and any partial download of it), when there is one.
+    public func remove(_ digest: String) {
+        guard Self.isDigest(digest) else { return }
+        try? FileManager.default.removeItem(atPath: path(digest))
+        try? FileManager.default.removeItem(atPath: partialPath(digest))
+    }
+
     /// The size of a complete blob, or nil.
     public func size(_ digest: String) -> Int64? {
         (try? FileManager.default.attributesOfItem(atPath: path(digest))[.size] as? NSNumber)?.int64Value

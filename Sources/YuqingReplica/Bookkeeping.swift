@@ -83,6 +83,9 @@ struct Bookkeeping: Sendable {
     /// Field keys whose rule flags them and that hold more than one value.
     var openConflicts = 0
     var storedOpenConflicts = 0
+    /// At the hub: records whose visibility fields this transaction changed, with the log
+    /// position of the last such change (their grants are brought up to date before it commits).
+    var scopeTouched: [RecordRef: Int64] = [:]
 
     static func load(_ db: Database, schema: Schema, own: ReplicaID? = nil) throws -> Bookkeeping {
         var b = Bookkeeping()

@@ -9,9 +9,10 @@ public protocol SealVerifier: Sendable {
     /// The hash of one change, as its device computed it; `buffer` is scratch space the caller
     /// keeps from one change to the next.
     func hash(_ change: Change, buffer: inout [UInt8]) -> [UInt8]
-    /// Throws unless `hashes` (the run's changes, in counter order) are what the key of
-    /// `seal.replica` signed. `key` reads a value of the replica's records (device keys).
-    func verify(_ seal: Seal, hashes: [[UInt8]], key: (ReplicaID) throws -> String?) throws
+    /// Throws unless the run's changes whose hashes `leaves` holds (by counter; all of the run, or
+    /// part of it with `proof` for the rest) are what the key of `seal.replica` signed. `key`
+    /// reads a value of the replica's records (device keys).
+    func verify(_ seal: Seal, leaves: [UInt64: [UInt8]], proof: [[UInt8]], key: (ReplicaID) throws -> String?) throws
 }
 
 /// Where device keys are kept in the records (a record per device, named by its replica id).
@@ -126,75 +127,60 @@ extension Replica {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seal WHERE verified = 0") ?? 0 }
     }
 
-    /// Checks, inside a transaction that applies `changes`, every seal that covers them: a run
-    /// whole in `changes` (with the hashes kept from earlier pages) is verified now; the hashes of
-    /// a run not yet whole are kept for later. A change no seal covers, or a run that fails,
-    /// throws, and the transaction applies nothing.
-    static func checkSeals(_ db: Database, _ changes: [Change], seals: [Seal], verifier: any SealVerifier,
+    /// Checks, inside a transaction that applies `changes`, every seal that covers them: each
+    /// change must be covered by one of `seals`, and each seal's run is checked with the changes
+    /// of it at hand, and its proof from `proofs` for the rest when they are not all here (a page
+    /// holds only part of the run, or the reader may not see the rest). A change no seal covers,
+    /// or a run that fails, throws, and the transaction applies nothing. The seals are stored.
+    static func checkSeals(_ db: Database, _ changes: [Change], seals: [Seal], proofs: [SealProof], verifier: any SealVerifier,
                            keys: KeyLocation) throws -> SealCheck {
-        try insertSeals(db, seals, verified: false)
         var check = SealCheck()
         // By replica, as indices into `changes`: the changes themselves are not copied.
         var byReplica: [ReplicaID: [Int]] = [:]
         for (i, c) in changes.enumerated() { byReplica[c.dot.replica, default: []].append(i) }
+        var sealsByReplica: [ReplicaID: [Seal]] = [:]
+        for s in seals { sealsByReplica[s.replica, default: []].append(s) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1024)
         let keyOf: (ReplicaID) throws -> String? = { replica in
             try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
                                 arguments: [keys.kind, replica.rawValue, keys.field])
         }
+        var used: [Seal] = []
         for (replica, list) in byReplica.sorted(by: { $0.key < $1.key }) {
-            let counters = list.map { changes[$0].dot.counter }
-            let lo = counters.min()!, hi = counters.max()!
-            // The seals touching these counters: those still to check, and those checked already.
-            var stored: [Seal] = [], verifiedRows: [Seal] = []
-            for row in try Row.fetchAll(db, sql: """
-                SELECT replica, first, last, signature, verified FROM seal WHERE replica = ? AND first <= ? AND last >= ? ORDER BY first
-                """, arguments: [replica.rawValue, Int64(bitPattern: hi), Int64(bitPattern: lo)]) {
-                if (row["verified"] as Int64) == 1 { verifiedRows.append(seal(row)) } else { stored.append(seal(row)) }
-            }
+            let mine = (sealsByReplica[replica] ?? []).sorted { $0.first < $1.first }
             var hashes: [UInt64: [UInt8]] = Dictionary(minimumCapacity: list.count)
             for i in list { hashes[changes[i].dot.counter] = verifier.hash(changes[i], buffer: &buffer) }
-            for n in counters where !stored.contains(where: { $0.first <= n && n <= $0.last }) && !verifiedRows.contains(where: { $0.first <= n && n <= $0.last }) {
-                throw ReplicaError(.unsealed, "the hub sent change \(replica):\(n) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office")
+            var leaves: [Seal: [UInt64: [UInt8]]] = [:]
+            for (n, h) in hashes {
+                // The seal whose run holds n: the last one starting at or before it.
+                var lo = 0, hi = mine.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if mine[mid].first <= n { lo = mid + 1 } else { hi = mid }
+                }
+                guard lo > 0, mine[lo - 1].last >= n else {
+                    throw ReplicaError(.unsealed, "the hub sent change \(replica):\(n) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office")
+                }
+                leaves[mine[lo - 1], default: [:]][n] = h
             }
-            for s in stored where counters.contains(where: { s.first <= $0 && $0 <= s.last }) {
-                var run: [[UInt8]] = []
-                var missing: [UInt64] = []
-                var kept: [UInt64: [UInt8]] = [:]
-                do {
-                    let q = try FastStatement(db, "SELECT counter, hash FROM seal_hash WHERE replica = ? AND counter BETWEEN ? AND ?")
-                    defer { q.reset() }
-                    q.bind(1, replica.rawValue)
-                    q.bind(2, Int64(bitPattern: s.first))
-                    q.bind(3, Int64(bitPattern: s.last))
-                    while try q.step() { kept[UInt64(bitPattern: q.int64(0))] = q.blob(1) }
-                }
-                for n in s.first...s.last {
-                    if let h = hashes[n] ?? kept[n] { run.append(h) } else { missing.append(n) }
-                }
-                if missing.isEmpty {
-                    do { try verifier.verify(s, hashes: run, key: keyOf) } catch {
-                        throw ReplicaError(.unsealed, "\(error)", cause: error)
-                    }
-                    try db.execute(sql: "UPDATE seal SET verified = 1 WHERE replica = ? AND first = ? AND last = ?",
-                                   arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)])
-                    try db.execute(sql: "DELETE FROM seal_hash WHERE replica = ? AND counter BETWEEN ? AND ?",
-                                   arguments: [replica.rawValue, Int64(bitPattern: s.first), Int64(bitPattern: s.last)])
-                    check.verified += 1
+            for (s, known) in leaves.sorted(by: { $0.key.first < $1.key.first }) {
+                let proof: [[UInt8]]
+                if UInt64(known.count) == s.count {
+                    proof = []
+                } else if let p = proofs.first(where: { $0.proves(s) }) {
+                    proof = p.hashes
                 } else {
-                    let insert = try FastStatement(db, "INSERT OR IGNORE INTO seal_hash (replica, counter, hash) VALUES (?, ?, ?)")
-                    for n in s.first...s.last where kept[n] == nil {
-                        guard let h = hashes[n] else { continue }
-                        insert.bind(1, replica.rawValue)
-                        insert.bind(2, Int64(bitPattern: n))
-                        insert.bind(3, blob: h)
-                        try insert.run()
-                    }
-                    check.incomplete += 1
+                    throw ReplicaError(.unsealed, "the hub sent part of the run \(replica):\(s.first)...\(s.last) without the proof that checks it; nothing of this page was applied. Is the hub of an older version?")
                 }
+                do { try verifier.verify(s, leaves: known, proof: proof, key: keyOf) } catch {
+                    throw ReplicaError(.unsealed, "\(error)", cause: error)
+                }
+                used.append(s)
+                check.verified += 1
             }
         }
+        try insertSeals(db, used, verified: true)
         return check
     }
 }

@@ -84,16 +84,19 @@ extension Replica {
     }
 
     /// A hash of the visible state; equal on replicas that have converged.
-    public func digest() throws -> String {
+    public func digest() throws -> String { try digest(where: "", arguments: []) }
+
+    /// The digest of the values `condition` (a WHERE clause over `field_value`, or empty) keeps.
+    func digest(where condition: String, arguments: StatementArguments) throws -> String {
         try read { db in
             var digest = StateDigest(schema: schema)
             let names = try ReplicaNames.load(db)
             var current: (RecordRef, FieldKey)?
             var siblings: [Sibling] = []
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value
+                SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value \(condition)
                 ORDER BY kind, record, field, elem
-                """)
+                """, arguments: arguments)
             while let row = try rows.next() {
                 let key = (RecordRef(kind: row["kind"], id: row["record"]), FieldKey(row["field"], element: row["elem"]))
                 if let c = current, c != key {

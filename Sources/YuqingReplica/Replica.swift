@@ -44,6 +44,10 @@ public struct ApplyResult: Sendable, Hashable {
     /// Seals of received changes checked whole (`verified`), or waiting for more of their run.
     public var sealsVerified: Int = 0
     public var sealsIncomplete: Int = 0
+    /// What was removed of records this replica may no longer see.
+    public var purge = Replica.Purge()
+    /// Records rebuilt from their whole history (visible again, or for the first time).
+    public var restored = 0
 }
 
 /// How many changes may wait for changes never received, at a replica that takes changes from
@@ -226,6 +230,10 @@ public final class Replica: Sendable {
                     let version = try s.dataVersion.single() ?? 0
                     var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
                     let result = try body(s, &book)
+                    if !book.scopeTouched.isEmpty {
+                        if role == .hub { try updateScopes(db, book.scopeTouched) }
+                        book.scopeTouched.removeAll()
+                    }
                     try book.flush(db, localOnly: localOnly, own: id)
                     try s.commit.run()
                     cache.set(version, book)
@@ -370,9 +378,14 @@ public final class Replica: Sendable {
     ///   - seals: the seals that came with the changes (`Protocol/security.md` §3): checked with
     ///     `verifier` inside the transaction when one is given (a node), else stored as checked
     ///     already (the hub checks a push before it applies it).
+    ///   - restored: records whose whole history `changes` hold (in log order), which become
+    ///     visible to this node: rebuilt from it, whatever this node held or had seen of them.
+    ///   - purged: records this node may no longer see, removed in the same transaction (with
+    ///     the evidence digests `blobField` names reported in the result).
     public func apply(_ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil, sender: ReplicaID? = nil,
-                      waitingLimits: WaitingLimits? = nil, seals: [Seal] = [],
-                      verifier: (any SealVerifier)? = nil, keys: KeyLocation? = nil) throws -> ApplyResult {
+                      waitingLimits: WaitingLimits? = nil, seals: [Seal] = [], proofs: [SealProof] = [],
+                      verifier: (any SealVerifier)? = nil, keys: KeyLocation? = nil, restored: Set<RecordRef> = [],
+                      purged: [RecordRef] = [], blobField: (kind: String, field: String)? = nil) throws -> ApplyResult {
         try transact { s, book in
             let db = s.db
             var result = ApplyResult(applied: 0, duplicates: 0)
@@ -382,7 +395,14 @@ public final class Replica: Sendable {
             let from = try sender.map { try book.rid($0, db) } ?? 0
             // Only this replica makes changes under its id; the hub is told so by anyone else.
             let own = role == .hub ? id : nil
-            for change in changes {
+            if !restored.isEmpty {
+                let history = changes.filter { restored.contains($0.record) }
+                try Self.rebuild(s, &book, history, schema: schema)
+                for c in history { clock.observe(c.hlc, physicalMillis: physical) }
+                result.applied += history.count
+                result.restored = restored.count
+            }
+            for change in changes where restored.isEmpty || !restored.contains(change.record) {
                 switch try Store.apply(s, &book, change, log: origin == .local, origin: from, limits: waitingLimits,
                                        own: own, schema: schema) {
                 case .duplicate:
@@ -401,12 +421,13 @@ public final class Replica: Sendable {
             book.released.removeAll()
             book.hlc = clock.latest.packed
             if let verifier, let keys {
-                let check = try Self.checkSeals(db, changes, seals: seals, verifier: verifier, keys: keys)
+                let check = try Self.checkSeals(db, changes, seals: seals, proofs: proofs, verifier: verifier, keys: keys)
                 result.sealsVerified = check.verified
                 result.sealsIncomplete = check.incomplete
             } else if !seals.isEmpty {
                 try Self.insertSeals(db, seals, verified: true)
             }
+            if !purged.isEmpty { result.purge = try Self.purge(s, &book, purged, blobField: blobField) }
             if let pullCursor {
                 let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
                 try Meta.set(db, "pull_cursor", max(current, pullCursor))

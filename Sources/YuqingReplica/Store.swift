@@ -236,7 +236,11 @@ enum Store {
         defer { insert.reset() }
         try bindChange(insert, change, rid: rid, &book, s.db)
         _ = try insert.step()
-        return s.db.lastInsertedRowID
+        let seq = s.db.lastInsertedRowID
+        if let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) {
+            book.scopeTouched[change.record] = seq
+        }
+        return seq
     }
 
     /// Binds a change to parameters 1–10 of a log or waiting-change insert (the same columns).

@@ -71,20 +71,14 @@ public enum ChangeHash {
         canonical(c, into: &buffer)
         return Crypto.SHA256.hash(data: buffer).withUnsafeBytes { Array($0) }
     }
-
-    /// Adds the hash of `c` to `digest`, building its canonical bytes in `buffer`.
-    static func addHash(of c: Change, to digest: inout Crypto.SHA256, buffer: inout [UInt8]) {
-        canonical(c, into: &buffer)
-        Crypto.SHA256.hash(data: buffer).withUnsafeBytes { digest.update(bufferPointer: $0) }
-    }
 }
 
 extension Seal {
-    /// The digest of a run from its changes' hashes, in counter order: SHA-256 over them.
-    public static func digest(hashes: some Sequence<[UInt8]>) -> [UInt8] {
-        var h = Crypto.SHA256()
-        for x in hashes { h.update(data: x) }
-        return Array(h.finalize())
+    /// The digest of a run from its changes' hashes, in counter order: the root of their Merkle
+    /// tree (``MerkleTree``), so a reader holding only some of a run's changes checks them with the
+    /// hashes of the subtrees it lacks (a ``SealProof``).
+    public static func digest(hashes: [[UInt8]]) -> [UInt8] {
+        MerkleTree.root(count: hashes.count, leaf: { hashes[$0] })
     }
 
     /// Checks that `key` signed this seal over changes with these hashes (their run, in counter order).
@@ -92,15 +86,33 @@ extension Seal {
         guard hashes.count == Int(clamping: count) else {
             throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) covers \(count) changes, not \(hashes.count)")
         }
+        try verify(digest: Self.digest(hashes: hashes), key: key)
+    }
+
+    /// Checks a run of which only the changes of `leaves` (hashes by counter) are at hand: `proof`
+    /// holds the hashes of the subtrees without any of them (``MerkleTree/proof(count:present:subtree:)``).
+    public func verify(leaves: [UInt64: [UInt8]], proof: [[UInt8]], key: PublicKey) throws(SecurityError) {
+        guard count <= UInt64(Int.max), leaves.keys.allSatisfy({ first <= $0 && $0 <= last }) else {
+            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) was given changes outside its run")
+        }
+        let start = first
+        guard let root = MerkleTree.root(count: Int(count), present: { leaves[start + UInt64($0)] != nil },
+                                         leaf: { leaves[start + UInt64($0)]! }, proof: proof) else {
+            throw SecurityError(.badSeal, "the proof for the seal of \(replica) \(first)...\(last) does not fit the changes it came with: they were altered or forged")
+        }
+        try verify(digest: root, key: key)
+    }
+
+    func verify(digest: [UInt8], key: PublicKey) throws(SecurityError) {
         guard let sig = Data(base64Encoded: signature),
-              key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: Self.digest(hashes: hashes))) else {
+              key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: digest)) else {
             throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them")
         }
     }
 
-    /// What is signed: `YUQING-SEAL-1`, the replica id, `first` and `last`, and the digest.
+    /// What is signed: `YUQING-SEAL-2`, the replica id, `first` and `last`, and the digest.
     public static func message(replica: ReplicaID, first: UInt64, last: UInt64, digest: [UInt8]) -> [UInt8] {
-        var out = Array("YUQING-SEAL-1\n\(replica.rawValue)\n\(first)\n\(last)\n".utf8)
+        var out = Array("YUQING-SEAL-2\n\(replica.rawValue)\n\(first)\n\(last)\n".utf8)
         out.append(contentsOf: digest)
         return out
     }
@@ -111,9 +123,8 @@ extension Seal {
             throw SecurityError(.badSeal, "nothing to seal")
         }
         try checkRun(changes)
-        var h = Crypto.SHA256(), buffer: [UInt8] = []
-        for c in changes { ChangeHash.addHash(of: c, to: &h, buffer: &buffer) }
-        let digest = Array(h.finalize())
+        var buffer: [UInt8] = []
+        let digest = digest(hashes: changes.map { ChangeHash.hash($0, buffer: &buffer) })
         let signature = key.sign(message(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter, digest: digest))
         return Seal(replica: firstChange.dot.replica, first: firstChange.dot.counter, last: lastChange.dot.counter,
                     signature: signature.base64EncodedString())
@@ -121,9 +132,10 @@ extension Seal {
 
     /// Checks that `key` signed this seal over the changes of its run, found in `changes` by
     /// `index(counter)`: every counter of the run must be there, under this seal's replica.
-    /// Streams: no change is copied, one buffer serves every change.
+    /// No change is copied; one buffer serves every change.
     public func verify(in changes: [Change], index: (UInt64) -> Int?, key: PublicKey) throws(SecurityError) {
-        var digest = Crypto.SHA256()
+        var hashes: [[UInt8]] = []
+        hashes.reserveCapacity(Int(clamping: count))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(512)
         var n = first
@@ -131,14 +143,11 @@ extension Seal {
             guard let i = index(n), changes.indices.contains(i), changes[i].dot.replica == replica, changes[i].dot.counter == n else {
                 throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) names change \(replica):\(n), which is not among the changes it came with")
             }
-            ChangeHash.addHash(of: changes[i], to: &digest, buffer: &buffer)
+            hashes.append(ChangeHash.hash(changes[i], buffer: &buffer))
             if n == last { break }
             n += 1
         }
-        guard let sig = Data(base64Encoded: signature),
-              key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: Array(digest.finalize()))) else {
-            throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them")
-        }
+        try verify(digest: Self.digest(hashes: hashes), key: key)
     }
 
     /// Checks that `changes` are exactly this seal's run, in order, and that `key` signed them.

@@ -27,6 +27,8 @@ public struct NodeRunnerConfiguration: Sendable {
     public var evidence: (kind: String, field: String)?
     /// The node's key and its hub's: pushes sealed, pulls checked (nil with an open hub).
     public var security: NodeSecurity?
+    /// The field whose elements name evidence files (deleted with a purged record).
+    public var blobField: (kind: String, field: String)?
 
     public init() {}
 }
@@ -140,13 +142,17 @@ public struct NodeRunner<RunnerClock: Clock>: Service where RunnerClock.Duration
                 // Writes seen until now go out with this sync; later ones trigger the next.
                 seenLocalHead = max(seenLocalHead, try await localHead())
                 do {
-                    let session = SyncSession(replica: replica, client: client, batchSize: configuration.batchSize, logger: logger,
-                                              security: configuration.security)
+                    var configured = SyncSession(replica: replica, client: client, batchSize: configuration.batchSize, logger: logger,
+                                                 security: configuration.security)
+                    configured.blobField = configuration.blobField
+                    let session = configured
                     guard let report = try await withinShutdownGrace({ try await session.run() }) else { return }
                     pulledHead = report.hubHead
                     if hubID == nil { hubID = try replica.info().hubID }
                     if schedule.synced(at: now()) { logger.info("hub reachable again", metadata: ["sync.hub": "\(url)"]) }
                     var line = "synced: pushed \(report.pushed), pulled \(report.pulled); hub at position \(report.hubHead)"
+                    if report.purgedRecords > 0 { line += "; removed \(report.purgedRecords) records this unit may no longer see" }
+                    if report.restoredRecords > 0 { line += "; received \(report.restoredRecords) records now visible" }
                     if report.waiting > 0 { line += "; \(report.waiting) changes wait for earlier ones" }
                     logger.info("\(line)", metadata: ["sync.node": "\(replica.id)"])
                     signals.pollFrom(report.hubHead)

@@ -66,7 +66,7 @@ public struct DeviceSealVerifier: SealVerifier {
 
     public func hash(_ change: Change, buffer: inout [UInt8]) -> [UInt8] { ChangeHash.hash(change, buffer: &buffer) }
 
-    public func verify(_ seal: Seal, hashes: [[UInt8]], key: (ReplicaID) throws -> String?) throws {
+    public func verify(_ seal: Seal, leaves: [UInt64: [UInt8]], proof: [[UInt8]], key: (ReplicaID) throws -> String?) throws {
         let publicKey: PublicKey
         if seal.replica == hub {
             guard let hubKey else {
@@ -79,7 +79,7 @@ public struct DeviceSealVerifier: SealVerifier {
             }
             publicKey = try PublicKey(base64: text)
         }
-        do { try seal.verify(hashes: hashes, key: publicKey) } catch {
+        do { try seal.verify(leaves: leaves, proof: proof, key: publicKey) } catch {
             throw SyncError(.tampered, "the hub sent changes \(seal.replica):\(seal.first)...\(seal.last) that are not what \(seal.replica == hub ? "the hub" : "device \(seal.replica)") signed: they were altered or forged. Nothing of this page was applied; tell the office")
         }
     }

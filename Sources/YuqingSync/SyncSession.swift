@@ -19,6 +19,11 @@ public struct SyncReport: Sendable, Hashable {
     public var pullBatches = 0
     /// Seconds spent waiting for the hub's answers (the rest of a sync is local work).
     public var hubWaitSeconds = 0.0
+    /// Records removed because this node's unit may no longer see them, and their values.
+    public var purgedRecords = 0
+    public var purgedValues = 0
+    /// Records that became visible and arrived with their whole history.
+    public var restoredRecords = 0
 
     public init() {}
 }
@@ -38,6 +43,8 @@ public struct SyncSession: Sendable {
     /// The node's key and its hub's (`Protocol/security.md`): pushes are sealed, pulled seals
     /// checked. Nil only with a hub that does not authenticate (tests of the engine).
     public var security: NodeSecurity?
+    /// The field whose elements name evidence files: a purged record's files are deleted too.
+    public var blobField: (kind: String, field: String)?
 
     public init(replica: Replica, client: HubClient, batchSize: Int = 5000, logger: Logger = Logger(label: "yuqing.sync"),
                 security: NodeSecurity? = nil) {
@@ -128,14 +135,27 @@ public struct SyncSession: Sendable {
             let enrolled = security?.hubKey != nil
             let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
             let result: ApplyResult
+            // A restored record is rebuilt from its history in log order.
+            let restored = Set(answer.restored)
+            let entries = restored.isEmpty ? answer.entries : answer.entries.sorted { $0.pos < $1.pos }
+            let blobField = blobField
             do {
                 result = try await replica.offload {
-                    try $0.apply(answer.entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals,
-                                 verifier: verifier, keys: keys)
+                    try $0.apply(entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals, proofs: answer.proofs,
+                                 verifier: verifier, keys: keys, restored: restored, purged: answer.purged, blobField: blobField)
                 }
             } catch let error as ReplicaError where error.code == .unsealed {
                 throw SyncError(.tampered, error.message)
             }
+            if !result.purge.blobs.isEmpty, let blobField {
+                // Files no record this node still holds names.
+                let kept = Set(try await replica.offload { try $0.elements(kind: blobField.kind, field: blobField.field) })
+                let store = BlobStore(replicaPath: replica.path)
+                for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
+            }
+            report.purgedRecords += result.purge.records
+            report.purgedValues += result.purge.values
+            report.restoredRecords += result.restored
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             cursor = answer.next
             report.pulled += result.applied

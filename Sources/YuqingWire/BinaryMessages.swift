@@ -76,7 +76,17 @@ extension PullResponse {
         message.signed(head)
         message.varint(hubTime)
         BinaryChanges.writeBatch(entries.map(\.change), positions: entries.map(\.pos), to: &message)
-        BinarySeals.write(seals, to: &message)
+        if !seals.isEmpty || !proofs.isEmpty || !purged.isEmpty || !restored.isEmpty {
+            BinarySeals.write(seals, to: &message, always: true)
+            BinarySeals.write(proofs, to: &message)
+            for list in [purged, restored] {
+                message.varint(list.count)
+                for r in list {
+                    message.string(r.kind)
+                    message.string(r.id)
+                }
+            }
+        }
         return BinaryEnvelope.seal(message, compression: compression)
     }
 
@@ -99,8 +109,19 @@ extension PullResponse {
                 let batch = try BinaryChanges.readBatch(from: &reader)
                 guard let positions = batch.positions else { throw reader.error("missing log positions") }
                 let entries = zip(positions, batch.changes).map { LogEntry(pos: $0, change: $1) }
+                let seals = try BinarySeals.read(from: &reader)
+                var proofs: [SealProof] = [], purged: [RecordRef] = [], restored: [RecordRef] = []
+                if !reader.isAtEnd {
+                    proofs = try BinarySeals.readProofs(from: &reader)
+                    for name in ["purged records", "restored records"] {
+                        let n = try reader.count(atMost: reader.remaining / 2, name)
+                        var list: [RecordRef] = []
+                        for _ in 0..<n { list.append(RecordRef(kind: try reader.string(), id: try reader.string())) }
+                        if name == "purged records" { purged = list } else { restored = list }
+                    }
+                }
                 return PullResponse(hub: hub, entries: entries, next: next, more: more, head: head, hubTime: hubTime,
-                                    seals: try BinarySeals.read(from: &reader))
+                                    seals: seals, proofs: proofs, purged: purged, restored: restored)
             }
         }
     }
@@ -108,10 +129,13 @@ extension PullResponse {
 
 /// The optional last section of a push request or a pull response (`Protocol/sync.md` §3.3): the
 /// seals, as a count, then each seal's replica id, first and last counters (varints) and its
-/// 64-byte signature. A message without seals ends after its batch.
+/// 64-byte signature. A message without seals ends after its batch. A pull response may go on
+/// with its proofs (a count, then each one's replica id, first and last counters, a count of
+/// hashes and the 32-byte hashes), the records to purge and the records restored (each a count,
+/// then kind and id of each).
 enum BinarySeals {
-    static func write(_ seals: [Seal], to w: inout ByteWriter) {
-        guard !seals.isEmpty else { return }
+    static func write(_ seals: [Seal], to w: inout ByteWriter, always: Bool = false) {
+        guard !seals.isEmpty || always else { return }
         w.varint(seals.count)
         for s in seals {
             w.string(s.replica.rawValue)
@@ -134,6 +158,40 @@ enum BinarySeals {
             guard first >= 1, first <= last else { throw r.error("seal range \(first)...\(last) is empty or starts at 0") }
             let signature = Base64.encode(Array(try r.bytes(64)))
             out.append(Seal(replica: replica, first: first, last: last, signature: signature))
+        }
+        return out
+    }
+}
+
+extension BinarySeals {
+    static func write(_ proofs: [SealProof], to w: inout ByteWriter) {
+        w.varint(proofs.count)
+        for p in proofs {
+            w.string(p.replica.rawValue)
+            w.varint(p.first)
+            w.varint(p.last)
+            w.varint(p.hashes.count)
+            for h in p.hashes {
+                var raw = h
+                raw += [UInt8](repeating: 0, count: max(0, 32 - raw.count))
+                raw.prefix(32).withUnsafeBytes { w.append(UnsafeRawBufferPointer(rebasing: $0[0..<32])) }
+            }
+        }
+    }
+
+    static func readProofs(from r: inout ByteReader) throws -> [SealProof] {
+        let n = try r.count(atMost: r.remaining / 4, "proofs")
+        var out: [SealProof] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let replica = ReplicaID(try r.string())
+            let first = try r.varint(), last = try r.varint()
+            guard first >= 1, first <= last else { throw r.error("proof range \(first)...\(last) is empty or starts at 0") }
+            let count = try r.count(atMost: r.remaining / 32, "proof hashes")
+            var hashes: [[UInt8]] = []
+            hashes.reserveCapacity(count)
+            for _ in 0..<count { hashes.append(Array(try r.bytes(32))) }
+            out.append(SealProof(replica: replica, first: first, last: last, hashes: hashes))
         }
         return out
     }

@@ -82,8 +82,21 @@ public struct PullResponse: Codable, Sendable, Hashable {
     /// The seals that cover the entries (each at least one of them), so the reader can check that
     /// every change is what its device made (`Protocol/security.md` §3).
     public var seals: [Seal]
+    /// For each seal whose run the entries hold only in part, the hashes that let the reader check
+    /// the part it holds.
+    public var proofs: [SealProof]
+    /// Records this reader may no longer see (a case assigned away): it removes them
+    /// (`Protocol/sync.md` §5.3).
+    public var purged: [RecordRef]
+    /// Records that became visible to this reader: the entries hold their whole history, from
+    /// which it rebuilds them.
+    public var restored: [RecordRef]
 
-    public init(hub: ReplicaID, entries: [LogEntry], next: Int64, more: Bool, head: Int64, hubTime: UInt64, seals: [Seal] = []) {
+    public init(hub: ReplicaID, entries: [LogEntry], next: Int64, more: Bool, head: Int64, hubTime: UInt64, seals: [Seal] = [],
+                proofs: [SealProof] = [], purged: [RecordRef] = [], restored: [RecordRef] = []) {
+        self.proofs = proofs
+        self.purged = purged
+        self.restored = restored
         self.hub = hub
         self.entries = entries
         self.next = next
@@ -93,7 +106,7 @@ public struct PullResponse: Codable, Sendable, Hashable {
         self.seals = seals
     }
 
-    enum CodingKeys: String, CodingKey { case hub, entries, next, more, head, hubTime, seals }
+    enum CodingKeys: String, CodingKey { case hub, entries, next, more, head, hubTime, seals, proofs, purged, restored }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -104,6 +117,9 @@ public struct PullResponse: Codable, Sendable, Hashable {
         head = try c.decode(Int64.self, forKey: .head)
         hubTime = try c.decode(UInt64.self, forKey: .hubTime)
         seals = try c.decodeIfPresent([Seal].self, forKey: .seals) ?? []
+        proofs = try c.decodeIfPresent([SealProof].self, forKey: .proofs) ?? []
+        purged = try c.decodeIfPresent([RecordRef].self, forKey: .purged) ?? []
+        restored = try c.decodeIfPresent([RecordRef].self, forKey: .restored) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -115,6 +131,9 @@ public struct PullResponse: Codable, Sendable, Hashable {
         try c.encode(head, forKey: .head)
         try c.encode(hubTime, forKey: .hubTime)
         if !seals.isEmpty { try c.encode(seals, forKey: .seals) }
+        if !proofs.isEmpty { try c.encode(proofs, forKey: .proofs) }
+        if !purged.isEmpty { try c.encode(purged, forKey: .purged) }
+        if !restored.isEmpty { try c.encode(restored, forKey: .restored) }
     }
 }
 
@@ -159,11 +178,14 @@ public struct DigestResponse: Codable, Sendable, Hashable {
     public var digest: String
     /// The log position the digest covers at least.
     public var head: Int64
+    /// The unit whose view this digest is (what that unit may see); nil: everything.
+    public var scope: String?
 
-    public init(hub: ReplicaID, digest: String, head: Int64) {
+    public init(hub: ReplicaID, digest: String, head: Int64, scope: String? = nil) {
         self.hub = hub
         self.digest = digest
         self.head = head
+        self.scope = scope
     }
 }
 

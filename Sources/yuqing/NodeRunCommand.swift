@@ -70,6 +70,7 @@ extension NodeCommand {
             configuration.batchSize = batchSize
             let (client, security) = try HubLink.open(replica, url: url)
             configuration.security = security
+            configuration.blobField = (CaseSchema.Kind.case, CaseSchema.Field.evidence)
             let runner = NodeRunner(replica: replica, client: client, configuration: configuration, logger: logger)
             var groupLogger = logger
             groupLogger.logLevel = max(logger.logLevel, .notice)  // the group's own start and stop lines are noise here

@@ -3,6 +3,7 @@ import Foundation
 import YuqingCases
 import YuqingReplica
 import YuqingSync
+import YuqingWire
 
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +28,8 @@ struct SyncCommand: AsyncParsableCommand {
             throw CLIError("this replica has no hub URL; pass --hub URL")
         }
         let (client, security) = try HubLink.open(replica, url: url, timeout: timeout)
-        let session = SyncSession(replica: replica, client: client, batchSize: batchSize, security: security)
+        var session = SyncSession(replica: replica, client: client, batchSize: batchSize, security: security)
+        session.blobField = (CaseSchema.Kind.case, CaseSchema.Field.evidence)
         let showProgress = progress
         do {
             let report = try await session.run { r in
@@ -38,6 +40,10 @@ struct SyncCommand: AsyncParsableCommand {
             line += ", pulled \(report.pulled) changes; hub at position \(report.hubHead)"
             if report.waiting > 0 { line += "; \(report.waiting) changes wait for earlier ones" }
             print(line)
+            if report.restoredRecords > 0 { print("received \(report.restoredRecords) cases now visible to this unit, with their whole history") }
+            if report.purgedRecords > 0 {
+                print("removed \(report.purgedRecords) cases this unit may no longer see (\(report.purgedValues) values, and their evidence files)")
+            }
             // Evidence files after the changes: they never hold the changes back.
             let transfer = EvidenceTransfer(client: session.client, store: BlobStore(replicaPath: replica.path))
             do {
@@ -70,6 +76,18 @@ struct DigestCommand: AsyncParsableCommand {
         commandName: "digest", abstract: "Print a hash of the replica's visible state (equal on converged replicas).")
 
     @OptionGroup var options: ReplicaOptions
+    @Flag(help: "Also ask the hub for its digest of what this node's unit may see, and compare.") var withHub = false
 
-    func run() async throws { print(try options.openForReading().digest()) }
+    func run() async throws {
+        let replica = try options.openForReading()
+        let mine = try replica.digest()
+        guard withHub else { return print(mine) }
+        guard let url = try replica.info().hubURL else { throw CLIError("this replica has no hub URL") }
+        let (client, _) = try HubLink.open(replica, url: url)
+        let hub: DigestResponse
+        do { hub = try await client.digest() } catch let error as SyncError where error.code == .notEnrolled { throw HubLink.explain(error, replica: replica) }
+        print("node  \(mine)")
+        print("hub   \(hub.digest)  (\(hub.scope.map { "what \($0) may see" } ?? "everything"), up to position \(hub.head))")
+        print(mine == hub.digest ? "equal: this node holds exactly what it may see" : "different: sync, then compare again (the hub may have moved on)")
+    }
 }

@@ -1,0 +1,206 @@
+import Foundation
+import GRDB
+import YuqingCore
+
+/// Partial replication at the hub (`Protocol/sync.md` §5.3): which unit may see which record
+/// (`RecordSchema.visibleTo`), kept as grants with the log positions where they began and ended,
+/// and the pulls that serve a unit only what it may see.
+///
+/// A grant begins at the log position of the change that made the record visible to the unit and
+/// ends (`revoked`) at the one that made it invisible. A reader whose cursor is before a grant's
+/// start receives the record's whole history; before its end, the record's name to purge.
+public struct ScopedPage: Sendable {
+    /// Entries after the cursor of records the unit may see, then the whole earlier history of
+    /// records it may see since the cursor (`restored`).
+    public var entries: [(seq: Int64, change: Change)]
+    public var head: Int64
+    public var more: Bool
+    /// Records that became visible after the cursor: the node rebuilds them from their history.
+    public var restored: [RecordRef]
+    /// Records that stopped being visible after the cursor: the node removes them.
+    public var purged: [RecordRef]
+}
+
+extension Replica {
+    /// Brings the grants of the records in `touched` up to date, in the transaction that changed
+    /// their visibility fields, at the positions given.
+    func updateScopes(_ db: Database, _ touched: [RecordRef: Int64]) throws {
+        let names = try ReplicaNames.load(db)
+        for (kind, refs) in Dictionary(grouping: touched.keys, by: \.kind) {
+            guard let rs = schema.records[kind], let fields = rs.visibleTo else { continue }
+            let views = try self.views(db, refs, fields: fields, names: names)
+            var units: [RecordRef: Set<String>] = [:]
+            for v in views { units[v.record] = rs.units(seeing: v) ?? [] }
+            for record in refs {
+                try setGrants(db, record, units: units[record] ?? [], at: touched[record]!)
+            }
+        }
+    }
+
+    func setGrants(_ db: Database, _ record: RecordRef, units: Set<String>, at seq: Int64) throws {
+        var active = Set<String>()
+        for row in try Row.fetchAll(db, sql: "SELECT unit, revoked FROM scope_grant WHERE kind = ? AND record = ?",
+                                    arguments: [record.kind, record.id]) where (row["revoked"] as Int64?) == nil {
+            active.insert(row["unit"])
+        }
+        for unit in units.subtracting(active) {
+            try db.execute(sql: "INSERT OR REPLACE INTO scope_grant (unit, kind, record, granted, revoked) VALUES (?, ?, ?, ?, NULL)",
+                           arguments: [unit, record.kind, record.id, seq])
+        }
+        for unit in active.subtracting(units) {
+            try db.execute(sql: "UPDATE scope_grant SET revoked = ? WHERE unit = ? AND kind = ? AND record = ?",
+                           arguments: [seq, unit, record.kind, record.id])
+        }
+    }
+
+    /// Builds the grants of every record held, once, on a hub whose file predates them: they
+    /// begin at position 0 (nodes that pulled before hold these records already).
+    public func buildScopesIfNeeded() throws {
+        guard role == .hub else { return }
+        try write { db in
+            guard try Meta.get(db, "scopes_built") as Int64? == nil else { return }
+            let names = try ReplicaNames.load(db)
+            for kind in schema.scopedKinds {
+                guard let rs = schema.records[kind], let fields = rs.visibleTo else { continue }
+                let ids = try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ?", arguments: [kind])
+                for v in try self.views(db, ids.map { RecordRef(kind: kind, id: $0) }, fields: fields, names: names) {
+                    try setGrants(db, v.record, units: rs.units(seeing: v) ?? [], at: 0)
+                }
+            }
+            try Meta.set(db, "scopes_built", Int64(1))
+        }
+    }
+
+    /// What `unit` may see of the log after `position` (``ScopedPage``), from one snapshot: at
+    /// most `limit` entries and about `maxBytes` after the cursor (at least one), leaving out the
+    /// changes `excluding` made itself, then the histories of the records restored. The cost
+    /// follows what the unit may see: each of its records is read through the `log_record` index.
+    public func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int = Int.max, excluding: ReplicaID? = nil)
+        throws -> ScopedPage
+    {
+        try read { db in
+            let names = try ReplicaNames.load(db)
+            let skip = excluding.flatMap { e in names.byRid.first { $0.value == e }?.key } ?? -1
+            let columns = Store.logColumns.split(separator: ",").map { "l." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+            let everyone = schema.unscopedKinds
+            let kindList = everyone.map { _ in "?" }.joined(separator: ", ")
+            // Records everyone sees, through the index by kind; the unit's records, through its grants.
+            let q = try FastStatement(db, """
+                SELECT \(columns) FROM log l WHERE l.kind IN (\(kindList)) AND l.seq > ? AND l.rid <> ?
+                UNION ALL
+                SELECT \(columns) FROM scope_grant g JOIN log l ON l.kind = g.kind AND l.record = g.record
+                WHERE g.unit = ? AND g.revoked IS NULL AND l.seq > ? AND l.rid <> ?
+                ORDER BY 1 LIMIT ?
+                """)
+            defer { q.reset() }
+            var i: Int32 = 1
+            for k in everyone { q.bind(i, k); i += 1 }
+            q.bind(i, position); q.bind(i + 1, skip); q.bind(i + 2, unit); q.bind(i + 3, position); q.bind(i + 4, skip)
+            q.bind(i + 5, Int64(limit) + 1)
+            var entries: [(seq: Int64, change: Change)] = []
+            var bytes = 0, more = false
+            while try q.step() {
+                let entry = try Coding.change(q, names: names)
+                bytes += ChangeLimits.estimatedBytes(entry.change)
+                if entries.count == limit || (!entries.isEmpty && bytes > maxBytes) {
+                    more = true
+                    break
+                }
+                entries.append(entry)
+            }
+            let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
+            let upto = more ? (entries.last?.seq ?? position) : head
+            // Records granted after the cursor (up to where this page reaches): their history
+            // before the cursor, every change of it (the node cleared them, or never had them).
+            let restored = try Row.fetchAll(db, sql: """
+                SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
+                """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
+            if !restored.isEmpty {
+                let h = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE kind = ? AND record = ? AND seq <= ? ORDER BY seq")
+                defer { h.reset() }
+                for r in restored {
+                    h.bind(1, r.kind); h.bind(2, r.id); h.bind(3, position)
+                    while try h.step() { entries.append(try Coding.change(h, names: names)) }
+                    h.reset()
+                }
+            }
+            let purged = try Row.fetchAll(db, sql: """
+                SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NOT NULL AND revoked > ? AND revoked <= ?
+                """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
+            return ScopedPage(entries: entries, head: head, more: more, restored: restored, purged: purged)
+        }
+    }
+
+    /// The changes `first...last` of `replica` from the log, in counter order (a sealed run).
+    public func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) throws -> [Change] {
+        try read { db in
+            guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [replica.rawValue]) else { return [] }
+            let names = try ReplicaNames.load(db)
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE rid = ? AND counter BETWEEN ? AND ? ORDER BY counter")
+            defer { q.reset() }
+            q.bind(1, rid); q.bind(2, Int64(bitPattern: first)); q.bind(3, Int64(bitPattern: last))
+            var out: [Change] = []
+            while try q.step() { out.append(try Coding.change(q, names: names).change) }
+            return out
+        }
+    }
+
+    /// The state digest of what `unit` may see: records of kinds everyone sees, and the records
+    /// granted to it (equal to the digest of a node of that unit that has synced).
+    public func digest(unit: String) throws -> String {
+        try digest(where: """
+            WHERE kind IN (\(schema.unscopedKinds.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")))
+               OR EXISTS (SELECT 1 FROM scope_grant g WHERE g.unit = ? AND g.kind = field_value.kind AND g.record = field_value.record AND g.revoked IS NULL)
+            """, arguments: [unit])
+    }
+
+    /// What a node removed when its hub said it may no longer see some records.
+    public struct Purge: Sendable, Hashable {
+        /// Records removed.
+        public var records = 0
+        /// Values removed.
+        public var values = 0
+        /// Evidence files named by the removed values (their SHA-256), for the caller to delete.
+        public var blobs: [String] = []
+        public init() {}
+    }
+
+    /// Removes `records` from this node (values, waiting changes): they are no longer visible to
+    /// its unit. `blobField` names the field whose elements are evidence files.
+    public func purge(_ records: [RecordRef], blobField: (kind: String, field: String)? = nil) throws -> Purge {
+        guard !records.isEmpty else { return Purge() }
+        return try transact { s, book in try Self.purge(s, &book, records, blobField: blobField) }
+    }
+
+    static func purge(_ s: Statements, _ book: inout Bookkeeping, _ records: [RecordRef], blobField: (kind: String, field: String)?) throws -> Purge {
+            var out = Purge()
+            for r in records {
+                if let blobField, r.kind == blobField.kind {
+                    out.blobs += try String.fetchAll(s.db, sql: "SELECT elem FROM field_value WHERE kind = ? AND record = ? AND field = ?",
+                                                     arguments: [r.kind, r.id, blobField.field])
+                }
+                try s.db.execute(sql: "DELETE FROM field_value WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
+                let removed = s.db.changesCount
+                try s.db.execute(sql: "DELETE FROM waiting_change WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
+                book.waiting -= s.db.changesCount
+                if removed > 0 { out.records += 1 }
+                out.values += removed
+            }
+            if book.waiting < 0 { book.waiting = 0 }
+            book.waitingByOrigin = [:]
+            return out
+    }
+
+    /// Clears `records` and applies their whole history `changes` (in log order) afresh: a record
+    /// that became visible again, whose values this node removed earlier, is rebuilt exactly,
+    /// whatever dots it had seen. Called inside ``apply`` for a pull's `restored` records.
+    static func rebuild(_ s: Statements, _ book: inout Bookkeeping, _ changes: [Change], schema: Schema) throws {
+        for r in Set(changes.map(\.record)) {
+            try s.db.execute(sql: "DELETE FROM field_value WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
+        }
+        for c in changes {
+            let rid = try book.rid(c.dot.replica, s.db)
+            try Store.applyReady(s, &book, c, rid: rid, log: false, schema: schema)
+        }
+    }
+}
