@@ -125,7 +125,7 @@ extension HubAPI {
                 throw HubError(.unauthorized, "unknown_device", "device \(signer) is not enrolled at this hub: ask the operator for an enrolment code (`yuqing hub enrol`) and run `yuqing node enrol --code CODE`")
             }
             if device.isRevoked {
-                throw HubError(.forbidden, "revoked_device", "device \(signer) (\(device.user)@\(device.unit)) was revoked by the operator and may no longer sync; its unsynced work stays on it. Ask the operator to enrol it again (`yuqing hub enrol`)")
+                throw HubError(.forbidden, "revoked_device", "device \(signer) (\(device.user)@\(device.unit)) was revoked by the operator and may no longer sync, and keeps none of the organisation's data. To work again, make a new replica and enrol it with a new code (`yuqing hub enrol`)")
             }
             principal = .device(device)
             key = try PublicKey(base64: device.publicKey)

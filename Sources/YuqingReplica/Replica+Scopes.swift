@@ -203,4 +203,21 @@ extension Replica {
             try Store.applyReady(s, &book, c, rid: rid, log: false, schema: schema)
         }
     }
+
+    /// Removes everything this node holds of the organisation's data (every value, waiting
+    /// change, unsynced change and seal), keeping only its identity: what a device the hub revoked
+    /// does at its next sync. Returns what went, and how many unsynced changes went with it.
+    public func purgeEverything() throws -> (purge: Purge, unsynced: Int) {
+        try transact { s, book in
+            var out = Purge()
+            out.records = try Int.fetchOne(s.db, sql: "SELECT count(*) FROM (SELECT DISTINCT kind, record FROM field_value)") ?? 0
+            out.values = try Int.fetchOne(s.db, sql: "SELECT count(*) FROM field_value") ?? 0
+            let unsynced = try Int.fetchOne(s.db, sql: "SELECT count(*) FROM log") ?? 0
+            for table in ["field_value", "waiting_change", "log", "seal", "seal_hash"] { try s.db.execute(sql: "DELETE FROM \(table)") }
+            book.waiting = 0
+            book.waitingByOrigin = [:]
+            book.openConflicts = 0
+            return (out, unsynced)
+        }
+    }
 }

@@ -28,6 +28,8 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
         case tampered
         /// An https hub did not present the certificate this node pinned (or none was pinned).
         case tlsUntrusted
+        /// The hub revoked this device; the node removed what it held.
+        case revoked
     }
 
     public var code: Code

@@ -10,7 +10,7 @@ extension SyncError {
         case .hubUnreachable, .badResponse: true
         case .hubRejected: ["storage", "internal", "timeout"].contains(problem?.code ?? "")
         case .notEnrolled: ["stale_request", "replayed"].contains(problem?.code ?? "")
-        case .invalidURL, .wrongHub, .replicaBehindHub, .dotCollision, .tampered, .tlsUntrusted: false
+        case .invalidURL, .wrongHub, .replicaBehindHub, .dotCollision, .tampered, .tlsUntrusted, .revoked: false
         }
     }
 }

@@ -66,10 +66,22 @@ public struct SyncSession: Sendable {
             if let hub = error.problem?.hub, let bound = try replica.info().hubID, bound.rawValue != hub {
                 try checkHub(ReplicaID(hub))
             }
+            if error.problem?.code == "revoked_device" { throw try wipe(error) }
             guard error.problem?.code == "stale_request", let hubTime = error.problem?.hubTime else { throw error }
             try replica.setClockOffset(Int64(hubTime) - Int64(replica.deviceClock()))
             return try await client.status()
         }
+    }
+
+    /// A device the hub revoked keeps nothing (`Protocol/security.md` §5): everything it held goes,
+    /// its evidence files too, and the error says what went.
+    func wipe(_ error: SyncError) throws -> SyncError {
+        let (purge, unsynced) = try replica.purgeEverything()
+        try? FileManager.default.removeItem(atPath: BlobStore(replicaPath: replica.path).directory)
+        logger.debug("revoked: removed everything", metadata: ["sync.records": "\(purge.records)", "sync.unsynced": "\(unsynced)"])
+        var problem = error.problem
+        problem?.message = "\(error.message). As the hub asks of a revoked device, this node removed what it held: \(purge.records) records (\(purge.values) values), \(unsynced) unsynced changes and its evidence files" + (purge.records + unsynced == 0 ? " (nothing was left)" : "")
+        return SyncError(.revoked, problem?.message ?? error.message, problem: problem)
     }
 
     /// Runs one sync; `progress` is called after every batch.

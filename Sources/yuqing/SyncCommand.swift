@@ -62,6 +62,8 @@ struct SyncCommand: AsyncParsableCommand {
             default: "this node's changes break a rule the hub applies (Protocol/workflow.md §5); tell the operator, who can see the refusal in the hub's log"
             }
             throw CLIError("\(error.message). Your work stays saved on this node (\(pending) changes waiting); \(advice).", exitCode: 4)
+        } catch let error as SyncError where error.code == .revoked {
+            throw CLIError(error.message, exitCode: 5)
         } catch let error as SyncError where [.notEnrolled, .tampered, .tlsUntrusted].contains(error.code) {
             throw HubLink.explain(error, replica: replica)
         } catch let error as SyncError where error.code == .hubUnreachable {

@@ -35,7 +35,7 @@ enum Main {
             switch error.code {
             case .hubUnreachable: fail(error.message, code: 3)
             case .invalidURL: fail(error.message, code: 2)
-            case .notEnrolled, .tampered, .tlsUntrusted: fail(error.message, code: 5)
+            case .notEnrolled, .tampered, .tlsUntrusted, .revoked: fail(error.message, code: 5)
             default: fail(error.message, code: 4)
             }
         } catch {

@@ -66,7 +66,7 @@ import YuqingTestSupport
         #expect(forged.status == 5 && forged.stderr.contains("without the seal"), "\(forged.stderr)")
     }
 
-    @Test func aRevokedDeviceIsToldInOneLineAndKeepsItsWork() throws {
+    @Test func aRevokedDeviceIsToldInOneLineAndRemovesWhatItHeld() throws {
         let dir = try TempDir()
         let hub = HubProcess(db: dir.path("hub.sqlite"))
         try hub.start()
@@ -81,11 +81,16 @@ import YuqingTestSupport
 
         #expect(try CLI.run(["hub", "revoke", "--db", hub.db, id]).status == 0)
         #expect(try CLI.run(["case", "new", "--db", a, "--title", "离线写的"]).status == 0)
+        #expect(try CLI.run(["case", "list", "--db", a]).stdout.contains("离线写的"))
         let refused = try CLI.run(["sync", "--db", a])
         #expect(refused.status == 5, "\(refused.stderr)")
         let lines = refused.stderr.split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].contains("revoked") && lines[0].contains("changes waiting"), "\(refused.stderr)")
-        #expect(try CLI.run(["case", "list", "--db", a]).stdout.contains("离线写的"))
+        #expect(lines.count == 1 && lines[0].contains("revoked") && lines[0].contains("removed what it held") && lines[0].contains("unsynced changes"),
+                "\(refused.stderr)")
+        let left = try CLI.run(["case", "list", "--db", a])
+        #expect(!left.stdout.contains("离线写的") && !left.stdout.contains("YQ-"), "a revoked device keeps no case: \(left.stdout)")
+        let again = try CLI.run(["sync", "--db", a])
+        #expect(again.status == 5 && again.stderr.contains("revoked"), "\(again.stderr)")
 
         // A node never enrolled is told how to enrol; an operator command without the key, to give it.
         let b = dir.path("b.sqlite")
