@@ -17,10 +17,15 @@ import YuqingWire
 struct CaseWorkload {
     var nodes = 10
     var fieldsPerCase: Int { 10 }
+    /// When set, the cases belong to this many units, case c to unit c mod `units`, and one case
+    /// in ten also names two co-units: each unit may see about 1.2/`units` of them (partial
+    /// replication). Otherwise each case belongs to its writer's unit and names two co-units.
+    var units: Int?
     private var counters: [UInt64]
 
-    init(nodes: Int = 10) {
+    init(nodes: Int = 10, units: Int? = nil) {
         self.nodes = nodes
+        self.units = units
         counters = Array(repeating: 0, count: nodes)
     }
 
@@ -44,14 +49,22 @@ struct CaseWorkload {
                 return .text(step.encoded())
             }
             let place = WorkflowWorkload.places[c % 10], subject = WorkflowWorkload.subjects[(c / 10) % 10]
+            var owner = actor.unit, co = [WorkflowWorkload.unit((k + 1) % nodes), WorkflowWorkload.unit((k + 3) % nodes)]
+            var extra: [(FieldKey, FieldValue)] = []
+            if let units {
+                owner = WorkflowWorkload.unit(c % units)
+                co = c % 10 == 0 ? [WorkflowWorkload.unit((c + 1) % units), WorkflowWorkload.unit((c + 3) % units)] : []
+                if co.isEmpty {
+                    extra = [(FieldKey(CaseSchema.Field.site), .text("\(place)论坛")), (FieldKey(CaseSchema.Field.poster), .text("网友\(c % 9973)"))]
+                }
+            }
             let fields: [(FieldKey, FieldValue)] = [
-                (FieldKey(CaseSchema.Field.unit), .text(actor.unit)),
+                (FieldKey(CaseSchema.Field.unit), .text(owner)),
                 (FieldKey(CaseSchema.Field.title), .text("\(place)\(subject)问题，网民反映第\(c)起")),
                 (FieldKey(CaseSchema.Field.summary), .text("网民反映\(place)\(subject)\(WorkflowWorkload.issues[c % 10])（编号\(c % 997)）")),
                 (FieldKey(CaseSchema.Field.level), .text(Level.scale[c % 4])),
                 (FieldKey(CaseSchema.Field.category), .text(String(1 + (c % 7) % 4))),
-                (FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit((k + 1) % nodes)), .integer(1)),
-                (FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit((k + 3) % nodes)), .integer(1)),
+            ] + co.map { (FieldKey(CaseSchema.Field.coUnits, element: $0), FieldValue.integer(1)) } + extra + [
                 (FieldKey(CaseSchema.Field.steps, element: "S\(c)-1"), report(1)),
                 (FieldKey(CaseSchema.Field.steps, element: "S\(c)-2"), report(2)),
                 (FieldKey(CaseSchema.Field.steps, element: "S\(c)-3"), report(3)),
@@ -66,12 +79,31 @@ struct CaseWorkload {
         return out
     }
 
+    /// `count` progress reports, one each on cases spread over `0..<among`, by their writers.
+    mutating func reports(count: Int, among cases: Int) -> [Change] {
+        var out: [Change] = []
+        for i in 0..<count {
+            let c = (i * 7919) % cases, k = c % nodes
+            let actor = Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k))
+            let at = 1_790_100_000_000 + Int64(i)
+            var step = Step(kind: .report, at: at, by: actor, role: .monitor)
+            step.report = .progress
+            step.text = "\(Self.reports[i % Self.reports.count])（第\(c)起，当日第\(i)条）"
+            counters[k] += 1
+            out.append(Change(dot: Dot(replica: Self.node(k), counter: counters[k]), hlc: HLC(wallMillis: UInt64(at)),
+                              record: CaseSchema.caseRef(String(format: "YQ-%07d", c)), field: FieldKey(CaseSchema.Field.steps, element: "D\(c)-\(i)"),
+                              value: .text(step.encoded()), context: [], author: actor.author))
+        }
+        return out
+    }
+
     /// Fills a hub database with `cases` cases, in transactions of 1,000 cases.
     /// Fills a hub with `cases`. `sealed`: as enrolled devices push them, each unit's device
     /// enrolled and every push sealed, so that a node that pulls them checks every seal.
-    static func populateHub(_ path: String, cases: Int, sealed: Bool = false) async throws {
+    @discardableResult
+    static func populateHub(_ path: String, cases: Int, sealed: Bool = false, units: Int? = nil) async throws -> (workload: CaseWorkload, keys: [ReplicaID: SigningKey]) {
         let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
-        var workload = CaseWorkload()
+        var workload = CaseWorkload(units: units)
         var keys: [ReplicaID: SigningKey] = [:]
         if sealed {
             var writes: [FieldWrite] = []
@@ -90,6 +122,7 @@ struct CaseWorkload {
             _ = try await storage.ingest(changes, from: ReplicaID("bench"), seals: seals)
             if start % 100_000 == 0 { note("  hub holds \(start) cases") }
         }
+        return (workload, keys)
     }
 }
 
