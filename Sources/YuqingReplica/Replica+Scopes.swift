@@ -145,6 +145,20 @@ extension Replica {
         }
     }
 
+    /// Every change of `record` in the log, in log order (the hub's log holds every change ever
+    /// applied; a node's, only what it has still to push).
+    public func history(of record: RecordRef) throws -> [Change] {
+        try read { db in
+            let names = try ReplicaNames.load(db)
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE kind = ? AND record = ? ORDER BY seq")
+            defer { q.reset() }
+            q.bind(1, record.kind); q.bind(2, record.id)
+            var out: [Change] = []
+            while try q.step() { out.append(try Coding.change(q, names: names).change) }
+            return out
+        }
+    }
+
     /// The state digest of what `unit` may see: records of kinds everyone sees, and the records
     /// granted to it (equal to the digest of a node of that unit that has synced).
     public func digest(unit: String) throws -> String {

@@ -55,7 +55,10 @@ struct History: AsyncParsableCommand {
             }
         }
         entries.sort { ($0.time, $0.device, $0.counter) < ($1.time, $1.device, $1.counter) }
-        func state(_ e: Entry) -> String { e.device == own.rawValue && e.seal != nil ? "own" : e.sealState }
+        try Self.output(entries, json: json, csv: csv) { e in e.device == own.rawValue && e.seal != nil ? "own" : e.sealState }
+    }
+
+    static func output(_ entries: [Entry], json: Bool, csv: String?, state: (Entry) -> String) throws {
         if let csv { try Self.writeCSV(entries, to: csv, state: state) }
         if json {
             return try printJSON(entries.map { e -> [String: Any] in
@@ -90,5 +93,40 @@ struct History: AsyncParsableCommand {
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw CLIError("cannot write \(path): \(error.localizedDescription)")
         }
+    }
+}
+
+/// `yuqing hub history`: a case's whole history as the hub's log holds it, every value ever
+/// written (superseded ones and removals included), each with the seal its device signed.
+struct HubHistory: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "A case's whole history at the hub: every change ever made to it, by whom, on which device, with its seal.",
+        discussion: """
+            Read from the hub's database (while it runs or not). Unlike `yuqing case history` on a node,
+            which shows the values a node holds now, this lists every change of the hub's append-only
+            log, superseded values and removals included. Every entry's seal was checked when the hub
+            received it ("verified"); --csv writes the same for Excel (UTF-8 with a BOM).
+            """)
+    @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
+    @Argument(help: "The case id.") var id: String
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: ArgumentHelp("Also write the history to this CSV file.", valueName: "path")) var csv: String?
+
+    func run() async throws {
+        let hub = try HubCommand.openHub(db)
+        let changes = try hub.history(of: CaseSchema.caseRef(id))
+        guard !changes.isEmpty else { throw CLIError("the hub holds no case \(id); `yuqing case list` on a node of the office lists them") }
+        let devices = Dictionary(try hub.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).map { ($0.id, $0) },
+                                 uniquingKeysWith: { a, _ in a })
+        var entries: [History.Entry] = []
+        for c in changes {
+            let device = c.dot.replica.rawValue
+            entries.append(History.Entry(time: c.hlc.wallMillis, device: device, counter: c.dot.counter, author: c.author,
+                                         field: c.field.name, element: c.field.element, value: c.value?.description ?? "(removed)",
+                                         seal: try hub.seal(covering: c.dot),
+                                         deviceKey: device == hub.id.rawValue ? "hub" : devices[device].flatMap { try? PublicKey(base64: $0.publicKey).fingerprint }))
+        }
+        try History.output(entries, json: json, csv: csv) { $0.sealState }
     }
 }

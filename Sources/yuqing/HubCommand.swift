@@ -9,7 +9,7 @@ import YuqingSecurity
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hub", abstract: "Run the hub, and see its state.", subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self])
+        commandName: "hub", abstract: "Run the hub, and see its state.", subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self, HubHistory.self])
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -92,5 +92,21 @@ import YuqingTestSupport
             let d = try Self.digests(db(u))
             #expect(d.node == d.hub, "\(u) after the reassignments: \(d.text)")
         }
+
+        // The hub's history of the case keeps every lead unit it had, each under its device's
+        // seal; a node shows the value it holds now.
+        let csv = dir.path("x.csv")
+        let full = try CLI.run(["hub", "history", "--db", hub.db, x, "--json", "--csv", csv])
+        let hubEntries = try #require(try JSONSerialization.jsonObject(with: Data(full.stdout.utf8)) as? [[String: Any]], "\(full.stderr)")
+        let leads = hubEntries.filter { $0["field"] as? String == "lead_unit" }.compactMap { $0["value"] as? String }
+        #expect(leads == ["b", "c", "b"], "\(leads)")
+        #expect(hubEntries.allSatisfy { $0["seal"] as? String == "verified" && $0["sealed_run"] != nil })
+        let onNode = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "history", "--db", db("b"), x, "--json"]).stdout.utf8)) as? [[String: Any]]
+        #expect(onNode?.filter { $0["field"] as? String == "lead_unit" }.count == 1)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: csv))
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        #expect(String(decoding: bytes.dropFirst(3), as: UTF8.self).components(separatedBy: "\r\n").count == hubEntries.count + 2)
+        let unknown = try CLI.run(["hub", "history", "--db", hub.db, "YQ-NOSUCHCASE"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("holds no case"), "\(unknown.stderr)")
     }
 }
