@@ -73,13 +73,17 @@ public struct RecordSchema: Hashable, Sendable {
         guard let visibleTo else { return nil }
         var units = Set<String>()
         for (key, siblings) in view.siblings where visibleTo.contains(key.name) {
-            if key.element.isEmpty {
-                for s in siblings { if case .text(let t) = s.value { units.insert(t) } }
-            } else if !siblings.isEmpty {
-                units.insert(key.element)
-            }
+            for s in siblings { if let u = Self.unit(named: key, s.value) { units.insert(u) } }
         }
         return units
+    }
+
+    /// The unit a value of a `visibleTo` field names: a scalar field's text, or a set's or a
+    /// map's element.
+    public static func unit(named key: FieldKey, _ value: FieldValue) -> String? {
+        if !key.element.isEmpty { return key.element }
+        if case .text(let t) = value { return t }
+        return nil
     }
 
     public static func == (a: RecordSchema, b: RecordSchema) -> Bool { a.kind == b.kind && a.fields == b.fields && a.visibleTo == b.visibleTo }

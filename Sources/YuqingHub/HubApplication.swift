@@ -115,6 +115,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     let watch = LogWatch()
     /// Nonces of signed requests already served.
     let nonces = NonceBook()
+    /// The change hashes of sealed runs that pulls lately needed proofs for.
+    let runHashes = RunHashCache()
 
     static var now: UInt64 { Replica.systemClock() }
 

@@ -69,6 +69,34 @@ enum Principal: Sendable {
     var isOperator: Bool { if case .operator = self { true } else if case .anyone = self { true } else { false } }
 }
 
+/// The change hashes of the sealed runs whose proofs pulls needed lately, so that the units
+/// pulling after the same changes (every unit catching up after a day) do not each read and hash
+/// whole runs again. Least recently used runs go first past `capacity` hashes (32 bytes each).
+actor RunHashCache {
+    private var runs: [Seal: (hashes: [[UInt8]], used: UInt64)] = [:]
+    private var held = 0, clock: UInt64 = 0
+    let capacity: Int
+
+    init(capacity: Int = 1 << 20) { self.capacity = capacity }
+
+    func get(_ seal: Seal) -> [[UInt8]]? {
+        guard let entry = runs[seal] else { return nil }
+        clock += 1
+        runs[seal] = (entry.hashes, clock)
+        return entry.hashes
+    }
+
+    func put(_ seal: Seal, _ hashes: [[UInt8]]) {
+        guard hashes.count <= capacity else { return }
+        clock += 1
+        if runs.updateValue((hashes, clock), forKey: seal) == nil { held += hashes.count }
+        while held > capacity, let oldest = runs.min(by: { $0.value.used < $1.value.used }) {
+            runs[oldest.key] = nil
+            held -= oldest.value.hashes.count
+        }
+    }
+}
+
 /// Nonces seen within the time window, so a signed request is served once.
 actor NonceBook {
     private var seen: [String: Int64] = [:]
@@ -268,13 +296,18 @@ extension HubAPI {
             let mine = present[seal.replica] ?? []
             let first = seal.first
             guard seal.count <= UInt64(Int.max), mine.lazy.filter({ seal.first <= $0 && $0 <= seal.last }).count < Int(seal.count) else { continue }
-            let run = try await storage.run(of: seal.replica, from: seal.first, to: seal.last)
-            guard run.count == Int(seal.count) else {
-                throw HubError(.internalServerError, "internal", "the hub's log lacks part of the sealed run \(seal.replica):\(seal.first)...\(seal.last)")
+            var leaves = await runHashes.get(seal)
+            if leaves == nil {
+                let run = try await storage.run(of: seal.replica, from: seal.first, to: seal.last)
+                guard run.count == Int(seal.count) else {
+                    throw HubError(.internalServerError, "internal", "the hub's log lacks part of the sealed run \(seal.replica):\(seal.first)...\(seal.last)")
+                }
+                var buffer: [UInt8] = []
+                leaves = run.map { ChangeHash.hash($0, buffer: &buffer) }
+                await runHashes.put(seal, leaves!)
             }
-            var buffer: [UInt8] = []
-            let hashes = MerkleTree.proof(count: run.count, present: { mine.contains(first + UInt64($0)) },
-                                          leaf: { ChangeHash.hash(run[$0], buffer: &buffer) })
+            let all = leaves!
+            let hashes = MerkleTree.proof(count: all.count, present: { mine.contains(first + UInt64($0)) }, leaf: { all[$0] })
             out.append(SealProof(replica: seal.replica, first: seal.first, last: seal.last, hashes: hashes))
         }
         return out

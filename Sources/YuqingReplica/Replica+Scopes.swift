@@ -23,33 +23,53 @@ public struct ScopedPage: Sendable {
 
 extension Replica {
     /// Brings the grants of the records in `touched` up to date, in the transaction that changed
-    /// their visibility fields, at the positions given.
+    /// their visibility fields, at the positions given. Runs in every push that registers or
+    /// assigns cases: its statements are prepared once per call, its rows read by the C API.
     func updateScopes(_ db: Database, _ touched: [RecordRef: Int64]) throws {
-        let names = try ReplicaNames.load(db)
+        let grants = try GrantStatements(db)
         for (kind, refs) in Dictionary(grouping: touched.keys, by: \.kind) {
-            guard let rs = schema.records[kind], let fields = rs.visibleTo else { continue }
-            let views = try self.views(db, refs, fields: fields, names: names)
-            var units: [RecordRef: Set<String>] = [:]
-            for v in views { units[v.record] = rs.units(seeing: v) ?? [] }
+            guard let visibleTo = schema.records[kind]?.visibleTo else { continue }
+            let read = try FastStatement(db, """
+                SELECT field, elem, value FROM field_value WHERE kind = ? AND record = ? AND field IN (\(visibleTo.map { _ in "?" }.joined(separator: ", ")))
+                """)
             for record in refs {
-                try setGrants(db, record, units: units[record] ?? [], at: touched[record]!)
+                read.bind(1, record.kind)
+                read.bind(2, record.id)
+                for (i, f) in visibleTo.enumerated() { read.bind(Int32(3 + i), f) }
+                var units = Set<String>()
+                while try read.step() {
+                    if let value = read.fieldValue(2), let u = RecordSchema.unit(named: FieldKey(read.text(0), element: read.text(1)), value) { units.insert(u) }
+                }
+                read.reset()
+                try grants.set(record, units: units, at: touched[record]!)
             }
         }
     }
 
-    func setGrants(_ db: Database, _ record: RecordRef, units: Set<String>, at seq: Int64) throws {
-        var active = Set<String>()
-        for row in try Row.fetchAll(db, sql: "SELECT unit, revoked FROM scope_grant WHERE kind = ? AND record = ?",
-                                    arguments: [record.kind, record.id]) where (row["revoked"] as Int64?) == nil {
-            active.insert(row["unit"])
+    /// The statements that read and change one record's grants.
+    struct GrantStatements {
+        let select: FastStatement, insert: FastStatement, revoke: FastStatement
+
+        init(_ db: Database) throws {
+            select = try FastStatement(db, "SELECT unit FROM scope_grant WHERE kind = ? AND record = ? AND revoked IS NULL")
+            insert = try FastStatement(db, "INSERT OR REPLACE INTO scope_grant (unit, kind, record, granted, revoked) VALUES (?, ?, ?, ?, NULL)")
+            revoke = try FastStatement(db, "UPDATE scope_grant SET revoked = ? WHERE unit = ? AND kind = ? AND record = ?")
         }
-        for unit in units.subtracting(active) {
-            try db.execute(sql: "INSERT OR REPLACE INTO scope_grant (unit, kind, record, granted, revoked) VALUES (?, ?, ?, ?, NULL)",
-                           arguments: [unit, record.kind, record.id, seq])
-        }
-        for unit in active.subtracting(units) {
-            try db.execute(sql: "UPDATE scope_grant SET revoked = ? WHERE unit = ? AND kind = ? AND record = ?",
-                           arguments: [seq, unit, record.kind, record.id])
+
+        func set(_ record: RecordRef, units: Set<String>, at seq: Int64) throws {
+            var active = Set<String>()
+            select.bind(1, record.kind)
+            select.bind(2, record.id)
+            while try select.step() { active.insert(select.text(0)) }
+            select.reset()
+            for unit in units.subtracting(active) {
+                insert.bind(1, unit); insert.bind(2, record.kind); insert.bind(3, record.id); insert.bind(4, seq)
+                try insert.run()
+            }
+            for unit in active.subtracting(units) {
+                revoke.bind(1, seq); revoke.bind(2, unit); revoke.bind(3, record.kind); revoke.bind(4, record.id)
+                try revoke.run()
+            }
         }
     }
 
@@ -59,14 +79,13 @@ extension Replica {
         guard role == .hub else { return }
         try write { db in
             guard try Meta.get(db, "scopes_built") as Int64? == nil else { return }
-            let names = try ReplicaNames.load(db)
+            var touched: [RecordRef: Int64] = [:]
             for kind in schema.scopedKinds {
-                guard let rs = schema.records[kind], let fields = rs.visibleTo else { continue }
-                let ids = try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ?", arguments: [kind])
-                for v in try self.views(db, ids.map { RecordRef(kind: kind, id: $0) }, fields: fields, names: names) {
-                    try setGrants(db, v.record, units: rs.units(seeing: v) ?? [], at: 0)
+                for id in try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ?", arguments: [kind]) {
+                    touched[RecordRef(kind: kind, id: id)] = 0
                 }
             }
+            try updateScopes(db, touched)
             try Meta.set(db, "scopes_built", Int64(1))
         }
     }

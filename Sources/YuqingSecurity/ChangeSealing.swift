@@ -96,6 +96,10 @@ extension Seal {
             throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) was given changes outside its run")
         }
         let start = first
+        if proof.isEmpty, UInt64(leaves.count) == count {
+            // The whole run is at hand: the root without a proof walk.
+            return try verify(digest: MerkleTree.root(count: leaves.count, leaf: { leaves[start + UInt64($0)]! }), key: key)
+        }
         guard let root = MerkleTree.root(count: Int(count), present: { leaves[start + UInt64($0)] != nil },
                                          leaf: { leaves[start + UInt64($0)]! }, proof: proof) else {
             throw SecurityError(.badSeal, "the proof for the seal of \(replica) \(first)...\(last) does not fit the changes it came with: they were altered or forged")

@@ -10,9 +10,45 @@ import Crypto
 /// right. Both sides walk the tree the same way, so the proof needs no positions.
 public enum MerkleTree {
     /// The root over `count` leaves (0 leaves: SHA-256 of nothing).
+    ///
+    /// Computed level by level in one buffer, pairing neighbours and carrying an odd last node up
+    /// unchanged: for this tree shape that is the same root as the recursive definition (the left
+    /// part of every split is a complete tree), without an allocation per node.
     public static func root(count: Int, leaf: (Int) -> [UInt8]) -> [UInt8] {
         guard count > 0 else { return Array(Crypto.SHA256.hash(data: [UInt8]())) }
-        return subtree(0..<count, leaf: leaf)
+        var level = [UInt8](repeating: 0, count: count * 32)
+        var message = [UInt8](repeating: 0, count: 65)
+        level.withUnsafeMutableBytes { out in
+            message.withUnsafeMutableBytes { msg in
+                func hash(_ length: Int, into slot: Int) {
+                    let digest = Crypto.SHA256.hash(data: UnsafeRawBufferPointer(rebasing: msg[0..<length]))
+                    digest.withUnsafeBytes { out.baseAddress!.advanced(by: slot * 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                }
+                msg[0] = 0
+                for i in 0..<count {
+                    let h = leaf(i)
+                    h.withUnsafeBytes { msg.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: min(32, $0.count)) }
+                    hash(1 + min(32, h.count), into: i)
+                }
+                var width = count
+                msg[0] = 1
+                while width > 1 {
+                    var next = 0, i = 0
+                    while i + 1 < width {
+                        msg.baseAddress!.advanced(by: 1).copyMemory(from: out.baseAddress!.advanced(by: i * 32), byteCount: 64)
+                        hash(65, into: next)
+                        next += 1
+                        i += 2
+                    }
+                    if i < width {
+                        out.baseAddress!.advanced(by: next * 32).copyMemory(from: out.baseAddress!.advanced(by: i * 32), byteCount: 32)
+                        next += 1
+                    }
+                    width = next
+                }
+            }
+        }
+        return Array(level[0..<32])
     }
 
     /// The root of a run of which the leaves where `present` holds are given by `leaf`, and each

@@ -16,7 +16,7 @@ struct PartialBootstrap: AsyncParsableCommand {
         abstract: "A new node of a unit that may see ~1% of the cases bootstraps, beside one of the office that sees all.")
 
     @Option(help: "Cases on the hub (ten field values each).") var cases = 100_000
-    @Option(help: "Units the cases belong to (unit-1 may see about 1.1 / units of them).") var units = 100
+    @Option(help: "Units the cases belong to (each may see about 1.2 / units of them: 1% with 120).") var units = 120
     @Option(help: "Runs (the median counts).") var runs = 3
 
     func run() async throws { print(try await measure()) }

@@ -19,7 +19,7 @@ struct CaseWorkload {
     var fieldsPerCase: Int { 10 }
     /// When set, the cases belong to this many units, case c to unit c mod `units`, and one case
     /// in ten also names two co-units: each unit may see about 1.2/`units` of them (partial
-    /// replication). Otherwise each case belongs to its writer's unit and names two co-units.
+    /// replication; 1% with 120 units). Otherwise each case belongs to its writer's unit and names two co-units.
     var units: Int?
     private var counters: [UInt64]
 
@@ -53,7 +53,7 @@ struct CaseWorkload {
             var extra: [(FieldKey, FieldValue)] = []
             if let units {
                 owner = WorkflowWorkload.unit(c % units)
-                co = c % 10 == 0 ? [WorkflowWorkload.unit((c + 1) % units), WorkflowWorkload.unit((c + 3) % units)] : []
+                co = (c / units) % 10 == 0 ? [WorkflowWorkload.unit((c + 1) % units), WorkflowWorkload.unit((c + 3) % units)] : []
                 if co.isEmpty {
                     extra = [(FieldKey(CaseSchema.Field.site), .text("\(place)论坛")), (FieldKey(CaseSchema.Field.poster), .text("网友\(c % 9973)"))]
                 }

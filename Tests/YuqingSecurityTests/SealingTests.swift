@@ -47,6 +47,42 @@ import YuqingTestSupport
         #expect(throws: SecurityError.self) { try forged.verify(Array(run.prefix(4)), key: key.publicKey) }
     }
 
+    /// A reader holding any part of a run checks it with the hub's proof; a proof for another part,
+    /// a leaf altered, a hash altered, dropped or added, each fails (200 random runs and parts).
+    @Test func aPartOfARunChecksWithItsProofAndNothingElse() throws {
+        var rng = SeededRandom(seed: 9)
+        let key = SigningKey()
+        for round in 0..<200 {
+            let n = Int.random(in: 1...70, using: &rng)
+            let run = Self.changes("r\(round % 3)", from: UInt64.random(in: 1...1000, using: &rng), count: n)
+            let seal = try Seal.make(run, key: key)
+            let present = Set((0..<n).filter { _ in Int.random(in: 0..<4, using: &rng) == 0 }).union([Int.random(in: 0..<n, using: &rng)])
+            var buffer: [UInt8] = []
+            let hashes = run.map { ChangeHash.hash($0, buffer: &buffer) }
+            let proof = MerkleTree.proof(count: n, present: { present.contains($0) }, leaf: { hashes[$0] })
+            var leaves: [UInt64: [UInt8]] = [:]
+            for i in present { leaves[seal.first + UInt64(i)] = hashes[i] }
+            try seal.verify(leaves: leaves, proof: proof, key: key.publicKey)
+            // A proof needs about 2·log2(n) hashes per stretch the reader lacks, never more than n.
+            #expect(proof.count <= n - present.count)
+            var altered = leaves
+            let i = present.first!
+            var bad = hashes[i]
+            bad[0] ^= 1
+            altered[seal.first + UInt64(i)] = bad
+            #expect(throws: SecurityError.self) { try seal.verify(leaves: altered, proof: proof, key: key.publicKey) }
+            if !proof.isEmpty {
+                var p = proof
+                p[p.count - 1][5] ^= 0x80
+                #expect(throws: SecurityError.self) { try seal.verify(leaves: leaves, proof: p, key: key.publicKey) }
+                #expect(throws: SecurityError.self) { try seal.verify(leaves: leaves, proof: Array(proof.dropLast()), key: key.publicKey) }
+            }
+            #expect(throws: SecurityError.self) { try seal.verify(leaves: leaves, proof: proof + [hashes[0]], key: key.publicKey) }
+            // The same leaves under another key fail.
+            #expect(throws: SecurityError.self) { try seal.verify(leaves: leaves, proof: proof, key: SigningKey().publicKey) }
+        }
+    }
+
     @Test func runsSplitAtGapsAndOtherReplicas() {
         let mixed = Self.changes(from: 1, count: 3) + Self.changes(from: 7, count: 2) + Self.changes("b2", count: 2)
         let runs = Seal.runs(of: mixed.shuffled(), replica: ReplicaID("a1"))
