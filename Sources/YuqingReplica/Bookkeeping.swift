@@ -58,6 +58,15 @@ struct CounterRanges: Hashable, Sendable {
     }
 }
 
+/// How a transaction changed one record's visibility fields (at the hub): the last log position
+/// that did, the units its changes named, and whether any change could have removed a unit (it
+/// superseded or removed a value); when none could, the grants only grow, by `added`.
+struct ScopeTouch: Sendable {
+    var seq: Int64 = 0
+    var added: Set<String> = []
+    var mayRevoke = false
+}
+
 /// What the replica's bookkeeping tables hold, kept in memory between write transactions: the
 /// interned replica ids, the seen set, the clock, and two counters.
 ///
@@ -85,7 +94,7 @@ struct Bookkeeping: Sendable {
     var storedOpenConflicts = 0
     /// At the hub: records whose visibility fields this transaction changed, with the log
     /// position of the last such change (their grants are brought up to date before it commits).
-    var scopeTouched: [RecordRef: Int64] = [:]
+    var scopeTouched: [RecordRef: ScopeTouch] = [:]
 
     static func load(_ db: Database, schema: Schema, own: ReplicaID? = nil) throws -> Bookkeeping {
         var b = Bookkeeping()

@@ -22,11 +22,29 @@ public struct ScopedPage: Sendable {
 }
 
 extension Replica {
+    /// The kinds everyone sees, as SQL literals (the partial index and the queries that use it
+    /// must spell its condition alike).
+    var everyoneKinds: String {
+        schema.unscopedKinds.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")
+    }
+
+    /// The partial index's name, which changes with the kinds it covers.
+    var everyoneIndex: String {
+        "log_everyone_" + schema.unscopedKinds.joined(separator: "_").unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "_" }.joined()
+    }
+
     /// Brings the grants of the records in `touched` up to date, in the transaction that changed
     /// their visibility fields, at the positions given. Runs in every push that registers or
     /// assigns cases: its statements are prepared once per call, its rows read by the C API.
-    func updateScopes(_ db: Database, _ touched: [RecordRef: Int64]) throws {
+    func updateScopes(_ db: Database, _ touches: [RecordRef: ScopeTouch]) throws {
         let grants = try GrantStatements(db)
+        // Values only added (a case registered, a unit concerned or a co-unit added): the grants
+        // grow by the units they name, read from nowhere else.
+        var touched: [RecordRef: Int64] = [:]
+        for (record, touch) in touches {
+            if touch.mayRevoke { touched[record] = touch.seq; continue }
+            for unit in touch.added { try grants.add(record, unit: unit, at: touch.seq) }
+        }
         for (kind, refs) in Dictionary(grouping: touched.keys, by: \.kind) {
             guard let visibleTo = schema.records[kind]?.visibleTo else { continue }
             let read = try FastStatement(db, """
@@ -48,12 +66,22 @@ extension Replica {
 
     /// The statements that read and change one record's grants.
     struct GrantStatements {
-        let select: FastStatement, insert: FastStatement, revoke: FastStatement
+        let select: FastStatement, insert: FastStatement, revoke: FastStatement, upsert: FastStatement
 
         init(_ db: Database) throws {
+            upsert = try FastStatement(db, """
+                INSERT INTO scope_grant (unit, kind, record, granted, revoked) VALUES (?, ?, ?, ?, NULL)
+                ON CONFLICT (unit, kind, record) DO UPDATE SET granted = excluded.granted, revoked = NULL WHERE revoked IS NOT NULL
+                """)
             select = try FastStatement(db, "SELECT unit FROM scope_grant WHERE kind = ? AND record = ? AND revoked IS NULL")
             insert = try FastStatement(db, "INSERT OR REPLACE INTO scope_grant (unit, kind, record, granted, revoked) VALUES (?, ?, ?, ?, NULL)")
             revoke = try FastStatement(db, "UPDATE scope_grant SET revoked = ? WHERE unit = ? AND kind = ? AND record = ?")
+        }
+
+        /// Grants `unit` from `seq` unless it holds a grant already.
+        func add(_ record: RecordRef, unit: String, at seq: Int64) throws {
+            upsert.bind(1, unit); upsert.bind(2, record.kind); upsert.bind(3, record.id); upsert.bind(4, seq)
+            try upsert.run()
         }
 
         func set(_ record: RecordRef, units: Set<String>, at seq: Int64) throws {
@@ -78,11 +106,14 @@ extension Replica {
     public func buildScopesIfNeeded() throws {
         guard role == .hub else { return }
         try write { db in
+            // The log of the records everyone sees, for unit views: a partial index over those
+            // kinds only, so the cases' own entries do not pay for it.
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(everyoneIndex) ON log (seq) WHERE kind IN (\(everyoneKinds))")
             guard try Meta.get(db, "scopes_built") as Int64? == nil else { return }
-            var touched: [RecordRef: Int64] = [:]
+            var touched: [RecordRef: ScopeTouch] = [:]
             for kind in schema.scopedKinds {
                 for id in try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ?", arguments: [kind]) {
-                    touched[RecordRef(kind: kind, id: id)] = 0
+                    touched[RecordRef(kind: kind, id: id)] = ScopeTouch(seq: 0, mayRevoke: true)
                 }
             }
             try updateScopes(db, touched)
@@ -101,21 +132,17 @@ extension Replica {
             let names = try ReplicaNames.load(db)
             let skip = excluding.flatMap { e in names.byRid.first { $0.value == e }?.key } ?? -1
             let columns = Store.logColumns.split(separator: ",").map { "l." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-            let everyone = schema.unscopedKinds
-            let kindList = everyone.map { _ in "?" }.joined(separator: ", ")
-            // Records everyone sees, through the index by kind; the unit's records, through its grants.
+            // Records everyone sees, through their partial index; the unit's records, through its
+            // grants and the index by record.
             let q = try FastStatement(db, """
-                SELECT \(columns) FROM log l WHERE l.kind IN (\(kindList)) AND l.seq > ? AND l.rid <> ?
+                SELECT \(columns) FROM log l INDEXED BY \(everyoneIndex) WHERE l.kind IN (\(everyoneKinds)) AND l.seq > ?1 AND l.rid <> ?2
                 UNION ALL
-                SELECT \(columns) FROM scope_grant g JOIN log l ON l.kind = g.kind AND l.record = g.record
-                WHERE g.unit = ? AND g.revoked IS NULL AND l.seq > ? AND l.rid <> ?
-                ORDER BY 1 LIMIT ?
+                SELECT \(columns) FROM scope_grant g JOIN log l ON l.record = g.record AND l.kind = g.kind
+                WHERE g.unit = ?3 AND g.revoked IS NULL AND l.seq > ?1 AND l.rid <> ?2
+                ORDER BY 1 LIMIT ?4
                 """)
             defer { q.reset() }
-            var i: Int32 = 1
-            for k in everyone { q.bind(i, k); i += 1 }
-            q.bind(i, position); q.bind(i + 1, skip); q.bind(i + 2, unit); q.bind(i + 3, position); q.bind(i + 4, skip)
-            q.bind(i + 5, Int64(limit) + 1)
+            q.bind(1, position); q.bind(2, skip); q.bind(3, unit); q.bind(4, Int64(limit) + 1)
             var entries: [(seq: Int64, change: Change)] = []
             var bytes = 0, more = false
             while try q.step() {
@@ -135,10 +162,10 @@ extension Replica {
                 SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
                 """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
             if !restored.isEmpty {
-                let h = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE kind = ? AND record = ? AND seq <= ? ORDER BY seq")
+                let h = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? AND seq <= ? ORDER BY seq")
                 defer { h.reset() }
                 for r in restored {
-                    h.bind(1, r.kind); h.bind(2, r.id); h.bind(3, position)
+                    h.bind(1, r.id); h.bind(2, r.kind); h.bind(3, position)
                     while try h.step() { entries.append(try Coding.change(h, names: names)) }
                     h.reset()
                 }
@@ -169,9 +196,9 @@ extension Replica {
     public func history(of record: RecordRef) throws -> [Change] {
         try read { db in
             let names = try ReplicaNames.load(db)
-            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE kind = ? AND record = ? ORDER BY seq")
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? ORDER BY seq")
             defer { q.reset() }
-            q.bind(1, record.kind); q.bind(2, record.id)
+            q.bind(1, record.id); q.bind(2, record.kind)
             var out: [Change] = []
             while try q.step() { out.append(try Coding.change(q, names: names).change) }
             return out
@@ -182,7 +209,7 @@ extension Replica {
     /// granted to it (equal to the digest of a node of that unit that has synced).
     public func digest(unit: String) throws -> String {
         try digest(where: """
-            WHERE kind IN (\(schema.unscopedKinds.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ", ")))
+            WHERE kind IN (\(everyoneKinds))
                OR EXISTS (SELECT 1 FROM scope_grant g WHERE g.unit = ? AND g.kind = field_value.kind AND g.record = field_value.record AND g.revoked IS NULL)
             """, arguments: [unit])
     }

@@ -106,11 +106,13 @@ enum ReplicaSchema {
                   PRIMARY KEY (replica, counter)) WITHOUT ROWID
                 """)
         }
-        // Partial replication: a record's log entries found by the record; at the hub, which unit
-        // may see which record, since which log position, and since when no longer. Grants of a
-        // hub from before are built when it next opens (`scopes_built` in meta).
+        // Partial replication: a record's log entries found by the record (in log order: the index
+        // holds the rowid, which is the position); at the hub, which unit may see which record,
+        // since which log position, and since when no longer. Grants of a hub from before are
+        // built when it next opens (`scopes_built` in meta), with the partial index of the kinds
+        // everyone sees, which depends on the schema.
         m.registerMigration("v5: scopes") { db in
-            try db.execute(sql: "CREATE INDEX log_record ON log (kind, record, seq)")
+            try db.execute(sql: "CREATE INDEX log_record ON log (record)")
             try db.execute(sql: """
                 CREATE TABLE scope_grant (unit TEXT NOT NULL, kind TEXT NOT NULL, record TEXT NOT NULL,
                   granted INTEGER NOT NULL, revoked INTEGER, PRIMARY KEY (unit, kind, record)) WITHOUT ROWID

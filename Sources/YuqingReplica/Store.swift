@@ -238,7 +238,14 @@ enum Store {
         _ = try insert.step()
         let seq = s.db.lastInsertedRowID
         if let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) {
-            book.scopeTouched[change.record] = seq
+            var touch = book.scopeTouched[change.record] ?? ScopeTouch()
+            touch.seq = seq
+            if change.context.isEmpty, let value = change.value, let unit = RecordSchema.unit(named: change.field, value) {
+                touch.added.insert(unit)
+            } else {
+                touch.mayRevoke = true
+            }
+            book.scopeTouched[change.record] = touch
         }
         return seq
     }
