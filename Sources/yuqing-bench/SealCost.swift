@@ -39,7 +39,7 @@ struct SealCost: AsyncParsableCommand {
                     seals[id, default: []] += try Seal.runs(of: push, replica: id).map { try Seal.make($0, key: key) }
                 }
             }
-            var plain = 0, sealed = 0, sent = 0
+            var plain = 0, sealed = 0, sent = 0, proofsSent = 0
             for start in stride(from: 0, to: total, by: pullLimit) {
                 let page = Array(log[start..<min(start + pullLimit, total)])
                 let entries = page.enumerated().map { LogEntry(pos: Int64(start + $0.offset + 1), change: $0.element) }
@@ -51,20 +51,35 @@ struct SealCost: AsyncParsableCommand {
                     covering += (seals[replica] ?? []).filter { $0.last >= lo && $0.first <= hi }
                 }
                 sent += covering.count
+                // The proofs the hub adds for runs this page holds only part of (they continue on
+                // the next page): the Merkle hashes of the rest.
+                var proofs: [SealProof] = []
+                var buffer: [UInt8] = []
+                for seal in covering {
+                    let mine = Set(byReplica[seal.replica]!.filter { seal.first <= $0 && $0 <= seal.last })
+                    guard mine.count < Int(seal.count) else { continue }
+                    let run = perNodeChanges.first { $0.first?.dot.replica == seal.replica }!
+                    let offset = Int(seal.first - run[0].dot.counter)
+                    let hashes = MerkleTree.proof(count: Int(seal.count), present: { mine.contains(seal.first + UInt64($0)) },
+                                                  leaf: { ChangeHash.hash(run[offset + $0], buffer: &buffer) })
+                    proofs.append(SealProof(replica: seal.replica, first: seal.first, last: seal.last, hashes: hashes))
+                }
+                proofsSent += proofs.count
                 let without = PullResponse(hub: ReplicaID("hub"), entries: entries, next: Int64(start + page.count), more: true, head: Int64(total), hubTime: 0)
                 var with = without
                 with.seals = covering
+                with.proofs = proofs
                 plain += without.binary().count
                 sealed += with.binary().count
             }
             let added = Double(sealed - plain) / Double(total)
-            rows.append("| \(pushSize) | \(grouped(Double(sent))) | \(fmt(Double(plain) / Double(total))) | \(fmt(Double(sealed) / Double(total))) | **\(fmt(added))** |")
+            rows.append("| \(pushSize) | \(grouped(Double(sent))) | \(grouped(Double(proofsSent))) | \(fmt(Double(plain) / Double(total))) | \(fmt(Double(sealed) / Double(total))) | **\(fmt(added))** |")
         }
         print("""
             ## Seal cost on the wire (\(grouped(Double(total))) changes of \(nodes) units' own cases, workflow workload; pulls of \(pullLimit), binary form, zlib)
 
-            | changes per push (one seal each) | seals sent | B/change without seals | B/change with seals | added B/change |
-            |---|---|---|---|---|
+            | changes per push (one seal each) | seals sent | proofs sent | B/change without seals | B/change with seals and proofs | added B/change |
+            |---|---|---|---|---|---|
             \(rows.joined(separator: "\n"))
 
             """)
