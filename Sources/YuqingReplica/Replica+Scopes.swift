@@ -143,17 +143,7 @@ extension Replica {
                 """)
             defer { q.reset() }
             q.bind(1, position); q.bind(2, skip); q.bind(3, unit); q.bind(4, Int64(limit) + 1)
-            var entries: [(seq: Int64, change: Change)] = []
-            var bytes = 0, more = false
-            while try q.step() {
-                let entry = try Coding.change(q, names: names)
-                bytes += ChangeLimits.estimatedBytes(entry.change)
-                if entries.count == limit || (!entries.isEmpty && bytes > maxBytes) {
-                    more = true
-                    break
-                }
-                entries.append(entry)
-            }
+            var (entries, more) = try Self.page(q, names: names, limit: limit, maxBytes: maxBytes)
             let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
             let upto = more ? (entries.last?.seq ?? position) : head
             // Records granted after the cursor (up to where this page reaches): their history

@@ -492,21 +492,27 @@ public final class Replica: Sendable {
             q.bind(1, position)
             q.bind(2, skip)
             q.bind(3, Int64(limit) + 1)
-            var entries: [(seq: Int64, change: Change)] = []
-            entries.reserveCapacity(min(limit, 10_000))
-            var bytes = 0, more = false
-            while try q.step() {
-                let entry = try Coding.change(q, names: names)
-                bytes += ChangeLimits.estimatedBytes(entry.change)
-                if entries.count == limit || (!entries.isEmpty && bytes > maxBytes) {
-                    more = true
-                    break
-                }
-                entries.append(entry)
-            }
+            let (entries, more) = try Self.page(q, names: names, limit: limit, maxBytes: maxBytes)
             let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
             return (entries, head, more)
         }
+    }
+
+    /// Reads log rows from `q` (asked for `limit + 1`): at most `limit` entries and about
+    /// `maxBytes` (at least one entry, however large), and whether more follow.
+    static func page(_ q: FastStatement, names: ReplicaNames, limit: Int, maxBytes: Int) throws
+        -> (entries: [(seq: Int64, change: Change)], more: Bool)
+    {
+        var entries: [(seq: Int64, change: Change)] = []
+        entries.reserveCapacity(min(limit, 10_000))
+        var bytes = 0
+        while try q.step() {
+            let entry = try Coding.change(q, names: names)
+            bytes += ChangeLimits.estimatedBytes(entry.change)
+            if entries.count == limit || (!entries.isEmpty && bytes > maxBytes) { return (entries, true) }
+            entries.append(entry)
+        }
+        return (entries, false)
     }
 
     /// The last position in the log (0 when empty).
