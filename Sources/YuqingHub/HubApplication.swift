@@ -270,16 +270,16 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             return id
         }
         try await sealOwn()
-        let rows: [(seq: Int64, change: Change)], head: Int64, more: Bool
+        let rows: [(seq: Int64, change: Change)], head: Int64, more: Bool, next: Int64
         var purged: [RecordRef] = [], restored: [RecordRef] = []
         if let unit {
             let page = try await storage.scopedChanges(after: after, unit: unit, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
-            (rows, head, more, purged, restored) = (page.entries, page.head, page.more, page.purged, page.restored)
+            (rows, head, more, next, purged, restored) = (page.entries, page.head, page.more, page.next, page.purged, page.restored)
         } else {
             (rows, head, more) = try await storage.changes(after: after, limit: limit, maxBytes: configuration.maxPullBytes, excluding: replica)
+            // With nothing left for this reader, it may skip straight to the head.
+            next = more ? (rows.last?.seq ?? after) : max(after, head)
         }
-        // With nothing left for this reader, it may skip straight to the head.
-        let next = more ? (rows.last(where: { $0.seq > after })?.seq ?? after) : max(after, head)
         let changes = rows.map(\.change)
         let seals = configuration.security == nil ? [] : try await storage.seals(covering: changes)
         let proofs = try await self.proofs(for: seals, delivered: changes)

@@ -15,6 +15,8 @@ public struct ScopedPage: Sendable {
     public var entries: [(seq: Int64, change: Change)]
     public var head: Int64
     public var more: Bool
+    /// The position the reader asks after next: where this page reaches.
+    public var next: Int64
     /// Records that became visible after the cursor: the node rebuilds them from their history.
     public var restored: [RecordRef]
     /// Records that stopped being visible after the cursor: the node removes them.
@@ -138,7 +140,7 @@ extension Replica {
                 SELECT \(columns) FROM log l INDEXED BY \(everyoneIndex) WHERE l.kind IN (\(everyoneKinds)) AND l.seq > ?1 AND l.rid <> ?2
                 UNION ALL
                 SELECT \(columns) FROM scope_grant g JOIN log l ON l.record = g.record AND l.kind = g.kind
-                WHERE g.unit = ?3 AND g.revoked IS NULL AND l.seq > ?1 AND l.rid <> ?2
+                WHERE g.unit = ?3 AND g.revoked IS NULL AND l.seq > ?1 AND l.rid <> ?2 AND (g.granted <= ?1 OR l.seq >= g.granted)
                 ORDER BY 1 LIMIT ?4
                 """)
             defer { q.reset() }
@@ -146,16 +148,20 @@ extension Replica {
             var (entries, more) = try Self.page(q, names: names, limit: limit, maxBytes: maxBytes)
             let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
             let upto = more ? (entries.last?.seq ?? position) : head
-            // Records granted after the cursor (up to where this page reaches): their history
-            // before the cursor, every change of it (the node cleared them, or never had them).
+            // Records granted after the cursor (up to where this page reaches): their whole history
+            // up to there, the reader's own changes included (it rebuilds them from it), in place
+            // of their entries in the page. Entries of a record from before its grant are never in
+            // a page (the condition on `granted` above): they come with its restoration.
             let restored = try Row.fetchAll(db, sql: """
                 SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
                 """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
             if !restored.isEmpty {
+                let set = Set(restored)
+                entries.removeAll { set.contains($0.change.record) }
                 let h = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? AND seq <= ? ORDER BY seq")
                 defer { h.reset() }
                 for r in restored {
-                    h.bind(1, r.id); h.bind(2, r.kind); h.bind(3, position)
+                    h.bind(1, r.id); h.bind(2, r.kind); h.bind(3, upto)
                     while try h.step() { entries.append(try Coding.change(h, names: names)) }
                     h.reset()
                 }
@@ -163,7 +169,7 @@ extension Replica {
             let purged = try Row.fetchAll(db, sql: """
                 SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NOT NULL AND revoked > ? AND revoked <= ?
                 """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
-            return ScopedPage(entries: entries, head: head, more: more, restored: restored, purged: purged)
+            return ScopedPage(entries: entries, head: head, more: more, next: max(position, upto), restored: restored, purged: purged)
         }
     }
 
@@ -244,11 +250,29 @@ extension Replica {
     /// Clears `records` and applies their whole history `changes` (in log order) afresh: a record
     /// that became visible again, whose values this node removed earlier, is rebuilt exactly,
     /// whatever dots it had seen. Called inside ``apply`` for a pull's `restored` records.
+    /// The node's own changes not yet pushed (its log) are applied again on top: a rebuilt
+    /// record keeps this node's unsynced edits.
     static func rebuild(_ s: Statements, _ book: inout Bookkeeping, _ changes: [Change], schema: Schema) throws {
-        for r in Set(changes.map(\.record)) {
+        let records = Set(changes.map(\.record))
+        for r in records {
             try s.db.execute(sql: "DELETE FROM field_value WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
+            // Changes that waited for a history that now arrives whole are in it.
+            try s.db.execute(sql: "DELETE FROM waiting_change WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
+            book.waiting = max(0, book.waiting - s.db.changesCount)
         }
-        for c in changes {
+        let delivered = Set(changes.map(\.dot))
+        var own: [Change] = []
+        let names = ReplicaNames(byRid: book.nameByRid)
+        let q = try FastStatement(s.db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? ORDER BY seq")
+        for r in records {
+            q.bind(1, r.id); q.bind(2, r.kind)
+            while try q.step() {
+                let c = try Coding.change(q, names: names).change
+                if !delivered.contains(c.dot) { own.append(c) }
+            }
+            q.reset()
+        }
+        for c in changes + own {
             let rid = try book.rid(c.dot.replica, s.db)
             try Store.applyReady(s, &book, c, rid: rid, log: false, schema: schema)
         }

@@ -56,7 +56,11 @@ struct PinnedHTTPS: Sendable {
     static func unreachable(_ error: any Error, baseURL: URL, timeout: TimeInterval) -> SyncError {
         let hub = baseURL.absoluteString
         let text = String(describing: error)
-        if error is NIOSSLError || error is BoringSSLError || text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("handshake") {
+        // Only a certificate that does not verify (not the pinned one, or not naming the host)
+        // means another server: a reset or an unclean close during the handshake is the network.
+        let untrusted = text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate")
+            || text.contains("HOSTNAME_MISMATCH") || text.contains("leafCertificateRejected") || text.contains("hostname")
+        if untrusted {
             return SyncError(.tlsUntrusted, "the hub at \(hub) did not prove it is the hub this node pinned at enrolment (\(text)): its certificate is not the pinned one, or does not name \(baseURL.host ?? "this host"). If the hub has a new certificate, enrol again or give --hub-cert with it; otherwise something is between this node and its hub, so tell the office")
         }
         if let e = error as? HTTPClientError {

@@ -93,13 +93,32 @@ import YuqingTestSupport
             #expect(d.node == d.hub, "\(u) after the reassignments: \(d.text)")
         }
 
+        // b reports and syncs; the case goes to c and back to b before b pulls again: rebuilt from
+        // its whole history, it keeps b's own report, and b's report written meanwhile, unsynced.
+        #expect(try CLI.run(["case", "report", "--db", db("b"), x, "b 单位已核实"]).status == 0)
+        #expect(try CLI.run(["sync", "--db", db("b")]).status == 0)
+        for lead in ["c", "b"] {
+            #expect(try CLI.run(["case", "assign", "--db", db("office"), x, "--lead", lead, "--deadline", "+3d"]).status == 0)
+            #expect(try CLI.run(["sync", "--db", db("office")]).status == 0)
+        }
+        #expect(try CLI.run(["case", "report", "--db", db("b"), x, "b 单位第二次报告"]).status == 0)
+        let rebuilt = try CLI.run(["sync", "--db", db("b")])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        let shown = try CLI.run(["case", "show", "--db", db("b"), x]).stdout
+        #expect(shown.contains("b 单位已核实") && shown.contains("b 单位第二次报告"), "\(shown)")
+        for u in ["b", "office"] {
+            _ = try CLI.run(["sync", "--db", db(u)])
+            let d = try Self.digests(db(u))
+            #expect(d.node == d.hub, "\(u) after the round trip: \(d.text)")
+        }
+
         // The hub's history of the case keeps every lead unit it had, each under its device's
         // seal; a node shows the value it holds now.
         let csv = dir.path("x.csv")
         let full = try CLI.run(["hub", "history", "--db", hub.db, x, "--json", "--csv", csv])
         let hubEntries = try #require(try JSONSerialization.jsonObject(with: Data(full.stdout.utf8)) as? [[String: Any]], "\(full.stderr)")
         let leads = hubEntries.filter { $0["field"] as? String == "lead_unit" }.compactMap { $0["value"] as? String }
-        #expect(leads == ["b", "c", "b"], "\(leads)")
+        #expect(leads == ["b", "c", "b", "c", "b"], "\(leads)")
         #expect(hubEntries.allSatisfy { $0["seal"] as? String == "verified" && $0["sealed_run"] != nil })
         let onNode = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "history", "--db", db("b"), x, "--json"]).stdout.utf8)) as? [[String: Any]]
         #expect(onNode?.filter { $0["field"] as? String == "lead_unit" }.count == 1)
