@@ -221,13 +221,9 @@ extension Replica {
         public init() {}
     }
 
-    /// Removes `records` from this node (values, waiting changes): they are no longer visible to
-    /// its unit. `blobField` names the field whose elements are evidence files.
-    public func purge(_ records: [RecordRef], blobField: (kind: String, field: String)? = nil) throws -> Purge {
-        guard !records.isEmpty else { return Purge() }
-        return try transact { s, book in try Self.purge(s, &book, records, blobField: blobField) }
-    }
-
+    /// Removes `records` from this node (values, waiting changes), inside the transaction that
+    /// applies the pull page naming them: they are no longer visible to its unit. `blobField`
+    /// names the field whose elements are evidence files (reported, for the caller to delete).
     static func purge(_ s: Statements, _ book: inout Bookkeeping, _ records: [RecordRef], blobField: (kind: String, field: String)?) throws -> Purge {
             var out = Purge()
             for r in records {

@@ -25,14 +25,6 @@ public struct KeyLocation: Sendable {
     }
 }
 
-/// What a received page of changes brought for its seals.
-public struct SealCheck: Sendable, Equatable {
-    /// Seals whose runs were checked whole.
-    public var verified = 0
-    /// Seals still waiting for changes of their run.
-    public var incomplete = 0
-}
-
 extension Replica {
     /// Stores seals (made here, or checked by the caller already).
     public func storeSeals(_ seals: [Seal], verified: Bool = true) throws {
@@ -121,20 +113,14 @@ extension Replica {
         }
     }
 
-    /// How many stored seals still wait for changes of their run (0 once a full replica has pulled
-    /// everything: every run it received was checked).
-    public func incompleteSeals() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM seal WHERE verified = 0") ?? 0 }
-    }
-
     /// Checks, inside a transaction that applies `changes`, every seal that covers them: each
     /// change must be covered by one of `seals`, and each seal's run is checked with the changes
     /// of it at hand, and its proof from `proofs` for the rest when they are not all here (a page
     /// holds only part of the run, or the reader may not see the rest). A change no seal covers,
-    /// or a run that fails, throws, and the transaction applies nothing. The seals are stored.
+    /// or a run that fails, throws, and the transaction applies nothing. The seals are stored;
+    /// returns how many were checked.
     static func checkSeals(_ db: Database, _ changes: [Change], seals: [Seal], proofs: [SealProof], verifier: any SealVerifier,
-                           keys: KeyLocation) throws -> SealCheck {
-        var check = SealCheck()
+                           keys: KeyLocation) throws -> Int {
         // By replica, as indices into `changes`: the changes themselves are not copied.
         var byReplica: [ReplicaID: [Int]] = [:]
         for (i, c) in changes.enumerated() { byReplica[c.dot.replica, default: []].append(i) }
@@ -177,10 +163,9 @@ extension Replica {
                     throw ReplicaError(.unsealed, "\(error)", cause: error)
                 }
                 used.append(s)
-                check.verified += 1
             }
         }
         try insertSeals(db, used, verified: true)
-        return check
+        return used.count
     }
 }

@@ -41,9 +41,9 @@ public struct ApplyResult: Sendable, Hashable {
     public var duplicates: Int
     /// Changes waiting, after this batch, for a value their context names (normally 0).
     public var pending: Int = 0
-    /// Seals of received changes checked whole (`verified`), or waiting for more of their run.
+    /// Seals of received changes checked (each page is checked whole, with proofs for the parts
+    /// of runs it does not hold).
     public var sealsVerified: Int = 0
-    public var sealsIncomplete: Int = 0
     /// What was removed of records this replica may no longer see.
     public var purge = Replica.Purge()
     /// Records rebuilt from their whole history (visible again, or for the first time).
@@ -421,9 +421,7 @@ public final class Replica: Sendable {
             book.released.removeAll()
             book.hlc = clock.latest.packed
             if let verifier, let keys {
-                let check = try Self.checkSeals(db, changes, seals: seals, proofs: proofs, verifier: verifier, keys: keys)
-                result.sealsVerified = check.verified
-                result.sealsIncomplete = check.incomplete
+                result.sealsVerified = try Self.checkSeals(db, changes, seals: seals, proofs: proofs, verifier: verifier, keys: keys)
             } else if !seals.isEmpty {
                 try Self.insertSeals(db, seals, verified: true)
             }

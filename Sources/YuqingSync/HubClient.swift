@@ -98,6 +98,11 @@ public struct HubClient: Sendable {
         return URLSession(configuration: config)
     }
 
+    /// Whether `host` names this machine only (where plain HTTP is allowed).
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
     /// Parses a hub URL (http or https, with a host), or says what one looks like.
     public static func url(_ hubURL: String) throws -> URL {
         guard let url = URL(string: hubURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {

@@ -67,17 +67,13 @@ public struct SyncSession: Sendable {
                 try checkHub(ReplicaID(hub))
             }
             // Only a hub whose identity is certain (pinned HTTPS, or this machine) may wipe it.
-            if error.problem?.code == "revoked_device", client.baseURL.scheme == "https" || Self.isLoopback(client.baseURL.host ?? "") {
+            if error.problem?.code == "revoked_device", client.baseURL.scheme == "https" || HubClient.isLoopback(client.baseURL.host ?? "") {
                 throw try wipe(error)
             }
             guard error.problem?.code == "stale_request", let hubTime = error.problem?.hubTime else { throw error }
             try replica.setClockOffset(Int64(hubTime) - Int64(replica.deviceClock()))
             return try await client.status()
         }
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// A device the hub revoked keeps nothing (`Protocol/security.md` §5): everything it held goes,

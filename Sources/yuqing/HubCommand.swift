@@ -6,6 +6,7 @@ import YuqingHub
 import YuqingCases
 import YuqingReplica
 import YuqingSecurity
+import YuqingSync
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +40,7 @@ struct HubCommand: AsyncParsableCommand {
         func validate() throws {
             guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give --tls-cert and --tls-key together") }
             if tlsCa != nil, tlsCert == nil { throw ValidationError("--tls-ca needs --tls-cert and --tls-key") }
-            if !HubCommand.isLoopback(host), tlsCert == nil {
+            if !HubClient.isLoopback(host), tlsCert == nil {
                 throw ValidationError("--host \(host) is reachable from other machines, and plain HTTP is served on loopback only: anyone on the network could read the cases that pass. Give --tls-cert and --tls-key to serve HTTPS, or listen on 127.0.0.1 (the default)")
             }
             guard maxWaitingPerReplica > 0 else { throw ValidationError("--max-waiting-per-replica must be positive") }
@@ -63,7 +64,7 @@ struct HubCommand: AsyncParsableCommand {
                 try storage.replica.setAttribute(HubTLS.pinSetting, tls!.pinnedPEM)
             }
             let transport = tls.map { "HTTPS, nodes pin certificate sha256 \($0.fingerprint.prefix(16))" }
-                ?? "plain HTTP\(HubCommand.isLoopback(host) ? ", loopback only" : "")"
+                ?? "plain HTTP\(HubClient.isLoopback(host) ? ", loopback only" : "")"
             let scheme = tls == nil ? "http" : "https"
             let mode = security.map { "enrolled devices only; hub key \($0.hubKey.publicKey.fingerprint), operator key \(HubSecurity.operatorKeyPath(forDatabase: db))" }
                 ?? "WITHOUT AUTHENTICATION: anyone who reaches it may read and write everything"
@@ -226,10 +227,5 @@ struct HubCommand: AsyncParsableCommand {
         let replica = try Replica.open(at: db, schema: CaseSchema.schema)
         guard replica.role == .hub else { throw CLIError("\(db) is a node's replica, not the hub's database") }
         return replica
-    }
-
-    /// Whether `host` names this machine only.
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
