@@ -73,11 +73,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The office's work on a replica: routine reports, statistics, search (SQLite FTS5, trigram),
+        // exports (CSV, XLSX, printable forms) and the two languages.
+        .target(
+            name: "YuqingOffice",
+            dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // The benchmarks of docs/benchmarks.md.
         .executableTarget(
             name: "yuqing-bench",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingTestSupport",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "yuqing",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,6 +125,10 @@ let package = Package(
             name: "YuqingHubTests",
             dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
+        .testTarget(
+            name: "YuqingOfficeTests",
+            dependencies: ["YuqingOffice", "YuqingCases", "YuqingCore", "YuqingReplica", "YuqingTestSupport"]
         ),
         .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport"]),
     ],

@@ -90,6 +90,8 @@ public struct CaseRules: Sendable {
         if kind == CaseSchema.Kind.device {
             return WorkflowError(.role, "devices are enrolled and revoked at the hub only (`yuqing hub enrol`, `yuqing hub revoke`)")
         }
+        if kind == CaseSchema.Kind.report { return Self.checkReport(change, actor: actor) }
+        if kind == CaseSchema.Kind.keyword { return Self.checkKeyword(change, actor: actor, roles: roles) }
         guard kind == CaseSchema.Kind.case else {
             // The organisation and the settings: the operator's.
             guard roles.contains(.operator) else {
@@ -190,6 +192,52 @@ public struct CaseRules: Sendable {
             if name == F.units { scope[caseID, default: []].insert(change.field.element) }
         }
         return nil
+    }
+
+    /// A routine report is its unit's own: only that unit's users file it, each filing once.
+    static func checkReport(_ change: Change, actor: Actor) -> WorkflowError? {
+        let parts = change.record.id.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let form = ReportForm(rawValue: parts[0]),
+              form == .monthly ? Month(parts[1]) != nil : CivilDate(parts[1]) != nil,
+              RoutineReport.id(form, period: parts[1], unit: parts[2]) == change.record.id else {
+            return WorkflowError(.schema, "a report's id is FORM:PERIOD:UNIT (monthly:2026-10:town-a, daily:2026-10-03:town-a)")
+        }
+        guard parts[2] == actor.unit else {
+            return WorkflowError(.unitScope, "\(actor.unit) may not file \(parts[2])'s reports; a unit files only its own")
+        }
+        let expected = [ReportField.form: parts[0], ReportField.period: parts[1], ReportField.unit: parts[2]]
+        switch change.field.name {
+        case ReportField.filings:
+            guard change.context.isEmpty else { return WorkflowError(.immutable, "a filing is written once and never replaced") }
+            guard case .text(let t)? = change.value, let f = Filing.decode(t) else {
+                return WorkflowError(.schema, "a filing must be a Filing in JSON (Protocol/workflow.md)")
+            }
+            guard f.by == actor.user, f.unit == actor.unit else { return WorkflowError(.author, "a filing by \(f.by)@\(f.unit) was written by \(actor)") }
+        case let name:
+            guard change.value?.description == expected[name] else {
+                return WorkflowError(.schema, "a report's \(name) is the one its id names")
+            }
+        }
+        return nil
+    }
+
+    /// Office-wide keywords are the office's; a unit keeps its own.
+    static func checkKeyword(_ change: Change, actor: Actor, roles: Set<Role>) -> WorkflowError? {
+        guard let owner = Keyword.owner(ofID: change.record.id) else {
+            return WorkflowError(.schema, "a keyword's id is OWNER/WORD (*/WORD for the whole organisation)")
+        }
+        let word = String(change.record.id.dropFirst(owner.count + 1))
+        if !Role.isOfficeLevel(roles), owner != actor.unit {
+            return WorkflowError(.unitScope, owner == Keyword.everyone
+                ? "office-wide keywords are the office's; \(actor.unit) adds its own with --unit"
+                : "\(actor.unit) may not change \(owner)'s keywords")
+        }
+        switch change.field.name {
+        case KeywordField.word where change.value?.description != word,
+             KeywordField.owner where change.value?.description != owner:
+            return WorkflowError(.schema, "a keyword's word and owner are the ones its id names")
+        default: return nil
+        }
     }
 
     /// The units a case concerns, read from its fields: the registering unit, the units concerned,

@@ -15,6 +15,10 @@ public enum CaseSchema {
         public static let settings = "settings"
         /// An enrolled device, named by its replica id; written by the hub only.
         public static let device = "device"
+        /// A routine report of a unit for a period (`monthly:2026-10:UNIT`, `daily:2026-10-03:UNIT`).
+        public static let report = "report"
+        /// A keyword or topic to watch (`*/WORD` office-wide, `UNIT/WORD` a unit's own).
+        public static let keyword = "keyword"
     }
 
     /// Field names of a case.
@@ -86,6 +90,29 @@ public enum CaseSchema {
         FieldSpec("utc_offset_minutes", rule: .lastWriterWins, kind: .integer, summary: "the office's time zone"),
         FieldSpec("deadline_minutes", shape: .map, rule: .lastWriterWins, kind: .integer, summary: "the deadline table, minutes by clock"),
         FieldSpec("evidence_max_bytes", rule: .lastWriterWins, kind: .integer, summary: "largest evidence file accepted"),
+        FieldSpec(SettingsField.holidays, shape: .set, rule: .addWins, summary: "holidays (YYYY-MM-DD) that move report deadlines"),
+        FieldSpec(SettingsField.monthlyReportDays, rule: .lastWriterWins, kind: .integer,
+                  summary: "the monthly report is due within this many first days of the month (3)"),
+    ])
+
+    /// Field names of the settings record that the office's calendar reads.
+    public enum SettingsField {
+        public static let holidays = "holidays", monthlyReportDays = "monthly_report_days"
+    }
+
+    static let reportRecord = RecordSchema(kind: Kind.report, fields: [
+        FieldSpec(ReportField.form, rule: .immutable, allowedValues: ReportForm.allCases.map(\.rawValue), editable: false,
+                  summary: "daily (网络舆情日报告表) or monthly (月报告)"),
+        FieldSpec(ReportField.unit, rule: .immutable, editable: false, summary: "the reporting unit"),
+        FieldSpec(ReportField.period, rule: .immutable, editable: false, summary: "the day (2026-10-03) or month (2026-10) reported on"),
+        FieldSpec(ReportField.filings, shape: .log, rule: .immutable, editable: false, summary: "each filing, immutable (JSON, see Filing)"),
+    ], visibleTo: [ReportField.unit])
+
+    static let keywordRecord = RecordSchema(kind: Kind.keyword, fields: [
+        FieldSpec(KeywordField.word, rule: .immutable, editable: false, summary: "the keyword"),
+        FieldSpec(KeywordField.owner, rule: .immutable, editable: false, summary: "the unit that watches it, * for everyone"),
+        FieldSpec(KeywordField.topic, rule: .lastWriterWins, summary: "the topic (专题) it belongs to"),
+        FieldSpec(KeywordField.active, rule: .lastWriterWins, kind: .integer, summary: "1 while watched, 0 when retired"),
     ])
 
     static let deviceRecord = RecordSchema(kind: Kind.device, fields: [
@@ -102,7 +129,7 @@ public enum CaseSchema {
     }
 
     /// The schema every replica and the hub use.
-    public static let schema = Schema([caseRecord, unitRecord, userRecord, settingsRecord, deviceRecord])
+    public static let schema = Schema([caseRecord, unitRecord, userRecord, settingsRecord, deviceRecord, reportRecord, keywordRecord])
 
     /// A case's record reference.
     public static func caseRef(_ id: String) -> RecordRef { RecordRef(kind: Kind.case, id: id) }

@@ -38,8 +38,17 @@ public struct Organisation: Hashable, Sendable {
         public var deadlines = DeadlineTable()
         /// The largest evidence file accepted.
         public var evidenceMaxBytes: Int64 = 20 * 1024 * 1024
+        /// Holidays that move report deadlines (节假日顺延).
+        public var holidays: Set<CivilDate> = []
+        /// The monthly report is due within this many first days of the month.
+        public var monthlyReportDays: Int64 = 3
 
         public init() {}
+
+        /// The office's calendar: time zone, holidays, the monthly report's window.
+        public var calendar: OfficeCalendar {
+            OfficeCalendar(utcOffsetMinutes: utcOffsetMinutes, holidays: holidays, monthlyReportDays: Int(clamping: monthlyReportDays))
+        }
     }
 
     public var units: [String: Unit] = [:]
@@ -65,6 +74,8 @@ public struct Organisation: Hashable, Sendable {
                 if let s = view.value("level_scheme").flatMap({ LevelScheme(rawValue: $0.description) }) { settings.levelScheme = s }
                 if case .integer(let n)? = view.value("utc_offset_minutes") { settings.utcOffsetMinutes = n }
                 if case .integer(let n)? = view.value("evidence_max_bytes") { settings.evidenceMaxBytes = n }
+                if case .integer(let n)? = view.value(CaseSchema.SettingsField.monthlyReportDays) { settings.monthlyReportDays = n }
+                settings.holidays = Set(view.elements(CaseSchema.SettingsField.holidays).compactMap(CivilDate.init))
                 var minutes: [DeadlineClock: Int64] = [:]
                 for key in view.fields.keys where key.name == "deadline_minutes" {
                     if let clock = DeadlineClock(rawValue: key.element), case .integer(let n)? = view.fields[key]?.shown { minutes[clock] = n }
@@ -123,9 +134,13 @@ public enum OrganisationWrites {
     }
 
     public static func settings(scheme: LevelScheme?, utcOffsetMinutes: Int64?, deadlines: [DeadlineClock: Int64],
-                                evidenceMaxBytes: Int64?) -> [FieldWrite] {
+                                evidenceMaxBytes: Int64?, holidays: [CivilDate] = [], removeHolidays: [CivilDate] = [],
+                                monthlyReportDays: Int64? = nil) -> [FieldWrite] {
         let r = RecordRef(kind: CaseSchema.Kind.settings, id: Organisation.settingsID)
         var w: [FieldWrite] = []
+        for d in holidays { w.append(FieldWrite(r, FieldKey(CaseSchema.SettingsField.holidays, element: d.description), .integer(1))) }
+        for d in removeHolidays { w.append(FieldWrite(r, FieldKey(CaseSchema.SettingsField.holidays, element: d.description), nil)) }
+        if let monthlyReportDays { w.append(FieldWrite(r, FieldKey(CaseSchema.SettingsField.monthlyReportDays), .integer(monthlyReportDays))) }
         if let scheme { w.append(FieldWrite(r, FieldKey("level_scheme"), .text(scheme.rawValue))) }
         if let utcOffsetMinutes { w.append(FieldWrite(r, FieldKey("utc_offset_minutes"), .integer(utcOffsetMinutes))) }
         if let evidenceMaxBytes { w.append(FieldWrite(r, FieldKey("evidence_max_bytes"), .integer(evidenceMaxBytes))) }

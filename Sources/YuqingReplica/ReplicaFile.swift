@@ -3,12 +3,12 @@ import GRDB
 
 /// Checks made on a file before it is opened as a replica, so that another program's database
 /// is never touched and a damaged replica never takes writes.
-enum ReplicaFile {
+package enum ReplicaFile {
     /// Written in the SQLite header of every replica (`PRAGMA application_id`): "YUQG".
     static let applicationID: Int32 = 0x5955_5147
 
     /// Whether this process may write the file.
-    static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+    package static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
 
     /// An SQLite URI that reads `path` without creating, locking or changing anything beside it
     /// (no `-wal`, no `-shm`): SQLite is told the file cannot change while it is open.

@@ -56,7 +56,10 @@ struct CaseCommand: AsyncParsableCommand {
             r.discoveredAt = try discoveredAt.map { try TimeInput.parse($0, now: ctx.now, utcOffsetMinutes: offset) }
             r.category = try category.map(CaseCommand.category)
             r.level = level
-            r.keywords = keywords
+            // The keywords it was given, and those of the office's and the unit's watch lists its text holds.
+            let watched = try ctx.replica.views(kinds: [CaseSchema.Kind.keyword]).compactMap(Keyword.init)
+            let text = [title, summary ?? "", excerpt ?? ""].joined(separator: "\n")
+            r.keywords = keywords + Keyword.matches(text, keywords: watched, unit: ctx.actor.unit).filter { !keywords.contains($0) }
             r.units = units
             return r
         }

@@ -78,7 +78,14 @@ struct OrgCommand: AsyncParsableCommand {
         @Option(name: .customLong("utc-offset"), help: "The office's time zone in minutes east of UTC (480 for China).") var utcOffset: Int64?
         @Option(name: .customLong("deadline"), help: "CLOCK=MINUTES, clocks: \(DeadlineClock.allCases.map(\.rawValue).joined(separator: ", ")).") var deadlines: [String] = []
         @Option(name: .customLong("evidence-max-bytes"), help: "The largest evidence file accepted.") var evidenceMaxBytes: Int64?
+        @Option(name: .customLong("holiday"), help: "A holiday (2026-10-01), or a span (2026-10-01..2026-10-07): report deadlines move past it. Repeat for more.")
+        var holidays: [String] = []
+        @Option(name: .customLong("not-holiday"), help: "A day (or span) that is no longer a holiday.") var notHolidays: [String] = []
+        @Option(name: .customLong("monthly-report-days"), help: "The monthly report is due within this many first days of the month (default 3).")
+        var monthlyReportDays: Int64?
         func run() async throws {
+            let add = try holidays.flatMap(Self.days), remove = try notHolidays.flatMap(Self.days)
+            if let n = monthlyReportDays, !(1...28).contains(n) { throw CLIError("--monthly-report-days is 1 to 28") }
             let scheme = try levelScheme.map { s in
                 guard let v = LevelScheme(rawValue: s) else { throw CLIError("'\(s)' is not a level scheme; use four or three") }
                 return v
@@ -92,9 +99,20 @@ struct OrgCommand: AsyncParsableCommand {
                 table[clock] = m
             }
             try OrgCommand.write(options) { () throws(WorkflowError) in
-                OrganisationWrites.settings(scheme: scheme, utcOffsetMinutes: utcOffset, deadlines: table, evidenceMaxBytes: evidenceMaxBytes)
+                OrganisationWrites.settings(scheme: scheme, utcOffsetMinutes: utcOffset, deadlines: table, evidenceMaxBytes: evidenceMaxBytes,
+                                            holidays: add, removeHolidays: remove, monthlyReportDays: monthlyReportDays)
             }
-            print("settings saved")
+            print("settings saved" + (add.isEmpty ? "" : " (\(add.count) holidays added)") + (remove.isEmpty ? "" : " (\(remove.count) holidays removed)"))
+        }
+
+        /// `2026-10-01` or `2026-10-01..2026-10-07`.
+        static func days(_ text: String) throws -> [CivilDate] {
+            let parts = text.components(separatedBy: "..")
+            guard (1...2).contains(parts.count), let a = CivilDate(parts[0]), let b = CivilDate(parts.last!), a <= b,
+                  b.daysSince1970 - a.daysSince1970 < 366 else {
+                throw CLIError("'\(text)' is not a day (2026-10-01) or a span of at most a year (2026-10-01..2026-10-07)")
+            }
+            return (0...Int(b.daysSince1970 - a.daysSince1970)).map { a.adding(days: $0) }
         }
     }
 
@@ -110,6 +128,7 @@ struct OrgCommand: AsyncParsableCommand {
                     "users": org.users.values.sorted { $0.id < $1.id }.map { ["id": $0.id, "name": $0.name, "unit": $0.unit, "roles": $0.roles.sorted().map(\.rawValue)] },
                     "settings": ["level_scheme": org.settings.levelScheme.rawValue, "utc_offset_minutes": org.settings.utcOffsetMinutes,
                                  "evidence_max_bytes": org.settings.evidenceMaxBytes,
+                                 "holidays": org.settings.holidays.sorted().map(\.description), "monthly_report_days": org.settings.monthlyReportDays,
                                  "deadline_minutes": Dictionary(uniqueKeysWithValues: org.settings.deadlines.minutes.map { ($0.key.rawValue, $0.value) })],
                 ] as [String: Any])
             }
@@ -119,6 +138,8 @@ struct OrgCommand: AsyncParsableCommand {
             for u in org.users.values.sorted(by: { $0.id < $1.id }) {
                 print("user \(u.id.terminalSafe)  \(u.unit.terminalSafe)  \(u.roles.sorted().map(\.rawValue).joined(separator: ", "))")
             }
+            let holidays = org.settings.holidays.sorted()
+            if !holidays.isEmpty { print("holidays: " + holidays.map(\.description).joined(separator: ", ")) }
             print("levels: \(org.settings.levelScheme.rawValue); time zone: UTC\(org.settings.utcOffsetMinutes >= 0 ? "+" : "")\(org.settings.utcOffsetMinutes / 60)")
         }
     }

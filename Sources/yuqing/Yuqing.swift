@@ -14,7 +14,8 @@ struct Yuqing: AsyncParsableCommand {
             Everything except `sync` and `conflicts` works without the hub.
             """,
         subcommands: [HubCommand.self, NodeCommand.self, OrgCommand.self, CaseCommand.self, ReplyCommand.self, SyncCommand.self,
-                      DigestCommand.self, ConflictsCommand.self])
+                      DigestCommand.self, ConflictsCommand.self, ReportCommand.self, KeywordCommand.self, StatsCommand.self,
+                      NoticeCommand.self, SearchCommand.self, ExportCommand.self, IndexCommand.self])
 }
 
 @main

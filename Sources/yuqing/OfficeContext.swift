@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import YuqingCases
+import YuqingCore
+import YuqingOffice
+import YuqingReplica
+
+/// `--lang zh|en`; without it, Chinese when the locale (LC_ALL, LC_MESSAGES, LANG) is `zh_*`.
+struct LanguageOption: ParsableArguments {
+    @Option(help: ArgumentHelp("zh or en (default: Chinese when the locale is zh_*).", valueName: "lang"))
+    var lang: String?
+
+    func resolve() throws -> Language {
+        guard let lang else { return Language.from(environment: ProcessInfo.processInfo.environment) }
+        guard let l = Language(name: lang) else { throw CLIError("'\(lang)' is not a language; use --lang zh or --lang en") }
+        return l
+    }
+}
+
+/// The period of a listing: one of a day, a week, a month, a quarter or a range of days.
+struct PeriodOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A day: 2026-10-03.", valueName: "day")) var day: String?
+    @Option(help: ArgumentHelp("The week (Monday to Sunday) holding this day.", valueName: "day")) var week: String?
+    @Option(help: ArgumentHelp("A month: 2026-10.", valueName: "month")) var month: String?
+    @Option(help: ArgumentHelp("A quarter: 2026Q4.", valueName: "quarter")) var quarter: String?
+    @Option(help: ArgumentHelp("The first day of a range (with --to).", valueName: "day")) var from: String?
+    @Option(help: ArgumentHelp("The last day of a range (with --from).", valueName: "day")) var to: String?
+
+    /// The period asked for; `fallback` (this month by default) when none is given.
+    func period(_ calendar: OfficeCalendar, now: Int64, fallback: Period? = nil) throws -> Period {
+        let given = [day, week, month, quarter, from ?? to].compactMap { $0 }
+        if given.count > 1 { throw CLIError("give one period: --day, --week, --month, --quarter, or --from with --to") }
+        func date(_ s: String, _ what: String) throws -> CivilDate {
+            guard let d = CivilDate(s) else { throw CLIError("\(what) '\(s)' is not a day; write it as 2026-10-03") }
+            return d
+        }
+        if let day { return .day(try date(day, "--day")) }
+        if let week { return .week(try date(week, "--week")) }
+        if let month {
+            guard let m = Month(month) else { throw CLIError("--month '\(month)' is not a month; write it as 2026-10") }
+            return .month(m)
+        }
+        if let quarter {
+            guard let q = Period.quarter(quarter) else { throw CLIError("--quarter '\(quarter)' is not a quarter; write it as 2026Q4") }
+            return q
+        }
+        if from != nil || to != nil {
+            guard let from, let to else { throw CLIError("a range needs both --from and --to (2026-10-01, 2026-12-31)") }
+            let a = try date(from, "--from"), b = try date(to, "--to")
+            guard a <= b else { throw CLIError("--from \(from) is after --to \(to)") }
+            guard b.daysSince1970 - a.daysSince1970 < 3660 else { throw CLIError("a range is at most ten years") }
+            return Period(kind: .range, first: a, last: b)
+        }
+        return fallback ?? .month(calendar.date(now).monthOfYear)
+    }
+}
+
+/// A replica opened for the office's work (a node's, or the hub's file): its organisation, and
+/// its office index brought up to date.
+struct OfficeContext {
+    let replica: Replica
+    let org: Organisation
+    let index: OfficeIndex
+    let language: Language
+    let now: Int64
+
+    var calendar: OfficeCalendar { org.settings.calendar }
+
+    static func open(_ options: ReplicaOptions, _ lang: LanguageOption) throws -> OfficeContext {
+        let language = try lang.resolve()
+        let path = try options.path()
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("no replica at \(path); create a node with `yuqing node init`, or give the hub's database")
+        }
+        guard ReplicaFile.isWritable(path) else {
+            throw CLIError("\(path) cannot be written by this user; the office's index is kept in the replica's file: run as its owner")
+        }
+        let replica = try Replica.open(at: path, schema: CaseSchema.schema)
+        let org = Organisation(try replica.views(kinds: Organisation.kinds))
+        let index = OfficeIndex(replica)
+        let started = Date()
+        let result = try index.refresh { done, total in
+            if total >= 20_000 { warn("indexing: \(done) of \(total) records") }
+        }
+        if result.rebuilt, result.records > 0, Date().timeIntervalSince(started) > 2 {
+            warn("indexed \(result.records) records in \(String(format: "%.1f", Date().timeIntervalSince(started))) s (once; later runs read only what changed)")
+        }
+        return OfficeContext(replica: replica, org: org, index: index, language: language, now: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+}
+
+/// `--csv FILE` and `--xlsx FILE`.
+struct ExportFiles: ParsableArguments {
+    @Option(help: ArgumentHelp("Write a CSV file (UTF-8 with a BOM, opens in Excel).", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("Write an Excel workbook (.xlsx).", valueName: "file")) var xlsx: String?
+
+    var any: Bool { csv != nil || xlsx != nil }
+
+    /// Writes the first table as CSV, all of them as XLSX sheets; says where.
+    func write(_ tables: [Table]) throws {
+        if let csv, let first = tables.first { try Self.save(CSV.data(first), to: csv, rows: first.rows.count) }
+        if let xlsx {
+            let data: Data
+            do { data = try XLSX.data(tables) } catch { throw CLIError("the workbook could not be made: \(error)") }
+            try Self.save(data, to: xlsx, rows: tables.reduce(0) { $0 + $1.rows.count })
+        }
+    }
+
+    /// Writes `data` through a temporary file renamed into place, so a failed write leaves no half file.
+    static func save(_ data: Data, to path: String, rows: Int? = nil) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir) else {
+            throw CLIError("the folder \(dir) does not exist; create it or write elsewhere")
+        }
+        do { try data.write(to: url, options: .atomic) } catch {
+            throw CLIError("\(path) could not be written (\(error.localizedDescription)); check the folder's permissions and free space")
+        }
+        say("wrote \(path)" + (rows.map { " (\($0) rows)" } ?? ""))
+    }
+}

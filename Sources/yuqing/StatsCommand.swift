@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import YuqingCases
+import YuqingCore
+import YuqingOffice
+import YuqingReplica
+
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "The office's statistics for a period (default: this month), per unit and overall.",
+        discussion: """
+            On a node: for the cases and reports this node holds (its unit's scope). With --db the
+            hub's database: for everyone. Cases count in the period they were discovered, deadlines
+            in the period they fall due, steps (urged, noticed, published) when they were taken.
+            `--xlsx` writes every table (per unit, clocks, monthly reports); `--csv` the first.
+            """)
+    @OptionGroup var options: ReplicaOptions
+    @OptionGroup var period: PeriodOptions
+    @Option(help: "Only this unit's row (and the total).") var unit: String?
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var files: ExportFiles
+    @OptionGroup var lang: LanguageOption
+
+    func run() async throws {
+        let ctx = try OfficeContext.open(options, lang)
+        let p = try period.period(ctx.calendar, now: ctx.now)
+        var stats = try ctx.index.statistics(p, org: ctx.org, now: ctx.now)
+        if let unit {
+            stats.units = stats.units.filter { $0.unit == unit }
+            stats.monthly = stats.monthly.filter { $0.unit == unit }
+        }
+        if json {
+            struct Out: Encodable {
+                var period: String, first: String, last: String, units: [Statistics.Row], total: Statistics.Row, monthly: [Statistics.MonthlyStanding]
+            }
+            return try printEncoded(Out(period: p.label, first: p.first.description, last: p.last.description,
+                                        units: stats.units, total: stats.total, monthly: stats.monthly))
+        }
+        let tables = OfficeTables.statistics(stats, org: ctx.org, language: ctx.language)
+        if files.any { return try files.write(tables) }
+        print(Self.text(stats, org: ctx.org, language: ctx.language))
+    }
+
+    /// A terminal's view: the main figures per unit, then the whole by level, category, platform, status.
+    static func text(_ s: Statistics, org: Organisation, language l: Language) -> String {
+        func name(_ r: Statistics.Row) -> String { r.unit.map { org.units[$0]?.name ?? $0 } ?? l(.total) }
+        let main = Table(name: "", header: [l(.unit), l(.cases), l(.onTimeRate), l(.overdue), l(.urged), l(.noticed), l(.repliesPublished),
+                                            l(.lateReports), l(.missedReports), l(.concealedReports), l(.zeroCompliance)],
+                         rows: (s.units + [s.total]).map { r in
+                             [.text(name(r)), .integer(Int64(r.cases)), .text(l.percent(r.allClocks.rate)), .integer(Int64(r.overdue)),
+                              .integer(Int64(r.urged)), .integer(Int64(r.noticed)), .integer(Int64(r.repliesPublished)), .integer(Int64(r.lateReports)),
+                              .integer(Int64(r.missedReports)), .integer(Int64(r.concealedReports)), .text(l.percent(r.monthly.rate))]
+                         })
+        let t = s.total
+        let scheme = org.settings.levelScheme
+        func line(_ term: Term, _ pairs: [(String, Int)]) -> String {
+            "\(l(term)): " + pairs.map { "\($0.0) \($0.1)" }.joined(separator: l == .zh ? "，" : ", ")
+        }
+        var out = ["\(l(.statistics)) \(s.period.label) (\(s.period.first) … \(s.period.last))", "", TextTable.render(main), ""]
+        out.append(line(.byLevel, scheme.levels.map { (l.level($0, scheme: scheme), t.byLevel[$0] ?? 0) }))
+        out.append(line(.byCategory, Category.allCases.map { (l.category($0.rawValue), t.byCategory[String($0.rawValue)] ?? 0) }))
+        out.append(line(.byPlatform, Platform.allCases.map { (l.platform($0.rawValue), t.byPlatform[$0.rawValue] ?? 0) }.filter { $0.1 > 0 }))
+        out.append(line(.byStatus, CaseStatus.allCases.map { (l.status($0), t.byStatus[$0.rawValue] ?? 0) }))
+        out.append(line(.onTimeRate, Statistics.clockNames.compactMap { n in t.clocks[n].flatMap { $0.decided > 0 ? (l.clock(n), $0) : nil } }
+            .map { ("\($0.0) \(l.percent($0.1.rate))", $0.1.decided) }))
+        return out.joined(separator: "\n")
+    }
+}
+
+struct NoticeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notice", abstract: "Draft the notice (通报) of a period from its statistics (default: this quarter).")
+    @OptionGroup var options: ReplicaOptions
+    @OptionGroup var period: PeriodOptions
+    @Option(help: ArgumentHelp("Write the draft to this file instead of printing it.", valueName: "file")) var out: String?
+    @OptionGroup var lang: LanguageOption
+
+    func run() async throws {
+        let ctx = try OfficeContext.open(options, lang)
+        let month = ctx.calendar.date(ctx.now).monthOfYear
+        let p = try period.period(ctx.calendar, now: ctx.now, fallback: Period.quarter(year: month.year, month.quarter))
+        let stats = try ctx.index.statistics(p, org: ctx.org, now: ctx.now)
+        let text = NoticeDraft.render(stats, org: ctx.org, language: ctx.language, generatedAt: ctx.now)
+        if let out { try ExportFiles.save(Data((text + "\n").utf8), to: out) } else { print(text) }
+    }
+}
+
+struct IndexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index", abstract: "The office's search and statistics index in a replica's file (kept current by every command that reads it).",
+        subcommands: [Rebuild.self])
+
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop the index and build it again from the replica.")
+        @OptionGroup var options: ReplicaOptions
+        func run() async throws {
+            let replica = try Replica.open(at: try options.path(), schema: CaseSchema.schema)
+            let index = OfficeIndex(replica)
+            try index.drop()
+            let started = Date()
+            let r = try index.refresh { done, total in say("indexing: \(done) of \(total) records") }
+            say("indexed \(r.records) records in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
+    }
+}
