@@ -23,7 +23,9 @@ HUBDB="$WORK/hub.sqlite"
 TLS_ARGS=()
 if [[ -z "${PLAIN_HTTP:-}" ]]; then
   # The hub's certificate, self-signed for 127.0.0.1. An office uses its own CA's (`--tls-ca`).
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=yuqing hub" \
+  # A scenario that runs on a calendar of its own (EXAMPLE_CLOCK, through faketime) makes the
+  # certificate valid from that day.
+  ${EXAMPLE_CLOCK:+faketime -f "@$EXAMPLE_CLOCK"} openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 400 -subj "/CN=yuqing hub" \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$WORK/hub-tls.key" -out "$WORK/hub-tls.pem" 2>/dev/null
   TLS_ARGS=(--tls-cert "$WORK/hub-tls.pem" --tls-key "$WORK/hub-tls.key")
   HUB="https://127.0.0.1:$PORT"

@@ -163,11 +163,13 @@ extension OfficeIndex {
 
     /// The statistics of `period` for everything this replica holds (a node: its scope; the hub:
     /// everyone). Bring the index up to date first.
-    public func statistics(_ period: Period, org: Organisation, now: Int64) throws -> Statistics {
+    /// `requiredUnits` are the units whose monthly reports are counted: a field unit's node
+    /// holds only its own (default: every unit below the top of the tree).
+    public func statistics(_ period: Period, org: Organisation, now: Int64, requiredUnits: [String]? = nil) throws -> Statistics {
         let calendar = org.settings.calendar
         let cases = try caseSummaries(touching: calendar.times(period))
         let reports = try reports(for: period)
-        return Statistics.compute(cases: cases, reports: reports, requiredUnits: Statistics.requiredUnits(org), period: period,
+        return Statistics.compute(cases: cases, reports: reports, requiredUnits: requiredUnits ?? Statistics.requiredUnits(org), period: period,
                                   calendar: calendar, now: now)
     }
 }

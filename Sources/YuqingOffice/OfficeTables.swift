@@ -88,8 +88,14 @@ public enum OfficeTables {
     public static func hits(_ hits: [SearchHit], org: Organisation, language l: Language) -> Table {
         let cal = org.settings.calendar
         let kindName: [String: Term] = ["case": Term("案件", "case"), "reply": .reply, "report": .report]
+        func title(_ h: SearchHit) -> String {
+            // A report's title is its form and period, in the reader's language.
+            let parts = h.record.split(separator: ":", maxSplits: 2).map(String.init)
+            guard h.kind == "report", parts.count == 3, let form = ReportForm(rawValue: parts[0]) else { return h.title }
+            return "\(l.form(form)) \(parts[1])"
+        }
         let rows: [[Cell]] = hits.map { h in
-            [.text(kindName[h.kind].map { l($0) } ?? h.kind), .text(h.kind == "reply" ? "\(h.record)/\(h.element)" : h.record), .text(h.title),
+            [.text(kindName[h.kind].map { l($0) } ?? h.kind), .text(h.kind == "reply" ? "\(h.record)/\(h.element)" : h.record), .text(title(h)),
              .text(h.status.map { l.status($0) } ?? ""), .text(l.level(h.level, scheme: org.settings.levelScheme)),
              .text(org.units[h.unit]?.name ?? h.unit), .text(cal.show(h.at)), .text(h.snippet)]
         }

@@ -38,7 +38,7 @@ struct ExportCommand: AsyncParsableCommand {
             let ctx = try OfficeContext.open(options, lang)
             let p = try period.period(ctx.calendar, now: ctx.now)
             let l = ctx.language
-            let stats = try ctx.index.statistics(p, org: ctx.org, now: ctx.now)
+            let stats = try ctx.statistics(p)
             try files.write([OfficeTables.reports(try ctx.index.reports(for: p), org: ctx.org, language: l, name: "\(l(.report)) \(p.label)"),
                              OfficeTables.monthly(stats, org: ctx.org, language: l)])
         }
@@ -81,7 +81,7 @@ struct ExportCommand: AsyncParsableCommand {
                 guard ctx.replica.role == .node else { throw CLIError("at the hub, say which unit: --unit UNIT") }
                 u = try ctx.replica.info().unit
             }
-            let stats = try ctx.index.statistics(.month(m), org: ctx.org, now: ctx.now)
+            let stats = try ctx.statistics(.month(m))
             let report = try ctx.index.reports(for: .month(m)).first { $0.form == .monthly && $0.unit == u && $0.period == m.description }
             let html = PrintableForms.monthlyReport(unit: u, month: m, report: report, statistics: stats, org: ctx.org, language: ctx.language, now: ctx.now)
             try ExportFiles.save(Data(html.utf8), to: out)

@@ -66,6 +66,18 @@ struct OfficeContext {
 
     var calendar: OfficeCalendar { org.settings.calendar }
 
+    /// The units whose monthly reports this replica can judge: all at the hub and on an
+    /// office-level node, only its own on a field unit's node (it holds no other unit's reports).
+    var requiredUnits: [String] {
+        guard replica.role == .node, let info = try? replica.info(), let user = try? replica.attribute("user"),
+              !(org.users[user].map { Role.isOfficeLevel($0.roles) } ?? false) else { return Statistics.requiredUnits(org) }
+        return Statistics.requiredUnits(org).filter { $0 == info.unit }
+    }
+
+    func statistics(_ period: Period) throws -> Statistics {
+        try index.statistics(period, org: org, now: now, requiredUnits: requiredUnits)
+    }
+
     static func open(_ options: ReplicaOptions, _ lang: LanguageOption) throws -> OfficeContext {
         let language = try lang.resolve()
         let path = try options.path()

@@ -103,7 +103,7 @@ struct ReportCommand: AsyncParsableCommand {
                 guard let parsed = Month(month) else { throw CLIError("'\(month)' is not a month; write it as 2026-10") }
                 m = parsed
             } else { m = ctx.calendar.date(ctx.now).monthOfYear.previous }
-            let stats = try ctx.index.statistics(.month(m), org: ctx.org, now: ctx.now)
+            let stats = try ctx.statistics(.month(m))
             if json { return try printEncoded(stats.monthly) }
             let table = OfficeTables.monthly(stats, org: ctx.org, language: ctx.language)
             if files.any { return try files.write([table]) }

@@ -24,9 +24,13 @@ struct StatsCommand: AsyncParsableCommand {
     func run() async throws {
         let ctx = try OfficeContext.open(options, lang)
         let p = try period.period(ctx.calendar, now: ctx.now)
-        var stats = try ctx.index.statistics(p, org: ctx.org, now: ctx.now)
+        var stats = try ctx.statistics(p)
         if let unit {
-            stats.units = stats.units.filter { $0.unit == unit }
+            guard let row = stats.units.first(where: { $0.unit == unit }) else {
+                throw CLIError("\(unit) has nothing in \(p.label) on this replica; `yuqing org show` lists the units")
+            }
+            stats.units = []
+            stats.total = row
             stats.monthly = stats.monthly.filter { $0.unit == unit }
         }
         if json {
@@ -79,7 +83,7 @@ struct NoticeCommand: AsyncParsableCommand {
         let ctx = try OfficeContext.open(options, lang)
         let month = ctx.calendar.date(ctx.now).monthOfYear
         let p = try period.period(ctx.calendar, now: ctx.now, fallback: Period.quarter(year: month.year, month.quarter))
-        let stats = try ctx.index.statistics(p, org: ctx.org, now: ctx.now)
+        let stats = try ctx.statistics(p)
         let text = NoticeDraft.render(stats, org: ctx.org, language: ctx.language, generatedAt: ctx.now)
         if let out { try ExportFiles.save(Data((text + "\n").utf8), to: out) } else { print(text) }
     }
