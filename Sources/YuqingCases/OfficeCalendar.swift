@@ -18,10 +18,13 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(year: y, month: m, day: d)
     }
 
-    /// The date `days` days after 1970-01-01.
+    /// The first and last days there are: 0001-01-01 and 9999-12-31.
+    public static let dayRange: ClosedRange<Int64> = -719_162...2_932_896
+
+    /// The date `days` days after 1970-01-01 (clamped to years 1–9999).
     public init(daysSince1970 days: Int64) {
         // Howard Hinnant's civil_from_days.
-        let z = days + 719_468
+        let z = min(max(days, Self.dayRange.lowerBound), Self.dayRange.upperBound) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
