@@ -250,23 +250,28 @@ public final class OfficeIndex: Sendable {
             insertDoc = try db.cachedStatement(sql: "INSERT INTO office_doc (kind, record, elem, unit, at, title, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
             insertTri = try db.cachedStatement(sql: "INSERT INTO office_fts (rowid, title, body) VALUES (?, ?, ?)")
             insertUni = try db.cachedStatement(sql: "INSERT INTO office_fts1 (rowid, chars) VALUES (?, ?)")
-            selectDocs = try db.cachedStatement(sql: "SELECT id, title, body FROM office_doc WHERE record = ? AND kind IN (?, ?)")
+            selectDocs = try db.cachedStatement(sql: "SELECT id, kind, title, body FROM office_doc WHERE record = ? AND kind IN (?, ?)")
             deleteTri = try db.cachedStatement(sql: "INSERT INTO office_fts (office_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)")
             deleteUni = try db.cachedStatement(sql: "INSERT INTO office_fts1 (office_fts1, rowid, chars) VALUES ('delete', ?, ?)")
         }
 
+        /// A reply is found by its own text: its title (the case's) is shown, not searched.
         mutating func addDoc(kind: String, record: String, elem: String, unit: String, at: Int64, title: String, body: String) throws {
             try insertDoc.execute(arguments: [kind, record, elem, unit, at, title, body])
             let id = db.lastInsertedRowID
-            try insertTri.execute(arguments: [id, title, body])
-            try insertUni.execute(arguments: [id, SearchText.spaced(title + "\n" + body)])
+            let searched = Self.searchedTitle(kind: kind, title)
+            try insertTri.execute(arguments: [id, searched, body])
+            try insertUni.execute(arguments: [id, SearchText.spaced(searched + "\n" + body)])
         }
+
+        static func searchedTitle(kind: String, _ title: String) -> String { kind == "reply" ? "" : title }
 
         mutating func removeDocs(_ record: String, kind: String) throws {
             let kinds = kind == CaseSchema.Kind.case ? ("case", "reply") : ("report", "report")
             let rows = try Row.fetchAll(selectDocs, arguments: [record, kinds.0, kinds.1])
             for row in rows {
-                let id: Int64 = row["id"], title: String = row["title"], body: String = row["body"]
+                let id: Int64 = row["id"], body: String = row["body"]
+                let title = Self.searchedTitle(kind: row["kind"], row["title"])
                 try deleteTri.execute(arguments: [id, title, body])
                 try deleteUni.execute(arguments: [id, SearchText.spaced(title + "\n" + body)])
             }
