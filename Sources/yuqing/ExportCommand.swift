@@ -23,7 +23,7 @@ struct ExportCommand: AsyncParsableCommand {
             let p = try period.period(ctx.calendar, now: ctx.now)
             let cases = try ctx.index.cases(discovered: ctx.calendar.times(p), unit: unit)
             let l = ctx.language
-            try files.write([OfficeTables.cases(cases, org: ctx.org, language: l, now: ctx.now, name: "\(l(Term("案件", "cases"))) \(p.label)")])
+            try files.write([OfficeTables.cases(cases, org: ctx.org, language: l, now: ctx.now, name: "\(l(Term("案件", "cases"))) \(p.label)")], language: ctx.language)
         }
     }
 
@@ -40,7 +40,7 @@ struct ExportCommand: AsyncParsableCommand {
             let l = ctx.language
             let stats = try ctx.statistics(p)
             try files.write([OfficeTables.reports(try ctx.index.reports(for: p), org: ctx.org, language: l, name: "\(l(.report)) \(p.label)"),
-                             OfficeTables.monthly(stats, org: ctx.org, language: l)])
+                             OfficeTables.monthly(stats, org: ctx.org, language: l)], language: l)
         }
     }
 
@@ -57,7 +57,7 @@ struct ExportCommand: AsyncParsableCommand {
             let file = try CaseLookup.file(id, in: replica)
             let org = Organisation(try replica.views(kinds: Organisation.kinds))
             let html = PrintableForms.handlingRecord(file, org: org, language: l, now: Int64(Date().timeIntervalSince1970 * 1000))
-            try ExportFiles.save(Data(html.utf8), to: out)
+            try ExportFiles.save(Data(html.utf8), to: out, language: l)
         }
     }
 
@@ -84,7 +84,7 @@ struct ExportCommand: AsyncParsableCommand {
             let stats = try ctx.statistics(.month(m))
             let report = try ctx.index.reports(for: .month(m)).first { $0.form == .monthly && $0.unit == u && $0.period == m.description }
             let html = PrintableForms.monthlyReport(unit: u, month: m, report: report, statistics: stats, org: ctx.org, language: ctx.language, now: ctx.now)
-            try ExportFiles.save(Data(html.utf8), to: out)
+            try ExportFiles.save(Data(html.utf8), to: out, language: ctx.language)
         }
     }
 }

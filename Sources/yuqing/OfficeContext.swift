@@ -92,10 +92,12 @@ struct OfficeContext {
         let index = OfficeIndex(replica)
         let started = Date()
         let result = try index.refresh { done, total in
-            if total >= 20_000 { warn("indexing: \(done) of \(total) records") }
+            if total >= 20_000 { warn(language == .zh ? "正在建立索引：\(done)/\(total)" : "indexing: \(done) of \(total) records") }
         }
         if result.rebuilt, result.records > 0, Date().timeIntervalSince(started) > 2 {
-            warn("indexed \(result.records) records in \(String(format: "%.1f", Date().timeIntervalSince(started))) s (once; later runs read only what changed)")
+            let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
+            warn(language == .zh ? "已为\(result.records)条记录建立索引，用时\(seconds)秒（仅此一次，之后只读取变化）"
+                 : "indexed \(result.records) records in \(seconds) s (once; later runs read only what changed)")
         }
         return OfficeContext(replica: replica, org: org, index: index, language: language, now: Int64(Date().timeIntervalSince1970 * 1000))
     }
@@ -109,17 +111,17 @@ struct ExportFiles: ParsableArguments {
     var any: Bool { csv != nil || xlsx != nil }
 
     /// Writes the first table as CSV, all of them as XLSX sheets; says where.
-    func write(_ tables: [Table]) throws {
-        if let csv, let first = tables.first { try Self.save(CSV.data(first), to: csv, rows: first.rows.count) }
+    func write(_ tables: [Table], language: Language) throws {
+        if let csv, let first = tables.first { try Self.save(CSV.data(first), to: csv, rows: first.rows.count, language: language) }
         if let xlsx {
             let data: Data
             do { data = try XLSX.data(tables) } catch { throw CLIError("the workbook could not be made: \(error)") }
-            try Self.save(data, to: xlsx, rows: tables.reduce(0) { $0 + $1.rows.count })
+            try Self.save(data, to: xlsx, rows: tables.reduce(0) { $0 + $1.rows.count }, language: language)
         }
     }
 
     /// Writes `data` through a temporary file renamed into place, so a failed write leaves no half file.
-    static func save(_ data: Data, to path: String, rows: Int? = nil) throws {
+    static func save(_ data: Data, to path: String, rows: Int? = nil, language l: Language) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         guard FileManager.default.fileExists(atPath: dir.isEmpty ? "." : dir) else {
@@ -128,6 +130,6 @@ struct ExportFiles: ParsableArguments {
         do { try data.write(to: url, options: .atomic) } catch {
             throw CLIError("\(path) could not be written (\(error.localizedDescription)); check the folder's permissions and free space")
         }
-        say("wrote \(path)" + (rows.map { " (\($0) rows)" } ?? ""))
+        say(l == .zh ? "已写入\(path)" + (rows.map { "（\($0)行）" } ?? "") : "wrote \(path)" + (rows.map { " (\($0) rows)" } ?? ""))
     }
 }

@@ -82,7 +82,7 @@ struct ReportCommand: AsyncParsableCommand {
             let reports = try ctx.index.reports(for: p).filter { unit == nil || $0.unit == unit }
             let table = OfficeTables.reports(reports, org: ctx.org, language: ctx.language, name: "\(ctx.language(.report)) \(p.label)")
             if json { return try printEncoded(reports) }
-            if files.any { return try files.write([table]) }
+            if files.any { return try files.write([table], language: ctx.language) }
             print(reports.isEmpty ? ctx.language(.noResults) : TextTable.render(table))
         }
     }
@@ -106,7 +106,7 @@ struct ReportCommand: AsyncParsableCommand {
             let stats = try ctx.statistics(.month(m))
             if json { return try printEncoded(stats.monthly) }
             let table = OfficeTables.monthly(stats, org: ctx.org, language: ctx.language)
-            if files.any { return try files.write([table]) }
+            if files.any { return try files.write([table], language: ctx.language) }
             if stats.monthly.isEmpty {
                 print(ctx.language == .zh ? "组织中没有需要报送月报告的单位（单位树顶层以下的单位）。" : "No unit must file monthly reports (units below the top of the unit tree do).")
                 return

@@ -60,7 +60,7 @@ struct SearchCommand: AsyncParsableCommand {
             })
         }
         let table = OfficeTables.hits(hits, org: ctx.org, language: ctx.language)
-        if files.any { return try files.write([table]) }
+        if files.any { return try files.write([table], language: ctx.language) }
         if hits.isEmpty { return print(ctx.language(.noResults)) }
         print(TextTable.render(table))
         print("\(hits.count) \(ctx.language(.hits))" + (hits.count == limit ? (ctx.language == .zh ? "（可能还有更多：--limit）" : " (there may be more: --limit)") : ""))
@@ -102,12 +102,15 @@ struct KeywordCommand: AsyncParsableCommand {
         @Argument(help: "The keyword.") var word: String
         @Option(help: "The topic (专题) it belongs to.") var topic: String?
         @OptionGroup var scope: Scope
+        @OptionGroup var lang: LanguageOption
         func run() async throws {
+            let l = try lang.resolve()
             let (replica, author, owner) = try KeywordCommand.writer(options, scope)
             let w: [FieldWrite]
             do { w = try Keyword.writes(Keyword(word: word, unit: owner, topic: topic)) } catch { throw CLIError(error.message) }
             try replica.write(w.map { Replica.Write($0.record, $0.field, $0.value) }, author: author)
-            print("keyword \(word) saved for \(owner ?? "everyone")" + (topic.map { " (topic \($0))" } ?? ""))
+            print(l == .zh ? "关键词\(word)已保存（\(owner ?? l(.everyone))）" + (topic.map { "，专题：\($0)" } ?? "")
+                  : "keyword \(word) saved for \(owner ?? "everyone")" + (topic.map { " (topic \($0))" } ?? ""))
         }
     }
 
@@ -116,7 +119,9 @@ struct KeywordCommand: AsyncParsableCommand {
         @OptionGroup var options: ReplicaOptions
         @Argument(help: "The keyword.") var word: String
         @OptionGroup var scope: Scope
+        @OptionGroup var lang: LanguageOption
         func run() async throws {
+            let l = try lang.resolve()
             let (replica, author, owner) = try KeywordCommand.writer(options, scope)
             let id = Keyword.id(word: word, unit: owner)
             guard let view = try replica.view(RecordRef(kind: CaseSchema.Kind.keyword, id: id)), let k = Keyword(view) else {
@@ -127,7 +132,7 @@ struct KeywordCommand: AsyncParsableCommand {
             let w: [FieldWrite]
             do { w = try Keyword.writes(retired) } catch { throw CLIError(error.message) }
             try replica.write(w.map { Replica.Write($0.record, $0.field, $0.value) }, author: author)
-            print("keyword \(word) retired for \(owner ?? "everyone")")
+            print(l == .zh ? "关键词\(word)已停用（\(owner ?? l(.everyone))）" : "keyword \(word) retired for \(owner ?? "everyone")")
         }
     }
 

@@ -41,7 +41,7 @@ struct StatsCommand: AsyncParsableCommand {
                                         units: stats.units, total: stats.total, monthly: stats.monthly))
         }
         let tables = OfficeTables.statistics(stats, org: ctx.org, language: ctx.language)
-        if files.any { return try files.write(tables) }
+        if files.any { return try files.write(tables, language: ctx.language) }
         print(Self.text(stats, org: ctx.org, language: ctx.language))
     }
 
@@ -85,7 +85,7 @@ struct NoticeCommand: AsyncParsableCommand {
         let p = try period.period(ctx.calendar, now: ctx.now, fallback: Period.quarter(year: month.year, month.quarter))
         let stats = try ctx.statistics(p)
         let text = NoticeDraft.render(stats, org: ctx.org, language: ctx.language, generatedAt: ctx.now)
-        if let out { try ExportFiles.save(Data((text + "\n").utf8), to: out) } else { print(text) }
+        if let out { try ExportFiles.save(Data((text + "\n").utf8), to: out, language: ctx.language) } else { print(text) }
     }
 }
 
