@@ -121,8 +121,9 @@ public enum ReportField {
 
 /// The writes that file a routine report.
 public enum ReportWrites {
-    /// Files `filing` as `form` for `period` (a `Month` or a `CivilDate` in text).
-    public static func file(_ form: ReportForm, period: String, filing: Filing, entryID: String) throws(WorkflowError) -> [FieldWrite] {
+    /// Files `filing` as `form` for `period` (a `Month` or a `CivilDate` in text). A report filed
+    /// before (`again`) gains only the new filing: its identity fields are written once.
+    public static func file(_ form: ReportForm, period: String, filing: Filing, entryID: String, again: Bool = false) throws(WorkflowError) -> [FieldWrite] {
         switch form {
         case .monthly: guard Month(period) != nil else { throw WorkflowError(.input, "'\(period)' is not a month; write it as 2026-10") }
         case .daily: guard CivilDate(period) != nil else { throw WorkflowError(.input, "'\(period)' is not a day; write it as 2026-10-03") }
@@ -135,11 +136,13 @@ public enum ReportWrites {
             throw WorkflowError(.input, "a zero report says nothing was found: leave out --cases, or file it without --zero")
         }
         let r = RecordRef(kind: CaseSchema.Kind.report, id: RoutineReport.id(form, period: period, unit: filing.unit))
+        let entry = FieldWrite(r, FieldKey(ReportField.filings, element: entryID), .text(filing.encoded()))
+        if again { return [entry] }
         return [
             FieldWrite(r, FieldKey(ReportField.form), .text(form.rawValue)),
             FieldWrite(r, FieldKey(ReportField.unit), .text(filing.unit)),
             FieldWrite(r, FieldKey(ReportField.period), .text(period)),
-            FieldWrite(r, FieldKey(ReportField.filings, element: entryID), .text(filing.encoded())),
+            entry,
         ]
     }
 }

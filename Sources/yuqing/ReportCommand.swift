@@ -48,10 +48,10 @@ struct ReportCommand: AsyncParsableCommand {
                 warn("the sites are watched at least 3 times a day; this form says \(rounds)")
             }
             let filing = Filing(at: ctx.now, by: ctx.actor, zero: zero, cases: cases, replies: replies, rounds: rounds, text: text)
-            let writes: [FieldWrite]
-            do { writes = try ReportWrites.file(form, period: period, filing: filing, entryID: IDs.make("F-")) } catch { throw CLIError(error.message) }
             let id = RoutineReport.id(form, period: period, unit: ctx.actor.unit)
             let earlier = try ctx.replica.view(RecordRef(kind: CaseSchema.Kind.report, id: id)).flatMap(RoutineReport.init)
+            let writes: [FieldWrite]
+            do { writes = try ReportWrites.file(form, period: period, filing: filing, entryID: IDs.make("F-"), again: earlier != nil) } catch { throw CLIError(error.message) }
             let changes = try ctx.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: ctx.actor.author)
             let filedAt = Int64(clamping: changes.last?.hlc.wallMillis ?? UInt64(ctx.now))
             let deadline = form == .monthly ? cal.monthlyReportDeadline(Month(period)!) : cal.dailyReportDeadline(CivilDate(period)!)
