@@ -76,28 +76,3 @@ extension Cell: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .number(value) }
 }
-
-/// An export that cannot be written as asked. The message says what is wrong.
-public struct ExportError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What kind of failure, stable for programs.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        let name: String
-        public var description: String { name }
-        /// Over a limit of the format: 4 GiB in a ZIP without ZIP64, Excel's rows and columns.
-        public static let tooLarge = Code(name: "too_large")
-        /// Input the format cannot hold as given (no tables, a duplicate or empty ZIP path).
-        public static let input = Code(name: "input")
-        /// zlib refused to compress.
-        public static let compression = Code(name: "compression")
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}

@@ -16,14 +16,14 @@ public enum XLSX {
     /// integers beyond 15 digits, which Excel would round, and numbers that are not finite are
     /// written as text.
     ///
-    /// - Throws: ``ExportError`` when `tables` is empty, a sheet exceeds Excel's 1,048,576 rows
+    /// - Throws: ``OfficeError`` when `tables` is empty, a sheet exceeds Excel's 1,048,576 rows
     ///   or 16,384 columns, or the workbook exceeds 4 GiB.
     public static func data(_ tables: [Table]) throws -> Data {
-        guard !tables.isEmpty else { throw ExportError(.input, "a workbook needs at least one table") }
+        guard !tables.isEmpty else { throw OfficeError(.input, "a workbook needs at least one table") }
         for table in tables {
             let rows = table.rows.count + 1, columns = ([table.header.count] + table.rows.map(\.count)).max()!
             guard rows <= maxRows, columns <= maxColumns else {
-                throw ExportError(.tooLarge, "table '\(table.name)' has \(rows) rows and \(columns) columns; "
+                throw OfficeError(.tooLarge, "table '\(table.name)' has \(rows) rows and \(columns) columns; "
                                   + "an Excel sheet holds \(maxRows) rows and \(maxColumns) columns")
             }
         }

@@ -29,10 +29,10 @@ struct ZipWriter {
     mutating func add(path: String, data: Data) throws {
         let name = Array(path.utf8)
         guard !name.isEmpty, name.count <= Int(UInt16.max), !path.hasPrefix("/") else {
-            throw ExportError(.input, "'\(path)' cannot name a file in a ZIP archive")
+            throw OfficeError(.input, "'\(path)' cannot name a file in a ZIP archive")
         }
-        guard names.insert(path).inserted else { throw ExportError(.input, "the ZIP archive already holds '\(path)'") }
-        guard entries.count < Int(UInt16.max) else { throw ExportError(.tooLarge, "a ZIP archive without ZIP64 holds at most 65,535 files") }
+        guard names.insert(path).inserted else { throw OfficeError(.input, "the ZIP archive already holds '\(path)'") }
+        guard entries.count < Int(UInt16.max) else { throw OfficeError(.tooLarge, "a ZIP archive without ZIP64 holds at most 65,535 files") }
         guard data.count <= Self.limit else { throw Self.tooLarge("'\(path)' has \(data.count) bytes") }
         guard archive.count <= Self.limit else { throw Self.tooLarge("the archive reaches \(archive.count) bytes") }
 
@@ -95,8 +95,8 @@ struct ZipWriter {
         out.le16(UInt16(entry.name.count))
     }
 
-    private static func tooLarge(_ what: String) -> ExportError {
-        ExportError(.tooLarge, "\(what): over the 4 GiB a ZIP archive holds without ZIP64")
+    private static func tooLarge(_ what: String) -> OfficeError {
+        OfficeError(.tooLarge, "\(what): over the 4 GiB a ZIP archive holds without ZIP64")
     }
 
     /// The CRC-32 of `data` (zlib's).
@@ -111,7 +111,7 @@ struct ZipWriter {
         var stream = z_stream()
         var status = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
                                    ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard status == Z_OK else { throw ExportError(.compression, "zlib could not start deflating (status \(status))") }
+        guard status == Z_OK else { throw OfficeError(.compression, "zlib could not start deflating (status \(status))") }
         defer { deflateEnd(&stream) }
 
         let bound = Int(deflateBound(&stream, uLong(data.count)))
@@ -128,7 +128,7 @@ struct ZipWriter {
                 return status
             }
         }
-        guard status == Z_STREAM_END else { throw ExportError(.compression, "zlib could not deflate (status \(status))") }
+        guard status == Z_STREAM_END else { throw OfficeError(.compression, "zlib could not deflate (status \(status))") }
         out.count = produced
         return out
     }

@@ -66,16 +66,12 @@ struct ExportCommand: AsyncParsableCommand {
             commandName: "monthly-report", abstract: "A unit's monthly report (月报告) on a month (default: last month), printable.")
         @OptionGroup var options: ReplicaOptions
         @Option(help: "The unit (default: this node's).") var unit: String?
-        @Option(help: "The month reported on (2026-10).") var month: String?
+        @OptionGroup var month: ReportMonth
         @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file")) var out: String
         @OptionGroup var lang: LanguageOption
         func run() async throws {
             let ctx = try OfficeContext.open(options, lang)
-            let m: Month
-            if let month {
-                guard let parsed = Month(month) else { throw CLIError("'\(month)' is not a month; write it as 2026-10") }
-                m = parsed
-            } else { m = ctx.calendar.date(ctx.now).monthOfYear.previous }
+            let m = try month.month(ctx.calendar, now: ctx.now)
             let u: String
             if let unit { u = unit } else {
                 guard ctx.replica.role == .node else { throw CLIError("at the hub, say which unit: --unit UNIT") }

@@ -55,6 +55,17 @@ struct PeriodOptions: ParsableArguments {
     }
 }
 
+/// `--month 2026-10`, last month (office time) when not given: the month a monthly report is on.
+struct ReportMonth: ParsableArguments {
+    @Option(help: "The month reported on (2026-10; default: last month).") var month: String?
+
+    func month(_ calendar: OfficeCalendar, now: Int64) throws -> Month {
+        guard let month else { return calendar.date(now).monthOfYear.previous }
+        guard let m = Month(month) else { throw CLIError("'\(month)' is not a month; write it as 2026-10") }
+        return m
+    }
+}
+
 /// A replica opened for the office's work (a node's, or the hub's file): its organisation, and
 /// its office index brought up to date.
 struct OfficeContext {

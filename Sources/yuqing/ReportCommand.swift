@@ -91,18 +91,14 @@ struct ReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Zero-report compliance: every unit's monthly report on a month (default: last month), on time, late or missing.")
         @OptionGroup var options: ReplicaOptions
-        @Option(help: "The month reported on (2026-10).") var month: String?
+        @OptionGroup var month: ReportMonth
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var files: ExportFiles
         @OptionGroup var lang: LanguageOption
 
         func run() async throws {
             let ctx = try OfficeContext.open(options, lang)
-            let m: Month
-            if let month {
-                guard let parsed = Month(month) else { throw CLIError("'\(month)' is not a month; write it as 2026-10") }
-                m = parsed
-            } else { m = ctx.calendar.date(ctx.now).monthOfYear.previous }
+            let m = try month.month(ctx.calendar, now: ctx.now)
             let stats = try ctx.statistics(.month(m))
             if json { return try printEncoded(stats.monthly) }
             let table = OfficeTables.monthly(stats, org: ctx.org, language: ctx.language)

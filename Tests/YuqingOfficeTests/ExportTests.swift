@@ -190,9 +190,9 @@ import YuqingTestSupport
     @Test func workbooksAreDeterministicAndRefuseWhatExcelCannotHold() throws {
         let tables = [Self.report, Self.handling]
         #expect(try XLSX.data(tables) == XLSX.data(tables))
-        #expect(throws: ExportError.self) { try XLSX.data([]) }
+        #expect(throws: OfficeError.self) { try XLSX.data([]) }
         let wide = Table(name: "wide", header: Array(repeating: "h", count: XLSX.maxColumns + 1), rows: [])
-        let error = #expect(throws: ExportError.self) { try XLSX.data([wide]) }
+        let error = #expect(throws: OfficeError.self) { try XLSX.data([wide]) }
         #expect(error?.code == .tooLarge)
     }
 
@@ -201,7 +201,7 @@ import YuqingTestSupport
         try zip.add(path: "a/文件.txt", data: Data("网络".utf8))
         try zip.add(path: "empty", data: Data())
         try zip.add(path: "big", data: Data(repeating: 65, count: 100_000))
-        #expect(throws: ExportError.self) { try zip.add(path: "big", data: Data()) }
+        #expect(throws: OfficeError.self) { try zip.add(path: "big", data: Data()) }
         let archive = try zip.finish()
         // The 100,000 repeated bytes are deflated.
         #expect(archive.count < 2_000)
