@@ -13,8 +13,6 @@ public struct OfficeError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let input = Code(name: "input")
         /// The replica's file could not be read or the index written.
         public static let storage = Code(name: "storage")
-        /// An export could not be written.
-        public static let export = Code(name: "export")
         /// Over a limit of a format: 4 GiB in a ZIP without ZIP64, Excel's rows and columns.
         public static let tooLarge = Code(name: "too_large")
         /// zlib refused to compress.
