@@ -20,7 +20,7 @@ public enum Language: String, CaseIterable, Codable, Hashable, Sendable {
         if n.hasPrefix("zh") { self = .zh } else if n.hasPrefix("en") { self = .en } else { return nil }
     }
 
-    /// The text for `key` in this language; the key itself when the table lacks it.
+    /// The term in this language.
     public func callAsFunction(_ key: Term) -> String { self == .zh ? key.zh : key.en }
 
     /// A status, level, category, platform, clock or role by its stored name.

@@ -133,22 +133,7 @@ public enum PrintableForms {
         """
     }
 
-    /// Escapes text for HTML (elements and attribute values).
-    public static func esc(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                if ch.value < 0x20 && ch != "\n" && ch != "\t" { continue }
-                out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    /// Escapes text for HTML: the workbook's XML escaping (``XLSX/escaped(_:)``), which also
+    /// drops the characters a document may not hold. Attributes here are quoted with `"`.
+    public static func esc(_ s: String) -> String { XLSX.escaped(s) }
 }
