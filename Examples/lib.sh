@@ -10,6 +10,9 @@ if [[ -z "${YUQING_BIN:-}" ]]; then
   YUQING_BIN="$(swift build --show-bin-path)/yuqing"
 fi
 Y="$YUQING_BIN"
+# The scenarios read the CLI's English lines; where one shows a language it says so with --lang.
+unset LC_ALL LC_MESSAGES
+export LANG=C.UTF-8
 WORK="$(mktemp -d -t "yuqing-$EXAMPLE.XXXXXX")"
 HUB_PID=""
 cleanup() {

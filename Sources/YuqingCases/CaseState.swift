@@ -38,6 +38,17 @@ public enum CaseStatus: String, CaseIterable, Codable, Hashable, Sendable, Compa
 public struct Reply: Hashable, Sendable {
     public enum Stage: String, Codable, Hashable, Sendable {
         case drafted, signed, approved, returned, published
+
+        /// The stage's name in Chinese.
+        public var chinese: String {
+            switch self {
+            case .drafted: "已起草"
+            case .signed: "已签字"
+            case .approved: "已审定"
+            case .returned: "已退回"
+            case .published: "已发布"
+            }
+        }
     }
 
     /// The draft step's id.

@@ -114,7 +114,7 @@ public struct Organisation: Hashable, Sendable {
 /// makes them.
 public enum OrganisationWrites {
     public static func unit(_ id: String, name: String?, parent: String?) throws(WorkflowError) -> [FieldWrite] {
-        if let problem = Identifier.problem(id, what: "unit") { throw WorkflowError(.input, problem) }
+        if let error = Identifier.error(id, what: "unit") { throw error }
         let r = RecordRef(kind: CaseSchema.Kind.unit, id: id)
         var w = [FieldWrite(r, FieldKey("name"), .text(name ?? id))]
         if let parent { w.append(FieldWrite(r, FieldKey("parent"), .text(parent))) }
@@ -122,8 +122,8 @@ public enum OrganisationWrites {
     }
 
     public static func user(_ id: String, name: String?, unit: String, roles: [Role]) throws(WorkflowError) -> [FieldWrite] {
-        if let problem = Identifier.problem(id, what: "user") { throw WorkflowError(.input, problem) }
-        if let problem = Identifier.problem(unit, what: "unit") { throw WorkflowError(.input, problem) }
+        if let error = Identifier.error(id, what: "user") { throw error }
+        if let error = Identifier.error(unit, what: "unit") { throw error }
         let r = RecordRef(kind: CaseSchema.Kind.user, id: id)
         return [FieldWrite(r, FieldKey("name"), .text(name ?? id)), FieldWrite(r, FieldKey("unit"), .text(unit))]
             + roles.map { FieldWrite(r, FieldKey("roles", element: $0.rawValue), .integer(1)) }

@@ -72,14 +72,41 @@ public struct Actor: Hashable, Sendable, CustomStringConvertible {
 /// Checks a user or unit id: at most 64 bytes, printable, no `@` or `/`, no space at either end.
 public enum Identifier {
     /// Why `id` is not a valid user or unit id, or nil when it is.
-    public static func problem(_ id: String, what: String) -> String? {
-        if id.isEmpty { return "a \(what) id cannot be empty" }
-        if id.utf8.count > 64 { return "the \(what) id '\(id.prefix(20))…' is longer than 64 bytes" }
+    public static func problem(_ id: String, what: String) -> String? { check(id, what: what)?.message }
+
+    /// ``problem(_:what:)`` in Chinese.
+    public static func chineseProblem(_ id: String, what: String) -> String? { check(id, what: what)?.chinese }
+
+    /// ``problem(_:what:)`` as an error of `code`, in both languages; nil when `id` is valid.
+    public static func error(_ id: String, what: String, code: WorkflowError.Code = .input) -> WorkflowError? {
+        check(id, what: what).map { WorkflowError(code, $0.message, zh: $0.chinese) }
+    }
+
+    static func check(_ id: String, what: String) -> (message: String, chinese: String)? {
+        let zh = chineseName(what) + "ID"
+        if id.isEmpty { return ("a \(what) id cannot be empty", "\(zh)不能为空") }
+        if id.utf8.count > 64 { return ("the \(what) id '\(id.prefix(20))…' is longer than 64 bytes", "\(zh)“\(id.prefix(20))…”超过 64 字节") }
         if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) {
-            return "the \(what) id '\(id)' may not hold '@', '/' or control characters"
+            return ("the \(what) id '\(id)' may not hold '@', '/' or control characters", "\(zh)“\(id)”不能包含“@”“/”或控制字符")
         }
-        if id.first!.isWhitespace || id.last!.isWhitespace { return "the \(what) id '\(id)' may not begin or end with a space" }
+        if id.first!.isWhitespace || id.last!.isWhitespace {
+            return ("the \(what) id '\(id)' may not begin or end with a space", "\(zh)“\(id)”的开头和结尾不能有空格")
+        }
         return nil
+    }
+
+    /// What an id names (`unit`, `user` or another record kind), in Chinese.
+    static func chineseName(_ what: String) -> String {
+        switch what {
+        case CaseSchema.Kind.unit: "单位"
+        case CaseSchema.Kind.user: "用户"
+        case CaseSchema.Kind.case: "案件"
+        case CaseSchema.Kind.settings: "设置"
+        case CaseSchema.Kind.device: "设备"
+        case CaseSchema.Kind.report: "报告"
+        case CaseSchema.Kind.keyword: "关键词"
+        default: what + " "
+        }
     }
 }
 

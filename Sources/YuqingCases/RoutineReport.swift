@@ -125,15 +125,22 @@ public enum ReportWrites {
     /// before (`again`) gains only the new filing: its identity fields are written once.
     public static func file(_ form: ReportForm, period: String, filing: Filing, entryID: String, again: Bool = false) throws(WorkflowError) -> [FieldWrite] {
         switch form {
-        case .monthly: guard Month(period) != nil else { throw WorkflowError(.input, "'\(period)' is not a month; write it as 2026-10") }
-        case .daily: guard CivilDate(period) != nil else { throw WorkflowError(.input, "'\(period)' is not a day; write it as 2026-10-03") }
+        case .monthly:
+            guard Month(period) != nil else {
+                throw WorkflowError(.input, "'\(period)' is not a month; write it as 2026-10", zh: "“\(period)”不是月份；请按 2026-10 的格式填写")
+            }
+        case .daily:
+            guard CivilDate(period) != nil else {
+                throw WorkflowError(.input, "'\(period)' is not a day; write it as 2026-10-03", zh: "“\(period)”不是日期；请按 2026-10-03 的格式填写")
+            }
         }
-        if let p = Identifier.problem(filing.unit, what: "unit") { throw WorkflowError(.input, p) }
+        if let error = Identifier.error(filing.unit, what: "unit") { throw error }
         for n in [filing.cases, filing.replies, filing.rounds] where (n ?? 0) < 0 {
-            throw WorkflowError(.input, "counts in a report cannot be negative")
+            throw WorkflowError(.input, "counts in a report cannot be negative", zh: "报告中的数量不能为负数")
         }
         if filing.zero, (filing.cases ?? 0) > 0 {
-            throw WorkflowError(.input, "a zero report says nothing was found: leave out --cases, or file it without --zero")
+            throw WorkflowError(.input, "a zero report says nothing was found: leave out --cases, or file it without --zero",
+                                zh: "零报告表示未发现舆情：请去掉 --cases，或不加 --zero 报送")
         }
         let r = RecordRef(kind: CaseSchema.Kind.report, id: RoutineReport.id(form, period: period, unit: filing.unit))
         let entry = FieldWrite(r, FieldKey(ReportField.filings, element: entryID), .text(filing.encoded()))
@@ -200,9 +207,9 @@ public struct Keyword: Hashable, Sendable {
     public static func writes(_ k: Keyword) throws(WorkflowError) -> [FieldWrite] {
         let word = k.word.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !word.isEmpty, word.utf8.count <= 100, !word.contains("/") else {
-            throw WorkflowError(.input, "a keyword is 1 to 100 bytes of text without '/'")
+            throw WorkflowError(.input, "a keyword is 1 to 100 bytes of text without '/'", zh: "关键词须为 1 至 100 字节的文本，且不含“/”")
         }
-        if let u = k.unit, let p = Identifier.problem(u, what: "unit") { throw WorkflowError(.input, p) }
+        if let u = k.unit, let error = Identifier.error(u, what: "unit") { throw error }
         let r = RecordRef(kind: CaseSchema.Kind.keyword, id: id(word: word, unit: k.unit))
         var w = [FieldWrite(r, FieldKey(KeywordField.word), .text(word)),
                  FieldWrite(r, FieldKey(KeywordField.owner), .text(k.unit ?? everyone)),

@@ -1,3 +1,5 @@
+import YuqingCore
+
 /// The workflow's rules as a pure state machine: which role may take which step, in which state,
 /// and what each step does to the derived state. The node, the hub and the tests all use it.
 public enum Workflow {
@@ -32,45 +34,68 @@ public enum Workflow {
     /// the step is about.
     public static func refusal(_ kind: StepKind, in file: CaseFile?, target: String? = nil) -> WorkflowError? {
         guard let file else {
-            return kind == .register ? nil : WorkflowError(.notInState, "there is no such case on this node; register it first or sync")
+            return kind == .register ? nil : WorkflowError(.notInState, "there is no such case on this node; register it first or sync",
+                                                                         zh: "本节点没有此案件；请先登记，或先同步")
         }
         let state = file.state
-        if kind == .register { return WorkflowError(.notInState, "case \(file.id) is already registered") }
+        if kind == .register { return WorkflowError(.notInState, "case \(file.id) is already registered", zh: "案件 \(file.id) 已登记") }
         if state.isArchived, kind != .review, kind != .library {
-            return WorkflowError(.archived, "case \(file.id) is archived and read-only; only a review or a case-library entry may be added")
+            return WorkflowError(.archived, "case \(file.id) is archived and read-only; only a review or a case-library entry may be added",
+                                 zh: "案件 \(file.id) 已归档，只读；只能再添加总结评估或入案例库")
         }
         switch kind {
         case .urge, .notice, .draft:
             if kind == .draft, state.status == .replied {
-                return WorkflowError(.notInState, "case \(file.id) was replied; reopen it first (`yuqing case reopen`) to draft another reply")
+                return WorkflowError(.notInState, "case \(file.id) was replied; reopen it first (`yuqing case reopen`) to draft another reply",
+                                     zh: "案件 \(file.id) 已回复；如需再起草回复，请先重新办理（`yuqing case reopen`）")
             }
-            guard file.leadUnit != nil else { return WorkflowError(.notInState, "case \(file.id) is not assigned yet: the office assigns it first (`yuqing case assign`)") }
+            guard file.leadUnit != nil else { return WorkflowError(.notInState, "case \(file.id) is not assigned yet: the office assigns it first (`yuqing case assign`)",
+                                                                            zh: "案件 \(file.id) 尚未交办：须先由舆情工作办公室交办（`yuqing case assign`）") }
             if kind != .draft, let target, !file.concerns(target) {
-                return WorkflowError(.notInState, "\(target) is not assigned case \(file.id)")
+                return WorkflowError(.notInState, "\(target) is not assigned case \(file.id)", zh: "案件 \(file.id) 未交办给 \(target)")
             }
         case .sign, .approve, .return, .publish:
             guard let target, let reply = state.reply(target) else {
                 let ids = state.replies.map(\.id).joined(separator: ", ")
-                return WorkflowError(.notInState, "case \(file.id) has no draft \(target ?? "?")" + (ids.isEmpty ? "" : "; drafts: \(ids)"))
+                return WorkflowError(.notInState, "case \(file.id) has no draft \(target ?? "?")" + (ids.isEmpty ? "" : "; drafts: \(ids)"),
+                                     zh: "案件 \(file.id) 没有回复草稿 \(target ?? "?")" + (ids.isEmpty ? "" : "；现有草稿：\(ids)"))
             }
             switch (kind, reply.stage) {
             case (.sign, .drafted): break
-            case (.sign, _): return WorkflowError(.notInState, "draft \(target) is already \(reply.stage.rawValue); only a new draft is signed")
+            case (.sign, _): return WorkflowError(.notInState, "draft \(target) is already \(reply.stage.rawValue); only a new draft is signed",
+                                                  zh: "草稿 \(target) 当前为\(reply.stage.chinese)（\(reply.stage.rawValue)）状态；只有新起草的草稿才能签字")
             case (.approve, .signed), (.return, .signed): break
             case (.approve, .drafted), (.return, .drafted):
-                return WorkflowError(.notInState, "draft \(target) is not signed yet: the unit head signs it first (`yuqing reply sign`)")
-            case (.approve, _), (.return, _): return WorkflowError(.notInState, "draft \(target) is already \(reply.stage.rawValue)")
+                return WorkflowError(.notInState, "draft \(target) is not signed yet: the unit head signs it first (`yuqing reply sign`)",
+                                     zh: "草稿 \(target) 尚未签字：须先由单位负责人签字（`yuqing reply sign`）")
+            case (.approve, _), (.return, _):
+                return WorkflowError(.notInState, "draft \(target) is already \(reply.stage.rawValue)",
+                                     zh: "草稿 \(target) 当前为\(reply.stage.chinese)（\(reply.stage.rawValue)）状态")
             case (.publish, .approved): break
-            case (.publish, _): return WorkflowError(.notInState, "draft \(target) is \(reply.stage.rawValue); only an approved draft is published")
+            case (.publish, _):
+                return WorkflowError(.notInState, "draft \(target) is \(reply.stage.rawValue); only an approved draft is published",
+                                     zh: "草稿 \(target) 当前为\(reply.stage.chinese)（\(reply.stage.rawValue)）状态；只有审定通过的草稿才能发布")
             default: break
             }
-            if reply.contested { return WorkflowError(.notInState, "the decision on draft \(target) is in conflict; the operator resolves it first") }
+            if reply.contested {
+                return WorkflowError(.notInState, "the decision on draft \(target) is in conflict; the operator resolves it first",
+                                     zh: "对草稿 \(target) 的审定决定存在冲突；须先由运维人员解决")
+            }
         case .reopen:
-            guard state.status == .replied else { return WorkflowError(.notInState, "case \(file.id) is \(state.status.rawValue); a case is reopened after its reply was published") }
+            guard state.status == .replied else {
+                return WorkflowError(.notInState, "case \(file.id) is \(state.status.rawValue); a case is reopened after its reply was published",
+                                     zh: "案件 \(file.id) 当前状态为\(state.status.chinese)（\(state.status.rawValue)）；案件须在回复发布后才能重新办理")
+            }
         case .archive:
-            guard state.status == .replied else { return WorkflowError(.notInState, "case \(file.id) is \(state.status.rawValue); a case is archived after its reply was published") }
+            guard state.status == .replied else {
+                return WorkflowError(.notInState, "case \(file.id) is \(state.status.rawValue); a case is archived after its reply was published",
+                                     zh: "案件 \(file.id) 当前状态为\(state.status.chinese)（\(state.status.rawValue)）；案件须在回复发布后才能归档")
+            }
         case .library:
-            guard state.reviewed else { return WorkflowError(.notInState, "case \(file.id) has no review yet; write one first (`yuqing case review`)") }
+            guard state.reviewed else {
+                return WorkflowError(.notInState, "case \(file.id) has no review yet; write one first (`yuqing case review`)",
+                                     zh: "案件 \(file.id) 尚无总结评估；请先撰写（`yuqing case review`）")
+            }
         default: break
         }
         return nil
@@ -162,8 +187,9 @@ public enum Workflow {
     }
 }
 
-/// A step or edit the workflow does not allow. The message names what is needed instead.
-public struct WorkflowError: Error, Hashable, Sendable, CustomStringConvertible {
+/// A step or edit the workflow does not allow. The message names what is needed instead, in
+/// English (``message``) and in Simplified Chinese (``chinese``).
+public struct WorkflowError: BilingualError, Hashable, Sendable, CustomStringConvertible {
     /// What kind of refusal, stable for programs (the problem body's `rule`).
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -188,10 +214,13 @@ public struct WorkflowError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var code: Code
     public var message: String
+    /// The message in Simplified Chinese.
+    public var chinese: String
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, zh chinese: String) {
         self.code = code
         self.message = message
+        self.chinese = chinese
     }
 
     public var description: String { message }

@@ -11,25 +11,36 @@ public enum ChangeLimits {
     public static let maxContextDots = 1024
 
     /// Why a change is beyond the limits, or nil.
-    public static func problem(with change: Change) -> String? {
-        let names: [(String, String)] = [
-            ("record kind", change.record.kind), ("record id", change.record.id), ("field name", change.field.name),
-            ("element", change.field.element), ("author", change.author),
+    public static func problem(with change: Change) -> String? { check(change)?.message }
+
+    /// ``problem(with:)`` in Chinese.
+    public static func chineseProblem(with change: Change) -> String? { check(change)?.chinese }
+
+    /// Why a change is beyond the limits, in English and in Chinese, or nil.
+    static func check(_ change: Change) -> (message: String, chinese: String)? {
+        let names: [(String, String, String)] = [
+            ("record kind", "记录类型", change.record.kind), ("record id", "记录ID", change.record.id),
+            ("field name", "字段名", change.field.name), ("element", "元素", change.field.element), ("author", "作者", change.author),
         ]
-        for (what, s) in names where s.utf8.count > maxNameBytes {
-            return "change \(change.dot): the \(what) is \(s.utf8.count) bytes; at most \(maxNameBytes) are allowed"
+        for (what, whatZh, s) in names where s.utf8.count > maxNameBytes {
+            return ("change \(change.dot): the \(what) is \(s.utf8.count) bytes; at most \(maxNameBytes) are allowed",
+                    "变更 \(change.dot)：\(whatZh)的大小为 \(s.utf8.count) 字节；最多允许 \(maxNameBytes) 字节")
         }
-        for (what, s) in names where s.utf8.contains(0) {
-            return "change \(change.dot): the \(what) contains the character U+0000, which no text may hold"
+        for (what, whatZh, s) in names where s.utf8.contains(0) {
+            return ("change \(change.dot): the \(what) contains the character U+0000, which no text may hold",
+                    "变更 \(change.dot)：\(whatZh)含有字符 U+0000，任何文本都不能包含该字符")
         }
         if case .text(let s)? = change.value, s.utf8.contains(0) {
-            return "change \(change.dot): the value contains the character U+0000, which no text may hold"
+            return ("change \(change.dot): the value contains the character U+0000, which no text may hold",
+                    "变更 \(change.dot)：值含有字符 U+0000，任何文本都不能包含该字符")
         }
         if case .text(let s)? = change.value, s.utf8.count > maxValueBytes {
-            return "change \(change.dot): the value is \(s.utf8.count) bytes; a field value holds at most \(maxValueBytes) bytes (attach large content as evidence)"
+            return ("change \(change.dot): the value is \(s.utf8.count) bytes; a field value holds at most \(maxValueBytes) bytes (attach large content as evidence)",
+                    "变更 \(change.dot)：值的大小为 \(s.utf8.count) 字节；字段值最多 \(maxValueBytes) 字节（较大的内容请作为证据附加）")
         }
         if change.context.count > maxContextDots {
-            return "change \(change.dot): its context names \(change.context.count) values; at most \(maxContextDots) are allowed"
+            return ("change \(change.dot): its context names \(change.context.count) values; at most \(maxContextDots) are allowed",
+                    "变更 \(change.dot)：其上下文列出了 \(change.context.count) 个值；最多允许 \(maxContextDots) 个")
         }
         return nil
     }

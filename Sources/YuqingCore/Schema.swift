@@ -115,43 +115,67 @@ public struct Schema: Hashable, Sendable {
 
     /// Checks a user's write before it becomes a change.
     public func validate(_ record: RecordRef, _ field: FieldKey, _ value: FieldValue?) throws(SchemaError) {
-        guard let rs = records[record.kind] else { throw SchemaError("unknown record kind '\(record.kind)'") }
+        guard let rs = records[record.kind] else {
+            throw SchemaError("unknown record kind '\(record.kind)'", zh: "未知的记录类型“\(record.kind)”")
+        }
         guard let spec = rs.field(field.name) else {
             let names = rs.fields.filter(\.editable).map(\.name).joined(separator: ", ")
-            throw SchemaError("unknown field '\(field.name)' on a \(record.kind); fields are: \(names)")
+            let namesZh = rs.fields.filter(\.editable).map(\.name).joined(separator: "、")
+            throw SchemaError("unknown field '\(field.name)' on a \(record.kind); fields are: \(names)",
+                              zh: "\(record.kind) 记录没有字段“\(field.name)”；可用字段：\(namesZh)")
         }
         switch spec.shape {
         case .scalar where !field.element.isEmpty, .set where field.element.isEmpty, .log where field.element.isEmpty,
              .map where field.element.isEmpty:
-            throw SchemaError("field '\(field.name)' is a \(spec.shape) field; write it accordingly")
+            throw SchemaError("field '\(field.name)' is a \(spec.shape) field; write it accordingly",
+                              zh: "字段“\(field.name)”是\(spec.shape.chinese)（\(spec.shape)）字段；请按此方式写入")
         default: break
         }
         if spec.shape == .scalar || spec.shape == .map, value == nil {
-            throw SchemaError("field '\(field.name)' cannot be removed, only set to another value")
+            throw SchemaError("field '\(field.name)' cannot be removed, only set to another value",
+                              zh: "字段“\(field.name)”不能删除，只能改为其他值")
         }
         if spec.rule == .immutable, value == nil {
-            throw SchemaError("field '\(field.name)' is immutable: it cannot be removed")
+            throw SchemaError("field '\(field.name)' is immutable: it cannot be removed", zh: "字段“\(field.name)”不可更改：不能删除")
         }
         if let allowed = spec.allowedValues, let v = value, !allowed.contains(v.description) {
-            throw SchemaError("'\(v)' is not a valid \(field.name); use one of: \(allowed.joined(separator: ", "))")
+            throw SchemaError("'\(v)' is not a valid \(field.name); use one of: \(allowed.joined(separator: ", "))",
+                              zh: "“\(v)”不是有效的 \(field.name)；可用值：\(allowed.joined(separator: "、"))")
         }
         if case .text(let s) = value, s.isEmpty {
-            throw SchemaError("field '\(field.name)' cannot be empty")
+            throw SchemaError("field '\(field.name)' cannot be empty", zh: "字段“\(field.name)”不能为空")
         }
-        if let value, let problem = spec.kind.problem(with: value) {
-            throw SchemaError("field '\(field.name)' \(problem)")
+        if let value, let problem = spec.kind.describe(value) {
+            throw SchemaError("field '\(field.name)' \(problem.message)", zh: "字段“\(field.name)”\(problem.chinese)")
         }
         if case .text(let s) = value, s.utf8.count > ChangeLimits.maxValueBytes {
-            throw SchemaError("the \(field.name) is \(s.utf8.count) bytes; a field holds at most \(ChangeLimits.maxValueBytes) bytes (attach large content as evidence)")
+            throw SchemaError("the \(field.name) is \(s.utf8.count) bytes; a field holds at most \(ChangeLimits.maxValueBytes) bytes (attach large content as evidence)",
+                              zh: "\(field.name) 的大小为 \(s.utf8.count) 字节；一个字段最多 \(ChangeLimits.maxValueBytes) 字节（较大的内容请作为证据附加）")
         }
         if case .text(let s) = value, s.utf8.contains(0) {
-            throw SchemaError("the \(field.name) contains the character U+0000 (NUL), which no text may hold; remove it")
+            throw SchemaError("the \(field.name) contains the character U+0000 (NUL), which no text may hold; remove it",
+                              zh: "\(field.name) 含有字符 U+0000（NUL），任何文本都不能包含该字符；请删除")
         }
-        for (what, s) in [("record id", record.id), ("element", field.element)] where s.utf8.contains(0) {
-            throw SchemaError("the \(what) contains the character U+0000 (NUL), which no text may hold; remove it")
+        let names = [("record id", "记录ID", record.id), ("element", "元素", field.element)]
+        for (what, whatZh, s) in names where s.utf8.contains(0) {
+            throw SchemaError("the \(what) contains the character U+0000 (NUL), which no text may hold; remove it",
+                              zh: "\(whatZh)含有字符 U+0000（NUL），任何文本都不能包含该字符；请删除")
         }
-        for (what, s) in [("record id", record.id), ("element", field.element)] where s.utf8.count > ChangeLimits.maxNameBytes {
-            throw SchemaError("the \(what) '\(s.prefix(40))…' is \(s.utf8.count) bytes; at most \(ChangeLimits.maxNameBytes) are allowed")
+        for (what, whatZh, s) in names where s.utf8.count > ChangeLimits.maxNameBytes {
+            throw SchemaError("the \(what) '\(s.prefix(40))…' is \(s.utf8.count) bytes; at most \(ChangeLimits.maxNameBytes) are allowed",
+                              zh: "\(whatZh)“\(s.prefix(40))…”的大小为 \(s.utf8.count) 字节；最多允许 \(ChangeLimits.maxNameBytes) 字节")
+        }
+    }
+}
+
+extension FieldShape {
+    /// The shape's name in Chinese, for messages.
+    var chinese: String {
+        switch self {
+        case .scalar: "单值"
+        case .set: "集合"
+        case .log: "只追加日志"
+        case .map: "映射"
         }
     }
 }
@@ -161,22 +185,42 @@ extension ValueKind {
     public static let latestTime: Int64 = 253_402_300_799_999
 
     /// Why `value` is not of this kind, or nil when it is.
-    public func problem(with value: FieldValue) -> String? {
+    public func problem(with value: FieldValue) -> String? { describe(value)?.message }
+
+    /// ``problem(with:)`` in Chinese.
+    public func chineseProblem(with value: FieldValue) -> String? { describe(value)?.chinese }
+
+    /// Why `value` is not of this kind, in English and in Chinese (each to follow the field's
+    /// name), or nil when it is.
+    func describe(_ value: FieldValue) -> (message: String, chinese: String)? {
         switch (self, value) {
-        case (.text, .text), (.integer, .integer): nil
-        case (.timestamp, .integer(let n)): n < 0 ? "holds a time, which cannot be before 1970"
-            : n > ValueKind.latestTime ? "holds a time after the year 9999" : nil
-        case (.membership, .integer(1)): nil
-        case (.membership, _): "holds set membership (the integer 1), not \(value.isText ? "text" : "another number")"
-        case (.text, .integer): "holds text, not a number"
-        case (.integer, .text), (.timestamp, .text): "holds \(self == .timestamp ? "a time (milliseconds since 1970)" : "an integer"), not text"
+        case (.text, .text), (.integer, .integer), (.membership, .integer(1)):
+            return nil
+        case (.timestamp, .integer(let n)):
+            if n < 0 { return ("holds a time, which cannot be before 1970", "存放的是时间，不能早于 1970 年") }
+            if n > ValueKind.latestTime { return ("holds a time after the year 9999", "存放的是时间，不能晚于 9999 年") }
+            return nil
+        case (.membership, _):
+            return ("holds set membership (the integer 1), not \(value.isText ? "text" : "another number")",
+                    "存放的是集合成员标记（整数 1），而不是\(value.isText ? "文本" : "其他数字")")
+        case (.text, .integer):
+            return ("holds text, not a number", "存放的是文本，而不是数字")
+        case (.integer, .text), (.timestamp, .text):
+            return ("holds \(self == .timestamp ? "a time (milliseconds since 1970)" : "an integer"), not text",
+                    "存放的是\(self == .timestamp ? "时间（自 1970 年起的毫秒数）" : "整数")，而不是文本")
         }
     }
 }
 
-/// A write the schema does not allow. The message says what is allowed.
-public struct SchemaError: Error, Hashable, Sendable, CustomStringConvertible {
+/// A write the schema does not allow. The message says what is allowed, in English
+/// (``message``) and in Simplified Chinese (``chinese``).
+public struct SchemaError: BilingualError, Hashable, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The message in Simplified Chinese.
+    public var chinese: String
+    public init(_ message: String, zh chinese: String) {
+        self.message = message
+        self.chinese = chinese
+    }
     public var description: String { message }
 }

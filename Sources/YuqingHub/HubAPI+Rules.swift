@@ -31,6 +31,7 @@ extension HubAPI {
         let forbidden: Set<WorkflowError.Code> = [.role, .unitScope, .author]
         throw HubError(forbidden.contains(refusal.error.code) ? .forbidden : .unprocessableContent, "rule_violation",
                        "change \(refusal.dot) (\(change.record) \(change.field)) breaks the rule '\(refusal.error.code)': \(refusal.error.message); nothing of this push was stored",
+                       zh: "变更 \(refusal.dot)（\(change.record) \(change.field)）违反规则 `\(refusal.error.code)`：\(refusal.error.chinese)；本次推送的内容均未保存",
                        rule: "\(refusal.error.code)", dot: "\(refusal.dot)")
     }
 }

@@ -25,7 +25,8 @@ extension HubAPI {
         let after = try Self.logPosition(q.get("after"), name: "after")
         let seconds = try q.get("timeout").map { s -> Double in
             guard let t = Double(s), t.isFinite, t >= 0 else {
-                throw HubError.badRequest("'timeout' must be a number of seconds >= 0 (at most \(Int(Self.maxWaitSeconds)) are granted)")
+                throw HubError.badRequest("'timeout' must be a number of seconds >= 0 (at most \(Int(Self.maxWaitSeconds)) are granted)",
+                                          zh: "`timeout` 须为大于或等于 0 的秒数（最多准许 \(Int(Self.maxWaitSeconds)) 秒）")
             }
             return min(t, Self.maxWaitSeconds)
         } ?? Self.defaultWaitSeconds

@@ -97,7 +97,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            throw HubError(error.status, error.status == .notFound ? "not_found" : "bad_request", error.body ?? "\(error.status)")
+            let text = error.body ?? "\(error.status)"
+            throw HubError(error.status, error.status == .notFound ? "not_found" : "bad_request", text,
+                           zh: error.status == .notFound ? "中心没有所请求的地址或资源（\(text)）" : "请求无效（\(text)）")
         } catch {
             let e = HubError.from(error)
             if e.status.code >= 500 { context.logger.error("request failed", metadata: ["hub.error": "\(error)"]) }
@@ -139,7 +141,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
         router.get("/v1/waiting") { request, context in
             var request = request
-            try requireOperator(try await authenticate(&request, context), "the list of waiting changes")
+            try requireOperator(try await authenticate(&request, context), "the list of waiting changes", zh: "等待中的变更列表")
             return try json(try await storage.waiting().map { WaitingEntry(replica: $0.key, waiting: $0.value) }.sorted { $0.replica < $1.replica })
         }
         router.get("/v1/digest") { request, context in
@@ -156,21 +158,22 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         registerBlobs(on: router)
         router.get("/v1/conflicts") { request, context in
             var request = request
-            try requireOperator(try await authenticate(&request, context), "the conflict queue")
+            try requireOperator(try await authenticate(&request, context), "the conflict queue", zh: "冲突队列")
             return try json(try await storage.conflicts().map(ConflictMessage.init))
         }
         router.get("/v1/conflicts/{id}") { request, context in
             var request = request
-            try requireOperator(try await authenticate(&request, context), "the conflict queue")
+            try requireOperator(try await authenticate(&request, context), "the conflict queue", zh: "冲突队列")
             let id = try context.parameters.require("id")
             guard let c = try await storage.conflicts().first(where: { $0.id == id }) else {
-                throw HubError(.notFound, "not_found", "no open conflict \(id): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`")
+                throw HubError(.notFound, "not_found", "no open conflict \(id): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`",
+                               zh: "没有未解决的冲突 \(id)：它已被解决，或被新的并发值改变；请运行 `yuqing conflicts list`")
             }
             return try json(ConflictMessage(c))
         }
         router.post("/v1/conflicts/{id}/resolve") { request, context in
             var request = request
-            try requireOperator(try await authenticate(&request, context), "resolving a conflict")
+            try requireOperator(try await authenticate(&request, context), "resolving a conflict", zh: "解决冲突")
             let id = try context.parameters.require("id")
             let body = try await decode(ResolveRequest.self, request, context)
             let (change, pos) = try await storage.resolve(conflictID: id, value: body.value, resolvedBy: body.resolvedBy ?? "operator")
@@ -193,28 +196,35 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         if WireMedia.names(request.headers[.contentType], WireMedia.binary) {
             let bytes = try await collect(request, context)
             do { body = try bytes.withUnsafeReadableBytes { try PushRequest(binary: $0, maxPayloadBytes: configuration.maxBodyBytes) } } catch {
-                throw HubError.badRequest("the request body is not a valid binary push: \(error)")
+                throw HubError.badRequest("the request body is not a valid binary push: \(error)",
+                                          zh: "请求体不是有效的二进制推送：\(HubError.chineseText(of: error))")
             }
         } else {
             body = try await decode(PushRequest.self, request, context)
         }
         guard WireValidation.isValidReplicaID(body.replica) else {
-            throw HubError.badRequest("replica id '\(body.replica)' must be 1-64 letters, digits, '-' or '_'")
+            throw HubError.badRequest("replica id '\(body.replica)' must be 1-64 letters, digits, '-' or '_'",
+                                      zh: "副本 id “\(body.replica)”须由 1 至 64 个字母、数字、“-”或“_”组成")
         }
         guard body.changes.count <= configuration.maxPushChanges else {
-            throw HubError(.contentTooLarge, "too_large", "a push carries at most \(configuration.maxPushChanges) changes (this one \(body.changes.count)); send smaller batches")
+            throw HubError(.contentTooLarge, "too_large", "a push carries at most \(configuration.maxPushChanges) changes (this one \(body.changes.count)); send smaller batches",
+                           zh: "一次推送最多携带 \(configuration.maxPushChanges) 条变更（本次 \(body.changes.count) 条）；请分成更小的批次发送")
         }
         guard body.replica != storage.hubID else {
-            throw HubError(.forbidden, "forbidden", "replica id \(body.replica) is the hub's own; only the hub writes under it")
+            throw HubError(.forbidden, "forbidden", "replica id \(body.replica) is the hub's own; only the hub writes under it",
+                           zh: "副本 id \(body.replica) 是中心自己的；只有中心能以该 id 写入")
         }
         let now = Self.now
         for change in body.changes {
-            if let problem = WireValidation.problem(with: change) { throw HubError.badRequest(problem) }
+            if let problem = WireValidation.problem(with: change) { throw HubError.badRequest(problem, zh: "推送中有格式错误的变更：\(problem)") }
             if change.dot.replica == storage.hubID {
-                throw HubError(.forbidden, "forbidden", "change \(change.dot) is under the hub's own replica id, which only the hub writes; nothing of this push was stored")
+                throw HubError(.forbidden, "forbidden", "change \(change.dot) is under the hub's own replica id, which only the hub writes; nothing of this push was stored",
+                               zh: "变更 \(change.dot) 使用了中心自己的副本 id，只有中心能以该 id 写入；本次推送的内容均未保存")
             }
             if let problem = WireValidation.timestampProblem(with: change, now: now) {
-                throw HubError(.badRequest, "clock_ahead", problem)
+                let days = (change.hlc.wallMillis - now) / 86_400_000
+                throw HubError(.badRequest, "clock_ahead", problem,
+                               zh: "变更 \(change.dot) 的时间戳比中心时钟超前 \(days) 天：生成它的设备时钟设置有误。请先校正该设备的时钟，再在该节点上运行 `yuqing node reissue`，以新的时间戳发送其未同步的工作")
             }
         }
         try authorise(body, by: principal)
@@ -235,16 +245,18 @@ struct HubAPI<Storage: HubStorage>: Sendable {
 
     /// A log position given in the query (0 when absent), or a 400 that says what one is.
     static func logPosition(_ text: String?, name: String) throws -> Int64 {
-        try nonNegative(text, name: name, absent: 0, what: "a log position")
+        try nonNegative(text, name: name, absent: 0, what: "a log position", whatZh: "日志位置")
     }
 
     /// An integer >= 0 given in the query (`absent` when not given; required when nil), or a 400.
-    static func nonNegative(_ text: String?, name: String, absent: Int64? = nil, what: String = "an integer") throws -> Int64 {
+    static func nonNegative(_ text: String?, name: String, absent: Int64? = nil, what: String = "an integer", whatZh: String = "整数") throws -> Int64 {
         guard let text else {
             if let absent { return absent }
-            throw HubError.badRequest("'\(name)' is required: \(what) (an integer >= 0)")
+            throw HubError.badRequest("'\(name)' is required: \(what) (an integer >= 0)", zh: "缺少 `\(name)`：须为\(whatZh)（大于或等于 0 的整数）")
         }
-        guard let n = Int64(text), n >= 0 else { throw HubError.badRequest("'\(name)' must be \(what) (an integer >= 0)") }
+        guard let n = Int64(text), n >= 0 else {
+            throw HubError.badRequest("'\(name)' must be \(what) (an integer >= 0)", zh: "`\(name)` 须为\(whatZh)（大于或等于 0 的整数）")
+        }
         return n
     }
 
@@ -261,12 +273,14 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         let q = request.uri.queryParameters
         let after = try Self.logPosition(q.get("after"), name: "after")
         let limit = try q.get("limit").map { s -> Int in
-            guard let n = Int(s), n > 0 else { throw HubError.badRequest("'limit' must be a positive integer") }
+            guard let n = Int(s), n > 0 else { throw HubError.badRequest("'limit' must be a positive integer", zh: "`limit` 须为正整数") }
             return min(n, configuration.maxPullLimit)
         } ?? 1000
         let replica = try q.get("replica").map { s -> ReplicaID in
             let id = ReplicaID(String(s))
-            guard WireValidation.isValidReplicaID(id) else { throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'") }
+            guard WireValidation.isValidReplicaID(id) else {
+                throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'", zh: "`replica` 须为副本 id：由 1 至 64 个字母、数字、“-”或“_”组成")
+            }
             return id
         }
         try await sealOwn()
@@ -301,7 +315,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         let outcome: ByteBuffer? = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask {
                 do { return try await body.collect(upTo: limit) } catch is CancellationError { return nil } catch {
-                    throw HubError(.contentTooLarge, "too_large", "request body over \(limit) bytes; send smaller batches")
+                    throw HubError(.contentTooLarge, "too_large", "request body over \(limit) bytes; send smaller batches",
+                                   zh: "请求体超过 \(limit) 字节；请分成更小的批次发送")
                 }
             }
             group.addTask {
@@ -314,7 +329,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
         guard let outcome else {
             context.closeAfterResponse()
-            throw HubError(.requestTimeout, "timeout", "the request body did not arrive within \(timeout); send it again")
+            throw HubError(.requestTimeout, "timeout", "the request body did not arrive within \(timeout); send it again",
+                           zh: "请求体未在规定时间（\(timeout)）内送达；请重新发送")
         }
         return outcome
     }
@@ -322,7 +338,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: HubRequestContext) async throws -> T {
         let buffer = try await collect(request, context)
         do { return try WireJSON.decode(type, from: Data(buffer: buffer)) } catch {
-            throw HubError.badRequest("the request body is not a valid \(type) message: \(error)")
+            throw HubError.badRequest("the request body is not a valid \(type) message: \(error)",
+                                      zh: "请求体不是有效的 \(type) 消息：\(HubError.chineseText(of: error))")
         }
     }
 

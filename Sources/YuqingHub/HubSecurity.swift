@@ -132,14 +132,17 @@ extension HubAPI {
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { h[$0] } }
         guard let signer = header(RequestSigning.signerHeader), let timeText = header(RequestSigning.timeHeader),
               let nonce = header(RequestSigning.nonceHeader), let signatureText = header(RequestSigning.signatureHeader) else {
-            throw HubError(.unauthorized, "unauthenticated", "this hub serves enrolled devices only, and this request is not signed: enrol the node (`yuqing node enrol --code CODE`, with a code from the operator's `yuqing hub enrol`), or give an operator command its key (--operator-key)")
+            throw HubError(.unauthorized, "unauthenticated", "this hub serves enrolled devices only, and this request is not signed: enrol the node (`yuqing node enrol --code CODE`, with a code from the operator's `yuqing hub enrol`), or give an operator command its key (--operator-key)",
+                           zh: "本中心只为已登记的设备提供服务，而此请求未签名：请登记本节点（`yuqing node enrol --code CODE`，登记码由运维人员用 `yuqing hub enrol` 生成），或为运维人员命令提供其密钥（`--operator-key`）")
         }
         guard let time = Int64(timeText), nonce.count >= 16, nonce.count <= 64, let signature = Data(base64Encoded: signatureText) else {
-            throw HubError(.unauthorized, "bad_signature", "the request's signature headers are malformed (Protocol/security.md §2)")
+            throw HubError(.unauthorized, "bad_signature", "the request's signature headers are malformed (Protocol/security.md §2)",
+                           zh: "请求的签名头格式有误（`Protocol/security.md` §2）")
         }
         let now = Int64(Self.now)
         if abs(now - time) > security.maxSkewMillis {
-            var e = HubError(.unauthorized, "stale_request", "the request was signed at \(time), \(abs(now - time) / 1000) s from the hub's clock (\(now)); more than \(security.maxSkewMillis / 60000) minutes apart. Set this device's clock right, or sync again: the node corrects its clock from this answer")
+            var e = HubError(.unauthorized, "stale_request", "the request was signed at \(time), \(abs(now - time) / 1000) s from the hub's clock (\(now)); more than \(security.maxSkewMillis / 60000) minutes apart. Set this device's clock right, or sync again: the node corrects its clock from this answer",
+                             zh: "请求的签名时间为 \(time)，与中心时钟（\(now)）相差 \(abs(now - time) / 1000) 秒，超过 \(security.maxSkewMillis / 60000) 分钟。请校正本设备的时钟，或重新同步：节点会根据此应答校正自己的时钟")
             e.problem.hubTime = UInt64(now)
             throw e
         }
@@ -150,10 +153,12 @@ extension HubAPI {
         } else {
             guard WireValidation.isValidReplicaID(ReplicaID(signer)),
                   let view = try await storage.view(Device.ref(signer)), let device = Device(view) else {
-                throw HubError(.unauthorized, "unknown_device", "device \(signer) is not enrolled at this hub: ask the operator for an enrolment code (`yuqing hub enrol`) and run `yuqing node enrol --code CODE`")
+                throw HubError(.unauthorized, "unknown_device", "device \(signer) is not enrolled at this hub: ask the operator for an enrolment code (`yuqing hub enrol`) and run `yuqing node enrol --code CODE`",
+                               zh: "设备 \(signer) 未在本中心登记：请向运维人员索取登记码（`yuqing hub enrol`），然后运行 `yuqing node enrol --code CODE`")
             }
             if device.isRevoked {
-                throw HubError(.forbidden, "revoked_device", "device \(signer) (\(device.user)@\(device.unit)) was revoked by the operator and may no longer sync, and keeps none of the organisation's data. To work again, make a new replica and enrol it with a new code (`yuqing hub enrol`)")
+                throw HubError(.forbidden, "revoked_device", "device \(signer) (\(device.user)@\(device.unit)) was revoked by the operator and may no longer sync, and keeps none of the organisation's data. To work again, make a new replica and enrol it with a new code (`yuqing hub enrol`)",
+                               zh: "设备 \(signer)（\(device.user)@\(device.unit)）已被运维人员吊销，不能再同步，也不再保留组织的任何数据。如需继续工作，请新建副本，并用新的登记码（`yuqing hub enrol`）登记")
             }
             principal = .device(device)
             key = try PublicKey(base64: device.publicKey)
@@ -166,20 +171,26 @@ extension HubAPI {
             security.operatorKeys.contains { $0.verify(signature: signature, for: message) }
         }
         guard valid else {
-            throw HubError(.unauthorized, "bad_signature", signer == RequestSigning.operatorSigner
+            let byOperator = signer == RequestSigning.operatorSigner
+            throw HubError(.unauthorized, "bad_signature", byOperator
                 ? "the operator's signature does not match this hub's operator key: use the key file beside the hub's database (--operator-key HUB.sqlite.operator.key)"
-                : "the request's signature does not match device \(signer)'s key: the request was altered on the way, or it was signed with another key than the one enrolled")
+                : "the request's signature does not match device \(signer)'s key: the request was altered on the way, or it was signed with another key than the one enrolled",
+                zh: byOperator
+                ? "运维人员的签名与本中心的运维人员密钥不符：请使用中心数据库旁的密钥文件（`--operator-key HUB.sqlite.operator.key`）"
+                : "请求的签名与设备 \(signer) 的密钥不符：请求在传输途中被篡改，或并非用登记时的密钥签名")
         }
         guard await nonces.admit(signer: signer, nonce: nonce, time: now, window: security.maxSkewMillis) else {
-            throw HubError(.unauthorized, "replayed", "this signed request was already served once (its nonce was used): a replay is refused. Sign each request anew")
+            throw HubError(.unauthorized, "replayed", "this signed request was already served once (its nonce was used): a replay is refused. Sign each request anew",
+                           zh: "此签名请求已处理过一次（其随机数已被使用）：重放的请求一律拒绝。请对每个请求重新签名")
         }
         return principal
     }
 
     /// Refuses a request that needs the operator.
-    func requireOperator(_ principal: Principal, _ what: String) throws {
+    func requireOperator(_ principal: Principal, _ what: String, zh whatZh: String) throws {
         guard principal.isOperator else {
-            throw HubError(.forbidden, "operator_only", "\(what) is the operator's: sign the request with the operator's key (--operator-key)")
+            throw HubError(.forbidden, "operator_only", "\(what) is the operator's: sign the request with the operator's key (--operator-key)",
+                           zh: "\(whatZh)仅限运维人员：请用运维人员密钥签名请求（`--operator-key`）")
         }
     }
 
@@ -188,18 +199,22 @@ extension HubAPI {
     func authorise(_ push: PushRequest, by principal: Principal) throws {
         guard case .device(let device) = principal else {
             if case .anyone = principal { return }
-            throw HubError(.forbidden, "operator_only", "the operator does not push changes; operators' work is done at the hub")
+            throw HubError(.forbidden, "operator_only", "the operator does not push changes; operators' work is done at the hub",
+                           zh: "运维人员不推送变更；运维人员的工作在中心完成")
         }
         guard push.replica.rawValue == device.id else {
-            throw HubError(.forbidden, "wrong_device", "device \(device.id) pushed as replica \(push.replica): a device pushes only as itself; nothing of this push was stored")
+            throw HubError(.forbidden, "wrong_device", "device \(device.id) pushed as replica \(push.replica): a device pushes only as itself; nothing of this push was stored",
+                           zh: "设备 \(device.id) 以副本 \(push.replica) 的身份推送：设备只能以自己的身份推送；本次推送的内容均未保存")
         }
         let author = device.actor.author
         for c in push.changes {
             guard c.dot.replica.rawValue == device.id else {
-                throw HubError(.forbidden, "wrong_device", "change \(c.dot) is not device \(device.id)'s: a device pushes only its own changes; nothing of this push was stored", dot: "\(c.dot)")
+                throw HubError(.forbidden, "wrong_device", "change \(c.dot) is not device \(device.id)'s: a device pushes only its own changes; nothing of this push was stored",
+                               zh: "变更 \(c.dot) 不是设备 \(device.id) 的：设备只能推送自己的变更；本次推送的内容均未保存", dot: "\(c.dot)")
             }
             guard c.author == author else {
-                throw HubError(.forbidden, "wrong_author", "change \(c.dot) names \(c.author) as its author, but device \(device.id) is enrolled for \(author); nothing of this push was stored", dot: "\(c.dot)")
+                throw HubError(.forbidden, "wrong_author", "change \(c.dot) names \(c.author) as its author, but device \(device.id) is enrolled for \(author); nothing of this push was stored",
+                               zh: "变更 \(c.dot) 的作者是 \(c.author)，但设备 \(device.id) 登记的用户是 \(author)；本次推送的内容均未保存", dot: "\(c.dot)")
             }
         }
         let key = try PublicKey(base64: device.publicKey)
@@ -208,19 +223,23 @@ extension HubAPI {
         for (i, c) in push.changes.enumerated() { index[c.dot.counter] = i }
         // Each seal is checked over its whole run: bound the work a push can ask for.
         guard push.seals.reduce(UInt64(0), { $0 &+ min($1.count, UInt64(Int32.max)) }) <= 2 * UInt64(push.changes.count) else {
-            throw HubError(.forbidden, "bad_seal", "the seals of this push cover more changes than it carries; send one seal per run of its own changes")
+            throw HubError(.forbidden, "bad_seal", "the seals of this push cover more changes than it carries; send one seal per run of its own changes",
+                           zh: "本次推送的封签覆盖的变更多于其携带的变更；请为自己的每一段连续变更各发送一个封签")
         }
         for seal in push.seals {
             guard seal.replica == push.replica, seal.first >= 1, seal.first <= seal.last, seal.count <= UInt64(push.changes.count) else {
-                throw HubError(.forbidden, "bad_seal", "a seal of this push does not cover a run of its own changes; nothing of this push was stored")
+                throw HubError(.forbidden, "bad_seal", "a seal of this push does not cover a run of its own changes; nothing of this push was stored",
+                               zh: "本次推送的某个封签覆盖的不是其自身的一段连续变更；本次推送的内容均未保存")
             }
             do { try seal.verify(in: push.changes, index: { index[$0] }, key: key) } catch {
-                throw HubError(.forbidden, "bad_seal", "\(error.message); nothing of this push was stored")
+                throw HubError(.forbidden, "bad_seal", "\(error.message); nothing of this push was stored",
+                               zh: "\(error.chinese)；本次推送的内容均未保存")
             }
         }
         let intervals = Self.coverage(push.seals)
         if push.changes.contains(where: { c in !Self.covered(c.dot.counter, by: intervals) }) {
-            throw HubError(.forbidden, "bad_seal", "every change of a push is covered by its device's seal (Protocol/security.md §3); some of this push are not. Nothing was stored")
+            throw HubError(.forbidden, "bad_seal", "every change of a push is covered by its device's seal (Protocol/security.md §3); some of this push are not. Nothing was stored",
+                           zh: "推送中的每条变更都须由其设备的封签覆盖（`Protocol/security.md` §3）；本次推送中有些变更未被覆盖。未保存任何内容")
         }
     }
 
@@ -251,22 +270,29 @@ extension HubAPI {
     /// `POST /v1/enrol`: a node presents its one-time code and its key.
     func enrol(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         guard let security = configuration.security else {
-            throw HubError(.notFound, "not_found", "this hub does not enrol devices (it was started without authentication)")
+            throw HubError(.notFound, "not_found", "this hub does not enrol devices (it was started without authentication)",
+                           zh: "本中心不登记设备（启动时未启用身份验证）")
         }
         let body = try await decode(EnrolRequest.self, request, context)
-        guard WireValidation.isValidReplicaID(body.device) else { throw HubError.badRequest("'device' must be a replica id") }
+        guard WireValidation.isValidReplicaID(body.device) else { throw HubError.badRequest("'device' must be a replica id", zh: "`device` 须为副本 id") }
         let key = try PublicKey(base64: body.publicKey)
         if let view = try await storage.view(Device.ref(body.device.rawValue)), let known = Device(view) {
-            throw HubError(.conflict, "already_enrolled", known.publicKey == key.base64
+            let same = known.publicKey == key.base64
+            throw HubError(.conflict, "already_enrolled", same
                 ? "device \(body.device) is enrolled already (for \(known.user)@\(known.unit)); it can sync"
-                : "another device is enrolled under id \(body.device); this node cannot take it. Make a new node replica (`yuqing node init`) and enrol that")
+                : "another device is enrolled under id \(body.device); this node cannot take it. Make a new node replica (`yuqing node init`) and enrol that",
+                zh: same
+                ? "设备 \(body.device) 已经登记（用户 \(known.user)@\(known.unit)）；可以直接同步"
+                : "已有另一台设备以 id \(body.device) 登记；本节点不能使用该 id。请新建节点副本（`yuqing node init`）并登记它")
         }
         guard let stored = try await storage.takeSetting(HubSecurity.enrolmentKey(body.code)),
               let enrolment = HubSecurity.Enrolment(stored: stored) else {
-            throw HubError(.forbidden, "bad_code", "this enrolment code is unknown or was used already: ask the operator for a new one (`yuqing hub enrol`)")
+            throw HubError(.forbidden, "bad_code", "this enrolment code is unknown or was used already: ask the operator for a new one (`yuqing hub enrol`)",
+                           zh: "此登记码无效或已被使用：请向运维人员索取新的登记码（`yuqing hub enrol`）")
         }
         guard enrolment.expiresAt >= Int64(Self.now) else {
-            throw HubError(.forbidden, "bad_code", "this enrolment code expired: ask the operator for a new one (`yuqing hub enrol`)")
+            throw HubError(.forbidden, "bad_code", "this enrolment code expired: ask the operator for a new one (`yuqing hub enrol`)",
+                           zh: "此登记码已过期：请向运维人员索取新的登记码（`yuqing hub enrol`）")
         }
         try await storage.writeAsHub(Device.enrolment(id: body.device.rawValue, publicKey: key.base64, unit: enrolment.unit,
                                                       user: enrolment.user, at: Int64(Self.now)).map { ($0.record, $0.field, $0.value) })
@@ -300,7 +326,8 @@ extension HubAPI {
             if leaves == nil {
                 let run = try await storage.run(of: seal.replica, from: seal.first, to: seal.last)
                 guard run.count == Int(seal.count) else {
-                    throw HubError(.internalServerError, "internal", "the hub's log lacks part of the sealed run \(seal.replica):\(seal.first)...\(seal.last)")
+                    throw HubError(.internalServerError, "internal", "the hub's log lacks part of the sealed run \(seal.replica):\(seal.first)...\(seal.last)",
+                                   zh: "中心日志缺少已封签变更段 \(seal.replica):\(seal.first)...\(seal.last) 的一部分")
                 }
                 var buffer: [UInt8] = []
                 leaves = run.map { ChangeHash.hash($0, buffer: &buffer) }

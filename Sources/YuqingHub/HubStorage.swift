@@ -70,7 +70,8 @@ public struct SQLiteHubStorage: HubStorage {
         self.waitingLimits = waitingLimits
         let replica = try Replica.openOrCreate(at: path, role: .hub, unit: "hub", schema: schema)
         guard replica.role == .hub else {
-            throw ReplicaError(.invalidWrite, "\(path) is a node's replica, not a hub's; give the hub its own --db file")
+            throw ReplicaError(.invalidWrite, "\(path) is a node's replica, not a hub's; give the hub its own --db file",
+                               zh: "\(path) 是节点的副本，不是中心的副本；请为中心另行指定数据库文件（`--db`）")
         }
         try replica.buildScopesIfNeeded()
         self.replica = replica

@@ -20,7 +20,8 @@ final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard error is HTTPParserError else { return context.fireErrorCaught(error) }
         guard !answered else { return }
         answered = true
-        let problem = Problem(code: "bad_request", message: "the request is not valid HTTP or is too large (request line and headers are limited to 80 KiB): \(error)")
+        let problem = Problem(code: "bad_request", message: "the request is not valid HTTP or is too large (request line and headers are limited to 80 KiB): \(error)",
+                              messageZh: "请求不是有效的 HTTP 请求，或者过大（请求行和请求头限 80 KiB）：\(error)")
         let body = (try? WireJSON.encode(problem)) ?? Data()
         let head = HTTPResponse(status: .badRequest, headerFields: [
             .contentType: "application/json", .contentLength: String(body.count), .connection: "close",

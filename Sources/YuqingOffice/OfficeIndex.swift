@@ -4,8 +4,9 @@ import YuqingCases
 import YuqingCore
 import YuqingReplica
 
-/// An error of the office's work (index, search, statistics, export), with what to do next.
-public struct OfficeError: Error, Hashable, Sendable, CustomStringConvertible {
+/// An error of the office's work (index, search, statistics, export), with what to do next, in
+/// English and in Simplified Chinese.
+public struct OfficeError: BilingualError, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         public var description: String { name }
@@ -21,16 +22,22 @@ public struct OfficeError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The message in Simplified Chinese.
+    public var chinese: String
     /// The underlying error, when there is one.
     public var cause: String?
 
-    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, zh chinese: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.chinese = chinese
         self.cause = cause.map { String(describing: $0) }
     }
 
     public var description: String { cause.map { "\(message) (\($0))" } ?? message }
+
+    /// ``description`` in Simplified Chinese: ``chinese``, then the cause in parentheses.
+    public var chineseDescription: String { cause.map { "\(chinese)（\($0)）" } ?? chinese }
 }
 
 /// The office's index of a replica, kept in the replica's own file beside (never inside) the
@@ -74,7 +81,8 @@ public final class OfficeIndex: Sendable {
         } catch let error as OfficeError {
             throw error
         } catch {
-            throw OfficeError(.storage, "the office's index in \(replica.path) could not be brought up to date; if this persists, run `yuqing index rebuild`", cause: error)
+            throw OfficeError(.storage, "the office's index in \(replica.path) could not be brought up to date; if this persists, run `yuqing index rebuild`",
+                              zh: "无法更新 \(replica.path) 中的索引；如果问题持续存在，请运行 `yuqing index rebuild`", cause: error)
         }
     }
 

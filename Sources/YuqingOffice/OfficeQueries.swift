@@ -46,8 +46,10 @@ extension OfficeIndex {
     /// Searches the index (bring it up to date with ``refresh()`` first). Newest first.
     public func search(_ q: SearchQuery, now: Int64) throws -> [SearchHit] {
         let terms = q.text.split(whereSeparator: { $0.isWhitespace }).map { String($0).lowercased() }
-        guard !terms.isEmpty else { throw OfficeError(.input, "give something to search for") }
-        guard terms.allSatisfy({ $0.unicodeScalars.count <= 200 }) else { throw OfficeError(.input, "a search term is at most 200 characters") }
+        guard !terms.isEmpty else { throw OfficeError(.input, "give something to search for", zh: "请输入要搜索的内容") }
+        guard terms.allSatisfy({ $0.unicodeScalars.count <= 200 }) else {
+            throw OfficeError(.input, "a search term is at most 200 characters", zh: "每个搜索词最多 200 个字符")
+        }
         let long = terms.filter { $0.unicodeScalars.count >= 3 }
         let short = terms.filter { $0.unicodeScalars.count < 3 }
         func phrase(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
@@ -100,7 +102,8 @@ extension OfficeIndex {
                 }
             }
         } catch {
-            throw OfficeError(.storage, "the search could not be run; `yuqing index rebuild` builds the index again", cause: error)
+            throw OfficeError(.storage, "the search could not be run; `yuqing index rebuild` builds the index again",
+                              zh: "无法执行搜索；可运行 `yuqing index rebuild` 重建索引", cause: error)
         }
     }
 

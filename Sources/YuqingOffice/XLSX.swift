@@ -19,12 +19,13 @@ public enum XLSX {
     /// - Throws: ``OfficeError`` when `tables` is empty, a sheet exceeds Excel's 1,048,576 rows
     ///   or 16,384 columns, or the workbook exceeds 4 GiB.
     public static func data(_ tables: [Table]) throws -> Data {
-        guard !tables.isEmpty else { throw OfficeError(.input, "a workbook needs at least one table") }
+        guard !tables.isEmpty else { throw OfficeError(.input, "a workbook needs at least one table", zh: "工作簿至少需要一张表") }
         for table in tables {
             let rows = table.rows.count + 1, columns = ([table.header.count] + table.rows.map(\.count)).max()!
             guard rows <= maxRows, columns <= maxColumns else {
                 throw OfficeError(.tooLarge, "table '\(table.name)' has \(rows) rows and \(columns) columns; "
-                                  + "an Excel sheet holds \(maxRows) rows and \(maxColumns) columns")
+                                  + "an Excel sheet holds \(maxRows) rows and \(maxColumns) columns",
+                                  zh: "表“\(table.name)”有 \(rows) 行、\(columns) 列；Excel 工作表最多容纳 \(maxRows) 行、\(maxColumns) 列")
             }
         }
         let names = sheetNames(tables.map(\.name))

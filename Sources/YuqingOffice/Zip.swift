@@ -29,12 +29,16 @@ struct ZipWriter {
     mutating func add(path: String, data: Data) throws {
         let name = Array(path.utf8)
         guard !name.isEmpty, name.count <= Int(UInt16.max), !path.hasPrefix("/") else {
-            throw OfficeError(.input, "'\(path)' cannot name a file in a ZIP archive")
+            throw OfficeError(.input, "'\(path)' cannot name a file in a ZIP archive", zh: "“\(path)”不能用作 ZIP 压缩包中的文件名")
         }
-        guard names.insert(path).inserted else { throw OfficeError(.input, "the ZIP archive already holds '\(path)'") }
-        guard entries.count < Int(UInt16.max) else { throw OfficeError(.tooLarge, "a ZIP archive without ZIP64 holds at most 65,535 files") }
-        guard data.count <= Self.limit else { throw Self.tooLarge("'\(path)' has \(data.count) bytes") }
-        guard archive.count <= Self.limit else { throw Self.tooLarge("the archive reaches \(archive.count) bytes") }
+        guard names.insert(path).inserted else {
+            throw OfficeError(.input, "the ZIP archive already holds '\(path)'", zh: "ZIP 压缩包中已有“\(path)”")
+        }
+        guard entries.count < Int(UInt16.max) else {
+            throw OfficeError(.tooLarge, "a ZIP archive without ZIP64 holds at most 65,535 files", zh: "不使用 ZIP64 的 ZIP 压缩包最多容纳 65535 个文件")
+        }
+        guard data.count <= Self.limit else { throw Self.tooLarge("'\(path)' has \(data.count) bytes", zh: "“\(path)”有 \(data.count) 字节") }
+        guard archive.count <= Self.limit else { throw Self.tooLarge("the archive reaches \(archive.count) bytes", zh: "压缩包已达 \(archive.count) 字节") }
 
         let crc = Self.crc(data)
         let deflated = try Self.deflate(data)
@@ -70,7 +74,7 @@ struct ZipWriter {
         }
         let directorySize = out.count - directoryOffset
         guard directoryOffset <= Self.limit, directorySize <= Self.limit else {
-            throw Self.tooLarge("the archive reaches \(out.count) bytes")
+            throw Self.tooLarge("the archive reaches \(out.count) bytes", zh: "压缩包已达 \(out.count) 字节")
         }
         out.le32(0x0605_4B50)
         out.le16(0)  // this disk
@@ -95,8 +99,9 @@ struct ZipWriter {
         out.le16(UInt16(entry.name.count))
     }
 
-    private static func tooLarge(_ what: String) -> OfficeError {
-        OfficeError(.tooLarge, "\(what): over the 4 GiB a ZIP archive holds without ZIP64")
+    private static func tooLarge(_ what: String, zh whatZh: String) -> OfficeError {
+        OfficeError(.tooLarge, "\(what): over the 4 GiB a ZIP archive holds without ZIP64",
+                    zh: "\(whatZh)：超过了不使用 ZIP64 的 ZIP 压缩包所能容纳的 4 GiB")
     }
 
     /// The CRC-32 of `data` (zlib's).
@@ -111,7 +116,9 @@ struct ZipWriter {
         var stream = z_stream()
         var status = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
                                    ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard status == Z_OK else { throw OfficeError(.compression, "zlib could not start deflating (status \(status))") }
+        guard status == Z_OK else {
+            throw OfficeError(.compression, "zlib could not start deflating (status \(status))", zh: "zlib 无法开始压缩（状态码 \(status)）")
+        }
         defer { deflateEnd(&stream) }
 
         let bound = Int(deflateBound(&stream, uLong(data.count)))
@@ -128,7 +135,9 @@ struct ZipWriter {
                 return status
             }
         }
-        guard status == Z_STREAM_END else { throw OfficeError(.compression, "zlib could not deflate (status \(status))") }
+        guard status == Z_STREAM_END else {
+            throw OfficeError(.compression, "zlib could not deflate (status \(status))", zh: "zlib 压缩失败（状态码 \(status)）")
+        }
         out.count = produced
         return out
     }

@@ -56,7 +56,7 @@ public struct BlobStore: Sendable {
     /// `length` bytes of a complete blob from `offset`.
     public func read(_ digest: String, offset: Int64, length: Int) throws -> Data {
         guard let handle = FileHandle(forReadingAtPath: path(digest)) else {
-            throw ReplicaError(.notFound, "no evidence \(digest.prefix(12))… here")
+            throw ReplicaError(.notFound, "no evidence \(digest.prefix(12))… here", zh: "本地没有证据文件 \(digest.prefix(12))…")
         }
         defer { try? handle.close() }
         try handle.seek(toOffset: UInt64(offset))
@@ -87,12 +87,18 @@ public struct BlobStore: Sendable {
             try? FileManager.default.removeItem(atPath: partialPath(digest))
             held = 0
         }
-        guard offset == held else { throw BlobError(.offsetMismatch, "\(held) bytes of \(digest.prefix(12))… are held; send from there", held: held) }
-        guard held + Int64(data.count) <= total else { throw BlobError(.tooLong, "more bytes than the \(total) announced for \(digest.prefix(12))…", held: held) }
+        guard offset == held else {
+            throw BlobError(.offsetMismatch, "\(held) bytes of \(digest.prefix(12))… are held; send from there",
+                            zh: "证据文件 \(digest.prefix(12))… 已保存 \(held) 字节；请从该处接着发送", held: held)
+        }
+        guard held + Int64(data.count) <= total else {
+            throw BlobError(.tooLong, "more bytes than the \(total) announced for \(digest.prefix(12))…",
+                            zh: "收到的字节多于证据文件 \(digest.prefix(12))… 声明的 \(total) 字节", held: held)
+        }
         try FileManager.default.createDirectory(atPath: partialDirectory, withIntermediateDirectories: true)
         let p = partialPath(digest)
         if !FileManager.default.fileExists(atPath: p) { _ = FileManager.default.createFile(atPath: p, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: p) else { throw BlobError(.io, "cannot write \(p)", held: held) }
+        guard let handle = FileHandle(forWritingAtPath: p) else { throw BlobError(.io, "cannot write \(p)", zh: "无法写入 \(p)", held: held) }
         try handle.seek(toOffset: UInt64(held))
         try handle.truncate(atOffset: UInt64(held))
         try handle.write(contentsOf: data)
@@ -103,7 +109,8 @@ public struct BlobStore: Sendable {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: p))
         guard Self.digest(of: bytes) == digest else {
             try? FileManager.default.removeItem(atPath: p)
-            throw BlobError(.digestMismatch, "the bytes received for \(digest.prefix(12))… have another SHA-256; they were dropped, send them again", held: 0)
+            throw BlobError(.digestMismatch, "the bytes received for \(digest.prefix(12))… have another SHA-256; they were dropped, send them again",
+                            zh: "收到的证据文件 \(digest.prefix(12))… 的字节与其 SHA-256 不符；已丢弃，请重新发送", held: 0)
         }
         try FileManager.default.moveItem(atPath: p, toPath: path(digest))
         return .complete
@@ -126,8 +133,8 @@ final class BlobLocks: @unchecked Sendable {
     }
 }
 
-/// A blob transfer that cannot go on as asked.
-public struct BlobError: Error, Hashable, Sendable, CustomStringConvertible {
+/// A blob transfer that cannot go on as asked, said in English and in Simplified Chinese.
+public struct BlobError: BilingualError, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         let name: String
         /// The bytes do not start where the held part ends.
@@ -139,12 +146,15 @@ public struct BlobError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The message in Simplified Chinese.
+    public var chinese: String
     /// Bytes held after the refusal.
     public var held: Int64
 
-    public init(_ code: Code, _ message: String, held: Int64) {
+    public init(_ code: Code, _ message: String, zh chinese: String, held: Int64) {
         self.code = code
         self.message = message
+        self.chinese = chinese
         self.held = held
     }
 

@@ -148,7 +148,9 @@ struct Bookkeeping: Sendable {
     }
 
     func name(_ rid: Int64) throws -> ReplicaID {
-        guard let n = nameByRid[rid] else { throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name") }
+        guard let n = nameByRid[rid] else {
+            throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name", zh: "replica_name 中缺少副本编号 \(rid)")
+        }
         return n
     }
 
@@ -213,7 +215,9 @@ struct ReplicaNames {
     }
 
     func name(_ rid: Int64) throws -> ReplicaID {
-        guard let n = byRid[rid] else { throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name") }
+        guard let n = byRid[rid] else {
+            throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name", zh: "replica_name 中缺少副本编号 \(rid)")
+        }
         return n
     }
 }

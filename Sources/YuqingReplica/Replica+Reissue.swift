@@ -25,13 +25,15 @@ extension Replica {
     /// This `Replica` value keeps the old id: open the file again to work under the new one.
     public func reissue(as newID: ReplicaID = .random()) throws -> ReissueReport {
         guard role == .node else {
-            throw ReplicaError(.invalidWrite, "\(path) is the hub's database; only a node's replica can be reissued")
+            throw ReplicaError(.invalidWrite, "\(path) is the hub's database; only a node's replica can be reissued",
+                               zh: "\(path) 是中心的数据库；只有节点的副本才能以新标识重发")
         }
         let report = try transact { s, book -> ReissueReport in
             let db = s.db
             let oldRid = try book.rid(id, db)
             guard book.ridByName[newID] == nil else {
-                throw ReplicaError(.invalidWrite, "replica id \(newID) is already known to this replica; choose another")
+                throw ReplicaError(.invalidWrite, "replica id \(newID) is already known to this replica; choose another",
+                                   zh: "本副本中已有副本标识 \(newID)；请另选一个")
             }
             let newRid = try book.rid(newID, db)
             let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
@@ -106,7 +108,8 @@ extension Replica {
     /// a user keep theirs (their steps name that user). Returns how many.
     public func reauthorPending(_ author: String) throws -> Int {
         guard role == .node else {
-            throw ReplicaError(.invalidWrite, "\(path) is the hub's database; only a node's changes are re-attributed")
+            throw ReplicaError(.invalidWrite, "\(path) is the hub's database; only a node's changes are re-attributed",
+                               zh: "\(path) 是中心的数据库；只有节点的变更才能重新归属")
         }
         let n = try transact { s, book -> Int in
             let db = s.db

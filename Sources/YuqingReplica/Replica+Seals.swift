@@ -146,7 +146,8 @@ extension Replica {
                     if mine[mid].first <= n { lo = mid + 1 } else { hi = mid }
                 }
                 guard lo > 0, mine[lo - 1].last >= n else {
-                    throw ReplicaError(.unsealed, "the hub sent change \(replica):\(n) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office")
+                    throw ReplicaError(.unsealed, "the hub sent change \(replica):\(n) without the seal of the device that made it; it may have been forged. Nothing of this page was applied; tell the office",
+                                       zh: "中心发来的变更 \(replica):\(n) 没有生成它的设备的封签，可能是伪造的。本页变更均未应用；请告知办公室")
                 }
                 leaves[mine[lo - 1], default: [:]][n] = h
             }
@@ -157,10 +158,11 @@ extension Replica {
                 } else if let p = proofs.first(where: { $0.proves(s) }) {
                     proof = p.hashes
                 } else {
-                    throw ReplicaError(.unsealed, "the hub sent part of the run \(replica):\(s.first)...\(s.last) without the proof that checks it; nothing of this page was applied. Is the hub of an older version?")
+                    throw ReplicaError(.unsealed, "the hub sent part of the run \(replica):\(s.first)...\(s.last) without the proof that checks it; nothing of this page was applied. Is the hub of an older version?",
+                                       zh: "中心发来了变更段 \(replica):\(s.first)...\(s.last) 的一部分，但没有用于校验它的证明；本页变更均未应用。中心是否为旧版本？")
                 }
                 do { try verifier.verify(s, leaves: known, proof: proof, key: keyOf) } catch {
-                    throw ReplicaError(.unsealed, "\(error)", cause: error)
+                    throw ReplicaError(.unsealed, "\(error)", zh: ReplicaError.chineseMessage(of: error), cause: error)
                 }
                 used.append(s)
             }

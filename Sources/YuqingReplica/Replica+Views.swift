@@ -70,12 +70,13 @@ extension Replica {
     public func resolve(conflictID: String, value: FieldValue, author: String) throws -> (change: Change, seq: Int64) {
         try transact(localOnly: true) { s, book in
             guard let conflict = try self.conflicts(s.db).first(where: { $0.id == conflictID }) else {
-                throw ReplicaError(.notFound, "no open conflict \(conflictID): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`")
+                throw ReplicaError(.notFound, "no open conflict \(conflictID): it was resolved already, or a new concurrent value changed it; run `yuqing conflicts list`",
+                                   zh: "没有待处理的冲突 \(conflictID)：它已被解决，或有新的并发值改变了它；请运行 `yuqing conflicts list`")
             }
             // Fields this schema does not know (from a newer one) are flagged, so they must be resolvable.
             if schema.records[conflict.record.kind]?.field(conflict.field.name) != nil {
                 do { try schema.validate(conflict.record, conflict.field, value) } catch let error as SchemaError {
-                    throw ReplicaError(.invalidWrite, error.message)
+                    throw ReplicaError(.invalidWrite, error.message, zh: ReplicaError.chineseMessage(of: error))
                 }
             }
             return try self.writeLocked(s, &book, [Write(conflict.record, conflict.field, value)], author: author,

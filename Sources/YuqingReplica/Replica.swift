@@ -88,7 +88,8 @@ public final class Replica: Sendable {
             (try Meta.get(db, "replica_id"), try Meta.get(db, "role"))
         }
         guard let id, let role, let r = ReplicaRole(rawValue: role) else {
-            throw ReplicaError(.notInitialised, "\(path) is not an initialised Yuqing replica (another file, or a creation that was interrupted): move it away and run `yuqing node init` again")
+            throw ReplicaError(.notInitialised, "\(path) is not an initialised Yuqing replica (another file, or a creation that was interrupted): move it away and run `yuqing node init` again",
+                               zh: "\(path) 不是已初始化的 Yuqing 副本（是其他文件，或创建过程曾被中断）：请将其移走，再运行一次 `yuqing node init`")
         }
         self.id = ReplicaID(id)
         self.role = r
@@ -121,7 +122,8 @@ public final class Replica: Sendable {
         if !current {
             let readable = try pool.read { db in try ReplicaSchema.migrator.appliedIdentifiers(db).contains("v2: compact replica") }
             guard readable else {
-                throw ReplicaError(.storage, "\(path) was written by an older yuqing: run a command that writes (for example `yuqing sync`) once to upgrade it")
+                throw ReplicaError(.storage, "\(path) was written by an older yuqing: run a command that writes (for example `yuqing sync`) once to upgrade it",
+                                   zh: "\(path) 由旧版 yuqing 写入：请运行一次会写入的命令（例如 `yuqing sync`）以完成升级")
             }
         }
         return pool
@@ -135,7 +137,8 @@ public final class Replica: Sendable {
                               id: ReplicaID = .random(), schema: Schema,
                               deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         if FileManager.default.fileExists(atPath: path) {
-            throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica")
+            throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica",
+                               zh: "\(path) 已存在；请另选 `--db` 路径，或使用现有副本")
         }
         let temporary = path + ".creating-\(ReplicaID.random())"
         do {
@@ -152,7 +155,8 @@ public final class Replica: Sendable {
         } catch {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporary + suffix) }
             if FileManager.default.fileExists(atPath: path) {
-                throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica")
+                throw ReplicaError(.alreadyInitialised, "\(path) already exists; choose another --db path, or use the existing replica",
+                               zh: "\(path) 已存在；请另选 `--db` 路径，或使用现有副本")
             }
             throw ReplicaError.storage(error, path: path)
         }
@@ -175,7 +179,8 @@ public final class Replica: Sendable {
     public static func open(at path: String, mode: OpenMode = .readWrite, schema: Schema,
                             deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ReplicaError(.notInitialised, "no replica at \(path): create one with `yuqing node init --db \(path) --hub URL --unit NAME`")
+            throw ReplicaError(.notInitialised, "no replica at \(path): create one with `yuqing node init --db \(path) --hub URL --unit NAME`",
+                               zh: "\(path) 处没有副本：请用 `yuqing node init --db \(path) --hub URL --unit NAME` 创建")
         }
         do {
             try ReplicaFile.requireReplica(path)
@@ -318,7 +323,7 @@ public final class Replica: Sendable {
     public func write(_ writes: [Write], author: String? = nil) throws -> [Change] {
         for w in writes {
             do { try schema.validate(w.record, w.field, w.value) } catch {
-                throw ReplicaError(.invalidWrite, error.message)
+                throw ReplicaError(.invalidWrite, error.message, zh: ReplicaError.chineseMessage(of: error))
             }
         }
         return try transact(localOnly: true) { s, book in
@@ -349,10 +354,12 @@ public final class Replica: Sendable {
         for w in writes {
             let context = try Store.siblings(s, book, w.record, w.field).map(\.dot)
             if expectedContext == nil, !context.isEmpty, schema.rule(for: w.record, w.field) == .immutable {
-                throw ReplicaError(.invalidWrite, "\(w.field) of \(w.record) is immutable once written")
+                throw ReplicaError(.invalidWrite, "\(w.field) of \(w.record) is immutable once written",
+                                   zh: "\(w.record) 的 \(w.field) 一经写入便不可更改")
             }
             if let expectedContext, Set(context) != Set(expectedContext) {
-                throw ReplicaError(.notFound, "the values of \(w.record) \(w.field) changed meanwhile; list the conflicts again")
+                throw ReplicaError(.notFound, "the values of \(w.record) \(w.field) changed meanwhile; list the conflicts again",
+                                   zh: "\(w.record) \(w.field) 的值在此期间已有变化；请重新列出冲突")
             }
             counter += 1
             let change = Change(dot: Dot(replica: id, counter: counter), hlc: clock.tick(physicalMillis: physical),

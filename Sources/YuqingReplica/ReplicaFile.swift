@@ -36,12 +36,15 @@ package enum ReplicaFile {
             }
             try queue.close()
         } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
-            throw ReplicaError(.notAReplica, "\(path) is not a Yuqing replica (not an SQLite database, or damaged); it was left unchanged. Check the --db path", cause: error)
+            throw ReplicaError(.notAReplica, "\(path) is not a Yuqing replica (not an SQLite database, or damaged); it was left unchanged. Check the --db path",
+                               zh: "\(path) 不是 Yuqing 副本（不是 SQLite 数据库，或已损坏）；文件未作改动。请检查 `--db` 路径", cause: error)
         } catch let error as DatabaseError where [.SQLITE_CANTOPEN, .SQLITE_PERM].contains(error.resultCode.primaryResultCode) {
-            throw ReplicaError(.storage, "cannot read \(path): check that it is a file you may read", cause: error)
+            throw ReplicaError(.storage, "cannot read \(path): check that it is a file you may read",
+                               zh: "无法读取 \(path)：请确认它是文件，且当前用户有权读取", cause: error)
         }
         guard verdict else {
-            throw ReplicaError(.notAReplica, "\(path) is an SQLite database of another program, not a Yuqing replica; it was left unchanged. Check the --db path")
+            throw ReplicaError(.notAReplica, "\(path) is an SQLite database of another program, not a Yuqing replica; it was left unchanged. Check the --db path",
+                               zh: "\(path) 是其他程序的 SQLite 数据库，不是 Yuqing 副本；文件未作改动。请检查 `--db` 路径")
         }
     }
 
@@ -54,7 +57,8 @@ package enum ReplicaFile {
         let report = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
         try queue.close()
         guard report != ["ok"] else { return }
-        throw ReplicaError(.corrupt, "\(path) is damaged (SQLite's integrity check reports: \(report.joined(separator: "; "))). Nothing was written. Keep the file aside for inspection; on a node, create a new replica with `yuqing node init` and sync it (work not yet synced must be entered again), on the hub restore the latest backup")
+        throw ReplicaError(.corrupt, "\(path) is damaged (SQLite's integrity check reports: \(report.joined(separator: "; "))). Nothing was written. Keep the file aside for inspection; on a node, create a new replica with `yuqing node init` and sync it (work not yet synced must be entered again), on the hub restore the latest backup",
+                           zh: "\(path) 已损坏（SQLite 完整性检查报告：\(report.joined(separator: "; "))）。未写入任何内容。请将该文件另行保存以备检查；在节点上，用 `yuqing node init` 新建副本并同步（尚未同步的工作需重新录入）；在中心上，恢复最近一次备份")
     }
 
     /// Names the file that stops a write: the replica, or its `-wal` or `-shm` beside it (SQLite

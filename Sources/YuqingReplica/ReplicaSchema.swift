@@ -155,7 +155,7 @@ enum ReplicaSchema {
             varint(UInt64(parts.count), &out)
             for part in parts {
                 guard let colon = part.lastIndex(of: ":"), colon != part.startIndex, let n = UInt64(part[part.index(after: colon)...]) else {
-                    throw ReplicaError(.corrupt, "unreadable dot '\(part)' in the change log")
+                    throw ReplicaError(.corrupt, "unreadable dot '\(part)' in the change log", zh: "变更日志中的变更标识“\(part)”无法读取")
                 }
                 varint(UInt64(try rid(String(part[..<colon]))), &out)
                 varint(n, &out)

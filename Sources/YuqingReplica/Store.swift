@@ -80,7 +80,8 @@ enum Store {
             return .duplicate
         }
         if let own, change.dot.replica == own {
-            throw ReplicaError(.foreignOwnDot, "change \(change.dot) is under this replica's own id \(own), which only it may use; nothing of this batch was stored")
+            throw ReplicaError(.foreignOwnDot, "change \(change.dot) is under this replica's own id \(own), which only it may use; nothing of this batch was stored",
+                               zh: "变更 \(change.dot) 使用的是本副本自己的标识 \(own)，该标识只能由本副本使用；本批变更均未保存")
         }
         guard let missing = change.context.first(where: { !book.isSeen($0) }) else {
             try applyReady(s, &book, change, rid: rid, log: log, schema: schema)
@@ -90,7 +91,8 @@ enum Store {
             let mine = book.waitingByOrigin[origin, default: 0]
             if mine >= limits.perReplica || book.waiting >= limits.total {
                 let who = (try? book.name(origin)).map { "replica \($0)" } ?? "its sender"
-                throw ReplicaError(.tooManyWaiting, "\(mine) changes from \(who) already wait here for changes never received (at most \(limits.perReplica) per replica, \(limits.total) in all); nothing of this batch was stored. Push the changes they build on first (sync the node that made them), or ask the hub operator")
+                throw ReplicaError(.tooManyWaiting, "\(mine) changes from \(who) already wait here for changes never received (at most \(limits.perReplica) per replica, \(limits.total) in all); nothing of this batch was stored. Push the changes they build on first (sync the node that made them), or ask the hub operator",
+                                   zh: "来自 \(who) 的 \(mine) 条变更已在此等待从未收到的变更（每个副本最多 \(limits.perReplica) 条，总计最多 \(limits.total) 条）；本批变更均未保存。请先推送它们所依赖的变更（同步生成这些变更的节点），或联系中心运维人员")
             }
         }
         let w = s.insertWaiting
@@ -185,7 +187,8 @@ enum Store {
             if try q.step() { held = try Coding.change(q, names: names).change }
         }
         guard let held, !held.isIdentical(to: change) else { return }
-        throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id; nothing of this batch was stored. Either replica \(change.dot.replica) was restored from a backup or copied, or another program sent changes under its id. On that node, `yuqing node reissue` sends its unsynced work again under a new id, losing nothing")
+        throw ReplicaError(.dotReused, "change \(change.dot) differs from the change already held under that id; nothing of this batch was stored. Either replica \(change.dot.replica) was restored from a backup or copied, or another program sent changes under its id. On that node, `yuqing node reissue` sends its unsynced work again under a new id, losing nothing",
+                           zh: "变更 \(change.dot) 与本地以同一标识保存的变更不同；本批变更均未保存。原因可能是副本 \(change.dot.replica) 由备份恢复或被复制，或有其他程序以它的标识发送了变更。请在该节点上运行 `yuqing node reissue`，以新的标识重新发送其未同步的工作，不会丢失任何内容")
     }
 
     /// Applies a change whose context has been applied: the same steps as the core's replica
@@ -285,7 +288,7 @@ enum ContextBlob {
         func next() throws -> UInt64 {
             var value: UInt64 = 0, shift: UInt64 = 0
             while true {
-                guard i < bytes.count, shift < 64 else { throw ReplicaError(.corrupt, "unreadable context in the change log") }
+                guard i < bytes.count, shift < 64 else { throw ReplicaError(.corrupt, "unreadable context in the change log", zh: "变更日志中的上下文无法读取") }
                 let b = bytes[i]
                 i += 1
                 value |= UInt64(b & 0x7F) << shift
@@ -294,7 +297,7 @@ enum ContextBlob {
             }
         }
         let n = try next()
-        guard n <= UInt64(bytes.count) else { throw ReplicaError(.corrupt, "unreadable context in the change log") }
+        guard n <= UInt64(bytes.count) else { throw ReplicaError(.corrupt, "unreadable context in the change log", zh: "变更日志中的上下文无法读取") }
         var dots: [Dot] = []
         dots.reserveCapacity(Int(n))
         for _ in 0..<n { dots.append(Dot(replica: try names(Int64(try next())), counter: try next())) }

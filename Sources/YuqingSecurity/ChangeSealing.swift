@@ -84,7 +84,8 @@ extension Seal {
     /// Checks that `key` signed this seal over changes with these hashes (their run, in counter order).
     public func verify(hashes: [[UInt8]], key: PublicKey) throws(SecurityError) {
         guard hashes.count == Int(clamping: count) else {
-            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) covers \(count) changes, not \(hashes.count)")
+            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) covers \(count) changes, not \(hashes.count)",
+                                zh: "\(replica) \(first)...\(last) 的封签涵盖 \(count) 条变更，而不是 \(hashes.count) 条")
         }
         try verify(digest: Self.digest(hashes: hashes), key: key)
     }
@@ -93,7 +94,8 @@ extension Seal {
     /// holds the hashes of the subtrees without any of them (``MerkleTree/proof(count:present:subtree:)``).
     public func verify(leaves: [UInt64: [UInt8]], proof: [[UInt8]], key: PublicKey) throws(SecurityError) {
         guard count <= UInt64(Int.max), leaves.keys.allSatisfy({ first <= $0 && $0 <= last }) else {
-            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) was given changes outside its run")
+            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) was given changes outside its run",
+                                zh: "\(replica) \(first)...\(last) 的封签收到了其范围以外的变更")
         }
         let start = first
         if proof.isEmpty, UInt64(leaves.count) == count {
@@ -102,7 +104,8 @@ extension Seal {
         }
         guard let root = MerkleTree.root(count: Int(count), present: { leaves[start + UInt64($0)] != nil },
                                          leaf: { leaves[start + UInt64($0)]! }, proof: proof) else {
-            throw SecurityError(.badSeal, "the proof for the seal of \(replica) \(first)...\(last) does not fit the changes it came with: they were altered or forged")
+            throw SecurityError(.badSeal, "the proof for the seal of \(replica) \(first)...\(last) does not fit the changes it came with: they were altered or forged",
+                                zh: "\(replica) \(first)...\(last) 封签的证明与随附的变更不符：这些变更已被篡改或伪造")
         }
         try verify(digest: root, key: key)
     }
@@ -110,7 +113,8 @@ extension Seal {
     func verify(digest: [UInt8], key: PublicKey) throws(SecurityError) {
         guard let sig = Data(base64Encoded: signature),
               key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: digest)) else {
-            throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them")
+            throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them",
+                                zh: "变更 \(replica):\(first)...\(last) 与设备 \(replica) 签名的内容不符：它们在生成后被篡改或伪造")
         }
     }
 
@@ -124,7 +128,7 @@ extension Seal {
     /// Seals `changes` (one replica's, consecutive counters, in order) with `key`.
     public static func make(_ changes: [Change], key: SigningKey) throws(SecurityError) -> Seal {
         guard let firstChange = changes.first, let lastChange = changes.last else {
-            throw SecurityError(.badSeal, "nothing to seal")
+            throw SecurityError(.badSeal, "nothing to seal", zh: "没有需要加封签的变更")
         }
         try checkRun(changes)
         var buffer: [UInt8] = []
@@ -145,7 +149,8 @@ extension Seal {
         var n = first
         while true {
             guard let i = index(n), changes.indices.contains(i), changes[i].dot.replica == replica, changes[i].dot.counter == n else {
-                throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) names change \(replica):\(n), which is not among the changes it came with")
+                throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) names change \(replica):\(n), which is not among the changes it came with",
+                                    zh: "\(replica) \(first)...\(last) 的封签列出了变更 \(replica):\(n)，但随附的变更中没有它")
             }
             hashes.append(ChangeHash.hash(changes[i], buffer: &buffer))
             if n == last { break }
@@ -157,7 +162,8 @@ extension Seal {
     /// Checks that `changes` are exactly this seal's run, in order, and that `key` signed them.
     public func verify(_ changes: [Change], key: PublicKey) throws(SecurityError) {
         guard changes.count == Int(clamping: count) else {
-            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) does not match the \(changes.count) changes given")
+            throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) does not match the \(changes.count) changes given",
+                                zh: "\(replica) \(first)...\(last) 的封签与给出的 \(changes.count) 条变更不符")
         }
         try verify(in: changes, index: { n in Int(n - first) }, key: key)
     }
@@ -165,7 +171,8 @@ extension Seal {
     static func checkRun(_ changes: [Change]) throws(SecurityError) {
         guard let head = changes.first else { return }
         for (i, c) in changes.enumerated() where c.dot.replica != head.dot.replica || c.dot.counter != head.dot.counter &+ UInt64(i) {
-            throw SecurityError(.badSeal, "a seal covers one replica's consecutive counters; \(c.dot) breaks the run from \(head.dot)")
+            throw SecurityError(.badSeal, "a seal covers one replica's consecutive counters; \(c.dot) breaks the run from \(head.dot)",
+                                zh: "一个封签只涵盖同一副本连续的计数；\(c.dot) 打断了从 \(head.dot) 开始的连续段")
         }
     }
 

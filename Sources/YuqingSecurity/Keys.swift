@@ -1,9 +1,11 @@
 import Crypto
 import Foundation
+import YuqingCore
 
 /// What went wrong with a key, a signature or a credential. Extensible: the code says which, the
-/// message what to do next, `cause` what lies beneath (a file error, say).
-public struct SecurityError: Error, CustomStringConvertible, Sendable {
+/// message what to do next (in English and in Simplified Chinese), `cause` what lies beneath (a
+/// file error, say).
+public struct SecurityError: BilingualError, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
         public var description: String { name }
@@ -14,15 +16,21 @@ public struct SecurityError: Error, CustomStringConvertible, Sendable {
 
     public var code: Code
     public var message: String
+    /// The message in Simplified Chinese.
+    public var chinese: String
     public var cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ message: String, zh chinese: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.chinese = chinese
         self.cause = cause
     }
 
     public var description: String { cause.map { "\(message) (\($0))" } ?? message }
+
+    /// ``description`` in Simplified Chinese: ``chinese``, then the cause in parentheses.
+    public var chineseDescription: String { cause.map { "\(chinese)（\($0)）" } ?? chinese }
 }
 
 /// An Ed25519 public key: 32 bytes, written in base64.
@@ -33,7 +41,8 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
     public init(base64: String) throws(SecurityError) {
         guard let raw = Data(base64Encoded: base64), raw.count == 32,
               let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
-            throw SecurityError(.badKey, "'\(base64.prefix(60))' is not an Ed25519 public key (32 bytes in base64)")
+            throw SecurityError(.badKey, "'\(base64.prefix(60))' is not an Ed25519 public key (32 bytes in base64)",
+                                zh: "“\(base64.prefix(60))”不是 Ed25519 公钥（应为 base64 编码的 32 字节）")
         }
         self.key = key
         self.base64 = raw.base64EncodedString()
@@ -82,15 +91,20 @@ public struct SigningKey: Sendable {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
             let e = errno
-            if e == EEXIST { throw SecurityError(.keyFile, "\(path) already exists; a key is never overwritten (move it away first if it is no longer used)") }
-            throw SecurityError(.keyFile, "cannot create the key file \(path): \(String(cString: strerror(e)))")
+            if e == EEXIST {
+                throw SecurityError(.keyFile, "\(path) already exists; a key is never overwritten (move it away first if it is no longer used)",
+                                    zh: "\(path) 已存在；密钥一律不会被覆盖（如果它已不再使用，请先将其移走）")
+            }
+            throw SecurityError(.keyFile, "cannot create the key file \(path): \(String(cString: strerror(e)))",
+                                zh: "无法创建密钥文件 \(path)：\(String(cString: strerror(e)))")
         }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
             let e = errno
             unlink(path)
-            throw SecurityError(.keyFile, "cannot write the key file \(path): \(String(cString: strerror(e)))")
+            throw SecurityError(.keyFile, "cannot write the key file \(path): \(String(cString: strerror(e)))",
+                                zh: "无法写入密钥文件 \(path)：\(String(cString: strerror(e)))")
         }
         return key
     }
@@ -99,18 +113,20 @@ public struct SigningKey: Sendable {
     public static func load(from path: String) throws(SecurityError) -> SigningKey {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw SecurityError(.keyFile, "no key file at \(path): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            throw SecurityError(.keyFile, "no key file at \(path): \(reason)", zh: "\(path) 处没有密钥文件：\(reason)")
         }
         if st.st_mode & 0o077 != 0 {
-            throw SecurityError(.keyFile, "\(path) may be read by other users (mode \(String(st.st_mode & 0o777, radix: 8))); make it private with `chmod 600 \(path)`")
+            throw SecurityError(.keyFile, "\(path) may be read by other users (mode \(String(st.st_mode & 0o777, radix: 8))); make it private with `chmod 600 \(path)`",
+                                zh: "\(path) 可被其他用户读取（权限 \(String(st.st_mode & 0o777, radix: 8))）；请用 `chmod 600 \(path)` 将其设为仅本人可读写")
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SecurityError(.keyFile, "cannot read the key file \(path)")
+            throw SecurityError(.keyFile, "cannot read the key file \(path)", zh: "无法读取密钥文件 \(path)")
         }
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard lines.count >= 2, lines[0] == header, let raw = Data(base64Encoded: lines[1]), raw.count == 32,
               let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
-            throw SecurityError(.keyFile, "\(path) is not a yuqing key file")
+            throw SecurityError(.keyFile, "\(path) is not a yuqing key file", zh: "\(path) 不是 yuqing 密钥文件")
         }
         return SigningKey(key: key)
     }

@@ -6,8 +6,9 @@ import YuqingCore
 import YuqingSecurity
 import YuqingWire
 
-/// Why talking to the hub failed, said so a person knows what to do.
-public struct SyncError: Error, CustomStringConvertible, Sendable {
+/// Why talking to the hub failed, said so a person knows what to do: in English (``message``)
+/// and in Simplified Chinese (``chinese``).
+public struct SyncError: BilingualError, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         /// No connection: the node keeps working offline.
         case hubUnreachable
@@ -34,16 +35,24 @@ public struct SyncError: Error, CustomStringConvertible, Sendable {
 
     public var code: Code
     public var message: String
+    /// The same message in Simplified Chinese.
+    public var chinese: String
     /// The hub's problem body, when it sent one.
     public var problem: Problem?
 
-    public init(_ code: Code, _ message: String, problem: Problem? = nil) {
+    public init(_ code: Code, _ message: String, zh chinese: String, problem: Problem? = nil) {
         self.code = code
         self.message = message
+        self.chinese = chinese
         self.problem = problem
     }
 
     public var description: String { message }
+
+    /// What `error` says in Simplified Chinese when it says it in both languages, else its text.
+    static func chineseText(of error: any Error) -> String {
+        (error as? any BilingualError)?.chinese ?? "\(error)"
+    }
 }
 
 /// The HTTP side of the protocol: over URLSession (libcurl on Linux) to a plain-HTTP hub on
@@ -83,7 +92,8 @@ public struct HubClient: Sendable {
         session = Self.session(timeout: timeout)
         if baseURL.scheme == "https" {
             guard let pem = pinnedCertificates, !pem.isEmpty else {
-                throw SyncError(.tlsUntrusted, "\(hubURL) is an https hub and no certificate of it was given to trust: a node learns it at enrolment from the code file of `yuqing hub enrol --out` (or `node enrol --hub-cert FILE`); the operator's commands take --hub-cert FILE or $YUQING_HUB_CERT")
+                throw SyncError(.tlsUntrusted, "\(hubURL) is an https hub and no certificate of it was given to trust: a node learns it at enrolment from the code file of `yuqing hub enrol --out` (or `node enrol --hub-cert FILE`); the operator's commands take --hub-cert FILE or $YUQING_HUB_CERT",
+                                zh: "\(hubURL) 是 https 中心，但未提供可信任的该中心证书：节点在登记时从 `yuqing hub enrol --out` 生成的登记码文件中获取证书（或用 `node enrol --hub-cert FILE` 指定）；运维人员命令可使用 `--hub-cert FILE` 或 `$YUQING_HUB_CERT`")
             }
             https = try PinnedHTTPS(pem: pem)
         } else {
@@ -106,7 +116,8 @@ public struct HubClient: Sendable {
     /// Parses a hub URL (http or https, with a host), or says what one looks like.
     public static func url(_ hubURL: String) throws -> URL {
         guard let url = URL(string: hubURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw SyncError(.invalidURL, "'\(hubURL)' is not a hub URL; give one like http://127.0.0.1:8080")
+            throw SyncError(.invalidURL, "'\(hubURL)' is not a hub URL; give one like http://127.0.0.1:8080",
+                            zh: "“\(hubURL)”不是中心 URL；请提供形如 `http://127.0.0.1:8080` 的地址")
         }
         return url
     }
@@ -154,7 +165,8 @@ public struct HubClient: Sendable {
             (status, body) = try await get.run()
         } catch {
             if Task.isCancelled || error is CancellationError { throw CancellationError() }
-            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error))")
+            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error))",
+                            zh: "无法连接位于 \(baseURL.absoluteString) 的中心（\(SyncError.chineseText(of: error))）")
         }
         return try answer(status: status, data: body, method: "GET", path: "v1/wait") { try WireJSON.decode(WaitResponse.self, from: $0) }
     }
@@ -197,16 +209,28 @@ public struct HubClient: Sendable {
     /// to the person at the node.
     static func unreachable(_ error: any Error, baseURL: URL, timeout: TimeInterval) -> SyncError {
         let hub = baseURL.absoluteString
-        let why: String
+        let why: String, whyZh: String
         switch (error as? URLError)?.code {
-        case .timedOut?: why = "the hub at \(hub) did not answer within \(Int(timeout)) seconds (it may be overloaded or stopped)"
-        case .cannotConnectToHost?: why = "the hub at \(hub) refused the connection (is it running?)"
-        case .cannotFindHost?, .dnsLookupFailed?: why = "the hub's host in \(hub) could not be found"
-        case .networkConnectionLost?: why = "the connection to the hub at \(hub) was lost"
-        case .notConnectedToInternet?: why = "this device has no network connection"
-        default: why = "the hub at \(hub) is unreachable (\(error.localizedDescription))"
+        case .timedOut?:
+            why = "the hub at \(hub) did not answer within \(Int(timeout)) seconds (it may be overloaded or stopped)"
+            whyZh = "位于 \(hub) 的中心在 \(Int(timeout)) 秒内没有应答（可能负载过高或已停止）"
+        case .cannotConnectToHost?:
+            why = "the hub at \(hub) refused the connection (is it running?)"
+            whyZh = "位于 \(hub) 的中心拒绝了连接（中心是否在运行？）"
+        case .cannotFindHost?, .dnsLookupFailed?:
+            why = "the hub's host in \(hub) could not be found"
+            whyZh = "找不到 \(hub) 中的中心主机"
+        case .networkConnectionLost?:
+            why = "the connection to the hub at \(hub) was lost"
+            whyZh = "与位于 \(hub) 的中心的连接已断开"
+        case .notConnectedToInternet?:
+            why = "this device has no network connection"
+            whyZh = "本设备没有网络连接"
+        default:
+            why = "the hub at \(hub) is unreachable (\(error.localizedDescription))"
+            whyZh = "无法连接位于 \(hub) 的中心（\(error.localizedDescription)）"
         }
-        return SyncError(.hubUnreachable, why)
+        return SyncError(.hubUnreachable, why, zh: whyZh)
     }
 
     /// Presents this node's enrolment code with its public key (`POST /v1/enrol`, unsigned: the
@@ -256,7 +280,8 @@ public struct HubClient: Sendable {
                 throw Self.unreachable(error, baseURL: baseURL, timeout: self.timeout)
             }
             guard let http = response as? HTTPURLResponse else {
-                throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response")
+                throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response",
+                                zh: "位于 \(baseURL.absoluteString) 的中心没有返回 HTTP 应答")
             }
             do {
                 return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
@@ -264,7 +289,7 @@ public struct HubClient: Sendable {
                 continue
             }
         }
-        throw SyncError(.badResponse, "unreachable")
+        throw SyncError(.badResponse, "unreachable", zh: "程序内部错误（unreachable）")
     }
 
     /// `send` over HTTPS: the same signing, the same one re-signed retry of a replayed request.
@@ -288,7 +313,7 @@ public struct HubClient: Sendable {
                 continue
             }
         }
-        throw SyncError(.badResponse, "unreachable")
+        throw SyncError(.badResponse, "unreachable", zh: "程序内部错误（unreachable）")
     }
 
     private func url(_ path: String, _ query: [(String, String)]) -> URL {
@@ -301,15 +326,19 @@ public struct HubClient: Sendable {
     private func answer<T>(status: Int, data: Data, method: String, path: String, decode: (Data) throws -> T) throws -> T {
         guard (200..<300).contains(status) else {
             if let problem = try? WireJSON.decode(Problem.self, from: data) {
-                if status == 401 || problem.code == "revoked_device" { throw SyncError(.notEnrolled, problem.message, problem: problem) }
-                throw SyncError(.hubRejected, "the hub refused: \(problem.message)", problem: problem)
+                if status == 401 || problem.code == "revoked_device" {
+                    throw SyncError(.notEnrolled, problem.message, zh: problem.messageZh ?? problem.message, problem: problem)
+                }
+                throw SyncError(.hubRejected, "the hub refused: \(problem.message)", zh: "中心拒绝了请求：\(problem.messageZh ?? problem.message)", problem: problem)
             }
-            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(status); is this a Yuqing hub?")
+            throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) answered HTTP \(status); is this a Yuqing hub?",
+                            zh: "位于 \(baseURL.absoluteString) 的服务器返回了 HTTP \(status)；它是 Yuqing 中心吗？")
         }
         do {
             return try decode(data)
         } catch {
-            throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?")
+            throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?",
+                            zh: "无法读取中心对 \(method) /\(path) 的应答（\(SyncError.chineseText(of: error))）；它是协议版本 \(protocolVersion) 的 Yuqing 中心吗？")
         }
     }
 }

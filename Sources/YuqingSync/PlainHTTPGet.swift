@@ -1,4 +1,5 @@
 import Foundation
+import YuqingCore
 #if canImport(Glibc)
 import Glibc
 private let systemConnect = Glibc.connect
@@ -43,13 +44,22 @@ struct PlainHTTPGet: Sendable {
         }
     }
 
-    /// Why the request failed, for the caller's message.
-    struct Failure: Error, CustomStringConvertible {
+    /// Why the request failed, for the caller's message: in English (``description``, also
+    /// ``message``) and in Simplified Chinese (``chinese``).
+    struct Failure: BilingualError, CustomStringConvertible {
         var description: String
+        /// The same in Simplified Chinese.
+        var chinese: String
+        var message: String { description }
+
+        init(description: String, zh chinese: String) {
+            self.description = description
+            self.chinese = chinese
+        }
     }
 
     private func perform(_ socket: SocketBox) throws -> (status: Int, body: Data) {
-        guard let host = url.host else { throw Failure(description: "no host in \(url)") }
+        guard let host = url.host else { throw Failure(description: "no host in \(url)", zh: "\(url) 中没有主机名") }
         let port = url.port ?? 80
         let fd = try connect(host: host, port: port)
         guard socket.adopt(fd) else { throw CancellationError() }
@@ -65,7 +75,10 @@ struct PlainHTTPGet: Sendable {
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, sendFlags) }
             if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw socket.failure("could not send the request: \(Self.errorText(errno))") }
+            guard n > 0 else {
+                let why = Self.errorText(errno)
+                throw socket.failure("could not send the request: \(why)", zh: "无法发送请求：\(why)")
+            }
             sent += n
         }
         // Read to the end: the request asked the hub to close the connection after its answer.
@@ -74,11 +87,14 @@ struct PlainHTTPGet: Sendable {
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
-            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw socket.failure("no answer within \(Int(readTimeout)) s") }
-            guard n >= 0 else { throw socket.failure(Self.errorText(errno)) }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw socket.failure("no answer within \(Int(readTimeout)) s", zh: "\(Int(readTimeout)) 秒内没有应答") }
+            guard n >= 0 else {
+                let why = Self.errorText(errno)
+                throw socket.failure(why, zh: why)
+            }
             if n == 0 { break }
             answer += chunk[0..<n]
-            if answer.count > 1 << 20 { throw Failure(description: "the answer to a long poll is over 1 MiB") }
+            if answer.count > 1 << 20 { throw Failure(description: "the answer to a long poll is over 1 MiB", zh: "长轮询的应答超过 1 MiB") }
         }
         if socket.isCancelled { throw CancellationError() }
         return try Self.parse(answer)
@@ -87,13 +103,14 @@ struct PlainHTTPGet: Sendable {
     /// Status and body of a whole HTTP/1.1 answer (`Content-Length` or chunked, or up to the end).
     static func parse(_ answer: [UInt8]) throws -> (status: Int, body: Data) {
         guard let end = headerEnd(answer) else {
-            throw Failure(description: answer.isEmpty ? "empty reply from the hub" : "the connection closed mid-answer")
+            throw Failure(description: answer.isEmpty ? "empty reply from the hub" : "the connection closed mid-answer",
+                          zh: answer.isEmpty ? "中心返回了空应答" : "连接在应答中途关闭")
         }
         let head = String(decoding: answer[0..<end], as: UTF8.self)
         let lines = head.components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
-            throw Failure(description: "not an HTTP answer")
+            throw Failure(description: "not an HTTP answer", zh: "不是 HTTP 应答")
         }
         func header(_ name: String) -> String? {
             lines.dropFirst().first { $0.lowercased().hasPrefix(name + ":") }
@@ -103,8 +120,8 @@ struct PlainHTTPGet: Sendable {
         if header("transfer-encoding")?.lowercased().contains("chunked") == true {
             body = try dechunk(body)
         } else if let length = header("content-length").flatMap({ Int($0) }) {
-            guard length >= 0 else { throw Failure(description: "a negative Content-Length") }
-            guard body.count >= length else { throw Failure(description: "the connection closed mid-answer") }
+            guard length >= 0 else { throw Failure(description: "a negative Content-Length", zh: "`Content-Length` 为负数") }
+            guard body.count >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭") }
             body = Array(body[0..<length])
         }
         return (status, Data(body))
@@ -124,10 +141,10 @@ struct PlainHTTPGet: Sendable {
             guard let lineEnd = (i..<max(i, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
                   let field = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";", omittingEmptySubsequences: false).first,
                   let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0, size <= 1 << 20
-            else { throw Failure(description: "a malformed or cut chunked answer") }
+            else { throw Failure(description: "a malformed or cut chunked answer", zh: "分块（chunked）应答格式有误或不完整") }
             i = lineEnd + 2
             if size == 0 { return out }
-            guard i + size <= bytes.count else { throw Failure(description: "the connection closed mid-answer") }
+            guard i + size <= bytes.count else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭") }
             out += bytes[i..<(i + size)]
             i += size + 2
         }
@@ -139,7 +156,7 @@ struct PlainHTTPGet: Sendable {
         hints.ai_socktype = streamSocket
         var found: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &found)
-        guard rc == 0, let first = found else { throw Failure(description: "cannot resolve host \(host)") }
+        guard rc == 0, let first = found else { throw Failure(description: "cannot resolve host \(host)", zh: "无法解析主机 \(host)") }
         defer { freeaddrinfo(first) }
         var lastError = ECONNREFUSED
         var next: UnsafeMutablePointer<addrinfo>? = first
@@ -157,7 +174,8 @@ struct PlainHTTPGet: Sendable {
             lastError = errno
             _ = systemClose(fd)
         }
-        throw Failure(description: "cannot connect to \(host):\(port): \(Self.errorText(lastError))")
+        let why = Self.errorText(lastError)
+        throw Failure(description: "cannot connect to \(host):\(port): \(why)", zh: "无法连接 \(host):\(port)：\(why)")
     }
 
     static func socketTime(_ seconds: TimeInterval) -> timeval {
@@ -206,7 +224,7 @@ private final class SocketBox: @unchecked Sendable {
     }
 
     /// A failure, or the cancellation that caused it.
-    func failure(_ description: String) -> any Error {
-        isCancelled ? CancellationError() : PlainHTTPGet.Failure(description: description)
+    func failure(_ description: String, zh chinese: String) -> any Error {
+        isCancelled ? CancellationError() : PlainHTTPGet.Failure(description: description, zh: chinese)
     }
 }

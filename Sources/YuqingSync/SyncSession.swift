@@ -84,7 +84,8 @@ public struct SyncSession: Sendable {
         logger.debug("revoked: removed everything", metadata: ["sync.records": "\(purge.records)", "sync.unsynced": "\(unsynced)"])
         var problem = error.problem
         problem?.message = "\(error.message). As the hub asks of a revoked device, this node removed what it held: \(purge.records) records (\(purge.values) values), \(unsynced) unsynced changes and its evidence files" + (purge.records + unsynced == 0 ? " (nothing was left)" : "")
-        return SyncError(.revoked, problem?.message ?? error.message, problem: problem)
+        problem?.messageZh = "\(error.chinese)。按中心对已吊销设备的要求，本节点已删除其保存的全部内容：\(purge.records) 条记录（\(purge.values) 个值）、\(unsynced) 条未同步的变更及其证据文件" + (purge.records + unsynced == 0 ? "（本已没有任何内容）" : "")
+        return SyncError(.revoked, problem?.message ?? error.message, zh: problem?.messageZh ?? error.chinese, problem: problem)
     }
 
     /// Runs one sync; `progress` is called after every batch.
@@ -100,7 +101,8 @@ public struct SyncSession: Sendable {
         // and the hub would take its new changes for re-sent old ones: refuse, losing nothing.
         let counter = try replica.info().counter
         if status.versionVector[replica.id] > counter {
-            throw SyncError(.replicaBehindHub, "the hub holds changes under this node's id up to \(replica.id):\(status.versionVector[replica.id]), but this replica has made only \(counter): either this file was restored from a backup or copied from another device, or another program sent changes under this node's id. Nothing was sent and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator")
+            throw SyncError(.replicaBehindHub, "the hub holds changes under this node's id up to \(replica.id):\(status.versionVector[replica.id]), but this replica has made only \(counter): either this file was restored from a backup or copied from another device, or another program sent changes under this node's id. Nothing was sent and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator",
+                            zh: "中心保存有本节点 id 下直至 \(replica.id):\(status.versionVector[replica.id]) 的变更，但本副本只产生到第 \(counter) 条：可能此文件是从备份恢复或从其他设备复制的，也可能另一个程序以本节点的 id 发送了变更。未发送任何内容，您的工作已保存在本地。请运行 `yuqing node reissue` 为本节点分配新 id，并以新 id 发送其未同步的工作（不会丢失任何内容），同时告知中心运维人员")
         }
         // Push.
         while true {
@@ -117,7 +119,9 @@ public struct SyncSession: Sendable {
                 // The node keeps its own seals too: its history shows what it signed.
                 if !seals.isEmpty { try await replica.offload { try $0.storeSeals(seals) } }
             } catch let error as SyncError where error.problem?.code == "dot_reused" {
-                throw SyncError(.dotCollision, "the hub holds a different change under one of this node's change ids (\(error.problem?.message ?? "")). Either this file was restored from a backup or copied, or another program sent changes under this node's id. Nothing of this push was stored and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator", problem: error.problem)
+                throw SyncError(.dotCollision, "the hub holds a different change under one of this node's change ids (\(error.problem?.message ?? "")). Either this file was restored from a backup or copied, or another program sent changes under this node's id. Nothing of this push was stored and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator",
+                                zh: "中心在本节点的某个变更 id 下保存了另一条不同的变更（\(error.problem?.messageZh ?? error.problem?.message ?? "")）。可能此文件是从备份恢复或被复制的，也可能另一个程序以本节点的 id 发送了变更。本次推送的内容均未保存，您的工作已保存在本地。请运行 `yuqing node reissue` 为本节点分配新 id，并以新 id 发送其未同步的工作（不会丢失任何内容），同时告知中心运维人员",
+                                problem: error.problem)
             }
             report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
@@ -160,7 +164,7 @@ public struct SyncSession: Sendable {
                                  verifier: verifier, keys: keys, restored: restored, purged: answer.purged, blobField: blobField)
                 }
             } catch let error as ReplicaError where error.code == .unsealed {
-                throw SyncError(.tampered, error.message)
+                throw SyncError(.tampered, error.message, zh: error.chinese)
             }
             if !result.purge.blobs.isEmpty, let blobField {
                 // Files no record this node still holds names.
@@ -193,7 +197,8 @@ public struct SyncSession: Sendable {
     func checkHub(_ hub: ReplicaID) throws {
         guard try replica.bindHub(hub) else {
             let known = try replica.info().hubID?.rawValue ?? "?"
-            throw SyncError(.wrongHub, "the hub at \(client.baseURL.absoluteString) is hub \(hub), but this node syncs with hub \(known); nothing was exchanged. Use that hub's URL, or create a new node replica for this hub")
+            throw SyncError(.wrongHub, "the hub at \(client.baseURL.absoluteString) is hub \(hub), but this node syncs with hub \(known); nothing was exchanged. Use that hub's URL, or create a new node replica for this hub",
+                            zh: "位于 \(client.baseURL.absoluteString) 的是中心 \(hub)，但本节点与中心 \(known) 同步；未交换任何内容。请改用中心 \(known) 的 URL，或为此中心新建节点副本")
         }
     }
 

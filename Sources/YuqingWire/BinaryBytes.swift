@@ -1,12 +1,19 @@
+import YuqingCore
+
 /// Why a binary message could not be read: truncated, corrupted, hostile, or of another kind.
 ///
 /// The message says what is wrong and where (`truncated change batch at byte 123`); the hub maps
 /// it to 400 `bad_request` at its edge, like a JSON body that does not parse.
-public struct WireDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct WireDecodingError: BilingualError, Sendable, Hashable, CustomStringConvertible {
     /// For a person: what is wrong with the bytes, and at which offset when known.
     public var message: String
+    /// The message in Simplified Chinese.
+    public var chinese: String
 
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, zh chinese: String) {
+        self.message = message
+        self.chinese = chinese
+    }
 
     public var description: String { message }
 }
@@ -139,30 +146,46 @@ struct ByteReader {
     private let end: Int
     /// What is being read, for messages: `change batch`, `push request` ….
     let subject: String
+    /// ``subject`` in Simplified Chinese: `变更批次`, `推送请求` ….
+    let subjectZh: String
     /// Added to offsets in messages, so a column reader reports positions in the whole payload.
     private let origin: Int
     /// Appended to positions in messages (` of the inflated payload` for a compressed message).
     private let frame: String
+    /// ``frame`` in Simplified Chinese (`（按解压后的载荷计）`).
+    private let frameZh: String
 
-    init(_ base: UnsafeRawBufferPointer, subject: String, origin: Int = 0, frame: String = "") {
+    init(_ base: UnsafeRawBufferPointer, subject: String, zh subjectZh: String, origin: Int = 0,
+         frame: String = "", frameZh: String = "") {
         self.base = base
         self.offset = 0
         self.end = base.count
         self.subject = subject
+        self.subjectZh = subjectZh
         self.origin = origin
         self.frame = frame
+        self.frameZh = frameZh
     }
 
     var remaining: Int { end - offset }
     var isAtEnd: Bool { offset == end }
 
-    /// An error naming the subject and the current position.
-    func error(_ what: String) -> WireDecodingError {
-        WireDecodingError("\(what) in \(subject) at byte \(origin + offset)\(frame)")
+    /// An error naming the subject and the current position; `whatZh` is `what` in Simplified Chinese.
+    func error(_ what: String, zh whatZh: String) -> WireDecodingError {
+        WireDecodingError("\(what) in \(subject) at byte \(origin + offset)\(frame)",
+                          zh: "\(subjectZh)第 \(origin + offset) 字节处\(frameZh)：\(whatZh)")
     }
 
-    func truncated(_ detail: String? = nil) -> WireDecodingError {
-        WireDecodingError("truncated \(subject) at byte \(origin + offset)\(frame)" + (detail.map { ": " + $0 } ?? ""))
+    /// The subject ends before the current position.
+    func truncated() -> WireDecodingError {
+        WireDecodingError("truncated \(subject) at byte \(origin + offset)\(frame)",
+                          zh: "\(subjectZh)在第 \(origin + offset) 字节处\(frameZh)被截断")
+    }
+
+    /// The subject ends before the current position, with a detail (in English and in Chinese).
+    func truncated(_ detail: String, zh detailZh: String) -> WireDecodingError {
+        WireDecodingError("truncated \(subject) at byte \(origin + offset)\(frame)" + ": " + detail,
+                          zh: "\(subjectZh)在第 \(origin + offset) 字节处\(frameZh)被截断：" + detailZh)
     }
 
     @inline(__always) mutating func byte() throws -> UInt8 {
@@ -189,7 +212,7 @@ struct ByteReader {
             guard i < end else { throw truncated() }
             let b = base[i]
             // The tenth byte holds bit 63 only, and ends the varint.
-            if shift == 63 && b > 1 { throw error("varint longer than 64 bits") }
+            if shift == 63 && b > 1 { throw error("varint longer than 64 bits", zh: "varint 长度超过 64 位") }
             result |= UInt64(b & 0x7F) << shift
             i += 1
             if b < 0x80 { break }
@@ -203,12 +226,14 @@ struct ByteReader {
 
     /// A count or length that cannot exceed `limit` (typically the bytes left, since every
     /// counted item takes at least one byte), so a hostile count cannot make us allocate.
-    @inline(__always) mutating func count(atMost limit: Int, _ what: String) throws -> Int {
+    /// `whatZh` is `what` in Simplified Chinese, for the error.
+    @inline(__always) mutating func count(atMost limit: Int, _ what: String, zh whatZh: String) throws -> Int {
         let start = offset
         let v = try varint()
         guard v <= UInt64(max(limit, 0)) else {
             offset = start
-            throw error("\(what) \(v) exceeds the \(max(limit, 0)) that the remaining bytes allow")
+            throw error("\(what) \(v) exceeds the \(max(limit, 0)) that the remaining bytes allow",
+                        zh: "\(whatZh) \(v) 超过了剩余字节所允许的 \(max(limit, 0))")
         }
         return Int(v)
     }
@@ -216,7 +241,7 @@ struct ByteReader {
     /// A string-table index, checked against the table's size.
     @inline(__always) mutating func index(below count: Int) throws -> Int {
         let v = try varint()
-        guard v < UInt64(count) else { throw error("string index \(v) outside the table of \(count)") }
+        guard v < UInt64(count) else { throw error("string index \(v) outside the table of \(count)", zh: "字符串索引 \(v) 超出了共 \(count) 项的字符串表") }
         return Int(v)
     }
 
@@ -228,39 +253,41 @@ struct ByteReader {
     }
 
     /// A byte length, which must not pass the end: a longer one means the message was cut short
-    /// (or lies).
-    @inline(__always) mutating func length(of what: String) throws -> Int {
+    /// (or lies). `whatZh` is `what` in Simplified Chinese, for the error.
+    @inline(__always) mutating func length(of what: String, zh whatZh: String) throws -> Int {
         let start = offset
         let v = try varint()
         guard v <= UInt64(remaining) else {
             let left = remaining
             offset = start
-            throw truncated("\(what) of \(v) bytes, only \(left) left")
+            throw truncated("\(what) of \(v) bytes, only \(left) left", zh: "\(whatZh)长 \(v) 字节，但只剩 \(left) 字节")
         }
         return Int(v)
     }
 
     /// Length (varint) then UTF-8 bytes, which must be valid UTF-8.
     mutating func string() throws -> String {
-        let n = try length(of: "string")
+        let n = try length(of: "string", zh: "字符串")
         let raw = try bytes(n)
         guard let s = String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
             offset -= n
-            throw error("invalid UTF-8 string")
+            throw error("invalid UTF-8 string", zh: "无效的 UTF-8 字符串")
         }
         return s
     }
 
     /// Length (varint) then that many bytes, read by a reader of their own (`change batch
-    /// (column hlc)`) that reports positions in this one's terms.
-    mutating func block(_ name: String) throws -> ByteReader {
-        let n = try length(of: name)
+    /// (column hlc)`) that reports positions in this one's terms. `nameZh` is `name` in Simplified
+    /// Chinese, for errors.
+    mutating func block(_ name: String, zh nameZh: String) throws -> ByteReader {
+        let n = try length(of: name, zh: nameZh)
         let start = origin + offset
-        return ByteReader(try bytes(n), subject: "\(subject) (\(name))", origin: start, frame: frame)
+        return ByteReader(try bytes(n), subject: "\(subject) (\(name))", zh: "\(subjectZh)（\(nameZh)）",
+                          origin: start, frame: frame, frameZh: frameZh)
     }
 
     /// Throws unless every byte was read.
     func expectEnd() throws {
-        guard isAtEnd else { throw error("\(remaining) unexpected trailing bytes") }
+        guard isAtEnd else { throw error("\(remaining) unexpected trailing bytes", zh: "末尾有 \(remaining) 个多余的字节") }
     }
 }

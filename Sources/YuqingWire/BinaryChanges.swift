@@ -129,12 +129,12 @@ public enum BinaryChanges {
 
     /// Reads a batch written by ``writeBatch(_:positions:to:)``, which must fill `reader` to its end.
     static func readBatch(from reader: inout ByteReader) throws -> (changes: [Change], positions: [Int64]?) {
-        let n = try reader.count(atMost: reader.remaining, "change count")
+        let n = try reader.count(atMost: reader.remaining, "change count", zh: "变更数量")
         let options = try reader.byte()
-        guard options & ~positionsOption == 0 else { throw reader.error("unknown batch options 0x\(String(options, radix: 16))") }
+        guard options & ~positionsOption == 0 else { throw reader.error("unknown batch options 0x\(String(options, radix: 16))", zh: "未知的批次选项 0x\(String(options, radix: 16))") }
         let hasPositions = options & positionsOption != 0
 
-        let m = try reader.count(atMost: reader.remaining, "string count")
+        let m = try reader.count(atMost: reader.remaining, "string count", zh: "字符串数量")
         var strings: [String] = []
         strings.reserveCapacity(m)
         for _ in 0..<m { strings.append(try reader.string()) }
@@ -142,13 +142,13 @@ public enum BinaryChanges {
 
         var columns: [ByteReader] = []
         for column in Column.allCases where column != .position || hasPositions {
-            let c = try reader.block("column \(column)")
+            let c = try reader.block("column \(column)", zh: "\(column) 列")
             // Every entry of every column takes at least one byte.
-            guard c.remaining >= n else { throw c.truncated("\(c.remaining) bytes cannot hold \(n) entries") }
+            guard c.remaining >= n else { throw c.truncated("\(c.remaining) bytes cannot hold \(n) entries", zh: "\(c.remaining) 字节容纳不下 \(n) 项") }
             columns.append(c)
         }
         // What follows the batch (the seals) is the message's; the envelope checks its end.
-        if !hasPositions { columns.insert(ByteReader(UnsafeRawBufferPointer(start: nil, count: 0), subject: ""), at: 0) }
+        if !hasPositions { columns.insert(ByteReader(UnsafeRawBufferPointer(start: nil, count: 0), subject: "", zh: ""), at: 0) }
 
         var positions: [Int64]? = nil
         if hasPositions {
@@ -182,10 +182,10 @@ public enum BinaryChanges {
                 case noValue: value = nil
                 case textValue: value = .text(strings[try c[Column.value.rawValue].index(below: m)])
                 case integerValue: value = .integer(try c[Column.value.rawValue].signed())
-                case let tag: throw c[Column.value.rawValue].error("unknown value tag \(tag)")
+                case let tag: throw c[Column.value.rawValue].error("unknown value tag \(tag)", zh: "未知的值标记 \(tag)")
                 }
                 // Each context dot takes at least two bytes.
-                let k = try c[Column.context.rawValue].count(atMost: c[Column.context.rawValue].remaining / 2, "context size")
+                let k = try c[Column.context.rawValue].count(atMost: c[Column.context.rawValue].remaining / 2, "context size", zh: "上下文大小")
                 var context: [Dot] = []
                 if k > 0 {
                     context.reserveCapacity(k)

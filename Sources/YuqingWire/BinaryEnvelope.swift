@@ -36,6 +36,15 @@ enum BinaryEnvelope {
             case .pullResponse: "pull response"
             }
         }
+
+        /// ``name`` in Simplified Chinese.
+        var chineseName: String {
+            switch self {
+            case .changeBatch: "变更批次"
+            case .pushRequest: "推送请求"
+            case .pullResponse: "拉取响应"
+            }
+        }
     }
 
     /// Deflate never expands more than 1032 to 1 (a 258-byte match costs at least two bits), so a
@@ -88,31 +97,35 @@ enum BinaryEnvelope {
     /// that would exceed `maxPayloadBytes`), and reads it with `body`, which must consume it all.
     static func open<R>(_ bytes: UnsafeRawBufferPointer, as kind: Kind, maxPayloadBytes: Int,
                         _ body: (inout ByteReader) throws -> R) throws -> R {
-        var header = ByteReader(bytes, subject: kind.name)
+        var header = ByteReader(bytes, subject: kind.name, zh: kind.chineseName)
         guard bytes.count >= 2 && bytes[0] == magic.0 && bytes[1] == magic.1 || bytes.count == 1 && bytes[0] == magic.0 else {
-            throw WireDecodingError("not a Yuqing binary message: it does not start with 'YQ'")
+            throw WireDecodingError("not a Yuqing binary message: it does not start with 'YQ'", zh: "不是 Yuqing 二进制消息：开头不是“YQ”")
         }
         guard bytes.count >= headerSize else {
-            throw WireDecodingError("truncated \(kind.name) at byte \(bytes.count): the header has \(headerSize) bytes")
+            throw WireDecodingError("truncated \(kind.name) at byte \(bytes.count): the header has \(headerSize) bytes",
+                                    zh: "\(kind.chineseName)在第 \(bytes.count) 字节处被截断：消息头有 \(headerSize) 字节")
         }
         guard bytes[0] == magic.0, bytes[1] == magic.1 else {
-            throw WireDecodingError("not a Yuqing binary message: it does not start with 'YQ'")
+            throw WireDecodingError("not a Yuqing binary message: it does not start with 'YQ'", zh: "不是 Yuqing 二进制消息：开头不是“YQ”")
         }
         guard bytes[2] == version else {
-            throw WireDecodingError("binary format version \(bytes[2]) is not supported (this reader knows version \(version))")
+            throw WireDecodingError("binary format version \(bytes[2]) is not supported (this reader knows version \(version))",
+                                    zh: "不支持二进制格式版本 \(bytes[2])（本程序只能读取版本 \(version)）")
         }
         guard bytes[3] == kind.rawValue else {
             let found = Kind(rawValue: bytes[3]).map { "a \($0.name)" } ?? "message type \(bytes[3])"
-            throw WireDecodingError("expected a \(kind.name), got \(found)")
+            let foundZh = Kind(rawValue: bytes[3]).map(\.chineseName) ?? "消息类型 \(bytes[3])"
+            throw WireDecodingError("expected a \(kind.name), got \(found)", zh: "应为\(kind.chineseName)，收到的却是\(foundZh)")
         }
         let flags = bytes[4]
         guard flags & ~compressedFlag == 0 else {
-            throw WireDecodingError("unknown flags 0x\(String(flags, radix: 16)) in \(kind.name) header")
+            throw WireDecodingError("unknown flags 0x\(String(flags, radix: 16)) in \(kind.name) header",
+                                    zh: "\(kind.chineseName)的消息头中有未知标志 0x\(String(flags, radix: 16))")
         }
         _ = try header.bytes(headerSize)
 
         if flags & compressedFlag == 0 {
-            var payload = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), subject: kind.name, origin: headerSize)
+            var payload = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), subject: kind.name, zh: kind.chineseName, origin: headerSize)
             let result = try body(&payload)
             try payload.expectEnd()
             return result
@@ -122,14 +135,19 @@ enum BinaryEnvelope {
         let stream = try header.bytes(header.remaining)
         let limit = max(maxPayloadBytes, 0)
         guard declared <= UInt64(min(limit, stream.count * maxDeflateRatio)) else {
+            let overLimit = UInt64(limit) < declared
             throw WireDecodingError(
-                UInt64(limit) < declared
+                overLimit
                     ? "\(kind.name) would inflate to \(declared) bytes, over the limit of \(limit)"
-                    : "\(kind.name) declares \(declared) inflated bytes, more than its \(stream.count) compressed bytes can hold")
+                    : "\(kind.name) declares \(declared) inflated bytes, more than its \(stream.count) compressed bytes can hold",
+                zh: overLimit
+                    ? "\(kind.chineseName)解压后将达 \(declared) 字节，超过上限 \(limit)"
+                    : "\(kind.chineseName)声明解压后有 \(declared) 字节，多于其 \(stream.count) 字节的压缩数据所能容纳的量")
         }
         let inflated = try inflate(stream, to: Int(declared), kind: kind)
         return try inflated.withUnsafeBytes { raw in
-            var payload = ByteReader(raw, subject: kind.name, frame: " of the inflated payload")
+            var payload = ByteReader(raw, subject: kind.name, zh: kind.chineseName,
+                                     frame: " of the inflated payload", frameZh: "（按解压后的载荷计）")
             let result = try body(&payload)
             try payload.expectEnd()
             return result
@@ -155,18 +173,22 @@ enum BinaryEnvelope {
         switch status {
         case Z_OK:
             guard produced == count else {
-                throw WireDecodingError("\(kind.name) inflates to \(produced) bytes, not the \(count) its header declares")
+                throw WireDecodingError("\(kind.name) inflates to \(produced) bytes, not the \(count) its header declares",
+                                        zh: "\(kind.chineseName)解压后为 \(produced) 字节，与消息头声明的 \(count) 字节不符")
             }
             guard consumed == stream.count else {
-                throw WireDecodingError("\(stream.count - consumed) unexpected bytes after the compressed \(kind.name)")
+                throw WireDecodingError("\(stream.count - consumed) unexpected bytes after the compressed \(kind.name)",
+                                        zh: "压缩的\(kind.chineseName)之后有 \(stream.count - consumed) 个多余的字节")
             }
             return out
         case Z_BUF_ERROR where consumed < stream.count:
-            throw WireDecodingError("\(kind.name) inflates beyond the \(count) bytes its header declares")
+            throw WireDecodingError("\(kind.name) inflates beyond the \(count) bytes its header declares",
+                                    zh: "\(kind.chineseName)解压后超过了消息头声明的 \(count) 字节")
         case Z_MEM_ERROR:
-            throw WireDecodingError("out of memory inflating \(kind.name)")
+            throw WireDecodingError("out of memory inflating \(kind.name)", zh: "解压\(kind.chineseName)时内存不足")
         default:
-            throw WireDecodingError("corrupt or truncated zlib stream in \(kind.name) (zlib status \(status))")
+            throw WireDecodingError("corrupt or truncated zlib stream in \(kind.name) (zlib status \(status))",
+                                    zh: "\(kind.chineseName)中的 zlib 数据流已损坏或被截断（zlib 状态码 \(status)）")
         }
     }
 }

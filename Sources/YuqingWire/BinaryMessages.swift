@@ -58,7 +58,7 @@ extension PushRequest {
             try BinaryEnvelope.open(raw, as: .pushRequest, maxPayloadBytes: maxPayloadBytes) { reader in
                 let replica = ReplicaID(try reader.string())
                 let batch = try BinaryChanges.readBatch(from: &reader)
-                guard batch.positions == nil else { throw reader.error("unexpected log positions") }
+                guard batch.positions == nil else { throw reader.error("unexpected log positions", zh: "出现了不应有的日志位置") }
                 return PushRequest(replica: replica, changes: batch.changes, seals: try BinarySeals.read(from: &reader))
             }
         }
@@ -102,19 +102,19 @@ extension PullResponse {
                 switch try reader.byte() {
                 case 0: more = false
                 case 1: more = true
-                case let b: throw reader.error("'more' must be 0 or 1, not \(b)")
+                case let b: throw reader.error("'more' must be 0 or 1, not \(b)", zh: "“more”必须为 0 或 1，而不是 \(b)")
                 }
                 let head = try reader.signed()
                 let hubTime = try reader.varint()
                 let batch = try BinaryChanges.readBatch(from: &reader)
-                guard let positions = batch.positions else { throw reader.error("missing log positions") }
+                guard let positions = batch.positions else { throw reader.error("missing log positions", zh: "缺少日志位置") }
                 let entries = zip(positions, batch.changes).map { LogEntry(pos: $0, change: $1) }
                 let seals = try BinarySeals.read(from: &reader)
                 var proofs: [SealProof] = [], purged: [RecordRef] = [], restored: [RecordRef] = []
                 if !reader.isAtEnd {
                     proofs = try BinarySeals.readProofs(from: &reader)
-                    for name in ["purged records", "restored records"] {
-                        let n = try reader.count(atMost: reader.remaining / 2, name)
+                    for (name, nameZh) in [("purged records", "待清除记录的数量"), ("restored records", "已恢复记录的数量")] {
+                        let n = try reader.count(atMost: reader.remaining / 2, name, zh: nameZh)
                         var list: [RecordRef] = []
                         for _ in 0..<n { list.append(RecordRef(kind: try reader.string(), id: try reader.string())) }
                         if name == "purged records" { purged = list } else { restored = list }
@@ -149,13 +149,13 @@ enum BinarySeals {
 
     static func read(from r: inout ByteReader) throws -> [Seal] {
         guard !r.isAtEnd else { return [] }
-        let n = try r.count(atMost: r.remaining / 67, "seals")
+        let n = try r.count(atMost: r.remaining / 67, "seals", zh: "封签数量")
         var out: [Seal] = []
         out.reserveCapacity(n)
         for _ in 0..<n {
             let replica = ReplicaID(try r.string())
             let first = try r.varint(), last = try r.varint()
-            guard first >= 1, first <= last else { throw r.error("seal range \(first)...\(last) is empty or starts at 0") }
+            guard first >= 1, first <= last else { throw r.error("seal range \(first)...\(last) is empty or starts at 0", zh: "封签范围 \(first)...\(last) 为空或从 0 开始") }
             let signature = Base64.encode(Array(try r.bytes(64)))
             out.append(Seal(replica: replica, first: first, last: last, signature: signature))
         }
@@ -180,14 +180,14 @@ extension BinarySeals {
     }
 
     static func readProofs(from r: inout ByteReader) throws -> [SealProof] {
-        let n = try r.count(atMost: r.remaining / 4, "proofs")
+        let n = try r.count(atMost: r.remaining / 4, "proofs", zh: "证明数量")
         var out: [SealProof] = []
         out.reserveCapacity(n)
         for _ in 0..<n {
             let replica = ReplicaID(try r.string())
             let first = try r.varint(), last = try r.varint()
-            guard first >= 1, first <= last else { throw r.error("proof range \(first)...\(last) is empty or starts at 0") }
-            let count = try r.count(atMost: r.remaining / 32, "proof hashes")
+            guard first >= 1, first <= last else { throw r.error("proof range \(first)...\(last) is empty or starts at 0", zh: "证明范围 \(first)...\(last) 为空或从 0 开始") }
+            let count = try r.count(atMost: r.remaining / 32, "proof hashes", zh: "证明哈希的数量")
             var hashes: [[UInt8]] = []
             hashes.reserveCapacity(count)
             for _ in 0..<count { hashes.append(Array(try r.bytes(32))) }

@@ -254,6 +254,9 @@ public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertib
     public var code: String
     /// For a person: what happened and what to do next.
     public var message: String
+    /// The same message in Simplified Chinese, for a person whose language is Chinese; nil from a
+    /// hub that does not send it (show ``message`` then).
+    public var messageZh: String?
     /// With `rule_violation`: the rule the change breaks (`Protocol/workflow.md` §5).
     public var rule: String?
     /// With `rule_violation`: the dot of the refused change.
@@ -264,9 +267,10 @@ public struct Problem: Codable, Sendable, Hashable, Error, CustomStringConvertib
     /// another hub than its own is told that rather than to enrol.
     public var hub: String?
 
-    public init(code: String, message: String, rule: String? = nil, dot: String? = nil, hubTime: UInt64? = nil) {
+    public init(code: String, message: String, messageZh: String? = nil, rule: String? = nil, dot: String? = nil, hubTime: UInt64? = nil) {
         self.code = code
         self.message = message
+        self.messageZh = messageZh
         self.rule = rule
         self.dot = dot
         self.hubTime = hubTime
@@ -317,7 +321,8 @@ public enum WireJSON {
                 if digits.first == 0x2D { digits = digits.dropFirst() }
                 let canonical = !digits.isEmpty && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } && (digits.count == 1 || digits.first != 0x30)
                 guard canonical else {
-                    throw WireDecodingError("the number \(String(decoding: token, as: UTF8.self)) is not an integer in decimal digits; every number in the protocol is one (no fraction, exponent, sign '+' or leading zero)")
+                    throw WireDecodingError("the number \(String(decoding: token, as: UTF8.self)) is not an integer in decimal digits; every number in the protocol is one (no fraction, exponent, sign '+' or leading zero)",
+                                            zh: "数字 \(String(decoding: token, as: UTF8.self)) 不是十进制整数；协议中的数字都必须是十进制整数（不能有小数、指数、“+”号或前导零）")
                 }
             }
         }

@@ -9,17 +9,22 @@ import YuqingSecurity
 /// it (`Protocol/security.md` §3).
 struct History: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A case's record of who did what, when, on which device, with the seals that prove it.",
-        discussion: """
+        abstract: L("A case's record of who did what, when, on which device, with the seals that prove it.",
+                    zh: "案件的办理记录：谁在何时、在哪台设备上做了什么，以及可资证明的签名。"),
+        discussion: L("""
             Steps and evidence are written once and kept for good; other fields show the values they
             hold now. Each entry names the device whose seal covers it: checked here when it came
             from the hub ("verified"), made here for this node's own work ("own"), or not yet
             sealed (work not yet sent). --csv writes the same for Excel (UTF-8 with a BOM).
-            """)
+            """, zh: """
+            步骤和证据一经写入即永久保存；其他字段显示当前的值。每条记录注明其签名所属的设备：
+            来自中心并已在本机核验的，标为“已核验”；本节点自身的工作由本机签名的，标为“本机签名”；
+            尚未发送的工作标为“未签名”。--csv 将同样内容写成 Excel 可打开的文件（带 BOM 的 UTF-8）。
+            """))
     @OptionGroup var options: ReplicaOptions
-    @Argument(help: "The case id.") var id: String
-    @Flag(help: "Print JSON.") var json = false
-    @Option(help: ArgumentHelp("Also write the history to this CSV file.", valueName: "path")) var csv: String?
+    @Argument(help: ArgumentHelp(L("The case id.", zh: "案件编号。"))) var id: String
+    @Flag(help: ArgumentHelp(L("Print JSON.", zh: "以 JSON 格式输出。"))) var json = false
+    @Option(help: ArgumentHelp(L("Also write the history to this CSV file.", zh: "同时将办理记录写入该 CSV 文件。"), valueName: "path")) var csv: String?
 
     struct Entry {
         var time: UInt64
@@ -75,7 +80,22 @@ struct History: AsyncParsableCommand {
         for e in entries {
             let when = CaseJSON.time(Int64(e.time))
             let what = e.element.isEmpty ? e.field : "\(e.field)[\(e.element.prefix(12))]"
-            print("\(when)  \(e.author.terminalSafe)  device \(e.device)\(e.deviceKey.map { " (key \($0))" } ?? "")  \(what.terminalSafe)  \(state(e))")
+            if processLanguage == .zh {
+                print("\(when)  \(e.author.terminalSafe)  设备 \(e.device)\(e.deviceKey.map { "（密钥 \($0)）" } ?? "")  \(what.terminalSafe)  \(sealStateZH(state(e)))")
+            } else {
+                print("\(when)  \(e.author.terminalSafe)  device \(e.device)\(e.deviceKey.map { " (key \($0))" } ?? "")  \(what.terminalSafe)  \(state(e))")
+            }
+        }
+    }
+
+    /// A seal's state as people read it in Chinese; JSON and CSV keep the stable English names.
+    static func sealStateZH(_ state: String) -> String {
+        switch state {
+        case "verified": "已核验"
+        case "own": "本机签名"
+        case "received": "已接收"
+        case "unsealed": "未签名"
+        default: state
         }
     }
 
@@ -91,7 +111,7 @@ struct History: AsyncParsableCommand {
             text += cells.map(cell).joined(separator: ",") + "\r\n"
         }
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+            throw CLIError("cannot write \(path): \(error.localizedDescription)", zh: "无法写入 \(path)：\(error.localizedDescription)")
         }
     }
 }
@@ -101,22 +121,30 @@ struct History: AsyncParsableCommand {
 struct HubHistory: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "A case's whole history at the hub: every change ever made to it, by whom, on which device, with its seal.",
-        discussion: """
+        abstract: L("A case's whole history at the hub: every change ever made to it, by whom, on which device, with its seal.",
+                    zh: "中心保存的案件完整历史：每一次变更、变更人、所用设备及其签名。"),
+        discussion: L("""
             Read from the hub's database (while it runs or not). Unlike `yuqing case history` on a node,
             which shows the values a node holds now, this lists every change of the hub's append-only
             log, superseded values and removals included. Every entry's seal was checked when the hub
             received it ("verified"); --csv writes the same for Excel (UTF-8 with a BOM).
-            """)
-    @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
-    @Argument(help: "The case id.") var id: String
-    @Flag(help: "Print JSON.") var json = false
-    @Option(help: ArgumentHelp("Also write the history to this CSV file.", valueName: "path")) var csv: String?
+            """, zh: """
+            从中心的数据库读取（中心运行与否均可）。节点上的 `yuqing case history` 显示节点当前持有的值；
+            本命令则列出中心只增不改的日志中的每一次变更，包括已被取代的值和删除操作。每条记录的签名
+            均已在中心收到时核验（“已核验”）；--csv 将同样内容写成 Excel 可打开的文件（带 BOM 的 UTF-8）。
+            """))
+    @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的 SQLite 数据库文件。"), valueName: "path")) var db: String
+    @Argument(help: ArgumentHelp(L("The case id.", zh: "案件编号。"))) var id: String
+    @Flag(help: ArgumentHelp(L("Print JSON.", zh: "以 JSON 格式输出。"))) var json = false
+    @Option(help: ArgumentHelp(L("Also write the history to this CSV file.", zh: "同时将办理记录写入该 CSV 文件。"), valueName: "path")) var csv: String?
 
     func run() async throws {
         let hub = try HubCommand.openHub(db)
         let changes = try hub.history(of: CaseSchema.caseRef(id))
-        guard !changes.isEmpty else { throw CLIError("the hub holds no case \(id); `yuqing case list` on a node of the office lists them") }
+        guard !changes.isEmpty else {
+            throw CLIError("the hub holds no case \(id); `yuqing case list` on a node of the office lists them",
+                           zh: "中心没有案件 \(id)；可在办公室的节点上用 `yuqing case list` 查看案件列表")
+        }
         let devices = Dictionary(try hub.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).map { ($0.id, $0) },
                                  uniquingKeysWith: { a, _ in a })
         var entries: [History.Entry] = []

@@ -10,43 +10,65 @@ import YuqingSync
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hub", abstract: "Run the hub, and see its state.", subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self, HubHistory.self])
+        commandName: "hub", abstract: L("Run the hub, and see its state.", zh: "运行中心，查看中心状态。"),
+        subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self, HubHistory.self])
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve the sync protocol over HTTP, storing in an SQLite file.",
-            discussion: """
+            abstract: L("Serve the sync protocol over HTTP, storing in an SQLite file.",
+                        zh: "通过HTTP提供同步服务，数据存于SQLite文件。"),
+            discussion: L("""
                 Stops cleanly on SIGINT or SIGTERM. The database is created on first use, and beside it
                 the hub's key (HUB.sqlite.hub.key), which signs what the hub writes, and the operator's
                 key (HUB.sqlite.operator.key), which the operator's commands sign with (--operator-key).
                 Only enrolled devices and the operator are served (`yuqing hub enrol`).
-                """)
+                """, zh: """
+                收到SIGINT或SIGTERM时正常停止。数据库在首次使用时创建，并在其旁生成中心密钥
+                （HUB.sqlite.hub.key，用于签署中心写入的内容）和运维人员密钥（HUB.sqlite.operator.key，
+                运维人员命令用它签名，见 --operator-key）。只为已注册的设备和运维人员提供服务（`yuqing hub enrol`）。
+                """))
 
-        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
-        @Option(help: "The address to listen on (loopback by default).") var host = "127.0.0.1"
-        @Option(help: "The TCP port to listen on.") var port: Int
-        @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-        @Option(help: ArgumentHelp("Serve HTTPS with this certificate (PEM: the hub's certificate, then any intermediates).", valueName: "path"))
+        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @Option(help: ArgumentHelp(L("The address to listen on (loopback by default).", zh: "监听地址（默认仅本机回环地址）。"))) var host = "127.0.0.1"
+        @Option(help: ArgumentHelp(L("The TCP port to listen on.", zh: "监听的TCP端口。"))) var port: Int
+        @Option(help: ArgumentHelp(L("Log level: trace, debug, info, notice, warning, error.",
+                                     zh: "日志级别：trace、debug、info、notice、warning、error。"))) var logLevel = "info"
+        @Option(help: ArgumentHelp(L("Serve HTTPS with this certificate (PEM: the hub's certificate, then any intermediates).",
+                                     zh: "用此证书提供HTTPS服务（PEM格式：先是中心证书，再是中间证书）。"), valueName: "path"))
         var tlsCert: String?
-        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted, readable by the hub's user only).", valueName: "path"))
+        @Option(help: ArgumentHelp(L("The private key of --tls-cert (PEM, unencrypted, readable by the hub's user only).",
+                                     zh: "--tls-cert 的私钥（PEM格式，不加密，仅运行中心的用户可读）。"), valueName: "path"))
         var tlsKey: String?
-        @Option(help: ArgumentHelp("The CA certificate nodes pin instead of --tls-cert itself (PEM), when a CA signed it.", valueName: "path"))
+        @Option(help: ArgumentHelp(L("The CA certificate nodes pin instead of --tls-cert itself (PEM), when a CA signed it.",
+                                     zh: "证书由CA签发时，节点锁定信任的CA证书（PEM格式），代替 --tls-cert 本身。"), valueName: "path"))
         var tlsCa: String?
-        @Flag(help: ArgumentHelp("Serve anyone, without enrolment or signatures (tests of the sync engine only).", visibility: .hidden))
+        @Flag(help: ArgumentHelp(L("Serve anyone, without enrolment or signatures (tests of the sync engine only).",
+                                   zh: "不经注册和签名，为任何人提供服务（仅用于同步引擎测试）。"), visibility: .hidden))
         var noAuthentication = false
-        @Option(help: "How many pushed changes of one replica may wait for changes never received.")
+        @Option(help: ArgumentHelp(L("How many pushed changes of one replica may wait for changes never received.",
+                                     zh: "一个副本推送的变更中，最多可有多少项等待尚未收到的变更。")))
         var maxWaitingPerReplica = WaitingLimits().perReplica
 
         func validate() throws {
-            guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("give --tls-cert and --tls-key together") }
-            if tlsCa != nil, tlsCert == nil { throw ValidationError("--tls-ca needs --tls-cert and --tls-key") }
-            if !HubClient.isLoopback(host), tlsCert == nil {
-                throw ValidationError("--host \(host) is reachable from other machines, and plain HTTP is served on loopback only: anyone on the network could read the cases that pass. Give --tls-cert and --tls-key to serve HTTPS, or listen on 127.0.0.1 (the default)")
+            guard (tlsCert == nil) == (tlsKey == nil) else {
+                throw ValidationError(L("give --tls-cert and --tls-key together", zh: "--tls-cert 和 --tls-key 须同时给出"))
             }
-            guard maxWaitingPerReplica > 0 else { throw ValidationError("--max-waiting-per-replica must be positive") }
-            guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+            if tlsCa != nil, tlsCert == nil {
+                throw ValidationError(L("--tls-ca needs --tls-cert and --tls-key", zh: "--tls-ca 须与 --tls-cert、--tls-key 一起使用"))
+            }
+            if !HubClient.isLoopback(host), tlsCert == nil {
+                throw ValidationError(L("--host \(host) is reachable from other machines, and plain HTTP is served on loopback only: anyone on the network could read the cases that pass. Give --tls-cert and --tls-key to serve HTTPS, or listen on 127.0.0.1 (the default)",
+                                        zh: "--host \(host) 可被其他机器访问，而明文HTTP只允许在本机回环地址上提供：否则网络上任何人都能读取传输的案件。请给出 --tls-cert 和 --tls-key 以提供HTTPS服务，或监听127.0.0.1（默认）"))
+            }
+            guard maxWaitingPerReplica > 0 else {
+                throw ValidationError(L("--max-waiting-per-replica must be positive", zh: "--max-waiting-per-replica 必须为正数"))
+            }
+            guard (0...65535).contains(port) else {
+                throw ValidationError(L("--port must be between 0 and 65535", zh: "--port 必须在0到65535之间"))
+            }
             guard Logger.Level(rawValue: logLevel) != nil else {
-                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
+                throw ValidationError(L("--log-level must be one of trace, debug, info, notice, warning, error",
+                                        zh: "--log-level 必须是trace、debug、info、notice、warning、error之一"))
             }
         }
 
@@ -56,13 +78,14 @@ struct HubCommand: AsyncParsableCommand {
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let host = host, db = db
             let security: HubSecurity?
-            do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: db) } catch let e as SecurityError { throw CLIError(e.message) }
+            do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: db) } catch let e as SecurityError { throw CLIError(e) }
             var tls: HubTLS?
             if let tlsCert, let tlsKey {
-                do { tls = try HubTLS(certificate: tlsCert, key: tlsKey, ca: tlsCa) } catch let e as TLSFileError { throw CLIError(e.description) }
+                do { tls = try HubTLS(certificate: tlsCert, key: tlsKey, ca: tlsCa) } catch let e as TLSFileError { throw CLIError(e) }
                 // What `hub enrol --out` puts in code files, for the nodes to pin.
                 try storage.replica.setAttribute(HubTLS.pinSetting, tls!.pinnedPEM)
             }
+            // The readiness line below is read by scripts (`listening on …`): it stays in English.
             let transport = tls.map { "HTTPS, nodes pin certificate sha256 \($0.fingerprint.prefix(16))" }
                 ?? "plain HTTP\(HubClient.isLoopback(host) ? ", loopback only" : "")"
             let scheme = tls == nil ? "http" : "https"
@@ -78,29 +101,37 @@ struct HubCommand: AsyncParsableCommand {
             do {
                 try await app.runService()
             } catch {
-                throw CLIError("the hub stopped: \(error) (is port \(port) already in use?)")
+                throw CLIError("the hub stopped: \(error) (is port \(port) already in use?)",
+                               zh: "中心已停止：\(error)（端口\(port)是否已被占用？）")
             }
         }
     }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a running hub's state: log head, open conflicts, changes waiting and the digest.")
+            abstract: L("Show a running hub's state: log head, open conflicts, changes waiting and the digest.",
+                        zh: "查看运行中的中心状态：日志位置、未解决的冲突、等待中的变更和状态摘要。"))
         @OptionGroup var hub: ConflictsCommand.HubOptions
-        @Flag(help: "Also compute the hub's state digest (reads every value: slow on a large hub).") var digest = false
+        @Flag(help: ArgumentHelp(L("Also compute the hub's state digest (reads every value: slow on a large hub).",
+                                   zh: "同时计算中心的状态摘要（需读取全部数据，数据量大时较慢）。"))) var digest = false
 
         func run() async throws {
             let client = try hub.client()
             let status = try await client.status()
-            print("hub:        \(status.hub) at \(client.baseURL.absoluteString) (protocol \(status.protocolVersion))")
+            // The labels (`hub:`, `log head:` …) stay as they are: scripts read these lines.
+            print(L("hub:        \(status.hub) at \(client.baseURL.absoluteString) (protocol \(status.protocolVersion))",
+                    zh: "hub:        \(status.hub)，地址 \(client.baseURL.absoluteString)（协议版本\(status.protocolVersion)）"))
             print("log head:   \(status.head)")
-            print("conflicts:  \(status.openConflicts) open (`yuqing conflicts list`)")
+            print(L("conflicts:  \(status.openConflicts) open (`yuqing conflicts list`)",
+                    zh: "conflicts:  \(status.openConflicts)个未解决（`yuqing conflicts list`）"))
             let waiting = try await client.waiting()
             if waiting.isEmpty {
-                print("waiting:    none")
+                print(L("waiting:    none", zh: "waiting:    无"))
             } else {
-                print("waiting:    \(waiting.reduce(0) { $0 + $1.waiting }) pushed changes wait for changes the hub never received:")
-                for w in waiting { print("  \(w.replica.rawValue.isEmpty ? "(unknown sender)" : w.replica.rawValue)  \(w.waiting)") }
+                let total = waiting.reduce(0) { $0 + $1.waiting }
+                print(L("waiting:    \(total) pushed changes wait for changes the hub never received:",
+                        zh: "waiting:    \(total)项已推送的变更在等待中心尚未收到的变更："))
+                for w in waiting { print("  \(w.replica.rawValue.isEmpty ? L("(unknown sender)", zh: "（发送方不明）") : w.replica.rawValue)  \(w.waiting)") }
             }
             if digest { print("digest:     \(try await client.digest().digest)") }
         }
@@ -110,45 +141,60 @@ struct HubCommand: AsyncParsableCommand {
     /// organisation when needed), in the hub's own file.
     struct Enrol: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a one-time code that enrols one device for a user of a unit.",
-            discussion: """
+            abstract: L("Make a one-time code that enrols one device for a user of a unit.",
+                        zh: "为某单位的用户生成一次性注册码，用于注册一台设备。"),
+            discussion: L("""
                 Run at the hub, on its database (while it runs or not). Adds the unit and the user with
                 their roles to the organisation when they are new. The node presents the code once
                 (`yuqing node init … --code CODE` or `yuqing node enrol --code CODE`); it expires after
                 --valid-hours.
-                """)
-        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
-        @Option(help: "The unit the device works for.") var unit: String
-        @Option(help: "The user who works on it.") var user: String
-        @Option(name: .customLong("role"), help: "The user's roles when the user is new: \(Role.names); repeat for more.") var roles: [String] = []
-        @Option(help: "The user's name, when new.") var name: String?
-        @Option(help: "Hours until the code expires.") var validHours = 72
-        @Option(help: ArgumentHelp("Write the code to this file (readable by its owner only) instead of printing it; for an HTTPS hub the file also carries the certificate the node pins.", valueName: "path")) var out: String?
-        @Option(help: ArgumentHelp("The certificate (or CA) the node pins, when not the one `hub serve --tls-cert` last served (PEM).", valueName: "path"))
+                """, zh: """
+                在中心对其数据库运行（中心运行与否均可）。单位和用户为新增时，连同用户角色一并加入组织。
+                节点只能出示一次注册码（`yuqing node init … --code CODE` 或 `yuqing node enrol --code CODE`）；
+                超过 --valid-hours 后失效。
+                """))
+        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @Option(help: ArgumentHelp(L("The unit the device works for.", zh: "设备所属的单位。"))) var unit: String
+        @Option(help: ArgumentHelp(L("The user who works on it.", zh: "使用该设备的用户。"))) var user: String
+        @Option(name: .customLong("role"), help: ArgumentHelp(L("The user's roles when the user is new: \(Role.names); repeat for more.",
+                                                                 zh: "新用户的角色：\(Role.names)；多个角色可重复给出。"))) var roles: [String] = []
+        @Option(help: ArgumentHelp(L("The user's name, when new.", zh: "新用户的姓名。"))) var name: String?
+        @Option(help: ArgumentHelp(L("Hours until the code expires.", zh: "注册码的有效小时数。"))) var validHours = 72
+        @Option(help: ArgumentHelp(L("Write the code to this file (readable by its owner only) instead of printing it; for an HTTPS hub the file also carries the certificate the node pins.",
+                                     zh: "将注册码写入此文件（仅文件所有者可读），不在屏幕上显示；中心使用HTTPS时，文件中还附带供节点锁定信任的证书。"), valueName: "path")) var out: String?
+        @Option(help: ArgumentHelp(L("The certificate (or CA) the node pins, when not the one `hub serve --tls-cert` last served (PEM).",
+                                     zh: "节点锁定信任的证书（或CA证书，PEM格式），在它不是 `hub serve --tls-cert` 最近使用的证书时给出。"), valueName: "path"))
         var hubCert: String?
 
         func validate() throws {
-            guard validHours > 0, validHours <= 24 * 90 else { throw ValidationError("--valid-hours must be between 1 and 2160") }
+            guard validHours > 0, validHours <= 24 * 90 else {
+                throw ValidationError(L("--valid-hours must be between 1 and 2160", zh: "--valid-hours 必须在1到2160之间"))
+            }
         }
 
         func run() async throws {
-            if let p = Identifier.problem(unit, what: "unit") { throw CLIError("--unit: \(p)") }
-            if let p = Identifier.problem(user, what: "user") { throw CLIError("--user: \(p)") }
+            if let p = HubCommand.idProblem(unit, what: "unit") { throw CLIError("--unit: \(p.en)", zh: "--unit：\(p.zh)") }
+            if let p = HubCommand.idProblem(user, what: "user") { throw CLIError("--user: \(p.en)", zh: "--user：\(p.zh)") }
             let parsed = try NodeCommand.roles(roles)
             let hub = try HubCommand.openHub(db)
             let org = Organisation(try hub.views(kinds: Organisation.kinds))
             var writes: [FieldWrite] = []
             if org.units[unit] == nil {
-                do { writes += try OrganisationWrites.unit(unit, name: nil, parent: nil) } catch { throw CLIError(error.message) }
+                do { writes += try OrganisationWrites.unit(unit, name: nil, parent: nil) } catch { throw CLIError(error) }
             }
             if let known = org.users[user] {
-                guard known.unit == unit else { throw CLIError("user \(user) belongs to \(known.unit), not \(unit)") }
+                guard known.unit == unit else {
+                    throw CLIError("user \(user) belongs to \(known.unit), not \(unit)", zh: "用户\(user)属于\(known.unit)，不属于\(unit)")
+                }
                 if !parsed.isEmpty, !Set(parsed).isSubset(of: known.roles) {
-                    do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error.message) }
+                    do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error) }
                 }
             } else {
-                guard !parsed.isEmpty else { throw CLIError("\(user) is a new user: give their roles with --role (\(Role.names))") }
-                do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error.message) }
+                guard !parsed.isEmpty else {
+                    throw CLIError("\(user) is a new user: give their roles with --role (\(Role.names))",
+                                   zh: "\(user)是新用户：请用 --role 给出其角色（\(Role.names)）")
+                }
+                do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error) }
             }
             if !writes.isEmpty { try hub.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub") }
             let code = OneTimeCode.make()
@@ -157,31 +203,38 @@ struct HubCommand: AsyncParsableCommand {
             var pin = try hub.attribute(HubTLS.pinSetting)
             if let hubCert {
                 guard let text = try? String(contentsOfFile: hubCert, encoding: .utf8), !PEM.certificateBlocks(text).isEmpty else {
-                    throw CLIError("cannot read a certificate from \(hubCert); give a PEM file (-----BEGIN CERTIFICATE-----)")
+                    throw CLIError("cannot read a certificate from \(hubCert); give a PEM file (-----BEGIN CERTIFICATE-----)",
+                                   zh: "无法从\(hubCert)读取证书；请给出PEM格式的文件（-----BEGIN CERTIFICATE-----）")
                 }
                 pin = PEM.certificateBlocks(text)
             }
             if let out {
                 let fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-                guard fd >= 0 else { throw CLIError("cannot create \(out): \(String(cString: strerror(errno))) (it must not exist yet)") }
+                guard fd >= 0 else {
+                    let reason = String(cString: strerror(errno))
+                    throw CLIError("cannot create \(out): \(reason) (it must not exist yet)", zh: "无法创建\(out)：\(reason)（该文件不得已存在）")
+                }
                 let bytes = Array("\(code)\n\(pin ?? "")".utf8)
                 _ = write(fd, bytes, bytes.count)
                 close(fd)
-                print("enrolment code for \(user)@\(unit) written to \(out) (valid \(validHours) h\(pin == nil ? "" : "; with the hub's certificate, which the node pins"))")
+                print(L("enrolment code for \(user)@\(unit) written to \(out) (valid \(validHours) h\(pin == nil ? "" : "; with the hub's certificate, which the node pins"))",
+                        zh: "\(user)@\(unit)的注册码已写入\(out)（有效期\(validHours)小时\(pin == nil ? "" : "；附中心证书，供节点锁定信任")）"))
             } else {
                 if pin != nil {
-                    print("this hub serves HTTPS: give the node its certificate too (`node enrol --hub-cert FILE`), or make the code with --out, whose file carries it")
+                    print(L("this hub serves HTTPS: give the node its certificate too (`node enrol --hub-cert FILE`), or make the code with --out, whose file carries it",
+                            zh: "本中心使用HTTPS：请同时把中心证书交给节点（`node enrol --hub-cert FILE`），或用 --out 生成注册码文件，文件中附带证书"))
                 }
-                print("enrolment code for \(user)@\(unit) (valid \(validHours) h, once):")
+                print(L("enrolment code for \(user)@\(unit) (valid \(validHours) h, once):",
+                        zh: "\(user)@\(unit)的注册码（有效期\(validHours)小时，仅可使用一次）："))
                 print(code)
             }
         }
     }
 
     struct Devices: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the enrolled devices.")
-        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
-        @Flag(help: "Print JSON.") var json = false
+        static let configuration = CommandConfiguration(abstract: L("List the enrolled devices.", zh: "列出已注册的设备。"))
+        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @Flag(help: ArgumentHelp(L("Print JSON.", zh: "以JSON格式输出。"))) var json = false
 
         func run() async throws {
             let hub = try HubCommand.openHub(db)
@@ -192,40 +245,65 @@ struct HubCommand: AsyncParsableCommand {
                      "enrolled_at": d.enrolledAt as Any, "revoked_at": d.revokedAt as Any]
                 })
             }
-            if devices.isEmpty { print("no devices enrolled (`yuqing hub enrol` makes a code)") }
+            if devices.isEmpty { print(L("no devices enrolled (`yuqing hub enrol` makes a code)", zh: "尚无已注册的设备（用 `yuqing hub enrol` 生成注册码）")) }
             for d in devices {
                 let key = (try? PublicKey(base64: d.publicKey).fingerprint) ?? "?"
-                print("\(d.id)  \(d.user.terminalSafe)@\(d.unit.terminalSafe)  key \(key)  \(d.isRevoked ? "REVOKED" : "active")")
+                print(L("\(d.id)  \(d.user.terminalSafe)@\(d.unit.terminalSafe)  key \(key)  \(d.isRevoked ? "REVOKED" : "active")",
+                        zh: "\(d.id)  \(d.user.terminalSafe)@\(d.unit.terminalSafe)  密钥 \(key)  \(d.isRevoked ? "已吊销" : "有效")"))
             }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Revoke a device: the hub serves it no more.",
-            discussion: "What it pushed before stays, attributed to it. A lost or stolen device is revoked at once.")
-        @Option(help: ArgumentHelp("The hub's SQLite database file.", valueName: "path")) var db: String
-        @Argument(help: "The device's id (as `yuqing hub devices` lists it).") var device: String
+            abstract: L("Revoke a device: the hub serves it no more.", zh: "吊销设备：中心不再为其提供服务。"),
+            discussion: L("What it pushed before stays, attributed to it. A lost or stolen device is revoked at once.",
+                          zh: "该设备此前推送的内容仍然保留，并记在该设备名下。设备丢失或被盗时应立即吊销。"))
+        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @Argument(help: ArgumentHelp(L("The device's id (as `yuqing hub devices` lists it).", zh: "设备ID（见 `yuqing hub devices` 的列表）。"))) var device: String
 
         func run() async throws {
             let hub = try HubCommand.openHub(db)
             guard let view = try hub.view(Device.ref(device)), let d = Device(view) else {
-                throw CLIError("no device \(device) is enrolled at this hub (`yuqing hub devices` lists them)")
+                throw CLIError("no device \(device) is enrolled at this hub (`yuqing hub devices` lists them)",
+                               zh: "本中心没有已注册的设备\(device)（`yuqing hub devices` 可列出已注册设备）")
             }
-            if d.isRevoked { return print("device \(device) was revoked already") }
+            if d.isRevoked { return print(L("device \(device) was revoked already", zh: "设备\(device)此前已被吊销")) }
             try hub.write(Device.revocation(id: device, at: Int64(Date().timeIntervalSince1970 * 1000)).map { Replica.Write($0.record, $0.field, $0.value) },
                           author: "operator@hub")
-            print("device \(device) (\(d.user)@\(d.unit)) revoked; it can no longer sync")
+            print(L("device \(device) (\(d.user)@\(d.unit)) revoked; it can no longer sync",
+                    zh: "设备\(device)（\(d.user)@\(d.unit)）已吊销，不能再同步"))
         }
     }
 
     /// The hub's own database, for the commands the operator runs at the hub.
     static func openHub(_ db: String) throws -> Replica {
         guard FileManager.default.fileExists(atPath: db) else {
-            throw CLIError("no hub database at \(db): give the --db of `yuqing hub serve` (it is made when the hub first starts)")
+            throw CLIError("no hub database at \(db): give the --db of `yuqing hub serve` (it is made when the hub first starts)",
+                           zh: "\(db)处没有中心数据库：请给出 `yuqing hub serve` 所用的 --db（中心首次启动时创建）")
         }
         let replica = try Replica.open(at: db, schema: CaseSchema.schema)
-        guard replica.role == .hub else { throw CLIError("\(db) is a node's replica, not the hub's database") }
+        guard replica.role == .hub else {
+            throw CLIError("\(db) is a node's replica, not the hub's database", zh: "\(db)是节点的副本，不是中心数据库")
+        }
         return replica
+    }
+
+    /// Why `id` is not a valid user or unit id (``Identifier/problem(_:what:)``), in English and
+    /// in Chinese; nil when it is valid.
+    static func idProblem(_ id: String, what: String) -> (en: String, zh: String)? {
+        guard let english = Identifier.problem(id, what: what) else { return nil }
+        let name = what == "unit" ? "单位" : what == "user" ? "用户" : what
+        let chinese: String
+        if id.isEmpty {
+            chinese = "\(name)ID不能为空"
+        } else if id.utf8.count > 64 {
+            chinese = "\(name)ID“\(id.prefix(20))…”超过64字节"
+        } else if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) {
+            chinese = "\(name)ID“\(id)”不能含有“@”“/”或控制字符"
+        } else {
+            chinese = "\(name)ID“\(id)”首尾不能有空格"
+        }
+        return (en: english, zh: chinese)
     }
 }

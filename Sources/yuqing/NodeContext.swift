@@ -16,7 +16,8 @@ struct NodeContext {
         let replica = try options.openNode()
         let info = try replica.info()
         guard let user = try replica.attribute("user") else {
-            throw CLIError("this node has no user yet (it was made before users existed); set one with `yuqing node user --user NAME --role ROLE`")
+            throw CLIError("this node has no user yet (it was made before users existed); set one with `yuqing node user --user NAME --role ROLE`",
+                           zh: "本节点尚未设置用户（该节点创建于引入用户之前）；请用 `yuqing node user --user NAME --role ROLE` 设置")
         }
         let org = Organisation(try replica.views(kinds: Organisation.kinds))
         // The organisation as received has the last word; the roles given at `node init` serve
@@ -24,7 +25,8 @@ struct NodeContext {
         let roles: Set<Role>
         if let known = org.users[user] {
             if known.unit != info.unit {
-                throw CLIError("user \(user) belongs to \(known.unit) in the organisation, but this node works for \(info.unit); initialise a node for \(known.unit)")
+                throw CLIError("user \(user) belongs to \(known.unit) in the organisation, but this node works for \(info.unit); initialise a node for \(known.unit)",
+                               zh: "在组织机构中，用户 \(user) 属于 \(known.unit)，而本节点属于 \(info.unit)；请为 \(known.unit) 创建节点")
             }
             roles = known.roles
         } else {
@@ -49,7 +51,7 @@ struct NodeContext {
     func perform(_ action: CaseAction, on id: String?) throws -> String {
         let file = try id.map { try self.file($0) }
         let plan: (caseID: String, writes: [FieldWrite])
-        do { plan = try planner().plan(action, on: file) } catch { throw CLIError(error.message) }
+        do { plan = try planner().plan(action, on: file) } catch { throw CLIError(error) }
         try replica.write(plan.writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: actor.author)
         return plan.caseID
     }
@@ -58,7 +60,8 @@ struct NodeContext {
 enum CaseLookup {
     static func file(_ id: String, in replica: Replica) throws -> CaseFile {
         guard let view = try replica.view(CaseSchema.caseRef(id)) else {
-            throw CLIError("no case \(id) on this node; `yuqing case list` shows the cases here (sync to receive others')")
+            throw CLIError("no case \(id) on this node; `yuqing case list` shows the cases here (sync to receive others')",
+                           zh: "本节点没有案件 \(id)；可用 `yuqing case list` 查看本节点的案件（同步后可收到其他案件）")
         }
         return CaseFile(view)
     }
@@ -97,7 +100,8 @@ enum TimeInput {
             local.dateFormat = format
             if let d = local.date(from: t) { return Int64(d.timeIntervalSince1970 * 1000) }
         }
-        throw CLIError("'\(text)' is not a time; write 2026-11-22T18:00 (office time), an ISO 8601 time with its zone, or +30m, +2h, +3d (+30s for seconds)")
+        throw CLIError("'\(text)' is not a time; write 2026-11-22T18:00 (office time), an ISO 8601 time with its zone, or +30m, +2h, +3d (+30s for seconds)",
+                       zh: "“\(text)”不是有效的时间；请写成 2026-11-22T18:00（按办公室所在时区）、带时区的 ISO 8601 时间，或 +30m、+2h、+3d（秒用 +30s）")
     }
 
     /// A time in the office's zone, to the minute.

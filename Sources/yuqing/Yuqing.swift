@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import YuqingCases
+import YuqingCore
 import YuqingReplica
 import YuqingSync
 
@@ -8,11 +9,17 @@ import YuqingSync
 struct Yuqing: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "yuqing",
-        abstract: "Offline-first handling of online public-opinion cases: nodes, hub and sync.",
-        discussion: """
+        abstract: L("Offline-first handling of online public-opinion cases: nodes, hub and sync.",
+                    zh: "网络舆情案件离线优先办理系统：节点、中心与同步。"),
+        discussion: L("""
             A node's replica file is given with --db PATH or the YUQING_DB environment variable.
             Everything except `sync` and `conflicts` works without the hub.
-            """,
+            Every command takes --lang zh|en (anywhere on the command line); without it the locale decides.
+            """, zh: """
+            节点的副本文件用 --db PATH 或环境变量 YUQING_DB 指定。
+            除 `sync` 和 `conflicts` 外，所有命令均可在不连接中心的情况下使用。
+            所有命令均支持 --lang zh|en（可放在命令行任意位置）；未指定时按系统区域设置选择语言。
+            """),
         subcommands: [HubCommand.self, NodeCommand.self, OrgCommand.self, CaseCommand.self, ReplyCommand.self, SyncCommand.self,
                       DigestCommand.self, ConflictsCommand.self, ReportCommand.self, KeywordCommand.self, StatsCommand.self,
                       NoticeCommand.self, SearchCommand.self, ExportCommand.self, IndexCommand.self])
@@ -21,8 +28,14 @@ struct Yuqing: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
+        let choice = LanguageChoice.current
+        if let unknown = choice.unknown {
+            fail(L("'\(unknown)' is not a language; use --lang zh or --lang en",
+                   zh: "“\(unknown)”不是可用的语言；请用 --lang zh 或 --lang en"), code: 2)
+        }
+        var command: any ParsableCommand
+        do { command = try Yuqing.parseAsRoot(choice.arguments) } catch { ParserText.exit(for: error) }
         do {
-            var command = try Yuqing.parseAsRoot()
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -31,16 +44,18 @@ enum Main {
         } catch let error as CLIError {
             fail(error.message, code: error.exitCode)
         } catch let error as ReplicaError {
-            fail(error.message, code: 2)
+            fail(localized(error), code: 2)
         } catch let error as SyncError {
             switch error.code {
-            case .hubUnreachable: fail(error.message, code: 3)
-            case .invalidURL: fail(error.message, code: 2)
-            case .notEnrolled, .tampered, .tlsUntrusted, .revoked: fail(error.message, code: 5)
-            default: fail(error.message, code: 4)
+            case .hubUnreachable: fail(localized(error), code: 3)
+            case .invalidURL: fail(localized(error), code: 2)
+            case .notEnrolled, .tampered, .tlsUntrusted, .revoked: fail(localized(error), code: 5)
+            default: fail(localized(error), code: 4)
             }
+        } catch let error as any BilingualError {
+            fail(processLanguage == .zh ? error.chinese : error.message, code: 2)
         } catch {
-            Yuqing.exit(withError: error)
+            ParserText.exit(for: error)
         }
     }
 
@@ -50,19 +65,26 @@ enum Main {
     }
 }
 
-/// An error the CLI reports as one line and an exit code.
+/// An error the CLI reports as one line and an exit code, in the language of the run.
 struct CLIError: Error {
     var message: String
     var exitCode: Int32 = 2
-    init(_ message: String, exitCode: Int32 = 2) {
-        self.message = message
+    /// The message in English and in Chinese; the run's language picks one.
+    init(_ english: String, zh chinese: String, exitCode: Int32 = 2) {
+        self.message = L(english, zh: chinese)
+        self.exitCode = exitCode
+    }
+
+    /// Another error's message, in the language of the run.
+    init(_ error: some BilingualError, exitCode: Int32 = 2) {
+        self.message = localized(error)
         self.exitCode = exitCode
     }
 }
 
 /// `--db PATH`, falling back to `YUQING_DB`.
 struct ReplicaOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The node's replica file (default: $YUQING_DB).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(L("The node's replica file (default: $YUQING_DB).", zh: "节点的副本文件（默认：$YUQING_DB）。"), valueName: "path"))
     var db: String?
 
     func path() throws -> String { try Self.resolve(db) }
@@ -70,7 +92,7 @@ struct ReplicaOptions: ParsableArguments {
     static func resolve(_ db: String?) throws -> String {
         if let db, !db.isEmpty { return db }
         if let env = ProcessInfo.processInfo.environment["YUQING_DB"], !env.isEmpty { return env }
-        throw CLIError("no replica given: pass --db PATH or set YUQING_DB")
+        throw CLIError("no replica given: pass --db PATH or set YUQING_DB", zh: "未指定副本：请使用 --db PATH 或设置 YUQING_DB")
     }
 
     /// Opens the replica for reading only (a node's, or the hub's file for inspection): nothing
@@ -81,7 +103,8 @@ struct ReplicaOptions: ParsableArguments {
     func openNode() throws -> Replica {
         let replica = try Replica.open(at: try path(), schema: CaseSchema.schema)
         guard replica.role == .node else {
-            throw CLIError("\(replica.path) is the hub's database; node commands need a node replica (create one with `yuqing node init`)")
+            throw CLIError("\(replica.path) is the hub's database; node commands need a node replica (create one with `yuqing node init`)",
+                           zh: "\(replica.path) 是中心的数据库；节点命令需要节点副本（可用 `yuqing node init` 创建）")
         }
         return replica
     }

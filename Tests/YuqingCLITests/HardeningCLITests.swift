@@ -67,7 +67,7 @@ import YuqingTestSupport
         // A -shm left unwritable beside a writable replica is named as the problem.
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.url.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: db)
-        FileManager.default.createFile(atPath: db + "-shm", contents: Data(count: 32768), attributes: [.posixPermissions: 0o444])
+        _ = FileManager.default.createFile(atPath: db + "-shm", contents: Data(count: 32768), attributes: [.posixPermissions: 0o444])
         let blocked = try Self.runUnprivileged(["case", "new", "--db", db, "--title", "t"])
         #expect(blocked.status == 2 && blocked.stderr.contains("cannot write \(db)-shm"), "\(blocked.stderr)")
     }

@@ -39,7 +39,10 @@ enum CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        // English unless a test asks for another language: the tests read the CLI's messages.
+        var base = ProcessInfo.processInfo.environment.filter { $0.key != "LC_ALL" && $0.key != "LC_MESSAGES" }
+        base["LANG"] = "C.UTF-8"
+        p.environment = base.merging(env) { $1 }
         return p
     }
 

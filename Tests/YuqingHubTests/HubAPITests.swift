@@ -66,6 +66,7 @@ import YuqingWire
                 #expect(response.status == .badRequest)
                 let problem = try Self.decode(Problem.self, response)
                 #expect(problem.code == "bad_request")
+                #expect(problem.messageZh?.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) } == true, "\(problem)")
             }
             var bad = Self.changes("n1", count: 2)
             bad[1].context = [bad[1].dot]

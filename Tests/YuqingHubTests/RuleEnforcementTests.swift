@@ -67,6 +67,7 @@ import YuqingWire
                 #expect(status == .forbidden, "who may take a step is authorisation: 403")
                 #expect(problem?.code == "rule_violation" && problem?.rule == "role", "\(String(describing: problem))")
                 #expect(problem?.dot != nil && problem!.message.contains("nothing of this push was stored"))
+                #expect(problem?.messageZh?.contains("本次推送的内容均未保存") == true, "the refusal in Chinese too: \(String(describing: problem?.messageZh))")
                 #expect(try await storage.head() == head, "half a push was applied")
                 // The allowed part alone goes through.
                 #expect(try storage.replica.unseen(report + forged).count == report.count + forged.count)

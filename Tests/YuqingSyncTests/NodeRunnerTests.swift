@@ -78,12 +78,12 @@ import YuqingTestSupport
     }
 
     @Test func errorsThatRetryingHealsAreTheHubsAndTheNetworks() {
-        #expect(SyncError(.hubUnreachable, "x").healsByRetrying)
-        #expect(SyncError(.badResponse, "x").healsByRetrying)
-        #expect(SyncError(.hubRejected, "x", problem: .init(code: "storage", message: "")).healsByRetrying)
-        #expect(!SyncError(.hubRejected, "x", problem: .init(code: "dot_reused", message: "")).healsByRetrying)
-        #expect(!SyncError(.hubRejected, "x", problem: .init(code: "bad_request", message: "")).healsByRetrying)
-        #expect(!SyncError(.replicaBehindHub, "x").healsByRetrying)
-        #expect(!SyncError(.wrongHub, "x").healsByRetrying)
+        #expect(SyncError(.hubUnreachable, "x", zh: "x").healsByRetrying)
+        #expect(SyncError(.badResponse, "x", zh: "x").healsByRetrying)
+        #expect(SyncError(.hubRejected, "x", zh: "x", problem: .init(code: "storage", message: "")).healsByRetrying)
+        #expect(!SyncError(.hubRejected, "x", zh: "x", problem: .init(code: "dot_reused", message: "")).healsByRetrying)
+        #expect(!SyncError(.hubRejected, "x", zh: "x", problem: .init(code: "bad_request", message: "")).healsByRetrying)
+        #expect(!SyncError(.replicaBehindHub, "x", zh: "x").healsByRetrying)
+        #expect(!SyncError(.wrongHub, "x", zh: "x").healsByRetrying)
     }
 }
