@@ -95,8 +95,6 @@ struct Bookkeeping: Sendable {
     /// At the hub: records whose visibility fields this transaction changed, with the log
     /// position of the last such change (their grants are brought up to date before it commits).
     var scopeTouched: [RecordRef: ScopeTouch] = [:]
-    /// Numbers of records logged lately (``recordNumber(_:_:)``).
-    var recordNumbers: [RecordRef: Int64] = [:]
 
     static func load(_ db: Database, schema: Schema, own: ReplicaID? = nil) throws -> Bookkeeping {
         var b = Bookkeeping()
@@ -148,33 +146,6 @@ struct Bookkeeping: Sendable {
         nameByRid[r] = id
         return r
     }
-
-    /// The number of a record in `record_number`, given to it when it is first logged. Numbers
-    /// are never taken back, so those known stay valid across transactions; at most
-    /// ``recordNumbersKept`` are kept in memory.
-    mutating func recordNumber(_ record: RecordRef, _ s: Statements) throws -> Int64 {
-        if let n = recordNumbers[record] { return n }
-        if recordNumbers.count >= Self.recordNumbersKept { recordNumbers.removeAll(keepingCapacity: true) }
-        let find = s.findRecordNumber
-        defer { find.reset() }
-        find.bind(1, record.kind)
-        find.bind(2, record.id)
-        let n: Int64
-        if try find.step() {
-            n = find.int64(0)
-        } else {
-            let insert = s.insertRecordNumber
-            defer { insert.reset() }
-            insert.bind(1, record.kind)
-            insert.bind(2, record.id)
-            _ = try insert.step()
-            n = s.db.lastInsertedRowID
-        }
-        recordNumbers[record] = n
-        return n
-    }
-
-    static let recordNumbersKept = 100_000
 
     func name(_ rid: Int64) throws -> ReplicaID {
         guard let n = nameByRid[rid] else {

@@ -126,7 +126,7 @@ extension Replica {
     /// What `unit` may see of the log after `position` (``ScopedPage``), from one snapshot: at
     /// most `limit` entries and about `maxBytes` after the cursor (at least one), leaving out the
     /// changes `excluding` made itself, then the histories of the records restored. The cost
-    /// follows what the unit may see: each of its records is read through the index of the log by record number (`log_rec`).
+    /// follows what the unit may see: each of its records is read through the `log_record` index.
     public func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int = Int.max, excluding: ReplicaID? = nil)
         throws -> ScopedPage
     {
@@ -139,7 +139,7 @@ extension Replica {
             let q = try FastStatement(db, """
                 SELECT \(columns) FROM log l INDEXED BY \(everyoneIndex) WHERE l.kind IN (\(everyoneKinds)) AND l.seq > ?1 AND l.rid <> ?2
                 UNION ALL
-                SELECT \(columns) FROM scope_grant g JOIN record_number n ON n.kind = g.kind AND n.record = g.record JOIN log l ON l.rec = n.rec
+                SELECT \(columns) FROM scope_grant g JOIN log l ON l.record = g.record AND l.kind = g.kind
                 WHERE g.unit = ?3 AND g.revoked IS NULL AND l.seq > ?1 AND l.rid <> ?2 AND (g.granted <= ?1 OR l.seq >= g.granted)
                 ORDER BY 1 LIMIT ?4
                 """)
@@ -158,7 +158,7 @@ extension Replica {
             if !restored.isEmpty {
                 let set = Set(restored)
                 entries.removeAll { set.contains($0.change.record) }
-                let h = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE rec = (SELECT rec FROM record_number WHERE record = ? AND kind = ?) AND seq <= ? ORDER BY seq")
+                let h = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? AND seq <= ? ORDER BY seq")
                 defer { h.reset() }
                 for r in restored {
                     h.bind(1, r.id); h.bind(2, r.kind); h.bind(3, upto)
@@ -192,7 +192,7 @@ extension Replica {
     public func history(of record: RecordRef) throws -> [Change] {
         try read { db in
             let names = try ReplicaNames.load(db)
-            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE rec = (SELECT rec FROM record_number WHERE record = ? AND kind = ?) ORDER BY seq")
+            let q = try FastStatement(db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? ORDER BY seq")
             defer { q.reset() }
             q.bind(1, record.id); q.bind(2, record.kind)
             var out: [Change] = []
@@ -259,7 +259,7 @@ extension Replica {
         let delivered = Set(changes.map(\.dot))
         var own: [Change] = []
         let names = ReplicaNames(byRid: book.nameByRid)
-        let q = try FastStatement(s.db, "SELECT \(Store.logColumns) FROM log WHERE rec = (SELECT rec FROM record_number WHERE record = ? AND kind = ?) ORDER BY seq")
+        let q = try FastStatement(s.db, "SELECT \(Store.logColumns) FROM log WHERE record = ? AND kind = ? ORDER BY seq")
         for r in records {
             q.bind(1, r.id); q.bind(2, r.kind)
             while try q.step() {

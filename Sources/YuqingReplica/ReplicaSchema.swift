@@ -120,23 +120,6 @@ enum ReplicaSchema {
             try db.execute(sql: "CREATE INDEX scope_grant_record ON scope_grant (kind, record)")
             try db.execute(sql: "CREATE INDEX scope_grant_changed ON scope_grant (unit, granted)")
         }
-        // Records numbered in the order they are first logged, and the log indexed by that number
-        // instead of the record's text: a new record's entries go to the end of the index, so an
-        // ingest writes a few of its pages rather than one per record it touches.
-        m.registerMigration("v6: record numbers") { db in
-            try db.execute(sql: """
-                CREATE TABLE record_number (rec INTEGER PRIMARY KEY, kind TEXT NOT NULL, record TEXT NOT NULL, UNIQUE (kind, record))
-                """)
-            try db.execute(sql: """
-                INSERT INTO record_number (kind, record) SELECT kind, record FROM log GROUP BY kind, record ORDER BY min(seq)
-                """)
-            try db.execute(sql: "ALTER TABLE log ADD COLUMN rec INTEGER")
-            try db.execute(sql: """
-                UPDATE log SET rec = (SELECT n.rec FROM record_number n WHERE n.kind = log.kind AND n.record = log.record)
-                """)
-            try db.execute(sql: "DROP INDEX log_record")
-            try db.execute(sql: "CREATE INDEX log_rec ON log (rec)")
-        }
         return m
     }
 

@@ -4,8 +4,6 @@ import YuqingCore
 /// The prepared statements of one write transaction.
 struct Statements {
     let siblings, deleteSibling, insertSibling, insertLog, insertWaiting, waitingExists: FastStatement
-    /// A record's number (`record_number`), and a new number for a record logged the first time.
-    let findRecordNumber, insertRecordNumber: FastStatement
     let begin, commit, dataVersion: FastStatement
     let db: Database
 
@@ -24,10 +22,8 @@ struct Statements {
             INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         insertLog = try FastStatement(db, """
-            INSERT INTO log (rid, counter, hlc, kind, record, field, elem, value, context, author, rec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO log (rid, counter, hlc, kind, record, field, elem, value, context, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        findRecordNumber = try FastStatement(db, "SELECT rec FROM record_number WHERE kind = ? AND record = ?")
-        insertRecordNumber = try FastStatement(db, "INSERT INTO record_number (kind, record) VALUES (?, ?)")
         insertWaiting = try FastStatement(db, """
             INSERT INTO waiting_change (rid, counter, hlc, kind, record, field, elem, value, context, author, logged,
               origin, need_rid, need_counter)
@@ -242,7 +238,6 @@ enum Store {
         let insert = s.insertLog
         defer { insert.reset() }
         try bindChange(insert, change, rid: rid, &book, s.db)
-        insert.bind(11, try book.recordNumber(change.record, s))
         _ = try insert.step()
         let seq = s.db.lastInsertedRowID
         if let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) {

@@ -77,46 +77,4 @@ import YuqingTestSupport
         #expect(try r.apply([awaited], origin: .hub) == ApplyResult(applied: 2, duplicates: 0, pending: 0))
         #expect(try r.view(.case("YQ-1"))?.value("level") == .text("II"))
     }
-
-    /// A hub's log from before records were numbered (version 5: indexed by the record's text) is
-    /// numbered when the hub next opens: every record's history reads the same, in log order, and
-    /// new changes are numbered after the old ones.
-    @Test func aVersion5HubsLogIsNumberedWithNothingLost() throws {
-        let dir = try TempDir()
-        let path = dir.path("hub.sqlite")
-        var node = ReplicaState(id: ReplicaID("n1"), schema: .sample)
-        var changes: [Change] = []
-        for i in 0..<30 {  // three records written in turns, so each one's entries interleave
-            changes.append(node.write(.case("YQ-\(i % 3)"), FieldKey("summary"), .text("摘要 \(i)"), author: "A", physicalMillis: UInt64(i + 1)))
-        }
-        do {
-            let hub = try Replica.create(at: path, role: .hub, unit: "hub", schema: .sample)
-            try hub.apply(changes, origin: .local)
-        }
-        // Back to the version-5 layout, as a hub of that version left it.
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
-            try db.execute(sql: "DROP INDEX log_rec")
-            try db.execute(sql: "ALTER TABLE log DROP COLUMN rec")
-            try db.execute(sql: "DROP TABLE record_number")
-            try db.execute(sql: "CREATE INDEX log_record ON log (record)")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v6: record numbers'")
-        }
-        try queue.close()
-
-        let hub = try Replica.open(at: path, schema: .sample)
-        for r in 0..<3 {
-            let record = RecordRef.case("YQ-\(r)")
-            #expect(try hub.history(of: record) == changes.filter { $0.record == record })
-        }
-        let later = node.write(.case("YQ-1"), FieldKey("title"), .text("新"), author: "A", physicalMillis: 100)
-        let fresh = node.write(.case("YQ-9"), FieldKey("title"), .text("新案"), author: "A", physicalMillis: 101)
-        try hub.apply([later, fresh], origin: .local)
-        #expect(try hub.history(of: .case("YQ-1")) == changes.filter { $0.record == .case("YQ-1") } + [later])
-        #expect(try hub.history(of: .case("YQ-9")) == [fresh])
-        let numbers = try DatabaseQueue(path: path).read { db in
-            try Row.fetchAll(db, sql: "SELECT rec, record FROM record_number ORDER BY rec").map { "\($0["rec"] as Int64) \($0["record"] as String)" }
-        }
-        #expect(numbers == ["1 YQ-0", "2 YQ-1", "3 YQ-2", "4 YQ-9"], "numbered in the order first logged")
-    }
 }
