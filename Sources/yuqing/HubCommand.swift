@@ -173,8 +173,8 @@ struct HubCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            if let p = HubCommand.idProblem(unit, what: "unit") { throw CLIError("--unit: \(p.en)", zh: "--unit：\(p.zh)") }
-            if let p = HubCommand.idProblem(user, what: "user") { throw CLIError("--user: \(p.en)", zh: "--user：\(p.zh)") }
+            if let e = Identifier.error(unit, what: "unit") { throw CLIError("--unit: \(e.message)", zh: "--unit：\(e.chinese)") }
+            if let e = Identifier.error(user, what: "user") { throw CLIError("--user: \(e.message)", zh: "--user：\(e.chinese)") }
             let parsed = try NodeCommand.roles(roles)
             let hub = try HubCommand.openHub(db)
             let org = Organisation(try hub.views(kinds: Organisation.kinds))
@@ -287,23 +287,5 @@ struct HubCommand: AsyncParsableCommand {
             throw CLIError("\(db) is a node's replica, not the hub's database", zh: "\(db)是节点的副本，不是中心数据库")
         }
         return replica
-    }
-
-    /// Why `id` is not a valid user or unit id (``Identifier/problem(_:what:)``), in English and
-    /// in Chinese; nil when it is valid.
-    static func idProblem(_ id: String, what: String) -> (en: String, zh: String)? {
-        guard let english = Identifier.problem(id, what: what) else { return nil }
-        let name = what == "unit" ? "单位" : what == "user" ? "用户" : what
-        let chinese: String
-        if id.isEmpty {
-            chinese = "\(name)ID不能为空"
-        } else if id.utf8.count > 64 {
-            chinese = "\(name)ID“\(id.prefix(20))…”超过64字节"
-        } else if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) {
-            chinese = "\(name)ID“\(id)”不能含有“@”“/”或控制字符"
-        } else {
-            chinese = "\(name)ID“\(id)”首尾不能有空格"
-        }
-        return (en: english, zh: chinese)
     }
 }

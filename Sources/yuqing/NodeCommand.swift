@@ -42,8 +42,8 @@ struct NodeCommand: AsyncParsableCommand {
         func run() async throws {
             let path = try ReplicaOptions.resolve(db)
             _ = try HubClient.url(hub)
-            if let p = NodeCommand.identifierProblem(unit, what: "unit", zh: "单位") { throw CLIError("--unit: \(p.english)", zh: "--unit：\(p.chinese)") }
-            if let p = NodeCommand.identifierProblem(user, what: "user", zh: "用户") { throw CLIError("--user: \(p.english)", zh: "--user：\(p.chinese)") }
+            if let e = Identifier.error(unit, what: "unit") { throw CLIError("--unit: \(e.message)", zh: "--unit：\(e.chinese)") }
+            if let e = Identifier.error(user, what: "user") { throw CLIError("--user: \(e.message)", zh: "--user：\(e.chinese)") }
             let parsed = try NodeCommand.roles(roles)
             let replica = try Replica.create(at: path, role: .node, unit: unit, hubURL: hub, schema: CaseSchema.schema)
             try replica.setAttribute("user", user)
@@ -178,23 +178,6 @@ struct NodeCommand: AsyncParsableCommand {
     /// `monitor（监测员）、commentator（网评员）…` for Chinese help and error text.
     static var roleNamesZH: String { Role.allCases.map { "\($0.rawValue)（\($0.chinese)）" }.joined(separator: "、") }
 
-    /// Why `id` is not a valid user or unit id, in English (as ``Identifier/problem(_:what:)`` says
-    /// it) and in Chinese; nil when it is valid.
-    static func identifierProblem(_ id: String, what: String, zh kind: String) -> (english: String, chinese: String)? {
-        guard let english = Identifier.problem(id, what: what) else { return nil }
-        let chinese: String
-        if id.isEmpty {
-            chinese = "\(kind)编号不能为空"
-        } else if id.utf8.count > 64 {
-            chinese = "\(kind)编号“\(id.prefix(20))…”超过 64 字节"
-        } else if id.unicodeScalars.contains(where: { $0 == "@" || $0 == "/" || $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }) {
-            chinese = "\(kind)编号“\(id)”不能包含“@”“/”或控制字符"
-        } else {
-            chinese = "\(kind)编号“\(id)”的首尾不能是空格"
-        }
-        return (english, chinese)
-    }
-
     struct User: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: L("Set the user who works on this node (for a node made before users existed).",
@@ -207,7 +190,7 @@ struct NodeCommand: AsyncParsableCommand {
                                                                 valueName: "role")) var roles: [String] = []
 
         func run() async throws {
-            if let p = NodeCommand.identifierProblem(user, what: "user", zh: "用户") { throw CLIError("--user: \(p.english)", zh: "--user：\(p.chinese)") }
+            if let e = Identifier.error(user, what: "user") { throw CLIError("--user: \(e.message)", zh: "--user：\(e.chinese)") }
             let parsed = try NodeCommand.roles(roles)
             let replica = try options.openNode()
             let actor = Actor(user: user, unit: try replica.info().unit)
