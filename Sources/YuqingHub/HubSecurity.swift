@@ -133,7 +133,7 @@ extension HubAPI {
         guard let signer = header(RequestSigning.signerHeader), let timeText = header(RequestSigning.timeHeader),
               let nonce = header(RequestSigning.nonceHeader), let signatureText = header(RequestSigning.signatureHeader) else {
             throw HubError(.unauthorized, "unauthenticated", "this hub serves enrolled devices only, and this request is not signed: enrol the node (`yuqing node enrol --code CODE`, with a code from the operator's `yuqing hub enrol`), or give an operator command its key (--operator-key)",
-                           zh: "本中心只为已登记的设备提供服务，而此请求未签名：请登记本节点（`yuqing node enrol --code CODE`，登记码由运维人员用 `yuqing hub enrol` 生成），或为运维人员命令提供其密钥（`--operator-key`）")
+                           zh: "本中心只为已注册的设备提供服务，而此请求未签名：请注册本节点（`yuqing node enrol --code CODE`，注册码由运维人员用 `yuqing hub enrol` 生成），或为运维人员命令提供其密钥（`--operator-key`）")
         }
         guard let time = Int64(timeText), nonce.count >= 16, nonce.count <= 64, let signature = Data(base64Encoded: signatureText) else {
             throw HubError(.unauthorized, "bad_signature", "the request's signature headers are malformed (Protocol/security.md §2)",
@@ -154,11 +154,11 @@ extension HubAPI {
             guard WireValidation.isValidReplicaID(ReplicaID(signer)),
                   let view = try await storage.view(Device.ref(signer)), let device = Device(view) else {
                 throw HubError(.unauthorized, "unknown_device", "device \(signer) is not enrolled at this hub: ask the operator for an enrolment code (`yuqing hub enrol`) and run `yuqing node enrol --code CODE`",
-                               zh: "设备 \(signer) 未在本中心登记：请向运维人员索取登记码（`yuqing hub enrol`），然后运行 `yuqing node enrol --code CODE`")
+                               zh: "设备 \(signer) 未在本中心注册：请向运维人员索取注册码（`yuqing hub enrol`），然后运行 `yuqing node enrol --code CODE`")
             }
             if device.isRevoked {
                 throw HubError(.forbidden, "revoked_device", "device \(signer) (\(device.user)@\(device.unit)) was revoked by the operator and may no longer sync, and keeps none of the organisation's data. To work again, make a new replica and enrol it with a new code (`yuqing hub enrol`)",
-                               zh: "设备 \(signer)（\(device.user)@\(device.unit)）已被运维人员吊销，不能再同步，也不再保留组织的任何数据。如需继续工作，请新建副本，并用新的登记码（`yuqing hub enrol`）登记")
+                               zh: "设备 \(signer)（\(device.user)@\(device.unit)）已被运维人员吊销，不能再同步，也不再保留组织的任何数据。如需继续工作，请新建副本，并用新的注册码（`yuqing hub enrol`）注册")
             }
             principal = .device(device)
             key = try PublicKey(base64: device.publicKey)
@@ -177,7 +177,7 @@ extension HubAPI {
                 : "the request's signature does not match device \(signer)'s key: the request was altered on the way, or it was signed with another key than the one enrolled",
                 zh: byOperator
                 ? "运维人员的签名与本中心的运维人员密钥不符：请使用中心数据库旁的密钥文件（`--operator-key HUB.sqlite.operator.key`）"
-                : "请求的签名与设备 \(signer) 的密钥不符：请求在传输途中被篡改，或并非用登记时的密钥签名")
+                : "请求的签名与设备 \(signer) 的密钥不符：请求在传输途中被篡改，或并非用注册时的密钥签名")
         }
         guard await nonces.admit(signer: signer, nonce: nonce, time: now, window: security.maxSkewMillis) else {
             throw HubError(.unauthorized, "replayed", "this signed request was already served once (its nonce was used): a replay is refused. Sign each request anew",
@@ -214,7 +214,7 @@ extension HubAPI {
             }
             guard c.author == author else {
                 throw HubError(.forbidden, "wrong_author", "change \(c.dot) names \(c.author) as its author, but device \(device.id) is enrolled for \(author); nothing of this push was stored",
-                               zh: "变更 \(c.dot) 的作者是 \(c.author)，但设备 \(device.id) 登记的用户是 \(author)；本次推送的内容均未保存", dot: "\(c.dot)")
+                               zh: "变更 \(c.dot) 的作者是 \(c.author)，但设备 \(device.id) 注册的用户是 \(author)；本次推送的内容均未保存", dot: "\(c.dot)")
             }
         }
         let key = try PublicKey(base64: device.publicKey)
@@ -271,7 +271,7 @@ extension HubAPI {
     func enrol(_ request: Request, _ context: HubRequestContext) async throws -> Response {
         guard let security = configuration.security else {
             throw HubError(.notFound, "not_found", "this hub does not enrol devices (it was started without authentication)",
-                           zh: "本中心不登记设备（启动时未启用身份验证）")
+                           zh: "本中心不注册设备（启动时未启用身份验证）")
         }
         let body = try await decode(EnrolRequest.self, request, context)
         guard WireValidation.isValidReplicaID(body.device) else { throw HubError.badRequest("'device' must be a replica id", zh: "`device` 须为副本 id") }
@@ -282,17 +282,17 @@ extension HubAPI {
                 ? "device \(body.device) is enrolled already (for \(known.user)@\(known.unit)); it can sync"
                 : "another device is enrolled under id \(body.device); this node cannot take it. Make a new node replica (`yuqing node init`) and enrol that",
                 zh: same
-                ? "设备 \(body.device) 已经登记（用户 \(known.user)@\(known.unit)）；可以直接同步"
-                : "已有另一台设备以 id \(body.device) 登记；本节点不能使用该 id。请新建节点副本（`yuqing node init`）并登记它")
+                ? "设备 \(body.device) 已经注册（用户 \(known.user)@\(known.unit)）；可以直接同步"
+                : "已有另一台设备以 id \(body.device) 注册；本节点不能使用该 id。请新建节点副本（`yuqing node init`）并注册它")
         }
         guard let stored = try await storage.takeSetting(HubSecurity.enrolmentKey(body.code)),
               let enrolment = HubSecurity.Enrolment(stored: stored) else {
             throw HubError(.forbidden, "bad_code", "this enrolment code is unknown or was used already: ask the operator for a new one (`yuqing hub enrol`)",
-                           zh: "此登记码无效或已被使用：请向运维人员索取新的登记码（`yuqing hub enrol`）")
+                           zh: "此注册码无效或已被使用：请向运维人员索取新的注册码（`yuqing hub enrol`）")
         }
         guard enrolment.expiresAt >= Int64(Self.now) else {
             throw HubError(.forbidden, "bad_code", "this enrolment code expired: ask the operator for a new one (`yuqing hub enrol`)",
-                           zh: "此登记码已过期：请向运维人员索取新的登记码（`yuqing hub enrol`）")
+                           zh: "此注册码已过期：请向运维人员索取新的注册码（`yuqing hub enrol`）")
         }
         try await storage.writeAsHub(Device.enrolment(id: body.device.rawValue, publicKey: key.base64, unit: enrolment.unit,
                                                       user: enrolment.user, at: Int64(Self.now)).map { ($0.record, $0.field, $0.value) })

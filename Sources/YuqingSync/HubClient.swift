@@ -93,7 +93,7 @@ public struct HubClient: Sendable {
         if baseURL.scheme == "https" {
             guard let pem = pinnedCertificates, !pem.isEmpty else {
                 throw SyncError(.tlsUntrusted, "\(hubURL) is an https hub and no certificate of it was given to trust: a node learns it at enrolment from the code file of `yuqing hub enrol --out` (or `node enrol --hub-cert FILE`); the operator's commands take --hub-cert FILE or $YUQING_HUB_CERT",
-                                zh: "\(hubURL) 是 https 中心，但未提供可信任的该中心证书：节点在登记时从 `yuqing hub enrol --out` 生成的登记码文件中获取证书（或用 `node enrol --hub-cert FILE` 指定）；运维人员命令可使用 `--hub-cert FILE` 或 `$YUQING_HUB_CERT`")
+                                zh: "\(hubURL) 是 https 中心，但未提供可信任的该中心证书：节点在注册时从 `yuqing hub enrol --out` 生成的注册码文件中获取证书（或用 `node enrol --hub-cert FILE` 指定）；运维人员命令可使用 `--hub-cert FILE` 或 `$YUQING_HUB_CERT`")
             }
             https = try PinnedHTTPS(pem: pem)
         } else {

@@ -71,13 +71,13 @@ public struct DeviceSealVerifier: SealVerifier {
         if seal.replica == hub {
             guard let hubKey else {
                 throw SyncError(.tampered, "changes signed by the hub arrived before this node learnt the hub's key; enrol the node (`yuqing node enrol`)",
-                                zh: "收到了中心签名的变更，但本节点尚未获知中心的密钥；请登记本节点（`yuqing node enrol`）")
+                                zh: "收到了中心签名的变更，但本节点尚未获知中心的密钥；请注册本节点（`yuqing node enrol`）")
             }
             publicKey = hubKey
         } else {
             guard let text = try key(seal.replica) else {
                 throw SyncError(.tampered, "the hub sent changes sealed by \(seal.replica), which is no enrolled device this node knows: they may be forged. Nothing of this page was applied; tell the office",
-                                zh: "中心发来了由 \(seal.replica) 封签的变更，但它不是本节点所知的已登记设备：这些变更可能是伪造的。本页内容均未应用；请告知舆情工作办公室")
+                                zh: "中心发来了由 \(seal.replica) 封签的变更，但它不是本节点所知的已注册设备：这些变更可能是伪造的。本页内容均未应用；请告知舆情工作办公室")
             }
             publicKey = try PublicKey(base64: text)
         }

@@ -20,11 +20,11 @@ struct PinnedHTTPS: Sendable {
         let anchors: [NIOSSLCertificate]
         do { anchors = try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)) } catch {
             throw SyncError(.invalidURL, "the hub certificate this node pinned cannot be read (\(error)); enrol again with the code file from `yuqing hub enrol`, or give --hub-cert",
-                            zh: "无法读取本节点固定（pin）的中心证书（\(error)）；请用 `yuqing hub enrol` 生成的登记码文件重新登记，或用 `--hub-cert` 指定证书")
+                            zh: "无法读取本节点固定（pin）的中心证书（\(error)）；请用 `yuqing hub enrol` 生成的注册码文件重新注册，或用 `--hub-cert` 指定证书")
         }
         guard !anchors.isEmpty else {
             throw SyncError(.invalidURL, "the pinned hub certificate holds no certificate; enrol again with the code file from `yuqing hub enrol`, or give --hub-cert",
-                            zh: "所固定的中心证书中没有任何证书；请用 `yuqing hub enrol` 生成的登记码文件重新登记，或用 `--hub-cert` 指定证书")
+                            zh: "所固定的中心证书中没有任何证书；请用 `yuqing hub enrol` 生成的注册码文件重新注册，或用 `--hub-cert` 指定证书")
         }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(anchors)
@@ -64,7 +64,7 @@ struct PinnedHTTPS: Sendable {
             || text.contains("HOSTNAME_MISMATCH") || text.contains("leafCertificateRejected") || text.contains("hostname")
         if untrusted {
             return SyncError(.tlsUntrusted, "the hub at \(hub) did not prove it is the hub this node pinned at enrolment (\(text)): its certificate is not the pinned one, or does not name \(baseURL.host ?? "this host"). If the hub has a new certificate, enrol again or give --hub-cert with it; otherwise something is between this node and its hub, so tell the office",
-                             zh: "位于 \(hub) 的服务器未能证明它就是本节点登记时所固定的中心（\(text)）：其证书不是所固定的证书，或未包含主机名 \(baseURL.host ?? "此主机")。如果中心换了新证书，请重新登记，或用 `--hub-cert` 指定新证书；否则本节点与中心之间可能有他方介入，请告知舆情工作办公室")
+                             zh: "位于 \(hub) 的服务器未能证明它就是本节点注册时所固定的中心（\(text)）：其证书不是所固定的证书，或未包含主机名 \(baseURL.host ?? "此主机")。如果中心换了新证书，请重新注册，或用 `--hub-cert` 指定新证书；否则本节点与中心之间可能有他方介入，请告知舆情工作办公室")
         }
         if let e = error as? HTTPClientError {
             switch e {

@@ -67,7 +67,7 @@ struct NodeCommand: AsyncParsableCommand {
                 the node keeps to check what the hub signs.
                 """, zh: """
                 运维人员在中心生成注册码（`yuqing hub enrol --unit U --user X`），交给用户（打印件或文件）。
-                节点连同其公钥提交一次注册码；中心为该单位和用户登记本设备，并回复中心自己的公钥，
+                节点连同其公钥提交一次注册码；中心为该单位和用户注册本设备，并回复中心自己的公钥，
                 节点保存该公钥，用于核验中心签名的内容。
                 """))
         @OptionGroup var options: ReplicaOptions
