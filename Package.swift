@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
@@ -79,11 +81,26 @@ let package = Package(
             name: "YuqingOffice",
             dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "CZlib", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The web console the hub serves to the office, leaders and the operator: pages rendered
+        // with Mustache, sessions and bcrypt-hashed passwords (hummingbird-auth), every asset
+        // served by the hub itself.
+        .target(
+            name: "YuqingConsole",
+            dependencies: [
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingHub", "YuqingOffice", "YuqingSecurity",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The benchmarks of docs/benchmarks.md.
         .executableTarget(
             name: "yuqing-bench",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingTestSupport",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingConsole", "YuqingTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "yuqing",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -129,6 +146,11 @@ let package = Package(
         .testTarget(
             name: "YuqingOfficeTests",
             dependencies: ["YuqingOffice", "YuqingCases", "YuqingCore", "YuqingReplica", "YuqingTestSupport"]
+        ),
+        .testTarget(
+            name: "YuqingConsoleTests",
+            dependencies: ["YuqingConsole", "YuqingHub", "YuqingCases", "YuqingCore", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport",
+                           .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
         .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport"]),
     ],

@@ -42,6 +42,9 @@ public struct HubConfiguration: Sendable {
     public var security: HubSecurity?
     /// HTTPS with this certificate and key; nil: plain HTTP (loopback only, said at start-up).
     public var tls: HubTLS?
+    /// Told of every request an enrolled device signs (the console shows which units' nodes have
+    /// not synced for a while).
+    public var onDeviceSeen: (@Sendable (Device) async -> Void)?
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
@@ -70,10 +73,21 @@ public func buildHubApplication(
     configuration: HubConfiguration, storage: some HubStorage, logger: Logger = Logger(label: "yuqing.hub"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    buildHubApplication(configuration: configuration, storage: storage, logger: logger, routes: { _ in }, onServerRunning: onServerRunning)
+}
+
+/// The hub's application with more routes beside the sync protocol's (the web console's).
+package func buildHubApplication(
+    configuration: HubConfiguration, storage: some HubStorage, logger: Logger,
+    routes: (Router<HubRequestContext>) -> Void,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
     let router = Router(context: HubRequestContext.self)
+    // The protocol's errors are JSON problems; the console's pages catch theirs first.
     router.middlewares.add(ErrorMiddleware())
     let api = HubAPI(storage: storage, configuration: configuration, logger: logger)
     api.register(on: router)
+    routes(router)
     let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
         + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
     let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [MalformedRequestHandler()], idleTimeout: idle))

@@ -183,6 +183,7 @@ extension HubAPI {
             throw HubError(.unauthorized, "replayed", "this signed request was already served once (its nonce was used): a replay is refused. Sign each request anew",
                            zh: "此签名请求已处理过一次（其随机数已被使用）：重放的请求一律拒绝。请对每个请求重新签名")
         }
+        if case .device(let device) = principal, let seen = configuration.onDeviceSeen { await seen(device) }
         return principal
     }
 

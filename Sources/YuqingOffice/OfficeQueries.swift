@@ -45,28 +45,11 @@ public struct SearchHit: Sendable, Hashable {
 extension OfficeIndex {
     /// Searches the index (bring it up to date with ``refresh()`` first). Newest first.
     public func search(_ q: SearchQuery, now: Int64) throws -> [SearchHit] {
-        let terms = q.text.split(whereSeparator: { $0.isWhitespace }).map { String($0).lowercased() }
+        let terms = try Self.terms(q.text)
         guard !terms.isEmpty else { throw OfficeError(.input, "give something to search for", zh: "请输入要搜索的内容") }
-        guard terms.allSatisfy({ $0.unicodeScalars.count <= 200 }) else {
-            throw OfficeError(.input, "a search term is at most 200 characters", zh: "每个搜索词最多 200 个字符")
-        }
-        let long = terms.filter { $0.unicodeScalars.count >= 3 }
-        let short = terms.filter { $0.unicodeScalars.count < 3 }
-        func phrase(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
         var args: [any DatabaseValueConvertible] = []
         // The outer loop reads one FTS table newest document first; the other terms narrow it.
-        var from: String
-        if !long.isEmpty {
-            from = "SELECT rowid AS id FROM office_fts WHERE office_fts MATCH ?"
-            args.append(long.map(phrase).joined(separator: " AND "))
-            if !short.isEmpty {
-                from += " AND rowid IN (SELECT rowid FROM office_fts1 WHERE office_fts1 MATCH ?)"
-                args.append(short.map { phrase(SearchText.spaced($0).trimmingCharacters(in: .whitespaces)) }.joined(separator: " AND "))
-            }
-        } else {
-            from = "SELECT rowid AS id FROM office_fts1 WHERE office_fts1 MATCH ?"
-            args.append(short.map { phrase(SearchText.spaced($0).trimmingCharacters(in: .whitespaces)) }.joined(separator: " AND "))
-        }
+        let from = Self.matching(terms, &args)
         var conditions: [String] = []
         if !q.kinds.isEmpty {
             conditions.append("d.kind IN (\(q.kinds.map { _ in "?" }.joined(separator: ", ")))")
@@ -105,6 +88,35 @@ extension OfficeIndex {
             throw OfficeError(.storage, "the search could not be run; `yuqing index rebuild` builds the index again",
                               zh: "无法执行搜索；可运行 `yuqing index rebuild` 重建索引", cause: error)
         }
+    }
+
+    /// The documents (`id` rows) that hold every term: terms of three characters or more through
+    /// the trigram index, shorter ones as phrases of single characters; the arguments go to `args`.
+    static func matching(_ terms: [String], _ args: inout [any DatabaseValueConvertible]) -> String {
+        let long = terms.filter { $0.unicodeScalars.count >= 3 }
+        let short = terms.filter { $0.unicodeScalars.count < 3 }
+        func phrase(_ t: String) -> String { "\"" + t.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        func shortMatch() -> String { short.map { phrase(SearchText.spaced($0).trimmingCharacters(in: .whitespaces)) }.joined(separator: " AND ") }
+        if !long.isEmpty {
+            var from = "SELECT rowid AS id FROM office_fts WHERE office_fts MATCH ?"
+            args.append(long.map(phrase).joined(separator: " AND "))
+            if !short.isEmpty {
+                from += " AND rowid IN (SELECT rowid FROM office_fts1 WHERE office_fts1 MATCH ?)"
+                args.append(shortMatch())
+            }
+            return from
+        }
+        args.append(shortMatch())
+        return "SELECT rowid AS id FROM office_fts1 WHERE office_fts1 MATCH ?"
+    }
+
+    /// Search terms as ``search(_:now:)`` reads them, or an error for an over-long one.
+    static func terms(_ text: String) throws -> [String] {
+        let terms = text.split(whereSeparator: { $0.isWhitespace }).map { String($0).lowercased() }
+        guard terms.allSatisfy({ $0.unicodeScalars.count <= 200 }) else {
+            throw OfficeError(.input, "a search term is at most 200 characters", zh: "每个搜索词最多 200 个字符")
+        }
+        return terms
     }
 
     /// Up to 60 characters of `text` around the first term it holds, on one line.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import YuqingConsole
 import YuqingHub
 import YuqingCases
 import YuqingReplica
@@ -11,7 +12,7 @@ import YuqingSync
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub", abstract: L("Run the hub, and see its state.", zh: "运行中心，查看中心状态。"),
-        subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self, HubHistory.self])
+        subcommands: [Serve.self, Status.self, Enrol.self, Devices.self, Revoke.self, HubHistory.self, ConsoleUser.self])
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -48,6 +49,9 @@ struct HubCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp(L("How many pushed changes of one replica may wait for changes never received.",
                                      zh: "一个副本推送的变更中，最多可有多少项等待尚未收到的变更。")))
         var maxWaitingPerReplica = WaitingLimits().perReplica
+        @Flag(help: ArgumentHelp(L("Do not serve the web console (/console).", zh: "不提供网页控制台（/console）。"))) var noConsole = false
+        @Option(help: ArgumentHelp(L("The console's dashboard lists units none of whose nodes synced for this many hours.",
+                                     zh: "控制台工作台列出其节点超过此小时数未同步的单位。"))) var staleHours = 24
 
         func validate() throws {
             guard (tlsCert == nil) == (tlsKey == nil) else {
@@ -59,6 +63,9 @@ struct HubCommand: AsyncParsableCommand {
             if !HubClient.isLoopback(host), tlsCert == nil {
                 throw ValidationError(L("--host \(host) is reachable from other machines, and plain HTTP is served on loopback only: anyone on the network could read the cases that pass. Give --tls-cert and --tls-key to serve HTTPS, or listen on 127.0.0.1 (the default)",
                                         zh: "--host \(host) 可被其他机器访问，而明文HTTP只允许在本机回环地址上提供：否则网络上任何人都能读取传输的案件。请给出 --tls-cert 和 --tls-key 以提供HTTPS服务，或监听127.0.0.1（默认）"))
+            }
+            guard staleHours > 0 else {
+                throw ValidationError(L("--stale-hours must be positive", zh: "--stale-hours 必须为正数"))
             }
             guard maxWaitingPerReplica > 0 else {
                 throw ValidationError(L("--max-waiting-per-replica must be positive", zh: "--max-waiting-per-replica 必须为正数"))
@@ -91,12 +98,22 @@ struct HubCommand: AsyncParsableCommand {
             let scheme = tls == nil ? "http" : "https"
             let mode = security.map { "enrolled devices only; hub key \($0.hubKey.publicKey.fingerprint), operator key \(HubSecurity.operatorKeyPath(forDatabase: db))" }
                 ?? "WITHOUT AUTHENTICATION: anyone who reaches it may read and write everything"
+            var configuration = HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db),
+                                                 evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security, tls: tls)
+            var console: Console?
+            if !noConsole {
+                let accounts: ConsoleAccounts
+                do { accounts = try ConsoleAccounts(path: ConsoleAccounts.path(forHubDatabase: db)) } catch let e as ConsoleError { throw CLIError(e) }
+                configuration.onDeviceSeen = { device in await accounts.deviceSeen(device, now: Int64(Date().timeIntervalSince1970 * 1000)) }
+                console = Console(hub: storage, accounts: accounts,
+                                  configuration: ConsoleConfiguration(staleAfter: .seconds(staleHours * 3600), secureCookies: tls != nil),
+                                  blobs: configuration.blobs, logger: logger)
+            }
+            let consoleLine = console == nil ? "" : "; console at \(scheme)://\(host):PORT/console/"
             let app = buildHubApplication(
-                configuration: HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db),
-                                                evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security, tls: tls),
-                storage: storage, logger: logger,
+                configuration: configuration, storage: storage, logger: logger, routes: { router in console?.register(on: router) },
                 onServerRunning: { port in
-                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (database \(db))")
+                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (database \(db))\(consoleLine.replacingOccurrences(of: "PORT", with: String(port)))")
                 })
             do {
                 try await app.runService()
@@ -177,29 +194,11 @@ struct HubCommand: AsyncParsableCommand {
             if let e = Identifier.error(user, what: "user") { throw CLIError("--user: \(e.message)", zh: "--user：\(e.chinese)") }
             let parsed = try NodeCommand.roles(roles)
             let hub = try HubCommand.openHub(db)
-            let org = Organisation(try hub.views(kinds: Organisation.kinds))
-            var writes: [FieldWrite] = []
-            if org.units[unit] == nil {
-                do { writes += try OrganisationWrites.unit(unit, name: nil, parent: nil) } catch { throw CLIError(error) }
-            }
-            if let known = org.users[user] {
-                guard known.unit == unit else {
-                    throw CLIError("user \(user) belongs to \(known.unit), not \(unit)", zh: "用户\(user)属于\(known.unit)，不属于\(unit)")
-                }
-                if !parsed.isEmpty, !Set(parsed).isSubset(of: known.roles) {
-                    do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error) }
-                }
-            } else {
-                guard !parsed.isEmpty else {
-                    throw CLIError("\(user) is a new user: give their roles with --role (\(Role.names))",
-                                   zh: "\(user)是新用户：请用 --role 给出其角色（\(Role.names)）")
-                }
-                do { writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: parsed) } catch { throw CLIError(error) }
-            }
-            if !writes.isEmpty { try hub.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub") }
-            let code = OneTimeCode.make()
-            let expires = Int64(Date().timeIntervalSince1970 * 1000) + Int64(validHours) * 3_600_000
-            try hub.setAttribute(HubSecurity.enrolmentKey(code), HubSecurity.Enrolment(unit: unit, user: user, expiresAt: expires).stored)
+            let code: String
+            do {
+                code = try HubEnrolment.issue(on: hub, unit: unit, user: user, roles: parsed, name: name, validHours: validHours,
+                                              now: Int64(Date().timeIntervalSince1970 * 1000))
+            } catch let e as WorkflowError { throw CLIError(e) }
             var pin = try hub.attribute(HubTLS.pinSetting)
             if let hubCert {
                 guard let text = try? String(contentsOfFile: hubCert, encoding: .utf8), !PEM.certificateBlocks(text).isEmpty else {
@@ -264,15 +263,64 @@ struct HubCommand: AsyncParsableCommand {
 
         func run() async throws {
             let hub = try HubCommand.openHub(db)
-            guard let view = try hub.view(Device.ref(device)), let d = Device(view) else {
-                throw CLIError("no device \(device) is enrolled at this hub (`yuqing hub devices` lists them)",
-                               zh: "本中心没有已注册的设备\(device)（`yuqing hub devices` 可列出已注册设备）")
+            let outcome: (device: Device, revoked: Bool)
+            do { outcome = try HubEnrolment.revoke(on: hub, device: device, now: Int64(Date().timeIntervalSince1970 * 1000)) } catch let e as WorkflowError {
+                throw CLIError(e.message + " (`yuqing hub devices` lists them)", zh: e.chinese + "（`yuqing hub devices` 可列出已注册设备）")
             }
-            if d.isRevoked { return print(L("device \(device) was revoked already", zh: "设备\(device)此前已被吊销")) }
-            try hub.write(Device.revocation(id: device, at: Int64(Date().timeIntervalSince1970 * 1000)).map { Replica.Write($0.record, $0.field, $0.value) },
-                          author: "operator@hub")
+            let d = outcome.device
+            if !outcome.revoked { return print(L("device \(device) was revoked already", zh: "设备\(device)此前已被吊销")) }
             print(L("device \(device) (\(d.user)@\(d.unit)) revoked; it can no longer sync",
                     zh: "设备\(device)（\(d.user)@\(d.unit)）已吊销，不能再同步"))
+        }
+    }
+
+    /// Sets the console password of a user of the organisation.
+    struct ConsoleUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "console-user",
+            abstract: L("Set a user's password for the web console.", zh: "设置用户登录网页控制台的密码。"),
+            discussion: L("""
+                Run at the hub, on its database (while it runs or not). The user must be in the
+                organisation (`yuqing org user`); what the console offers follows their roles, and a
+                unit's user sees only their unit's cases. The password is read from --password-file,
+                or from standard input (one line); it is kept as a bcrypt hash beside the hub's
+                database (HUB.sqlite.console), never synced. Setting it again unlocks a locked account.
+                """, zh: """
+                在中心对其数据库运行（中心运行与否均可）。该用户须已在组织中（`yuqing org user`）；控制台
+                提供的功能取决于其角色，单位用户只能看到本单位的案件。密码从 --password-file 读取，或从标准
+                输入读取（一行）；以bcrypt哈希形式保存在中心数据库旁（HUB.sqlite.console），从不同步。
+                重新设置密码可解除账户锁定。
+                """))
+        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @Argument(help: ArgumentHelp(L("The user's id.", zh: "用户ID。"))) var user: String
+        @Option(help: ArgumentHelp(L("Read the password from this file (its first line).", zh: "从此文件读取密码（第一行）。"), valueName: "path"))
+        var passwordFile: String?
+
+        func run() async throws {
+            let hub = try HubCommand.openHub(db)
+            let org = Organisation(try hub.views(kinds: Organisation.kinds))
+            guard let known = org.users[user] else {
+                throw CLIError("\(user) is not a user of the organisation; add them first (`yuqing org user \(user) --unit UNIT --role office`)",
+                               zh: "\(user)不是组织中的用户；请先添加（`yuqing org user \(user) --unit UNIT --role office`）")
+            }
+            let text: String?
+            if let passwordFile {
+                guard let t = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                    throw CLIError("cannot read \(passwordFile)", zh: "无法读取\(passwordFile)")
+                }
+                text = t.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init)
+            } else {
+                text = readLine(strippingNewline: true)
+            }
+            guard let password = text, !password.isEmpty else {
+                throw CLIError("give the password on standard input (one line) or with --password-file", zh: "请通过标准输入（一行）或 --password-file 提供密码")
+            }
+            do {
+                let accounts = try ConsoleAccounts(path: ConsoleAccounts.path(forHubDatabase: db))
+                try await accounts.setPassword(user: user, password: password, now: Int64(Date().timeIntervalSince1970 * 1000))
+            } catch let e as ConsoleError { throw CLIError(e) }
+            let roles = known.roles.sorted().map(\.rawValue).joined(separator: ", ")
+            print(L("console password of \(user) (\(known.unit): \(roles)) set", zh: "已设置\(user)（\(known.unit)：\(roles)）的控制台密码"))
         }
     }
 
