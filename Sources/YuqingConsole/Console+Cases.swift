@@ -71,7 +71,7 @@ extension Console {
             "unit_filter": v.seesAll,
             "unit_options": options(v.org.units.values.sorted { $0.id < $1.id }.map { ($0.id, $0.name.isEmpty ? $0.id : $0.name) }, chosenUnit),
         ]
-        return page(v, language: l, title: l.t("Cases", "案件"), template: "cases", data: data, path: "/console/cases")
+        return page(v, language: l, title: l.t("Cases", "案件"), template: "cases", data: data, path: request.uri.description)
     }
 
     // MARK: One case

@@ -91,7 +91,7 @@ extension Console {
             "case_href": c.record.kind == CaseSchema.Kind.case ? "/console/cases/\(c.record.id)" : "",
             "forms": [form.data],
         ]
-        return page(v, language: l, title: l.t("Conflict ", "冲突 ") + c.id, template: "conflict", data: data, status: status, path: "/console/conflicts")
+        return page(v, language: l, title: l.t("Conflict ", "冲突 ") + c.id, template: "conflict", data: data, status: status, path: "/console/conflicts/\(Self.pathID(c.id))")
     }
 
     func resolve(_ request: Request, _ context: ConsoleRequestContext, id: String) async throws -> Response {

@@ -86,7 +86,7 @@ extension Console {
 /// Bar charts drawn on the hub as SVG (no script, no external asset).
 enum SVGChart {
     static func bars(_ values: [(String, Double)], title: String, unit: String, maximum: Double? = nil) -> String {
-        let width = 640.0, barHeight = 22.0, gap = 6.0, labelWidth = 180.0
+        let width = 480.0, barHeight = 22.0, gap = 6.0, labelWidth = 130.0
         let height = Double(max(values.count, 1)) * (barHeight + gap) + 34
         let top = maximum ?? max(values.map(\.1).max() ?? 1, 1)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
@@ -95,7 +95,7 @@ enum SVGChart {
         for (i, (label, value)) in values.enumerated() {
             let y = 28 + Double(i) * (barHeight + gap)
             let w = max(1, (width - labelWidth - 70) * value / top)
-            svg += "<text x=\"0\" y=\"\(Int(y + 15))\" class=\"chart-label\">\(escape(String(label.prefix(14))))</text>"
+            svg += "<text x=\"0\" y=\"\(Int(y + 15))\" class=\"chart-label\">\(escape(String(label.prefix(9))))</text>"
             svg += "<rect x=\"\(Int(labelWidth))\" y=\"\(Int(y))\" width=\"\(Int(w))\" height=\"\(Int(barHeight))\" class=\"bar\"/>"
             let shown = value.rounded() == value ? String(Int(value)) : String(format: "%.1f", value)
             svg += "<text x=\"\(Int(labelWidth + w + 6))\" y=\"\(Int(y + 15))\" class=\"chart-value\">\(shown)\(unit)</text>"

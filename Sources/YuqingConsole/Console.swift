@@ -152,14 +152,15 @@ public struct Console: Sendable {
     /// A whole page: `template` rendered with `data`, inside the layout.
     func page(_ viewer: Viewer?, language: Language, title: String, template: String, data: [String: Any],
               status: HTTPResponse.Status = .ok, path: String) -> Response {
-        var data = data
+        // An absent value is left out (Mustache would print an empty Optional as "nil").
+        var data = data.compactMapValues(Self.present)
         data["t"] = ConsoleTemplates.words(language)
         data["csrf"] = viewer?.csrf ?? ""
         let body = templates.render(data, withTemplate: template) ?? ""
         var layout: [String: Any] = [
             "lang": language.htmlTag, "title": title, "body": body, "t": ConsoleTemplates.words(language),
             "other_lang": language == .zh ? "en" : "zh", "other_lang_name": language == .zh ? "English" : "中文",
-            "back": path,
+            "back": path.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_."))) ?? "/console/",
         ]
         if let viewer {
             layout["signed_in"] = true
@@ -173,6 +174,13 @@ public struct Console: Sendable {
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
                                                   .init("X-Frame-Options")!: "DENY", .init("Content-Security-Policy")!: "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"],
                         body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// `value` itself, or nil when it is an Optional that holds nothing.
+    static func present(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return value }
+        return mirror.children.first.map(\.value)
     }
 
     static func seeOther(_ location: String) -> Response { Response.redirect(to: location, type: .normal) }
