@@ -81,7 +81,7 @@ extension Console {
             .init(name: "choice", label: l.t("The value that stands", "采用的值"), kind: .select, value: "side-0", options: choices, required: true),
             .init(name: "custom", label: l.t("Another value (when chosen above)", "其他值（上面选择“其他值”时）"), kind: .textarea),
             .init(name: "note", label: l.t("Note (why)", "裁决说明（理由）"), kind: .textarea, required: true),
-        ], hidden: [("version", Self.version(c))])
+        ], hidden: [("version", Self.version(c)), ("record", c.record.description), ("field", c.field.description)])
         if let typed { form.fill(typed.typed, all: typed.all) }
         if let failure { form.fail(failure.field, failure.message) }
         let data: [String: Any] = [
@@ -100,15 +100,18 @@ extension Console {
         try v.require(v.isOperator, "Resolving conflicts", zh: "解决冲突")
         let l = v.language
         guard let c = try await conflict(id) else {
+            // A new concurrent value makes a new conflict of the same field: show it, apply nothing.
+            if let record = form["record"], let field = form["field"],
+               let now = try await hub.conflicts().first(where: { $0.record.description == record && $0.field.description == field }) {
+                return try await conflictPage(v, id: now.id, failure: (Self.changedMessage(l), nil), status: .conflict)
+            }
             return page(v, language: l, title: l.t("Conflict", "冲突"), template: "error", data: [
                 "message": l.t("Nothing was applied: this conflict was resolved meanwhile (by another operator, or by a node's newer value). See the queue for what is open now.",
                                "未作任何更改：该冲突在此期间已被解决（由其他运维人员，或由节点写入的新值）。请在冲突队列中查看当前未解决的冲突。"),
                 "status": 409, "back_href": "/console/conflicts"], status: .conflict, path: "/console/conflicts")
         }
         guard form["version"] == Self.version(c) else {
-            return try await conflictPage(v, id: id, failure: (l.t(
-                "Nothing was applied: the conflict changed since you opened the page (a new value arrived). Review the values below and choose again.",
-                "未作任何更改：自您打开页面以来该冲突已发生变化（收到了新的值）。请查看下面的值后重新选择。"), nil), status: .conflict)
+            return try await conflictPage(v, id: id, failure: (Self.changedMessage(l), nil), status: .conflict)
         }
         guard let note = form["note"] else {
             return try await conflictPage(v, id: id, failure: (l.t("Say why: the note is kept with the resolution.", "请说明理由：裁决说明将与裁决一并保存。"), "note"),
@@ -136,6 +139,11 @@ extension Console {
                                                   value: Self.shown(value), note: note, by: by, at: v.now))
         logger.notice("conflict resolved in the console", metadata: ["console.user": "\(v.user.id)", "hub.conflict": "\(c.id)"])
         return Self.seeOther("/console/conflicts?resolved=1")
+    }
+
+    static func changedMessage(_ l: Language) -> String {
+        l.t("Nothing was applied: the conflict changed since you opened the page (a new value arrived). Review the values below and choose again.",
+            "未作任何更改：自您打开页面以来该冲突已发生变化（收到了新的值）。请查看下面的值后重新选择。")
     }
 
     /// A typed value as the same kind as the conflict's values (an integer field stays one).

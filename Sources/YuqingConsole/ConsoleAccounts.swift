@@ -16,12 +16,15 @@ public final class ConsoleAccounts: Sendable {
 
     let db: DatabaseQueue
     let seen = SeenThrottle()
+    /// bcrypt's cost: 12 (about a quarter of a second a check) unless a test asks for less.
+    let cost: UInt8
 
     /// Where the console keeps its accounts for the hub database at `hubPath`.
     public static func path(forHubDatabase hubPath: String) -> String { hubPath + ".console" }
 
     /// Opens (creating on first use) the accounts database at `path`; readable by its owner only.
-    public init(path: String) throws {
+    public init(path: String, bcryptCost: UInt8 = 12) throws {
+        cost = bcryptCost
         do {
             db = try DatabaseQueue(path: path)
             chmod(path, 0o600)
@@ -51,10 +54,10 @@ public final class ConsoleAccounts: Sendable {
         return m
     }
 
-    /// Sets `user`'s password (bcrypt, cost 12).
+    /// Sets `user`'s password (bcrypt).
     public func setPassword(user: String, password: String, now: Int64) async throws {
         if let problem = Self.passwordProblem(password) { throw problem }
-        let hash = Bcrypt.hash(password, cost: 12)
+        let hash = Bcrypt.hash(password, cost: cost)
         try await db.write { db in
             try db.execute(sql: """
                 INSERT INTO account (user, hash, failures, locked_until, changed_at) VALUES (?, ?, 0, 0, ?)
@@ -93,7 +96,7 @@ public final class ConsoleAccounts: Sendable {
     public func signIn(user: String, password: String, now: Int64) async throws -> SignIn {
         let row = try await db.read { db in try Row.fetchOne(db, sql: "SELECT hash, failures, locked_until FROM account WHERE user = ?", arguments: [user]) }
         guard let row else {
-            _ = Bcrypt.verify(password, hash: Self.decoyHash)
+            _ = Bcrypt.verify(password, hash: cost == 12 ? Self.decoyHash : Bcrypt.hash("decoy", cost: cost))
             return .refused(remaining: Self.maxFailures)
         }
         let lockedUntil: Int64 = row["locked_until"]
