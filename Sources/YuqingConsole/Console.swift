@@ -144,7 +144,7 @@ public struct Console: Sendable {
 
     static func token() -> String {
         var g = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in String(g.next() as UInt64, radix: 16) }.joined()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
     }
 
     // MARK: Rendering

@@ -25,13 +25,9 @@ struct OfficeBench: AsyncParsableCommand {
 
     func run() async throws { print(try await measure()) }
 
-    static let yearStart: Int64 = 1_761_926_400_000 - 8 * 3_600_000  // 2025-11-01 00:00 office time (UTC+8)
-    static let day: Int64 = 86_400_000
-
-    func measure() async throws -> String {
-        let dir = try Scratch("office")
-        let path = dir.file("hub.sqlite")
-        let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
+    /// Fills `storage` with a year of `units`' own cases (`cases` in all), as ``OfficeWorkload``
+    /// makes them, after the organisation; returns the number of changes.
+    static func fill(_ storage: SQLiteHubStorage, cases: Int, units: Int) async throws -> Int {
         var org = try OrganisationWrites.unit("office", name: "县委网信办", parent: nil)
         for k in 0..<units {
             org += try OrganisationWrites.unit(WorkflowWorkload.unit(k), name: WorkflowWorkload.places[k % 10] + String(k), parent: "office")
@@ -40,9 +36,7 @@ struct OfficeBench: AsyncParsableCommand {
         org += OrganisationWrites.settings(scheme: nil, utcOffsetMinutes: 480, deadlines: [:], evidenceMaxBytes: nil,
                                            holidays: (1...7).map { CivilDate(year: 2026, month: 10, day: $0)! })
         try storage.replica.write(org.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
-
         note("office: \(cases) cases of \(units) units over a year, with their steps, monthly reports and daily forms")
-        let started = Date()
         var total = 0
         for k in 0..<units {
             let changes = OfficeWorkload.changes(unit: k, cases: cases / units + (k < cases % units ? 1 : 0))
@@ -52,6 +46,18 @@ struct OfficeBench: AsyncParsableCommand {
             total += changes.count
             if (k + 1) % 20 == 0 { note("  \(k + 1) units ingested, \(total) changes") }
         }
+        return total
+    }
+
+    static let yearStart: Int64 = 1_761_926_400_000 - 8 * 3_600_000  // 2025-11-01 00:00 office time (UTC+8)
+    static let day: Int64 = 86_400_000
+
+    func measure() async throws -> String {
+        let dir = try Scratch("office")
+        let path = dir.file("hub.sqlite")
+        let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
+        let started = Date()
+        let total = try await Self.fill(storage, cases: cases, units: units)
         note("office: hub filled with \(total) changes in \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
 
         let replica = storage.replica
