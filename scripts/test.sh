@@ -7,7 +7,10 @@
 #   YUQING_FUZZ=200000 YUQING_API_FUZZ_EXAMPLES=500 scripts/test.sh   # long fuzz runs
 #
 # After the Swift tests, a live hub is fuzzed from Protocol/openapi.yaml with schemathesis
-# (scripts/fuzz-api.sh; the tool is installed into .venv-tools from a pinned requirements file).
+# (scripts/fuzz-api.sh; the tool is installed into .venv-tools from a pinned requirements file),
+# and the web console is driven in headless Chromium between real nodes (Examples/console/run.sh;
+# Debian's chromium and chromium-driver are installed by scripts/browser.sh, Selenium into the
+# same venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -19,4 +22,6 @@ swift build --build-tests >&2
 swift test --skip-build --no-parallel "$@"
 if [[ $# -eq 0 ]]; then
   YUQING_BIN="$(swift build --show-bin-path)/yuqing" scripts/fuzz-api.sh
+  echo "== the console in a real browser (Examples/console/run.sh)" >&2
+  YUQING_BIN="$(swift build --show-bin-path)/yuqing" Examples/console/run.sh >&2
 fi

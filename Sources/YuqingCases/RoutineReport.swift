@@ -203,18 +203,21 @@ public struct Keyword: Hashable, Sendable {
         return out.filter { seen.insert($0).inserted }
     }
 
-    /// The writes that add (or change) a keyword.
-    public static func writes(_ k: Keyword) throws(WorkflowError) -> [FieldWrite] {
+    /// The writes that add a keyword, or change one already held (`existing`): its word and
+    /// owner are written once, with the record; later only its topic and whether it is watched.
+    public static func writes(_ k: Keyword, over existing: Keyword? = nil) throws(WorkflowError) -> [FieldWrite] {
         let word = k.word.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !word.isEmpty, word.utf8.count <= 100, !word.contains("/") else {
             throw WorkflowError(.input, "a keyword is 1 to 100 bytes of text without '/'", zh: "关键词须为 1 至 100 字节的文本，且不含“/”")
         }
         if let u = k.unit, let error = Identifier.error(u, what: "unit") { throw error }
         let r = RecordRef(kind: CaseSchema.Kind.keyword, id: id(word: word, unit: k.unit))
-        var w = [FieldWrite(r, FieldKey(KeywordField.word), .text(word)),
-                 FieldWrite(r, FieldKey(KeywordField.owner), .text(k.unit ?? everyone)),
-                 FieldWrite(r, FieldKey(KeywordField.active), .integer(k.active ? 1 : 0))]
-        if let topic = k.topic { w.append(FieldWrite(r, FieldKey(KeywordField.topic), .text(topic))) }
+        var w: [FieldWrite] = []
+        if existing == nil {
+            w += [FieldWrite(r, FieldKey(KeywordField.word), .text(word)), FieldWrite(r, FieldKey(KeywordField.owner), .text(k.unit ?? everyone))]
+        }
+        if existing?.active != k.active { w.append(FieldWrite(r, FieldKey(KeywordField.active), .integer(k.active ? 1 : 0))) }
+        if let topic = k.topic, topic != existing?.topic { w.append(FieldWrite(r, FieldKey(KeywordField.topic), .text(topic))) }
         return w
     }
 }

@@ -116,7 +116,8 @@ extension Console {
                 .init(name: "utc_offset", label: l.t("Office time zone (minutes east of UTC)", "舆情办时区（比UTC早的分钟数）"), kind: .number, value: String(s.utcOffsetMinutes)),
                 .init(name: "monthly_days", label: l.t("Monthly report due within the first days", "月报告须在每月前几天内报送"), kind: .number, value: String(s.monthlyReportDays)),
             ]
-            for c in DeadlineClock.allCases {
+            // The clocks counted in minutes (the inquiry's opinion is due the day it was found).
+            for c in Self.minuteClocks {
                 fields.append(.init(name: "deadline_\(c.rawValue)", label: l.t("Deadline: ", "时限：") + l.clock(c.rawValue) + l.t(" (minutes)", "（分钟）"),
                                     kind: .number, value: String(s.deadlines.minutes[c] ?? DeadlineTable.defaults[c] ?? 0)))
             }
@@ -196,7 +197,7 @@ extension Console {
                     return try await refuse("monthly_days", "the monthly report is due within 1 to 28 days", "月报告报送天数须为1至28天")
                 }
                 var table: [DeadlineClock: Int64] = [:]
-                for c in DeadlineClock.allCases {
+                for c in Self.minuteClocks {
                     guard let m = form["deadline_\(c.rawValue)"].flatMap({ Int64($0) }), m > 0, m <= 525_600 else {
                         return try await refuse("deadline_\(c.rawValue)", "a deadline is 1 to 525600 minutes", "时限须为1至525600分钟")
                     }
@@ -220,7 +221,10 @@ extension Console {
                 guard let word = form["word"] else { return try await refuse("word", "give the keyword", "请填写关键词") }
                 let unit = form["unit"]
                 if let unit, v.org.units[unit] == nil { return try await refuse("unit", "\(unit) is not a unit", "\(unit)不是单位") }
-                writes = try Keyword.writes(Keyword(word: word, unit: unit, topic: what == "retire" ? nil : form["topic"], active: what != "retire"))
+                let held = try await replica.offload { r in try r.view(RecordRef(kind: CaseSchema.Kind.keyword, id: Keyword.id(word: word, unit: unit))) }
+                    .flatMap(Keyword.init)
+                if what == "retire", held == nil { return try await refuse("word", "there is no keyword \(word) to retire", "没有可停用的关键词\(word)") }
+                writes = try Keyword.writes(Keyword(word: word, unit: unit, topic: what == "retire" ? held?.topic : form["topic"], active: what != "retire"), over: held)
             default:
                 throw ConsoleError(.notFound, "there is no such form", zh: "没有这个表单")
             }
@@ -234,6 +238,8 @@ extension Console {
         logger.notice("organisation edited in the console", metadata: ["console.user": "\(v.user.id)", "console.form": "\(what)"])
         return Self.seeOther("/console/organisation?saved=\(what)")
     }
+
+    static var minuteClocks: [DeadlineClock] { DeadlineClock.allCases.filter { DeadlineTable.defaults[$0] != nil } }
 
     /// `2026-10-01` or `2026-10-01..2026-10-07` (at most a year), or nil.
     static func days(_ text: String) -> [CivilDate]? {

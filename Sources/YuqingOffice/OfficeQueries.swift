@@ -112,6 +112,8 @@ extension OfficeIndex {
 
     /// Search terms as ``search(_:now:)`` reads them, or an error for an over-long one.
     static func terms(_ text: String) throws -> [String] {
+        // Control characters (a NUL ends an FTS query early) are no part of any text searched.
+        let text = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.properties.generalCategory != .control }))
         let terms = text.split(whereSeparator: { $0.isWhitespace }).map { String($0).lowercased() }
         guard terms.allSatisfy({ $0.unicodeScalars.count <= 200 }) else {
             throw OfficeError(.input, "a search term is at most 200 characters", zh: "每个搜索词最多 200 个字符")

@@ -129,7 +129,8 @@ struct KeywordCommand: AsyncParsableCommand {
             let l = processLanguage
             let (replica, author, owner) = try KeywordCommand.writer(options, scope)
             let w: [FieldWrite]
-            do { w = try Keyword.writes(Keyword(word: word, unit: owner, topic: topic)) } catch { throw CLIError(error) }
+            let held = try replica.view(RecordRef(kind: CaseSchema.Kind.keyword, id: Keyword.id(word: word.trimmingCharacters(in: .whitespacesAndNewlines), unit: owner)))
+            do { w = try Keyword.writes(Keyword(word: word, unit: owner, topic: topic), over: held.flatMap(Keyword.init)) } catch { throw CLIError(error) }
             try replica.write(w.map { Replica.Write($0.record, $0.field, $0.value) }, author: author)
             print(l == .zh ? "关键词\(word)已保存（\(owner ?? l(.everyone))）" + (topic.map { "，专题：\($0)" } ?? "")
                   : "keyword \(word) saved for \(owner ?? "everyone")" + (topic.map { " (topic \($0))" } ?? ""))
@@ -153,7 +154,7 @@ struct KeywordCommand: AsyncParsableCommand {
             var retired = k
             retired.active = false
             let w: [FieldWrite]
-            do { w = try Keyword.writes(retired) } catch { throw CLIError(error) }
+            do { w = try Keyword.writes(retired, over: k) } catch { throw CLIError(error) }
             try replica.write(w.map { Replica.Write($0.record, $0.field, $0.value) }, author: author)
             print(l == .zh ? "关键词\(word)已停用（\(owner ?? l(.everyone))）" : "keyword \(word) retired for \(owner ?? "everyone")")
         }

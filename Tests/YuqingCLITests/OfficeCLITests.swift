@@ -17,6 +17,10 @@ import Testing
         let id = try CLI.run(["case", "register", "--title", "菜市场重复收取摊位费", "--summary", "网民反映", "--level", "III"], env: en).lastWord
         let show = try JSONSerialization.jsonObject(with: Data(try CLI.run(["case", "show", id, "--json"], env: en).stdout.utf8)) as? [String: Any]
         #expect(Set(show?["keywords"] as? [String] ?? []) == ["摊位费", "市场监管"])
+        // Retired, then watched again under another topic: the word and its owner are written once.
+        #expect(try CLI.run(["keyword", "retire", "收费"], env: en).stdout.contains("retired"))
+        #expect(try CLI.run(["keyword", "add", "收费", "--topic", "价格"], env: en).stdout.contains("topic 价格"))
+        #expect(try CLI.run(["keyword", "list"], env: en).stdout.contains("价格"))
 
         // A monthly report on a month that has ended: filed, and said on time or late, in the locale's language.
         let calendarMonth = String(ISO8601DateFormatter().string(from: Date().addingTimeInterval(-40 * 86_400)).prefix(7))
