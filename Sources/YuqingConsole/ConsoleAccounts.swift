@@ -94,18 +94,20 @@ public final class ConsoleAccounts: Sendable {
     /// Checks `password` for `user`, counting failures. An unknown user costs the same bcrypt
     /// check as a known one, so the answer's time does not tell which users exist.
     public func signIn(user: String, password: String, now: Int64) async throws -> SignIn {
-        let row = try await db.read { db in try Row.fetchOne(db, sql: "SELECT hash, failures, locked_until FROM account WHERE user = ?", arguments: [user]) }
+        let row: (hash: String, failures: Int, lockedUntil: Int64)? = try await db.read { db in
+            try Row.fetchOne(db, sql: "SELECT hash, failures, locked_until FROM account WHERE user = ?", arguments: [user])
+                .map { ($0["hash"], $0["failures"], $0["locked_until"]) }
+        }
         guard let row else {
             _ = Bcrypt.verify(password, hash: cost == 12 ? Self.decoyHash : Bcrypt.hash("decoy", cost: cost))
             return .refused(remaining: Self.maxFailures)
         }
-        let lockedUntil: Int64 = row["locked_until"]
-        if lockedUntil > now { return .locked(until: lockedUntil) }
-        if Bcrypt.verify(password, hash: row["hash"]) {
+        if row.lockedUntil > now { return .locked(until: row.lockedUntil) }
+        if Bcrypt.verify(password, hash: row.hash) {
             try await db.write { db in try db.execute(sql: "UPDATE account SET failures = 0, locked_until = 0 WHERE user = ?", arguments: [user]) }
             return .accepted
         }
-        let failures = (row["failures"] as Int) + 1
+        let failures = row.failures + 1
         let lock = failures >= Self.maxFailures
         try await db.write { db in
             try db.execute(sql: "UPDATE account SET failures = ?, locked_until = ? WHERE user = ?",

@@ -118,3 +118,31 @@ struct ConsoleAdministrationTests {
         }
     }
 }
+
+@Suite("Console: the dashboard")
+struct ConsoleDashboardTests {
+    @Test func theDashboardShowsWhatNeedsTheOfficeNow() async throws {
+        let hub = try await ConsoleHarness()
+        let overdue = try hub.register("li", title: "网帖：城关镇卫生院收费")  // its quick report is due in 30 minutes
+        let device = "00000000000000aa"
+        let enrolment = Device.enrolment(id: device, publicKey: SigningKey().publicKey.base64, unit: "town-a", user: "li", at: hub.now)
+        _ = try hub.storage.replica.write(enrolment.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
+        await hub.accounts.deviceSeen(Device(try hub.storage.replica.view(Device.ref(device))!)!, now: hub.now)
+        try await hub.run { b in
+            try await b.signIn("wang")
+            let soon = try await b.get("/console/dashboard")
+            #expect(soon.html.contains(">1</span><span>一般<"), "one open case of level III")
+            let dueSoon = try #require(soon.html.components(separatedBy: #"id="due-soon""#).last)
+            #expect(dueSoon.contains(overdue))
+            let stale = try #require(soon.html.components(separatedBy: #"id="stale""#).last)
+            #expect(stale.contains("河西镇") && stale.contains("尚无已注册的设备") && !stale.contains("城关镇"))
+            #expect(soon.html.contains(#"id="compliance""#))
+            #expect(!soon.html.contains("<script"), "no page needs a script")
+            hub.advance(minutes: 25 * 60)
+            let later = try await b.get("/console/dashboard")
+            let overdueNow = try #require(later.html.components(separatedBy: #"id="overdue""#).last?.components(separatedBy: #"id="due-soon""#).first)
+            #expect(overdueNow.contains(overdue), "past its deadline the case is overdue")
+            #expect(try #require(later.html.components(separatedBy: #"id="stale""#).last).contains("城关镇"), "a unit silent for 25 hours")
+        }
+    }
+}
