@@ -207,7 +207,7 @@ struct Viewer: Sendable {
     func unitName(_ id: String) -> String { org.units[id].map { $0.name.isEmpty ? id : $0.name } ?? id }
 
     func planner() -> Planner {
-        Planner(actor: actor, roles: roles, org: org, now: now, newID: { prefix in ConsoleIDs.make(prefix) })
+        Planner(actor: actor, roles: roles, org: org, now: now, newID: { prefix in RecordIDs.make(prefix) })
     }
 
     /// May the user take steps of `kind`?
@@ -232,16 +232,6 @@ struct Viewer: Sendable {
         if isOperator { items.append(("/console/devices", l.t("Devices", "设备"))) }
         if isOperator || editsKeywords { items.append(("/console/organisation", l.t("Organisation", "组织与设置"))) }
         return items.map { ["href": $0.0, "label": $0.1, "active": active.hasPrefix($0.0)] }
-    }
-}
-
-/// Random ids for steps and replies the console writes (as the CLI makes them).
-enum ConsoleIDs {
-    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-    static func make(_ prefix: String) -> String {
-        var rng = SystemRandomNumberGenerator()
-        let n = prefix == "YQ-" ? 10 : 12
-        return prefix + String((0..<n).map { _ in alphabet[Int(rng.next() as UInt64 % 32)] })
     }
 }
 

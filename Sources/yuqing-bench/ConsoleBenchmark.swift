@@ -49,7 +49,7 @@ struct ConsoleBench: AsyncParsableCommand {
         let sample = try index.caseList({ var q = CaseListQuery(); q.limit = 1000; q.offset = 0; return q }(), now: now).rows.map(\.summary.id)
             + (try index.caseList({ var q = CaseListQuery(); q.limit = 1000; q.offset = cases / 2; return q }(), now: now).rows.map(\.summary.id))
 
-        let port = try freePort()
+        let port = freePort()
         let app = buildHubApplication(configuration: HubConfiguration(port: port), storage: storage, logger: Logger(label: "bench.hub"),
                                       routes: { router in console.register(on: router) })
         let server = Task { try await app.runService() }
@@ -120,19 +120,6 @@ struct ConsoleBench: AsyncParsableCommand {
     }
 
     func enc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
-
-    func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 
     func waitForServer(_ client: HTTPClient, _ base: String) async throws {
         for _ in 0..<100 {

@@ -38,7 +38,7 @@ struct NodeContext {
     var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func planner() -> Planner {
-        Planner(actor: actor, roles: roles, org: org, now: now, newID: { prefix in IDs.make(prefix) })
+        Planner(actor: actor, roles: roles, org: org, now: now, newID: { prefix in RecordIDs.make(prefix) })
     }
 
     /// The case `id`, or a message saying how to find one.
@@ -68,17 +68,6 @@ enum CaseLookup {
 
     static func all(in replica: Replica) throws -> [CaseFile] {
         try replica.views(kinds: [CaseSchema.Kind.case]).map(CaseFile.init)
-    }
-}
-
-/// Random ids: `YQ-` and 10 Crockford base-32 characters for cases (50 bits), 12 for steps.
-enum IDs {
-    static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-
-    static func make(_ prefix: String) -> String {
-        var rng = SystemRandomNumberGenerator()
-        let n = prefix == "YQ-" ? 10 : 12
-        return prefix + String((0..<n).map { _ in alphabet[Int(rng.next() as UInt64 % 32)] })
     }
 }
 

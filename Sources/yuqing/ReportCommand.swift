@@ -62,7 +62,7 @@ struct ReportCommand: AsyncParsableCommand {
             let id = RoutineReport.id(form, period: period, unit: ctx.actor.unit)
             let earlier = try ctx.replica.view(RecordRef(kind: CaseSchema.Kind.report, id: id)).flatMap(RoutineReport.init)
             let writes: [FieldWrite]
-            do { writes = try ReportWrites.file(form, period: period, filing: filing, entryID: IDs.make("F-"), again: earlier != nil) } catch { throw CLIError(error) }
+            do { writes = try ReportWrites.file(form, period: period, filing: filing, entryID: RecordIDs.make("F-"), again: earlier != nil) } catch { throw CLIError(error) }
             let changes = try ctx.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: ctx.actor.author)
             let filedAt = Int64(clamping: changes.last?.hlc.wallMillis ?? UInt64(ctx.now))
             let deadline = form == .monthly ? cal.monthlyReportDeadline(Month(period)!) : cal.dailyReportDeadline(CivilDate(period)!)
