@@ -39,10 +39,10 @@ extension Console {
         query.offset = (pageNumber - 1) * configuration.pageSize
         let index = try await freshIndex()
         let now = v.now, fixed = query
-        let result: (rows: [CaseListRow], total: Int)
+        let result: CaseListPage
         var searchError: String?
         do { result = try await replica.offload { _ in try index.caseList(fixed, now: now) } } catch let e as OfficeError where e.code == .input {
-            result = ([], 0)
+            result = CaseListPage(rows: [], total: 0, capped: false)
             searchError = l == .zh ? e.chinese : e.message
         }
         let pages = max(1, (result.total + configuration.pageSize - 1) / configuration.pageSize)
@@ -61,9 +61,10 @@ extension Console {
                 + all.map { ["option_value": $0.0, "option_label": $0.1, "option_selected": chosen == $0.0] }
         }
         let data: [String: Any] = [
-            "rows": result.rows.map { caseRow($0, v) }, "total": result.total, "page": pageNumber, "pages": pages,
-            "prev": pageNumber > 1 ? link(pageNumber - 1) : "", "next": pageNumber < pages ? link(pageNumber + 1) : "",
-            "has_prev": pageNumber > 1, "has_next": pageNumber < pages,
+            "rows": result.rows.map { caseRow($0, v) }, "total": result.capped ? "\(result.total)+" : "\(result.total)",
+            "page": pageNumber, "pages": result.capped ? "\(pages)+" : "\(pages)",
+            "prev": pageNumber > 1 ? link(pageNumber - 1) : "", "next": link(pageNumber + 1),
+            "has_prev": pageNumber > 1, "has_next": pageNumber < pages || (result.capped && result.rows.count == configuration.pageSize),
             "q": query.text, "overdue_checked": query.overdue, "search_error": searchError as Any,
             "level_options": options(scheme.levels.map { ($0, l.level($0, scheme: scheme)) }, query.level),
             "category_options": options(Category.allCases.map { (String($0.rawValue), l.category($0.rawValue)) }, query.category.map(String.init)),

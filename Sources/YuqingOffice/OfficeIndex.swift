@@ -52,7 +52,7 @@ public struct OfficeError: BilingualError, Hashable, Sendable, CustomStringConve
 public final class OfficeIndex: Sendable {
     public let replica: Replica
     /// Bumped whenever what the index derives changes: an older index is dropped and rebuilt.
-    static let version = 2
+    static let version = 3
     static let kinds = [CaseSchema.Kind.case, CaseSchema.Kind.report]
 
     public init(_ replica: Replica) {
@@ -133,15 +133,17 @@ public final class OfficeIndex: Sendable {
         }
         var total = 0
         while true {
-            let (records, next, last): ([RecordView?], [RecordRef], Int64) = try db.read { db in
+            let (records, next, last, from): ([RecordView?], [RecordRef], Int64, Int64) = try db.read { db in
                 let from = try Int64.fetchOne(db, sql: "SELECT value FROM office_meta WHERE key = 'seq'") ?? 0
                 let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
                 let upto = min(head, from + 200_000)
                 let refs = try Row.fetchAll(db, sql: """
                     SELECT DISTINCT kind, record FROM log WHERE seq > ? AND seq <= ? AND kind IN ('case', 'report')
                     """, arguments: [from, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
-                return (try refs.map { try self.replica.view(in: db, $0) }, refs, upto)
+                return (try refs.map { try self.replica.view(in: db, $0) }, refs, upto, from)
             }
+            // Nothing logged since: no write (a page of the console refreshes at every request).
+            if last == from { break }
             let done = try db.write { db -> Bool in
                 var w = try Writer(db)
                 for (r, view) in zip(next, records) { try self.store(db, r, view, &w) }
@@ -306,6 +308,9 @@ public final class OfficeIndex: Sendable {
               status TEXT NOT NULL, discovered_at INTEGER NOT NULL, next_due INTEGER, linked INTEGER NOT NULL, summary BLOB NOT NULL);
             CREATE INDEX office_case_discovered ON office_case (discovered_at);
             CREATE INDEX office_case_due ON office_case (next_due) WHERE next_due IS NOT NULL;
+            CREATE INDEX office_case_list ON office_case (linked, discovered_at);
+            CREATE INDEX office_case_level ON office_case (level, linked, discovered_at);
+            CREATE INDEX office_case_status ON office_case (status, linked, discovered_at);
             CREATE TABLE office_case_scope (unit TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (unit, record)) WITHOUT ROWID;
             CREATE INDEX office_case_scope_record ON office_case_scope (record);
             CREATE TABLE office_event (at INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (at, record)) WITHOUT ROWID;

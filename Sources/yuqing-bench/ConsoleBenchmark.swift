@@ -22,16 +22,19 @@ struct ConsoleBench: AsyncParsableCommand {
     @Option(help: "Cases over the year.") var cases = 100_000
     @Option(help: "Units (each registers its own cases).") var units = 120
     @Option(help: "Requests timed of each kind.") var requests = 1000
+    @Option(help: "Keep the hub in this file and use it again when it exists (to rerun without filling it again).")
+    var hub: String?
 
     func run() async throws { print(try await measure()) }
 
     func measure() async throws -> String {
         let dir = try Scratch("console")
-        let path = dir.file("hub.sqlite")
+        let path = hub ?? dir.file("hub.sqlite")
+        let reused = hub.map { FileManager.default.fileExists(atPath: $0) } ?? false
         let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
         let started = Date()
-        let total = try await OfficeBench.fill(storage, cases: cases, units: units)
-        note("console: hub filled with \(total) changes in \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
+        let total = reused ? Int(try storage.replica.head()) : try await OfficeBench.fill(storage, cases: cases, units: units)
+        note("console: hub \(reused ? "reused" : "filled") with \(total) changes in \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
         // The office's director, and a unit's monitor, with console passwords.
         var org = try OrganisationWrites.user("director", name: "主任", unit: "office", roles: [.office, .operator])
         org += try OrganisationWrites.user("monitor0", name: "监测员", unit: WorkflowWorkload.unit(0), roles: [.monitor])
