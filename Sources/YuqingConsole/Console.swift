@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Synchronization
 import HummingbirdAuth
 import Logging
 import Mustache
@@ -43,6 +44,7 @@ public struct Console: Sendable {
     let logger: Logger
     let templates: MustacheLibrary
     let clock: @Sendable () -> Int64
+    let orgCache = OrganisationCache()
 
     public init(hub: SQLiteHubStorage, accounts: ConsoleAccounts, configuration: ConsoleConfiguration = .init(),
                 blobs: BlobStore? = nil, logger: Logger, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
@@ -99,8 +101,16 @@ public struct Console: Sendable {
         return Viewer(user: user, org: org, csrf: session.csrf, language: lang, now: clock())
     }
 
+    /// The organisation as the hub holds it: read again only when the hub's log moved.
     func organisation() async throws -> Organisation {
-        try await replica.offload { r in Organisation(try r.views(kinds: Organisation.kinds)) }
+        let cache = orgCache
+        return try await replica.offload { r in
+            let head = try r.head()
+            if let (at, org) = cache.value.withLock({ $0 }), at == head { return org }
+            let org = Organisation(try r.views(kinds: Organisation.kinds))
+            cache.value.withLock { $0 = (head, org) }
+            return org
+        }
     }
 
     static func language(_ request: Request) -> Language {
@@ -184,6 +194,11 @@ public struct Console: Sendable {
     }
 
     static func seeOther(_ location: String) -> Response { Response.redirect(to: location, type: .normal) }
+}
+
+/// The organisation last read, with the log position it was read at.
+final class OrganisationCache: Sendable {
+    let value = Mutex<(Int64, Organisation)?>(nil)
 }
 
 /// The signed-in person, what they may do, and the page's language.

@@ -52,7 +52,7 @@ public struct OfficeError: BilingualError, Hashable, Sendable, CustomStringConve
 public final class OfficeIndex: Sendable {
     public let replica: Replica
     /// Bumped whenever what the index derives changes: an older index is dropped and rebuilt.
-    static let version = 3
+    static let version = 4
     static let kinds = [CaseSchema.Kind.case, CaseSchema.Kind.report]
 
     public init(_ replica: Replica) {
@@ -307,8 +307,9 @@ public final class OfficeIndex: Sendable {
               record TEXT NOT NULL UNIQUE, unit TEXT NOT NULL, lead TEXT, level TEXT, category INTEGER, platform TEXT,
               status TEXT NOT NULL, discovered_at INTEGER NOT NULL, next_due INTEGER, linked INTEGER NOT NULL, summary BLOB NOT NULL);
             CREATE INDEX office_case_discovered ON office_case (discovered_at);
-            CREATE INDEX office_case_due ON office_case (next_due) WHERE next_due IS NOT NULL;
+            CREATE INDEX office_case_due ON office_case (linked, next_due) WHERE next_due IS NOT NULL;
             CREATE INDEX office_case_list ON office_case (linked, discovered_at);
+            CREATE INDEX office_case_open ON office_case (linked, status, level);
             CREATE INDEX office_case_level ON office_case (level, linked, discovered_at);
             CREATE INDEX office_case_status ON office_case (status, linked, discovered_at);
             CREATE TABLE office_case_scope (unit TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (unit, record)) WITHOUT ROWID;
