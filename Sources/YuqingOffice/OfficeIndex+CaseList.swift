@@ -87,7 +87,7 @@ extension OfficeIndex {
         var args: [any DatabaseValueConvertible] = []
         let (from, conditions) = Self.listFilters(q, now: now, &args)
         let whereClause = "WHERE " + conditions.joined(separator: " AND ")
-        let order = q.overdue ? "c.next_due, c.record" : "c.discovered_at DESC, c.record DESC"
+        let order = q.overdue ? "c.next_due, c.rowid" : "c.discovered_at DESC, c.rowid DESC"
         let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM \(from) \(whereClause) LIMIT ?)",
                                        arguments: StatementArguments(args + [Self.listCountCap + 1])) ?? 0
         let page = args + [max(1, min(q.limit, 1000)), max(0, q.offset)]
