@@ -16,7 +16,7 @@ extension Console {
         group.post("devices/{id}/revoke") { request, context in try await self.revoke(request, context, id: try context.parameters.require("id")) }
         group.get("organisation") { request, context in
             let v = try await self.viewer(request, context)
-            return try await self.organisationPage(v)
+            return try await self.organisationPage(v, saved: request.uri.queryParameters.get("saved").map { _ in v.language.t("Saved.", "已保存。") })
         }
         group.post("organisation/{what}") { request, context in
             try await self.editOrganisation(request, context, what: try context.parameters.require("what"))
@@ -186,7 +186,7 @@ extension Console {
                 if let known = v.org.users[id], known.unit != unit {
                     return try await refuse("unit", "user \(id) belongs to \(known.unit); a user keeps their unit", "用户\(id)属于\(known.unit)；用户不能更换单位")
                 }
-                writes = try OrganisationWrites.user(id, name: form["name"], unit: unit, roles: roles)
+                writes = try OrganisationWrites.user(id, name: form["name"] ?? v.org.users[id]?.name, unit: unit, roles: roles)
             case "settings":
                 try v.require(v.isOperator, "Editing settings", zh: "编辑设置")
                 let scheme = form["scheme"].flatMap(LevelScheme.init(rawValue:))

@@ -10,7 +10,8 @@ extension Console {
         group.get("cases") { request, context in try await self.caseList(request, context) }
         group.get("cases/{id}") { request, context in
             let v = try await self.viewer(request, context)
-            return try await self.casePage(v, id: try context.parameters.require("id"), path: request.uri.path)
+            let done = request.uri.queryParameters.get("done").map { _ in v.language.t("Saved: the nodes receive it at their next sync.", "已保存：各节点将在下次同步时收到。") }
+            return try await self.casePage(v, id: try context.parameters.require("id"), path: request.uri.path, saved: done)
         }
         group.get("cases/{id}/evidence/{digest}") { request, context in
             try await self.evidence(request, context, id: try context.parameters.require("id"), digest: try context.parameters.require("digest"))
@@ -27,14 +28,16 @@ extension Console {
         let l = v.language, q = request.uri.queryParameters
         var query = CaseListQuery()
         query.text = q.get("q") ?? ""
-        query.level = q.get("level").flatMap { $0.isEmpty ? nil : $0 }
+        query.level = q.get("level").flatMap { $0.isEmpty || $0 == "none" ? nil : $0 }
+        query.ungraded = q.get("level") == "none"
         query.category = q.get("category").flatMap { Int($0) }
         query.status = q.get("status").flatMap(CaseStatus.init(rawValue:))
         query.overdue = q.get("overdue") == "1"
         let chosenUnit = q.get("unit").flatMap { $0.isEmpty ? nil : $0 }
         // A unit's user sees only what the unit may see, whatever the address asks.
         query.unit = v.seesAll ? chosenUnit : v.user.unit
-        let pageNumber = max(1, q.get("page").flatMap { Int($0) } ?? 1)
+        let pageNumber = min(max(1, q.get("page").flatMap { Int($0) } ?? 1), 100_000)
+        query.openOnly = q.get("open") == "1"
         query.limit = configuration.pageSize
         query.offset = (pageNumber - 1) * configuration.pageSize
         let index = try await freshIndex()
@@ -47,8 +50,9 @@ extension Console {
         }
         let pages = max(1, (result.total + configuration.pageSize - 1) / configuration.pageSize)
         func link(_ page: Int) -> String {
-            var items = [("q", query.text), ("level", query.level ?? ""), ("category", query.category.map(String.init) ?? ""),
-                         ("status", query.status?.rawValue ?? ""), ("unit", chosenUnit ?? ""), ("overdue", query.overdue ? "1" : "")]
+            var items = [("q", query.text), ("level", query.ungraded ? "none" : query.level ?? ""), ("category", query.category.map(String.init) ?? ""),
+                         ("status", query.status?.rawValue ?? ""), ("unit", chosenUnit ?? ""), ("overdue", query.overdue ? "1" : ""),
+                         ("open", query.openOnly ? "1" : "")]
                 .filter { !$0.1.isEmpty }
             items.append(("page", String(page)))
             var c = URLComponents()
@@ -65,7 +69,7 @@ extension Console {
             "page": pageNumber, "pages": result.capped ? "\(pages)+" : "\(pages)",
             "prev": pageNumber > 1 ? link(pageNumber - 1) : "", "next": link(pageNumber + 1),
             "has_prev": pageNumber > 1, "has_next": pageNumber < pages || (result.capped && result.rows.count == configuration.pageSize),
-            "q": query.text, "overdue_checked": query.overdue, "search_error": searchError as Any,
+            "q": query.text, "overdue_checked": query.overdue, "open_checked": query.openOnly, "search_error": searchError as Any,
             "level_options": options(scheme.levels.map { ($0, l.level($0, scheme: scheme)) }, query.level),
             "category_options": options(Category.allCases.map { (String($0.rawValue), l.category($0.rawValue)) }, query.category.map(String.init)),
             "status_options": options(CaseStatus.allCases.map { ($0.rawValue, l.status($0)) }, query.status?.rawValue),
@@ -92,7 +96,7 @@ extension Console {
     }
 
     func casePage(_ v: Viewer, id: String, path: String, forms failed: [String: (error: ConsoleError, field: String?, typed: Form)] = [:],
-                  notice: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
+                  notice: String? = nil, saved: String? = nil, status: HTTPResponse.Status = .ok) async throws -> Response {
         let file = try await self.file(id, for: v)
         let l = v.language, scheme = v.org.settings.levelScheme
         let summary = CaseSummary(file)
@@ -147,7 +151,7 @@ extension Console {
             "unit": file.unit.map(v.unitName) ?? "-", "concerned": file.unitsConcerned.map(v.unitName).joined(separator: ", "),
             "lead": file.leadUnit.map(v.unitName) ?? "-", "co_units": file.coUnits.map(v.unitName).joined(separator: ", "),
             "keywords": file.keywords.joined(separator: ", "), "entries": entries, "clocks": clocks, "replies": replies,
-            "reports": reports, "evidence": evidence, "forms": forms.map(\.data), "notice": notice as Any,
+            "reports": reports, "evidence": evidence, "forms": forms.map(\.data), "notice": notice as Any, "saved": saved as Any,
             "conflicts": file.conflicts.count, "has_conflicts": !file.conflicts.isEmpty, "conflicts_link": v.isOperator,
         ]
         return page(v, language: l, title: "\(file.id) \(file.title)", template: "case", data: data, status: status, path: path)

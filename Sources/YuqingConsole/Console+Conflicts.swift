@@ -29,7 +29,8 @@ extension Console {
             ["record": r.record, "field": r.field, "value": r.value, "note": r.note, "by": r.by, "time": v.time(r.at)]
         }
         return page(v, language: l, title: l.t("Conflicts", "冲突"), template: "conflicts",
-                    data: ["rows": rows, "count": rows.count, "resolved": done], path: "/console/conflicts")
+                    data: ["rows": rows, "count": rows.count, "resolved": done, "resolved_now": request.uri.queryParameters.get("resolved") == "1"],
+                    path: "/console/conflicts")
     }
 
     /// Conflict ids hold `/` and `:`; in a path they are percent-encoded.
@@ -103,7 +104,7 @@ extension Console {
             // A new concurrent value makes a new conflict of the same field: show it, apply nothing.
             if let record = form["record"], let field = form["field"],
                let now = try await hub.conflicts().first(where: { $0.record.description == record && $0.field.description == field }) {
-                return try await conflictPage(v, id: now.id, failure: (Self.changedMessage(l), nil), status: .conflict)
+                return try await conflictPage(v, id: now.id, failure: (Self.changedMessage(l), nil), typed: Self.noteOnly(form), status: .conflict)
             }
             return page(v, language: l, title: l.t("Conflict", "冲突"), template: "error", data: [
                 "message": l.t("Nothing was applied: this conflict was resolved meanwhile (by another operator, or by a node's newer value). See the queue for what is open now.",
@@ -111,7 +112,7 @@ extension Console {
                 "status": 409, "back_href": "/console/conflicts"], status: .conflict, path: "/console/conflicts")
         }
         guard form["version"] == Self.version(c) else {
-            return try await conflictPage(v, id: id, failure: (Self.changedMessage(l), nil), status: .conflict)
+            return try await conflictPage(v, id: id, failure: (Self.changedMessage(l), nil), typed: Self.noteOnly(form), status: .conflict)
         }
         guard let note = form["note"] else {
             return try await conflictPage(v, id: id, failure: (l.t("Say why: the note is kept with the resolution.", "请说明理由：裁决说明将与裁决一并保存。"), "note"),
@@ -124,7 +125,11 @@ extension Console {
                 return try await conflictPage(v, id: id, failure: (l.t("Write the other value, or choose one of the sides.", "请填写其他值，或选择一方的值。"), "custom"),
                                               typed: form, status: .unprocessableContent)
             }
-            value = Self.sameKind(text, as: c.provisional)
+            guard let typed = Self.sameKind(text, as: c.provisional) else {
+                return try await conflictPage(v, id: id, failure: (l.t("This field holds a whole number: write one (or choose a side).", "该字段的值为整数：请填写整数（或选择一方的值）。"), "custom"),
+                                              typed: form, status: .unprocessableContent)
+            }
+            value = typed
         case let choice where choice.hasPrefix("side-"):
             guard let i = Int(choice.dropFirst(5)), c.candidates.indices.contains(i) else {
                 return try await conflictPage(v, id: id, failure: (l.t("Choose one of the values shown.", "请选择所列的值之一。"), "choice"), typed: form, status: .unprocessableContent)
@@ -134,7 +139,10 @@ extension Console {
             return try await conflictPage(v, id: id, failure: (l.t("Choose the value that stands.", "请选择采用的值。"), "choice"), typed: form, status: .unprocessableContent)
         }
         let by = v.actor.author
-        _ = try await hub.resolve(conflictID: c.id, value: value, resolvedBy: by)
+        do { _ = try await hub.resolve(conflictID: c.id, value: value, resolvedBy: by) } catch let e as ReplicaError where e.code == .notFound {
+            // Resolved, or changed, between the check above and the write: nothing was applied.
+            return try await conflictPage(v, id: id, failure: (Self.changedMessage(l), nil), typed: Self.noteOnly(form), status: .conflict)
+        }
         try await accounts.recordResolution(.init(conflict: c.id, record: c.record.description, field: c.field.description,
                                                   value: Self.shown(value), note: note, by: by, at: v.now))
         logger.notice("conflict resolved in the console", metadata: ["console.user": "\(v.user.id)", "hub.conflict": "\(c.id)"])
@@ -146,9 +154,17 @@ extension Console {
             "未作任何更改：自您打开页面以来该冲突已发生变化（收到了新的值）。请查看下面的值后重新选择。")
     }
 
-    /// A typed value as the same kind as the conflict's values (an integer field stays one).
-    static func sameKind(_ text: String, as sample: FieldValue) -> FieldValue {
-        if case .integer = sample, let n = Int64(text) { return .integer(n) }
+    /// A typed value as the same kind as the conflict's values (an integer field stays one),
+    /// or nil when it cannot be.
+    static func sameKind(_ text: String, as sample: FieldValue) -> FieldValue? {
+        if case .integer = sample { return Int64(text).map(FieldValue.integer) }
         return .text(text)
+    }
+
+    /// What to put back when the values changed under the page: the note, not the choice.
+    static func noteOnly(_ form: Form) -> Form {
+        var kept = form
+        kept.values = form.values.filter { $0.0 == "note" }
+        return kept
     }
 }

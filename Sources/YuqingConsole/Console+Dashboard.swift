@@ -24,7 +24,7 @@ extension Console {
         let scheme = v.org.settings.levelScheme
         let levels = byLevel.sorted { ($0.key.isEmpty ? "~" : $0.key) < ($1.key.isEmpty ? "~" : $1.key) }.map { key, n -> [String: Any] in
             ["level": key.isEmpty ? l.t("not graded", "未定级") : l.level(key, scheme: scheme), "count": n,
-             "href": "/console/cases?level=\(key.isEmpty ? "" : key)"]
+             "href": "/console/cases?open=1&level=\(key.isEmpty ? "none" : key)"]
         }
         let rows = due.map { caseRow($0, v) }
         var data: [String: Any] = [

@@ -8,8 +8,12 @@ extension Console {
                     status: HTTPResponse.Status = .ok) async throws -> Response {
         let lang = Self.language(request)
         if context.sessions.session != nil, message == nil { return Self.seeOther("/console/dashboard") }
-        let token = Self.token()
+        // One token per browser: a second sign-in tab does not invalidate the first.
+        let token = request.cookies["yq_signin"]?.value.filter(\.isHexDigit).count == 64 ? request.cookies["yq_signin"]!.value : Self.token()
         let back = request.uri.queryParameters.get("back") ?? ""
+        let expired = message == nil && request.uri.queryParameters.get("expired") == "1"
+        let message = message ?? (expired ? lang.t("Your session had ended, so what you last sent was not saved: sign in again and send it again.",
+                                                   "您的会话已结束，刚才提交的内容未保存：请重新登录后再次提交。") : nil)
         var response = page(nil, language: lang, title: lang.t("Sign in", "登录"), template: "sign-in",
                             data: ["csrf_signin": token, "user": user, "message": message as Any, "back": back],
                             status: status, path: "/console/sign-in")
@@ -39,11 +43,11 @@ extension Console {
             var back = form["back"] ?? "/console/dashboard"
             if !back.hasPrefix("/console/") || back.hasPrefix("/console/sign-") || back.contains("//") { back = "/console/dashboard" }
             return Self.seeOther(back)
-        case .refused(let remaining):
+        case .refused:
             logger.notice("console sign-in refused", metadata: ["console.user": "\(user)"])
             return try await signInPage(request, context, user: user, message: lang.t(
-                "Wrong user name or password. After \(remaining) more failed attempts the account is locked for \(Self.lockMinutes) minutes.",
-                "用户名或密码错误。再失败\(remaining)次，账户将被锁定\(Self.lockMinutes)分钟。"), status: .unauthorized)
+                "Wrong user name or password. After \(ConsoleAccounts.maxFailures) failed attempts in a row an account is locked for \(Self.lockMinutes) minutes.",
+                "用户名或密码错误。连续失败\(ConsoleAccounts.maxFailures)次后，账户将被锁定\(Self.lockMinutes)分钟。"), status: .unauthorized)
         case .locked(let until):
             logger.notice("console sign-in while locked", metadata: ["console.user": "\(user)"])
             let at = ConsoleTime.show(until, utcOffsetMinutes: (try? await organisation().settings.utcOffsetMinutes) ?? 480)

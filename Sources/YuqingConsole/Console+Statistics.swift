@@ -15,11 +15,11 @@ extension Console {
     func period(_ request: Request, _ v: Viewer) throws -> Period {
         let q = request.uri.queryParameters
         if let text = q.get("quarter"), !text.isEmpty {
-            guard let p = Period.quarter(text) else { throw ConsoleError(.input, "'\(text)' is not a quarter; write it as 2026Q4", zh: "“\(text)”不是季度；请写成2026Q4的形式") }
+            guard let p = Period.quarter(text), (2000...2200).contains(p.first.year) else { throw ConsoleError(.input, "'\(text)' is not a quarter; write it as 2026Q4", zh: "“\(text)”不是季度；请写成2026Q4的形式") }
             return p
         }
         if let text = q.get("month"), !text.isEmpty {
-            guard let m = Month(text) else { throw ConsoleError(.input, "'\(text)' is not a month; write it as 2026-10", zh: "“\(text)”不是月份；请写成2026-10的形式") }
+            guard let m = Month(text), (2000...2200).contains(m.year) else { throw ConsoleError(.input, "'\(text)' is not a month; write it as 2026-10", zh: "“\(text)”不是月份；请写成2026-10的形式") }
             return .month(m)
         }
         return .month(v.org.settings.calendar.date(v.now).monthOfYear)
@@ -35,8 +35,15 @@ extension Console {
             let calendar = org.settings.calendar
             let cases = try index.caseSummaries(touching: calendar.times(period)).filter { $0.scope.contains(unit) }
             let reports = try index.reports(for: period).filter { $0.unit == unit }
-            return Statistics.compute(cases: cases, reports: reports, requiredUnits: Statistics.requiredUnits(org).filter { $0 == unit },
-                                      period: period, calendar: calendar, now: now)
+            var stats = Statistics.compute(cases: cases, reports: reports, requiredUnits: Statistics.requiredUnits(org).filter { $0 == unit },
+                                           period: period, calendar: calendar, now: now)
+            // Its cases name other units too (a lead unit, the unit urged): only the unit's own
+            // figures are shown, and they are the total.
+            let own = stats.units.first { $0.unit == unit } ?? Statistics.Row(unit: unit)
+            stats.units = [own]
+            stats.total = own
+            stats.total.unit = nil
+            return stats
         }
     }
 

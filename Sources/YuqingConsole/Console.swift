@@ -64,10 +64,12 @@ public struct Console: Sendable {
     package func register(on router: Router<HubRequestContext>) {
         router.get("/") { _, _ in Response.redirect(to: "/console/", type: .found) }
         let group = router.group("console", context: ConsoleRequestContext.self)
-        group.add(middleware: ConsolePageErrors(console: self))
+        // The session is outermost, so what a page did to it (cleared it) is saved even when the
+        // page ends in an error.
         group.add(middleware: SessionMiddleware(storage: MemoryPersistDriver(), configuration: .init(
             sessionCookieParameters: .init(name: "yq_session", path: "/console", secure: configuration.secureCookies, sameSite: .strict),
             keyPrefix: "console.", defaultSessionExpiration: configuration.sessionLifetime)))
+        group.add(middleware: ConsolePageErrors(console: self))
         group.get("assets/console.css") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"],
                      body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.stylesheet)))
@@ -92,11 +94,18 @@ public struct Console: Sendable {
     /// The signed-in user of a request, or a redirect to the sign-in page.
     func viewer(_ request: Request, _ context: ConsoleRequestContext) async throws -> Viewer {
         let lang = Self.language(request)
-        guard let session = context.sessions.session else { throw SignInRequired(back: request.uri.path) }
+        guard let session = context.sessions.session else {
+            // A form sent after the session ended: back to the page it came from, not to the form's address.
+            if request.method == .get { throw SignInRequired(back: request.uri.description, expired: false) }
+            let from = request.headers[.referer].flatMap { URLComponents(string: $0) }.map { $0.path + ($0.query.map { "?" + $0 } ?? "") }
+            throw SignInRequired(back: from.flatMap { $0.hasPrefix("/console/") ? $0 : nil } ?? "/console/dashboard", expired: true)
+        }
         let org = try await organisation()
-        guard let user = org.users[session.user] else {
+        guard let user = org.users[session.user], !user.roles.isEmpty else {
+            // Taken out of the organisation, or left without a role: the session ends for good.
             context.sessions.clearSession()
-            throw ConsoleError(.forbidden, "user \(session.user) is no longer in the organisation", zh: "用户\(session.user)已不在组织中")
+            throw ConsoleError(.forbidden, "user \(session.user) has no role in the organisation any more: ask the operator",
+                               zh: "用户\(session.user)在组织中已无任何角色：请联系运维人员")
         }
         return Viewer(user: user, org: org, csrf: session.csrf, language: lang, now: clock())
     }
@@ -253,6 +262,8 @@ struct Viewer: Sendable {
 /// Thrown where a page needs a signed-in user and there is none.
 struct SignInRequired: Error {
     let back: String
+    /// A form was sent with no session (it had ended).
+    let expired: Bool
 }
 
 /// A form body, `application/x-www-form-urlencoded`.
@@ -295,24 +306,28 @@ struct ConsolePageErrors: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let e as SignInRequired {
-            let back = e.back.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=?"))) ?? ""
-            return Console.seeOther("/console/sign-in?back=\(back)")
+            let back = e.back.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_."))) ?? ""
+            return Console.seeOther("/console/sign-in?back=\(back)\(e.expired ? "&expired=1" : "")")
         } catch {
             let lang = Console.language(request)
             let e: ConsoleError
+            var status: HTTPResponse.Status? = nil
             switch error {
             case let c as ConsoleError: e = c
             case let w as WorkflowError: e = ConsoleError(.input, w.message, zh: w.chinese)
             case let h as HTTPError where h.status == .notFound:
                 e = ConsoleError(.notFound, "there is no such page", zh: "没有这个页面")
+            case let h as HTTPError where h.status.code < 500:
+                e = ConsoleError(.input, "the request was refused (\(h.status.code)): \(h.body ?? "\(h.status)")", zh: "请求被拒绝（\(h.status.code)）：\(h.body ?? "\(h.status)")")
+                status = h.status
             case let b as any BilingualError: e = ConsoleError(.storage, b.message, zh: b.chinese)
             default: e = ConsoleError(.storage, "the console could not answer: \(error)", zh: "控制台无法响应：\(error)", cause: error)
             }
             if e.status.code >= 500 { context.logger.error("console page failed", metadata: ["console.error": "\(error)"]) }
             let viewer = try? await console.viewer(request, context)
             return console.page(viewer, language: lang, title: lang.t("Error", "出错了"), template: "error",
-                                data: ["message": lang == .zh ? e.chinese : e.message, "status": Int(e.status.code)],
-                                status: e.status, path: request.uri.path)
+                                data: ["message": lang == .zh ? e.chinese : e.message, "status": Int((status ?? e.status).code)],
+                                status: status ?? e.status, path: request.uri.path)
         }
     }
 }

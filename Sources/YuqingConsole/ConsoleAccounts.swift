@@ -85,35 +85,47 @@ public final class ConsoleAccounts: Sendable {
     /// What a sign-in attempt came to.
     public enum SignIn: Sendable, Equatable {
         case accepted
-        /// Wrong user or password; the account locks after `remaining` more.
-        case refused(remaining: Int)
+        /// Wrong user or password (the answer does not say which, nor how many tries are left).
+        case refused
         /// Too many failures: no attempt is checked until `until`.
         case locked(until: Int64)
     }
 
-    /// Checks `password` for `user`, counting failures. An unknown user costs the same bcrypt
-    /// check as a known one, so the answer's time does not tell which users exist.
+    /// Checks `password` for `user`. The failure is counted *before* the password is checked, in
+    /// one statement, so attempts made at once each take a turn: at most ``maxFailures`` are ever
+    /// checked before the account locks. An unknown user costs the same bcrypt check as a known
+    /// one and gets the same answer as a wrong password.
     public func signIn(user: String, password: String, now: Int64) async throws -> SignIn {
-        let row: (hash: String, failures: Int, lockedUntil: Int64)? = try await db.read { db in
-            try Row.fetchOne(db, sql: "SELECT hash, failures, locked_until FROM account WHERE user = ?", arguments: [user])
-                .map { ($0["hash"], $0["failures"], $0["locked_until"]) }
+        let max = Self.maxFailures, lockFor = Self.lockFor
+        let turn: (hash: String, failures: Int, lockedUntil: Int64)? = try await db.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT locked_until FROM account WHERE user = ?", arguments: [user]) else { return nil }
+            let lockedUntil: Int64 = row["locked_until"]
+            if lockedUntil > now { return ("", 0, lockedUntil) }
+            let counted = try Row.fetchOne(db, sql: "UPDATE account SET failures = failures + 1 WHERE user = ? RETURNING hash, failures",
+                                           arguments: [user])!
+            let failures: Int = counted["failures"]
+            if failures > max {
+                try db.execute(sql: "UPDATE account SET failures = 0, locked_until = ? WHERE user = ?", arguments: [now + lockFor, user])
+                return ("", failures, now + lockFor)
+            }
+            return (counted["hash"], failures, 0)
         }
-        guard let row else {
+        guard let turn else {
             _ = Bcrypt.verify(password, hash: cost == 12 ? Self.decoyHash : Bcrypt.hash("decoy", cost: cost))
-            return .refused(remaining: Self.maxFailures)
+            return .refused
         }
-        if row.lockedUntil > now { return .locked(until: row.lockedUntil) }
-        if Bcrypt.verify(password, hash: row.hash) {
+        if turn.lockedUntil > 0 { return .locked(until: turn.lockedUntil) }
+        if Bcrypt.verify(password, hash: turn.hash) {
             try await db.write { db in try db.execute(sql: "UPDATE account SET failures = 0, locked_until = 0 WHERE user = ?", arguments: [user]) }
             return .accepted
         }
-        let failures = row.failures + 1
-        let lock = failures >= Self.maxFailures
-        try await db.write { db in
-            try db.execute(sql: "UPDATE account SET failures = ?, locked_until = ? WHERE user = ?",
-                           arguments: [lock ? 0 : failures, lock ? now + Self.lockFor : 0, user])
+        if turn.failures >= max {
+            try await db.write { db in
+                try db.execute(sql: "UPDATE account SET failures = 0, locked_until = ? WHERE user = ?", arguments: [now + lockFor, user])
+            }
+            return .locked(until: now + lockFor)
         }
-        return lock ? .locked(until: now + Self.lockFor) : .refused(remaining: Self.maxFailures - failures)
+        return .refused
     }
 
     static let decoyHash = Bcrypt.hash("not a password of anyone", cost: 12)

@@ -29,7 +29,7 @@ enum ConsoleTemplates {
         ("id", "Case", "案件编号"), ("title", "Title", "标题"), ("unit", "Unit", "单位"), ("lead", "Lead unit", "牵头单位"),
         ("level", "Level", "级别"), ("category", "Category", "分类"), ("status", "Status", "状态"), ("discovered", "Discovered", "发现时间"),
         ("due", "Next deadline", "最近期限"), ("search", "Search", "搜索"), ("search_hint", "words in the case or its replies", "案件或回复中的词语"),
-        ("overdue_only", "overdue only", "仅看逾期"), ("filter", "Filter", "筛选"), ("page", "Page", "第"), ("of", "of", "页，共"),
+        ("overdue_only", "overdue only", "仅看逾期"), ("open_only", "not archived", "未归档"), ("filter", "Filter", "筛选"), ("page", "Page", "第"), ("of", "of", "页，共"),
         ("prev", "Previous", "上一页"), ("next", "Next", "下一页"), ("found", "cases", "件"), ("source", "Source", "来源"),
         ("platform", "Platform", "平台"), ("poster", "Poster", "发帖人"), ("site", "Site", "网站"), ("summary", "Summary", "摘要"),
         ("excerpt", "Excerpt", "原文摘录"), ("concerned", "Units concerned", "涉事单位"), ("co_units", "Co-units", "协办单位"),
@@ -53,7 +53,7 @@ enum ConsoleTemplates {
         ("units", "Units", "单位"), ("parent", "Unit above", "上级单位"), ("users", "Users", "用户"), ("roles", "Roles", "角色"),
         ("topic", "Topic", "专题"), ("watched_by", "Watched by", "监测单位"), ("retire", "Retire", "停用"), ("retired", "retired", "已停用"),
         ("holidays", "Holidays", "节假日"), ("saved", "Saved.", "已保存。"), ("error", "Something is wrong", "出错了"),
-        ("back", "Back", "返回"), ("statistics", "Statistics", "统计"), ("required", "required", "必填"),
+        ("back", "Back", "返回"), ("resolved_now", "Resolved: every node receives the value at its next sync.", "已裁决：各节点将在下次同步时收到该值。"), ("statistics", "Statistics", "统计"), ("required", "required", "必填"),
     ]
 
     static let templates: [String: String] = [
@@ -139,7 +139,8 @@ enum ConsoleTemplates {
             <div class="field"><label for="category">{{t.category}}</label><select id="category" name="category">{{#category_options}}<option value="{{option_value}}"{{#option_selected}} selected{{/option_selected}}>{{option_label}}</option>{{/category_options}}</select></div>
             <div class="field"><label for="status">{{t.status}}</label><select id="status" name="status">{{#status_options}}<option value="{{option_value}}"{{#option_selected}} selected{{/option_selected}}>{{option_label}}</option>{{/status_options}}</select></div>
             {{#unit_filter}}<div class="field"><label for="unit">{{t.unit}}</label><select id="unit" name="unit">{{#unit_options}}<option value="{{option_value}}"{{#option_selected}} selected{{/option_selected}}>{{option_label}}</option>{{/unit_options}}</select></div>{{/unit_filter}}
-            <div class="field"><label><input type="checkbox" name="overdue" value="1"{{#overdue_checked}} checked{{/overdue_checked}}> {{t.overdue_only}}</label></div>
+            <div class="field"><label><input type="checkbox" name="overdue" value="1"{{#overdue_checked}} checked{{/overdue_checked}}> {{t.overdue_only}}</label>
+            <label><input type="checkbox" name="open" value="1"{{#open_checked}} checked{{/open_checked}}> {{t.open_only}}</label></div>
             <button type="submit" id="filter">{{t.filter}}</button></form>
             {{#search_error}}<p class="error" role="alert">{{search_error}}</p>{{/search_error}}
             {{> case-table}}
@@ -148,6 +149,7 @@ enum ConsoleTemplates {
         "case": """
             <h1><span class="id" id="case-id">{{id}}</span> {{title}}</h1>
             {{#notice}}<p class="error" role="alert" id="notice">{{notice}}</p>{{/notice}}
+            {{#saved}}<p class="ok" role="status" id="saved">{{saved}}</p>{{/saved}}
             {{#has_conflicts}}<p class="warn">{{t.case_conflicts}} {{conflicts}} {{#conflicts_link}}<a href="/console/conflicts">{{t.conflicts}}</a>{{/conflicts_link}}</p>{{/has_conflicts}}
             <div class="grid">
             <section class="card"><dl class="facts">
@@ -169,6 +171,7 @@ enum ConsoleTemplates {
             """,
         "conflicts": """
             <h1>{{t.conflicts}} ({{count}})</h1>
+            {{#resolved_now}}<p class="ok" role="status" id="saved">{{t.resolved_now}}</p>{{/resolved_now}}
             <table id="conflicts"><thead><tr><th>{{t.field}}</th><th>{{t.values}}</th><th>{{t.provisional}}</th></tr></thead>
             <tbody>{{#rows}}<tr><td><a href="{{href}}">{{record}} · {{field}}</a></td><td>{{values}}</td><td>{{provisional}}</td></tr>{{/rows}}</tbody></table>
             {{^rows}}<p>{{t.none}}</p>{{/rows}}

@@ -28,7 +28,7 @@ package enum HubEnrolment {
                 throw WorkflowError(.input, "user \(user) belongs to \(known.unit), not \(unit)", zh: "用户\(user)属于\(known.unit)，不属于\(unit)")
             }
             if !roles.isEmpty, !Set(roles).isSubset(of: known.roles) {
-                writes += try OrganisationWrites.user(user, name: name, unit: unit, roles: roles)
+                writes += try OrganisationWrites.user(user, name: name ?? known.name, unit: unit, roles: roles)
             }
         } else {
             guard !roles.isEmpty else {

@@ -8,6 +8,8 @@ public struct CaseListQuery: Sendable, Hashable {
     /// Words that must all appear in the case or its replies (empty: every case).
     public var text = ""
     public var level: String?
+    /// Only cases not graded yet (no level).
+    public var ungraded = false
     public var category: Int?
     public var status: CaseStatus?
     /// Cases this unit may see (any role in them).
@@ -65,16 +67,22 @@ extension OfficeIndex {
     }
 
     /// The filters other than text, as SQL on `c` (office_case) and, for a unit, `s` (its scope).
-    static func listFilters(_ q: CaseListQuery, now: Int64, _ args: inout [any DatabaseValueConvertible]) -> (from: String, conditions: [String]) {
+    /// `scoped`: the rows are driven from the unit's scope (a list); otherwise the unit is a
+    /// condition on each case (a search, driven from the matches).
+    static func listFilters(_ q: CaseListQuery, now: Int64, scoped: Bool = true, _ args: inout [any DatabaseValueConvertible]) -> (from: String, conditions: [String]) {
         var conditions: [String] = []
         var from = "office_case c"
-        if let unit = q.unit {
+        if let unit = q.unit, !scoped {
+            conditions.append("EXISTS (SELECT 1 FROM office_case_scope s WHERE s.unit = ? AND s.record = c.record)")
+            args.append(unit)
+        } else if let unit = q.unit {
             // Driven from the unit's scope: a unit sees a small part of the hub's cases.
             from = "office_case_scope s JOIN office_case c ON c.record = s.record"
             conditions.append("s.unit = ?")
             args.append(unit)
         }
         if let level = q.level { conditions.append("c.level = ?"); args.append(level) }
+        if q.ungraded { conditions.append("c.level IS NULL") }
         if let status = q.status { conditions.append("c.status = ?"); args.append(status.rawValue) }
         conditions.append("c.linked = 0")
         if let category = q.category { conditions.append("c.category = ?"); args.append(category) }
@@ -106,12 +114,13 @@ extension OfficeIndex {
     func searched(_ db: Database, _ q: CaseListQuery, _ terms: [String], now: Int64) throws -> CaseListPage {
         var args: [any DatabaseValueConvertible] = []
         let match = Self.matching(terms, &args)
-        let (from, conditions) = Self.listFilters(q, now: now, &args)
+        let (_, conditions) = Self.listFilters(q, now: now, scoped: false, &args)
         let sql = """
             SELECT c.record, c.summary, c.next_due FROM (\(match) ORDER BY rowid DESC) m
             JOIN office_doc d ON d.id = m.id
-            JOIN \(from) ON c.record = d.record
+            JOIN office_case c ON c.record = d.record
             WHERE d.kind IN ('case', 'reply') AND \(conditions.joined(separator: " AND "))
+            ORDER BY m.id DESC
             """
         var seen = Set<String>(), rows: [CaseListRow] = []
         let first = max(0, q.offset), limit = max(1, min(q.limit, 1000))

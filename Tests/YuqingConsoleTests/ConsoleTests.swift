@@ -41,7 +41,7 @@ struct ConsoleSignInTests {
             for i in 1...4 {
                 let refused = try await b.signIn("wang", password: "wrong-password-\(i)")
                 #expect(refused.status == .unauthorized)
-                #expect(refused.html.contains("再失败\(5 - i)次"))
+                #expect(refused.html.contains("用户名或密码错误") && !refused.html.contains("再失败"), "the answer does not count down")
                 #expect(refused.html.contains(#"value="wang""#), "the user name typed is kept")
             }
             let fifth = try await b.signIn("wang", password: "wrong-password-5")
@@ -59,9 +59,49 @@ struct ConsoleSignInTests {
     @Test func anUnknownUserIsRefusedLikeAWrongPassword() async throws {
         let hub = try await ConsoleHarness()
         try await hub.run { b in
-            let page = try await b.signIn("nobody")
-            #expect(page.status == .unauthorized)
-            #expect(page.html.contains("用户名或密码错误"))
+            let unknown = try await b.signIn("nobody")
+            let known = try await b.signIn("wang", password: "wrong-password-1")
+            #expect(unknown.status == .unauthorized && known.status == .unauthorized)
+            func message(_ p: Browser.Page) -> String? { Browser.Page.first(#"id="sign-in-error">([^<]*)<"#, in: p.html) }
+            #expect(message(unknown) != nil && message(unknown) == message(known), "the same answer: nothing tells which users exist")
+        }
+    }
+
+    /// Guesses sent at once each take a turn: no more than five are checked before the lock.
+    @Test func guessesAtOnceDoNotGetPastTheLock() async throws {
+        let hub = try await ConsoleHarness()
+        let outcomes = try await withThrowingTaskGroup(of: ConsoleAccounts.SignIn.self) { group in
+            for i in 0..<20 { group.addTask { try await hub.accounts.signIn(user: "wang", password: "guess-\(i)-wrong", now: hub.now) } }
+            return try await group.reduce(into: [ConsoleAccounts.SignIn]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == .refused }.count <= 4)
+        #expect(try await hub.accounts.signIn(user: "wang", password: ConsoleHarness.password, now: hub.now) != .accepted)
+    }
+
+    /// A user left without a role loses their session for good.
+    @Test func aSessionEndsWhenItsUserLosesEveryRole() async throws {
+        let hub = try await ConsoleHarness()
+        try await hub.run { b in
+            try await b.signIn("zhou")
+            #expect(try await b.get("/console/dashboard").status == .ok)
+            let revoke = OrganisationWrites.revokeRole("zhou", .leader)
+            _ = try hub.storage.replica.write(revoke.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
+            #expect(try await b.get("/console/dashboard").status == .forbidden)
+            let grant = try OrganisationWrites.user("zhou", name: "zhou", unit: "county-office", roles: [.leader])
+            _ = try hub.storage.replica.write(grant.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
+            let after = try await b.get("/console/dashboard")
+            #expect(after.status == .seeOther && after.location?.hasPrefix("/console/sign-in") == true, "the old session does not come back")
+        }
+    }
+
+    @Test func anOverLargePageOrYearIsRefusedWithoutHarm() async throws {
+        let hub = try await ConsoleHarness()
+        try await hub.run { b in
+            try await b.signIn("wang")
+            #expect(try await b.get("/console/cases?page=9223372036854775807").status == .ok)
+            #expect(try await b.get("/console/statistics?month=9999-12").status == .unprocessableContent)
+            #expect(try await b.get("/console/statistics?quarter=9999Q4").status == .unprocessableContent)
+            #expect(try await b.get("/console/statistics.csv?month=2026-09").status == .ok)
         }
     }
 
@@ -114,6 +154,11 @@ struct ConsoleAuthorisationTests {
         let hub = try await ConsoleHarness()
         let a = try hub.register("li", title: "网帖：城关镇卫生院重复收费")
         let b = try hub.register("sun", title: "微博：河西镇道路积水")
+        // The office assigns town-b's case with town-a as a co-unit, and urges town-a: the
+        // statistics of town-b's user must still hold only town-b's own figures.
+        try hub.act("wang", .assess(category: .inquiry, level: "IV", opinion: "核实"), on: b)
+        try hub.act("wang", .assign(lead: "town-b", coUnits: ["town-a"], deadline: hub.now + 86_400_000, instruction: nil), on: b)
+        try hub.act("wang", .urge(unit: "town-a", note: nil), on: b)
         try await hub.run { browser in
             try await browser.signIn("sun")
             let list = try await browser.get("/console/cases")
@@ -122,7 +167,9 @@ struct ConsoleAuthorisationTests {
             let filtered = try await browser.get("/console/cases?unit=town-a")
             #expect(!filtered.html.contains(a))
             let searched = try await browser.get("/console/cases?q=" + Browser.encode("重复收费"))
-            #expect(!searched.html.contains(a) && !searched.html.contains("城关镇卫生院"))
+            #expect(searched.status == .ok && !searched.html.contains(a) && !searched.html.contains("城关镇卫生院"))
+            let own = try await browser.get("/console/cases?q=" + Browser.encode("积水"))
+            #expect(own.status == .ok && own.html.contains(b), "a unit's user finds the unit's own case")
             let page = try await browser.get("/console/cases/\(a)")
             #expect(page.status == .notFound)
             #expect(!page.html.contains("城关镇卫生院"))
@@ -131,9 +178,9 @@ struct ConsoleAuthorisationTests {
                 #expect(try await browser.get(path).status == .forbidden, "\(path)")
             }
             let stats = try await browser.get("/console/statistics")
-            #expect(stats.status == .ok && !stats.html.contains("城关镇"))
+            #expect(stats.status == .ok && !stats.html.contains("城关镇") && !stats.html.contains("县委网信办"))
             let csv = try await browser.get("/console/statistics.csv")
-            #expect(!csv.html.contains("城关镇"))
+            #expect(!csv.html.contains("城关镇") && !csv.html.contains("县委网信办"))
             let dashboard = try await browser.get("/console/dashboard")
             #expect(!dashboard.html.contains(a))
             // A step on the other unit's case is refused as not found, and nothing is written.
