@@ -13,7 +13,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 p = argparse.ArgumentParser()
 p.add_argument("--base", required=True)
@@ -74,8 +74,16 @@ def shoot(name):
     driver.set_window_size(1280, 900)
 
 
+def click(element):
+    """Clicks and waits until the next page has replaced this one (a click returns at once)."""
+    driver.execute_script("window.__before_click = true")
+    element.click()
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+        "return window.__before_click === undefined && document.readyState === 'complete'"))
+
+
 def switch_language():
-    driver.find_element(By.CSS_SELECTOR, "a.lang").click()
+    click(driver.find_element(By.CSS_SELECTOR, "a.lang"))
 
 
 def both_languages(name):
@@ -93,11 +101,11 @@ def sign_in(user, password):
     driver.find_element(By.ID, "user").clear()
     driver.find_element(By.ID, "user").send_keys(user)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "sign-in").click()
+    click(driver.find_element(By.ID, "sign-in"))
 
 
 def submit(form_id):
-    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
+    click(driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]"))
 
 
 def assign_phase():
@@ -120,7 +128,7 @@ def assign_phase():
     # The conflict: both sides, the value they started from, resolved with a note.
     go("/conflicts")
     both_languages("conflicts")
-    driver.find_element(By.CSS_SELECTOR, "#conflicts a").click()
+    click(driver.find_element(By.CSS_SELECTOR, "#conflicts a"))
     expect("网帖称卫生院体检重复收费" in text("#base"), "the conflict page shows the value both sides started from")
     sides = driver.find_elements(By.CSS_SELECTOR, "#sides tbody tr")
     expect(len(sides) == 2, "the conflict page shows both sides")
@@ -172,7 +180,7 @@ def approve_phase():
     both_languages("devices")
     go("/organisation")
     both_languages("organisation")
-    driver.find_element(By.ID, "sign-out").click()
+    click(driver.find_element(By.ID, "sign-out"))
     expect("/console/sign-in" in driver.current_url, "signing out ends the session")
     go("/dashboard")
     expect("/console/sign-in" in driver.current_url, "after signing out pages need a session again")
