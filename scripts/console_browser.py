@@ -134,8 +134,8 @@ def assign_phase():
     expect(len(sides) == 2, "the conflict page shows both sides")
     both = sides[0].text + sides[1].text
     expect("li@town-a" in both and "zhao@town-a" in both, "each side names its author")
-    both_languages("conflict")
     chosen = sides[0].find_elements(By.TAG_NAME, "td")[1].text
+    both_languages("conflict")
     Select(driver.find_element(By.ID, "resolve-choice")).select_by_value("side-0")
     driver.find_element(By.ID, "resolve-note").send_keys("经电话核实，以卫生院财务记录为准。")
     submit("form-resolve")
