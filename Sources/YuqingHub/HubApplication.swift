@@ -133,6 +133,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     let nonces = NonceBook()
     /// The change hashes of sealed runs that pulls lately needed proofs for.
     let runHashes = RunHashCache()
+    /// What `GET /metrics` reports.
+    let metrics = HubMetrics()
 
     static var now: UInt64 { Replica.systemClock() }
 
@@ -143,15 +145,29 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             return try await status()
         }
         router.post("/v1/enrol") { request, context in try await enrol(request, context) }
+        registerOperations(on: router)
         router.post("/v1/push") { request, context in
-            var request = request
-            let principal = try await authenticate(&request, context)
-            return try await push(request, context, principal)
+            let start = ContinuousClock.now
+            do {
+                var request = request
+                let principal = try await authenticate(&request, context)
+                let response = try await push(request, context, principal)
+                metrics.pushesAccepted.increment()
+                metrics.pushSeconds.record(ContinuousClock.now - start)
+                return response
+            } catch {
+                metrics.pushesRefused.increment()
+                throw error
+            }
         }
         router.get("/v1/pull") { request, context in
+            let start = ContinuousClock.now
             var request = request
             let principal = try await authenticate(&request, context)
-            return try await pull(request, scope: try await visibleUnit(principal))
+            let response = try await pull(request, scope: try await visibleUnit(principal))
+            metrics.pulls.increment()
+            metrics.pullSeconds.record(ContinuousClock.now - start)
+            return response
         }
         router.get("/v1/waiting") { request, context in
             var request = request
@@ -191,6 +207,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             let id = try context.parameters.require("id")
             let body = try await decode(ResolveRequest.self, request, context)
             let (change, pos) = try await storage.resolve(conflictID: id, value: body.value, resolvedBy: body.resolvedBy ?? "operator")
+            metrics.resolutions.increment()
             try await sealOwn()
             await watch.notify()
             logger.info("conflict resolved", metadata: ["hub.conflict": "\(id)", "hub.dot": "\(change.dot)"])
@@ -251,6 +268,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             throw error
         }
         await watch.notify()
+        metrics.pushedChanges.increment(by: Int64(result.applied))
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,
@@ -309,6 +327,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             next = more ? (rows.last?.seq ?? after) : max(after, head)
         }
         let changes = rows.map(\.change)
+        metrics.pulledChanges.increment(by: Int64(changes.count))
         let seals = configuration.security == nil ? [] : try await storage.seals(covering: changes)
         let proofs = try await self.proofs(for: seals, delivered: changes)
         let answer = PullResponse(hub: storage.hubID, entries: rows.map { LogEntry(pos: $0.seq, change: $0.change) },
