@@ -1,3 +1,5 @@
+import Foundation
+
 /// A day of the office's calendar (`2026-10-01`). Pure arithmetic on the proleptic Gregorian
 /// calendar: no time zone database, the same on every replica.
 public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -205,4 +207,14 @@ public struct OfficeCalendar: Hashable, Sendable {
 func pad(_ n: Int, _ width: Int) -> String {
     let s = String(n)
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}
+
+extension CivilDate {
+    /// The days `2026-10-01` or `2026-10-01..2026-10-07` names (a span of at most a year), or nil.
+    public static func days(_ text: String) -> [CivilDate]? {
+        let parts = text.components(separatedBy: "..")
+        guard (1...2).contains(parts.count), let a = CivilDate(parts[0].trimmingCharacters(in: .whitespaces)),
+              let b = CivilDate(parts.last!.trimmingCharacters(in: .whitespaces)), a <= b, b.daysSince1970 - a.daysSince1970 < 366 else { return nil }
+        return (0...Int(b.daysSince1970 - a.daysSince1970)).map { a.adding(days: $0) }
+    }
 }

@@ -68,14 +68,21 @@ extension Console {
             return try await refuse("hours", "a code is valid for 1 to 2160 hours", "有效期须为1至2160小时")
         }
         let roles = form.all("role").compactMap(Role.init(name:))
+        // What a field can be blamed for is checked here, by field; `issue` checks it all again.
+        if let e = Identifier.error(user, what: "user") { return try await refuse("user", e.message, e.chinese) }
+        if let known = v.org.users[user], known.unit != unit {
+            return try await refuse("user", "user \(user) belongs to \(known.unit), not \(unit)", "用户\(user)属于\(known.unit)，不属于\(unit)")
+        }
+        if v.org.users[user] == nil, roles.isEmpty {
+            return try await refuse("role", "\(user) is a new user: tick their roles", "\(user)是新用户：请勾选其角色")
+        }
         let name = form["name"], now = v.now, author = HubEnrolment.operatorAuthor
         do {
             let code = try await replica.offload { r in try HubEnrolment.issue(on: r, unit: unit, user: user, roles: roles, name: name, validHours: hours, now: now, author: author) }
             logger.notice("enrolment code made in the console", metadata: ["console.user": "\(v.user.id)", "hub.unit": "\(unit)", "hub.user": "\(user)"])
             return try await devicesPage(v, code: (code, "\(user)@\(unit)"))
         } catch let e as WorkflowError {
-            let field = e.message.contains("role") ? "role" : (e.message.contains("unit") ? "unit" : "user")
-            return try await refuse(field, e.message, e.chinese)
+            return try await refuse(nil, e.message, e.chinese)
         }
     }
 
@@ -206,7 +213,7 @@ extension Console {
                 var add: [CivilDate] = [], remove: [CivilDate] = []
                 for field in ["holiday", "not_holiday"] {
                     guard let text = form[field] else { continue }
-                    guard let span = Self.days(text) else {
+                    guard let span = CivilDate.days(text) else {
                         return try await refuse(field, "'\(text)' is not a day (2026-10-01) or a span of at most a year (2026-10-01..2026-10-07)",
                                                 "“\(text)”不是日期（如2026-10-01），也不是不超过一年的一段日期（如2026-10-01..2026-10-07）")
                     }
@@ -241,11 +248,4 @@ extension Console {
 
     static var minuteClocks: [DeadlineClock] { DeadlineClock.allCases.filter { DeadlineTable.defaults[$0] != nil } }
 
-    /// `2026-10-01` or `2026-10-01..2026-10-07` (at most a year), or nil.
-    static func days(_ text: String) -> [CivilDate]? {
-        let parts = text.components(separatedBy: "..")
-        guard (1...2).contains(parts.count), let a = CivilDate(parts[0].trimmingCharacters(in: .whitespaces)),
-              let b = CivilDate(parts.last!.trimmingCharacters(in: .whitespaces)), a <= b, b.daysSince1970 - a.daysSince1970 < 366 else { return nil }
-        return (0...Int(b.daysSince1970 - a.daysSince1970)).map { a.adding(days: $0) }
-    }
 }

@@ -179,7 +179,7 @@ extension Console {
                 .init(name: "lead", label: l.t("Lead unit", "牵头单位"), kind: .select, value: file.leadUnit ?? "", options: [("", "-")] + units, required: true),
                 .init(name: "co", label: l.t("Co-units", "协办单位"), kind: .checkboxes, options: units, selected: Set(file.coUnits)),
                 .init(name: "deadline", label: l.t("Deadline (office time)", "办理期限（舆情办时间）"), kind: .datetime,
-                      value: ConsoleTime.local(v.now + 24 * 3_600_000, utcOffsetMinutes: v.offset), required: true),
+                      value: ConsoleTime.local(v.now + 24 * 3_600_000, calendar: v.org.settings.calendar), required: true),
                 .init(name: "instruction", label: l.t("Instruction", "批示或交办意见"), kind: .textarea),
             ]))
         }

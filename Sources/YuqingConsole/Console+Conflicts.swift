@@ -38,15 +38,6 @@ extension Console {
 
     static func shown(_ v: FieldValue?) -> String { v.map { $0.description } ?? "∅" }
 
-    /// What identifies the state of a conflict a page showed: the values in conflict, by dot.
-    /// A resolution sent from a page whose version is no longer the conflict's is refused.
-    static func version(_ c: Conflict) -> String {
-        let text = c.candidates.sorted { ($0.dot.replica.rawValue, $0.dot.counter) < ($1.dot.replica.rawValue, $1.dot.counter) }
-            .map { "\($0.dot)" }.joined(separator: ",")
-        var h = YuqingCore.SHA256()
-        h.update(text)
-        return String(h.finalizeHex().prefix(24))
-    }
 
     func conflict(_ id: String) async throws -> Conflict? {
         let decoded = id.removingPercentEncoding ?? id
@@ -82,7 +73,7 @@ extension Console {
             .init(name: "choice", label: l.t("The value that stands", "采用的值"), kind: .select, value: "side-0", options: choices, required: true),
             .init(name: "custom", label: l.t("Another value (when chosen above)", "其他值（上面选择“其他值”时）"), kind: .textarea),
             .init(name: "note", label: l.t("Note (why)", "裁决说明（理由）"), kind: .textarea, required: true),
-        ], hidden: [("version", Self.version(c)), ("record", c.record.description), ("field", c.field.description)])
+        ], hidden: [("record", c.record.description), ("field", c.field.description)])
         if let typed { form.fill(typed.typed, all: typed.all) }
         if let failure { form.fail(failure.field, failure.message) }
         let data: [String: Any] = [
@@ -100,6 +91,8 @@ extension Console {
         let form = try await self.form(request, context, csrf: v.csrf)
         try v.require(v.isOperator, "Resolving conflicts", zh: "解决冲突")
         let l = v.language
+        // A conflict's id names the values in conflict (``YuqingCore/Conflict/id``): a page whose
+        // id is no longer open is out of date.
         guard let c = try await conflict(id) else {
             // A new concurrent value makes a new conflict of the same field: show it, apply nothing.
             if let record = form["record"], let field = form["field"],
@@ -110,9 +103,6 @@ extension Console {
                 "message": l.t("Nothing was applied: this conflict was resolved meanwhile (by another operator, or by a node's newer value). See the queue for what is open now.",
                                "未作任何更改：该冲突在此期间已被解决（由其他运维人员，或由节点写入的新值）。请在冲突队列中查看当前未解决的冲突。"),
                 "status": 409, "back_href": "/console/conflicts"], status: .conflict, path: "/console/conflicts")
-        }
-        guard form["version"] == Self.version(c) else {
-            return try await conflictPage(v, id: id, failure: (Self.changedMessage(l), nil), typed: Self.noteOnly(form), status: .conflict)
         }
         guard let note = form["note"] else {
             return try await conflictPage(v, id: id, failure: (l.t("Say why: the note is kept with the resolution.", "请说明理由：裁决说明将与裁决一并保存。"), "note"),

@@ -50,7 +50,7 @@ extension Console {
                 "用户名或密码错误。连续失败\(ConsoleAccounts.maxFailures)次后，账户将被锁定\(Self.lockMinutes)分钟。"), status: .unauthorized)
         case .locked(let until):
             logger.notice("console sign-in while locked", metadata: ["console.user": "\(user)"])
-            let at = ConsoleTime.show(until, utcOffsetMinutes: (try? await organisation().settings.utcOffsetMinutes) ?? 480)
+            let at = ((try? await organisation()) ?? Organisation()).settings.calendar.show(until)
             return try await signInPage(request, context, user: user, message: lang.t(
                 "Too many failed attempts: this account is locked until \(at). Try again then, or ask the operator to set a new password (`yuqing hub console-user`).",
                 "失败次数过多：该账户已锁定至\(at)。请届时再试，或请运维人员重设密码（`yuqing hub console-user`）。"), status: .tooManyRequests)

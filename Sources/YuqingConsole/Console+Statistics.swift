@@ -110,8 +110,6 @@ enum SVGChart {
         return svg + "</svg>"
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    /// SVG is XML: the workbook's escaping.
+    static func escape(_ s: String) -> String { XLSX.escaped(s) }
 }

@@ -227,7 +227,7 @@ struct Viewer: Sendable {
     var editsKeywords: Bool { roles.contains(.office) || roles.contains(.operator) }
     var offset: Int64 { org.settings.utcOffsetMinutes }
 
-    func time(_ millis: Int64?) -> String { ConsoleTime.show(millis, utcOffsetMinutes: offset) }
+    func time(_ millis: Int64?) -> String { millis.map(org.settings.calendar.show) ?? "-" }
     func unitName(_ id: String) -> String { org.units[id].map { $0.name.isEmpty ? id : $0.name } ?? id }
 
     func planner() -> Planner {

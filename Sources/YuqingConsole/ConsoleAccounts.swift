@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HummingbirdBcrypt
+import Synchronization
 import YuqingCases
 
 /// The console's own database, beside the hub's (`HUB.sqlite.console`): people's passwords
@@ -18,6 +19,17 @@ public final class ConsoleAccounts: Sendable {
     let seen = SeenThrottle()
     /// bcrypt's cost: 12 (about a quarter of a second a check) unless a test asks for less.
     let cost: UInt8
+    /// Checked for an unknown user, so that the answer takes as long as for a known one; made at
+    /// the first such sign-in, not at start-up.
+    private let decoyHash = Mutex<String?>(nil)
+    var decoy: String {
+        decoyHash.withLock { h in
+            if let h { return h }
+            let made = Bcrypt.hash("not a password of anyone", cost: cost)
+            h = made
+            return made
+        }
+    }
 
     /// Where the console keeps its accounts for the hub database at `hubPath`.
     public static func path(forHubDatabase hubPath: String) -> String { hubPath + ".console" }
@@ -111,7 +123,7 @@ public final class ConsoleAccounts: Sendable {
             return (counted["hash"], failures, 0)
         }
         guard let turn else {
-            _ = Bcrypt.verify(password, hash: cost == 12 ? Self.decoyHash : Bcrypt.hash("decoy", cost: cost))
+            _ = Bcrypt.verify(password, hash: decoy)
             return .refused
         }
         if turn.lockedUntil > 0 { return .locked(until: turn.lockedUntil) }
@@ -128,7 +140,6 @@ public final class ConsoleAccounts: Sendable {
         return .refused
     }
 
-    static let decoyHash = Bcrypt.hash("not a password of anyone", cost: 12)
 
     /// Notes that `device` reached the hub (written at most once a minute per device).
     public func deviceSeen(_ device: Device, now: Int64) async {

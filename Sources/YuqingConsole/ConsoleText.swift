@@ -1,13 +1,6 @@
 import Foundation
 import YuqingCases
 
-/// A text in both languages, picked by the page's language.
-struct Text: Sendable {
-    let en: String, zh: String
-    init(_ en: String, zh: String) { (self.en, self.zh) = (en, zh) }
-    func callAsFunction(_ l: Language) -> String { l == .zh ? zh : en }
-}
-
 extension Language {
     /// `en` or `zh` by the language.
     func t(_ en: String, _ zh: String) -> String { self == .zh ? zh : en }
@@ -15,16 +8,8 @@ extension Language {
     var htmlTag: String { self == .zh ? "zh-Hans" : "en" }
 }
 
-/// Times shown in the office's zone, to the minute.
+/// Times as a form takes them (shown through ``YuqingCases/OfficeCalendar/show(_:)``).
 enum ConsoleTime {
-    static func show(_ millis: Int64?, utcOffsetMinutes: Int64) -> String {
-        guard let millis else { return "-" }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(secondsFromGMT: Int(utcOffsetMinutes) * 60)
-        f.dateFormat = "yyyy-MM-dd HH:mm"
-        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
-    }
 
     /// Reads the value of an `<input type="datetime-local">` (office time), or nil.
     static func parseLocal(_ text: String, utcOffsetMinutes: Int64) -> Int64? {
@@ -39,7 +24,7 @@ enum ConsoleTime {
     }
 
     /// The `datetime-local` form of a time.
-    static func local(_ millis: Int64, utcOffsetMinutes: Int64) -> String {
-        show(millis, utcOffsetMinutes: utcOffsetMinutes).replacingOccurrences(of: " ", with: "T")
+    static func local(_ millis: Int64, calendar: OfficeCalendar) -> String {
+        calendar.show(millis).replacingOccurrences(of: " ", with: "T")
     }
 }

@@ -29,11 +29,11 @@ struct FormSpec {
     /// Puts back what the user typed.
     mutating func fill(_ typed: [String: String], all: (String) -> [String]) {
         for i in fields.indices {
-            if fields[i].kind == .checkboxes || (fields[i].kind == .select && !all(fields[i].name).isEmpty) {
-                let chosen = all(fields[i].name)
-                if !chosen.isEmpty || fields[i].kind == .checkboxes { fields[i].selected = Set(chosen) }
+            switch fields[i].kind {
+            case .checkboxes: fields[i].selected = Set(all(fields[i].name))
+            case .password: break
+            default: if let v = typed[fields[i].name] { fields[i].value = v }
             }
-            if let v = typed[fields[i].name], fields[i].kind != .password { fields[i].value = v }
         }
     }
 
@@ -47,7 +47,7 @@ struct FormSpec {
             "form_id": id, "form_title": title, "form_action": action, "form_submit": submit, "form_danger": danger,
             "form_hidden": hidden.map { ["hidden_name": $0.0, "hidden_value": $0.1] },
             "fields": fields.map { f -> [String: Any] in
-                let selected = f.kind == .select && f.selected.isEmpty ? [f.value] : Array(f.selected)
+                let selected = f.kind == .select ? [f.value] : Array(f.selected)
                 var o: [String: Any] = [
                     "field_name": f.name, "field_id": "\(id)-\(f.name)", "field_label": f.label, "field_value": f.value,
                     "field_required": f.required, "is_text": f.kind == .text, "is_textarea": f.kind == .textarea,

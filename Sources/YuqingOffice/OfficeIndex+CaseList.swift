@@ -91,13 +91,14 @@ extension OfficeIndex {
         return (from, conditions)
     }
 
-    func listed(_ db: Database, _ q: CaseListQuery, now: Int64) throws -> CaseListPage {
+    /// Without `counting`, the page alone (its `total` is then its own length).
+    func listed(_ db: Database, _ q: CaseListQuery, now: Int64, counting: Bool = true) throws -> CaseListPage {
         var args: [any DatabaseValueConvertible] = []
         let (from, conditions) = Self.listFilters(q, now: now, &args)
         let whereClause = "WHERE " + conditions.joined(separator: " AND ")
         let order = q.overdue ? "c.next_due, c.rowid" : "c.discovered_at DESC, c.rowid DESC"
-        let counted = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM \(from) \(whereClause) LIMIT ?)",
-                                       arguments: StatementArguments(args + [Self.listCountCap + 1])) ?? 0
+        let counted = counting ? try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM \(from) \(whereClause) LIMIT ?)",
+                                                  arguments: StatementArguments(args + [Self.listCountCap + 1])) ?? 0 : 0
         let page = args + [max(1, min(q.limit, 1000)), max(0, q.offset)]
         let decoder = JSONDecoder()
         let rows = try Row.fetchAll(db, sql: """
@@ -106,6 +107,7 @@ extension OfficeIndex {
             """, arguments: StatementArguments(page)).map { row in
             CaseListRow(summary: try decoder.decode(CaseSummary.self, from: row["summary"] as Data), nextDue: row["next_due"])
         }
+        guard counting else { return CaseListPage(rows: rows, total: rows.count, capped: false) }
         return CaseListPage(rows: rows, total: min(counted, Self.listCountCap), capped: counted > Self.listCountCap)
     }
 
@@ -139,33 +141,21 @@ extension OfficeIndex {
 
     /// Open (not archived) cases by level, for what `unit` may see (nil: all).
     public func openCasesByLevel(unit: String?) throws -> [String: Int] {
-        var sql = "SELECT coalesce(c.level, '') AS level, count(*) AS n FROM office_case c WHERE c.linked = 0 AND c.status <> 'archived'"
+        var q = CaseListQuery()
+        (q.unit, q.openOnly) = (unit, true)
         var args: [any DatabaseValueConvertible] = []
-        if let unit {
-            sql = "SELECT coalesce(c.level, '') AS level, count(*) AS n FROM office_case_scope s JOIN office_case c ON c.record = s.record WHERE s.unit = ? AND c.linked = 0 AND c.status <> 'archived'"
-            args.append(unit)
-        }
-        sql += " GROUP BY 1"
+        let (from, conditions) = Self.listFilters(q, now: 0, &args)
+        let sql = "SELECT coalesce(c.level, '') AS level, count(*) AS n FROM \(from) WHERE \(conditions.joined(separator: " AND ")) GROUP BY 1"
         return try db.read { db in
             Dictionary(try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { ($0["level"], $0["n"]) }, uniquingKeysWith: +)
         }
     }
 
-    /// Cases whose earliest unmet deadline is before `before`, soonest first (overdue ones first).
+    /// Cases whose earliest unmet deadline is before `before`, soonest first (overdue ones first):
+    /// the overdue list, as of `before`.
     public func casesDue(before: Int64, unit: String?, limit: Int) throws -> [CaseListRow] {
-        var sql = "SELECT c.summary, c.next_due FROM office_case c WHERE c.linked = 0 AND c.next_due IS NOT NULL AND c.next_due < ?"
-        var args: [any DatabaseValueConvertible] = [before]
-        if let unit {
-            sql = "SELECT c.summary, c.next_due FROM office_case_scope s JOIN office_case c ON c.record = s.record WHERE s.unit = ? AND c.linked = 0 AND c.next_due IS NOT NULL AND c.next_due < ?"
-            args = [unit, before]
-        }
-        sql += " ORDER BY c.next_due LIMIT ?"
-        args.append(limit)
-        let decoder = JSONDecoder()
-        return try db.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).map { row in
-                CaseListRow(summary: try decoder.decode(CaseSummary.self, from: row["summary"] as Data), nextDue: row["next_due"])
-            }
-        }
+        var q = CaseListQuery()
+        (q.unit, q.overdue, q.limit) = (unit, true, limit)
+        return try db.read { db in try listed(db, q, now: before, counting: false).rows }
     }
 }

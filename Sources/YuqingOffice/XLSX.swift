@@ -99,7 +99,7 @@ public enum XLSX {
 
     /// `text` escaped for XML content or an attribute value (quoted with `"`). CR is written as
     /// a character reference so that XML parsing does not turn it into LF.
-    static func escaped(_ text: String) -> String {
+    package static func escaped(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in xmlLegal(text).unicodeScalars {

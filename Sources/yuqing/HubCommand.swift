@@ -109,11 +109,11 @@ struct HubCommand: AsyncParsableCommand {
                                   configuration: ConsoleConfiguration(staleAfter: .seconds(staleHours * 3600), secureCookies: tls != nil),
                                   blobs: configuration.blobs, logger: logger)
             }
-            let consoleLine = console == nil ? "" : "; console at \(scheme)://\(host):PORT/console/"
+            let consoleServed = console != nil, routes = console
             let app = buildHubApplication(
-                configuration: configuration, storage: storage, logger: logger, routes: { router in console?.register(on: router) },
+                configuration: configuration, storage: storage, logger: logger, routes: { router in routes?.register(on: router) },
                 onServerRunning: { port in
-                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (database \(db))\(consoleLine.replacingOccurrences(of: "PORT", with: String(port)))")
+                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (database \(db))\(!consoleServed ? "" : "; console at \(scheme)://\(host):\(port)/console/")")
                 })
             do {
                 try await app.runService()

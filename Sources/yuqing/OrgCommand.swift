@@ -127,13 +127,11 @@ struct OrgCommand: AsyncParsableCommand {
 
         /// `2026-10-01` or `2026-10-01..2026-10-07`.
         static func days(_ text: String) throws -> [CivilDate] {
-            let parts = text.components(separatedBy: "..")
-            guard (1...2).contains(parts.count), let a = CivilDate(parts[0]), let b = CivilDate(parts.last!), a <= b,
-                  b.daysSince1970 - a.daysSince1970 < 366 else {
+            guard let days = CivilDate.days(text) else {
                 throw CLIError("'\(text)' is not a day (2026-10-01) or a span of at most a year (2026-10-01..2026-10-07)",
                                zh: "“\(text)”不是日期（如2026-10-01），也不是不超过一年的一段日期（如2026-10-01..2026-10-07）")
             }
-            return (0...Int(b.daysSince1970 - a.daysSince1970)).map { a.adding(days: $0) }
+            return days
         }
     }
 

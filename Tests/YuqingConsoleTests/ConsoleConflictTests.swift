@@ -53,23 +53,21 @@ struct ConsoleConflictTests {
             let path = "/console/conflicts/" + Browser.encode(conflict.id)
             let page = try await b.get(path)
             let token = try #require(page.csrf)
-            let version = try #require(Browser.Page.first(#"name="version" value="([0-9a-f]+)""#, in: page.html))
             // Without a note: refused next to the note, the choice kept.
             let sent = [("record", conflict.record.description), ("field", conflict.field.description)]
-            let noNote = try await b.post(path + "/resolve", [("_csrf", token), ("version", version), ("choice", "side-1")] + sent)
+            let noNote = try await b.post(path + "/resolve", [("_csrf", token), ("choice", "side-1")] + sent)
             #expect(noNote.status == .unprocessableContent && noNote.html.contains(#"id="resolve-note-error""#))
             #expect(noNote.html.contains(#"value="side-1" selected"#))
             // A third node's value arrives while the operator reads the page.
             try await Self.write(hub, id, base: base, node: "node-a3", value: "第三种说法。", author: "li@town-a")
-            let stale = try await b.post(path + "/resolve", [("_csrf", token), ("version", version), ("choice", "side-0"), ("note", "以财务记录为准")] + sent)
+            let stale = try await b.post(path + "/resolve", [("_csrf", token), ("choice", "side-0"), ("note", "以财务记录为准")] + sent)
             #expect(stale.status == .conflict)
             #expect(stale.html.contains("自您打开页面以来该冲突已发生变化"))
             #expect(stale.html.contains("第三种说法。"), "the page shows the conflict as it is now")
             #expect(try await hub.storage.conflicts().first?.candidates.count == 3, "nothing was applied")
             // From the fresh page it goes through.
-            let fresh = try #require(Browser.Page.first(#"name="version" value="([0-9a-f]+)""#, in: stale.html))
             let action = try #require(Browser.Page.first(#"action="(/console/conflicts/[^"]+/resolve)""#, in: stale.html))
-            let done = try await b.post(action, [("_csrf", token), ("version", fresh), ("choice", "custom"),
+            let done = try await b.post(action, [("_csrf", token), ("choice", "custom"),
                                                             ("custom", "经核实，系统故障重复收费一次，已退还。"), ("note", "以财务记录为准")])
             #expect(done.status == .seeOther)
             #expect(try await hub.storage.conflicts().isEmpty)
@@ -77,7 +75,7 @@ struct ConsoleConflictTests {
             let queue = try await b.get("/console/conflicts")
             #expect(queue.html.contains("以财务记录为准") && queue.html.contains("wang@county-office"))
             // The same form again: resolved meanwhile, refused.
-            let again = try await b.post(action, [("_csrf", token), ("version", fresh), ("choice", "side-0"), ("note", "x")] + sent)
+            let again = try await b.post(action, [("_csrf", token), ("choice", "side-0"), ("note", "x")] + sent)
             #expect(again.status == .conflict && again.html.contains("已被解决"))
             #expect(try hub.file(id).text(CaseSchema.Field.summary) == "经核实，系统故障重复收费一次，已退还。")
         }
