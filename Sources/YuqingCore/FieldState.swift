@@ -23,14 +23,19 @@ public struct FieldState: Hashable, Sendable {
     /// change has not been applied before, and every dot in its context has been. Under that
     /// condition the result does not depend on the order concurrent changes arrive in.
     public mutating func apply(_ change: Change) {
-        if !change.context.isEmpty {
-            let covered = Set(change.context)
-            siblings.removeAll { covered.contains($0.dot) }
-        }
-        if let value = change.value {
-            let s = Sibling(dot: change.dot, hlc: change.hlc, value: value, author: change.author)
-            let i = siblings.firstIndex { $0.dot > change.dot } ?? siblings.endIndex
-            siblings.insert(s, at: i)
-        }
+        if !change.context.isEmpty { remove(change.context) }
+        if let value = change.value { insert(Sibling(dot: change.dot, hlc: change.hlc, value: value, author: change.author)) }
+    }
+
+    /// Removes the values the dots name (a change's context).
+    public mutating func remove(_ dots: [Dot]) {
+        let covered = Set(dots)
+        siblings.removeAll { covered.contains($0.dot) }
+    }
+
+    /// Adds a value, in dot order.
+    public mutating func insert(_ s: Sibling) {
+        let i = siblings.firstIndex { $0.dot > s.dot } ?? siblings.endIndex
+        siblings.insert(s, at: i)
     }
 }

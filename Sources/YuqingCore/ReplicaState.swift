@@ -7,13 +7,15 @@ public struct ReplicaState: Sendable {
     public let schema: Schema
     public private(set) var counter: UInt64 = 0
     public private(set) var clock = HybridLogicalClock()
+    /// The merged state, in the reference store the merge runs over (``Merge``).
+    public private(set) var store = MemoryMergeStore()
     /// Every dot applied here.
-    public private(set) var seen = DotSet()
+    public var seen: DotSet { store.seen }
     /// Changes received before a change their context names: applied once it arrives.
-    public private(set) var pending: [Dot: Change] = [:]
-    public private(set) var fields: [RecordRef: [FieldKey: FieldState]] = [:]
-    /// Every change stored here, in the order it arrived.
-    public private(set) var log: [Change] = []
+    public var pending: [Dot: Change] { store.waitingDots }
+    public var fields: [RecordRef: [FieldKey: FieldState]] { store.fields }
+    /// Every change stored here, in the order it was applied.
+    public var log: [Change] { store.log }
 
     public init(id: ReplicaID, schema: Schema) {
         self.id = id
@@ -47,34 +49,19 @@ public struct ReplicaState: Sendable {
     /// hub's log and every node's log are in causal order) nothing ever waits.
     @discardableResult
     public mutating func apply(_ change: Change, physicalMillis: UInt64? = nil) -> Bool {
-        guard !seen.contains(change.dot), pending[change.dot] == nil else { return false }
-        guard isReady(change) else {
-            pending[change.dot] = change
-            return true
-        }
-        applyReady(change, physicalMillis: physicalMillis)
-        var progress = !pending.isEmpty
-        while progress {
-            progress = false
-            for (dot, waiting) in pending.sorted(by: { $0.key < $1.key }) where isReady(waiting) {
-                pending[dot] = nil
-                applyReady(waiting, physicalMillis: physicalMillis)
-                progress = true
-            }
-        }
+        var run = Merge.Run<ReplicaID>()
+        // The reference store refuses nothing: without limits or an own id, only a reused dot
+        // can throw, and a reused dot is a duplicate here (ignored, as a node ignores it).
+        guard let outcome = try? Merge.apply(change, into: &store, run: &run, log: true, origin: change.dot.replica,
+                                             own: nil, limits: nil, schema: schema), outcome != .duplicate else { return false }
+        if change.dot.replica == id { counter = max(counter, change.dot.counter) }
+        clock.observe(change.hlc, physicalMillis: physicalMillis ?? max(change.hlc.wallMillis, clock.latest.wallMillis))
+        _ = try? Merge.drain(&store, run: &run, schema: schema)
         return true
     }
 
     /// True when every value the change supersedes has been applied here.
     public func isReady(_ change: Change) -> Bool { change.context.allSatisfy(seen.contains) }
-
-    private mutating func applyReady(_ change: Change, physicalMillis: UInt64?) {
-        seen.insert(change.dot)
-        if change.dot.replica == id { counter = max(counter, change.dot.counter) }
-        clock.observe(change.hlc, physicalMillis: physicalMillis ?? max(change.hlc.wallMillis, clock.latest.wallMillis))
-        fields[change.record, default: [:]][change.field, default: FieldState()].apply(change)
-        log.append(change)
-    }
 
     public func view(_ record: RecordRef) -> RecordView {
         RecordView(record: record, schema: schema, fields: (fields[record] ?? [:]).mapValues(\.siblings))

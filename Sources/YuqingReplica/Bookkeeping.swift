@@ -87,8 +87,6 @@ struct Bookkeeping: Sendable {
     var waiting = 0
     /// Rows in `waiting_change` by the interned id of the replica that sent them.
     var waitingByOrigin: [Int64: Int] = [:]
-    /// Dots applied in the current transaction while changes wait: each may release some.
-    var released: [(Int64, UInt64)] = []
     /// Field keys whose rule flags them and that hold more than one value.
     var openConflicts = 0
     var storedOpenConflicts = 0

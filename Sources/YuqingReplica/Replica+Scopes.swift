@@ -268,9 +268,11 @@ extension Replica {
             }
             q.reset()
         }
+        var store = SQLiteMergeStore(s, &book, schema: schema)
+        defer { store.finish(&book) }
+        var run = Merge.Run<Int64>()
         for c in changes + own {
-            let rid = try book.rid(c.dot.replica, s.db)
-            try Store.applyReady(s, &book, c, rid: rid, log: false, schema: schema)
+            try Merge.applyReady(c, try store.key(c.dot.replica), into: &store, run: &run, log: false, schema: schema)
         }
     }
 

@@ -50,18 +50,6 @@ public struct ApplyResult: Sendable, Hashable {
     public var restored = 0
 }
 
-/// How many changes may wait for changes never received, at a replica that takes changes from
-/// many senders (the hub): per sending replica, and in all.
-public struct WaitingLimits: Sendable, Hashable {
-    public var perReplica: Int
-    public var total: Int
-
-    public init(perReplica: Int = 10_000, total: Int = 200_000) {
-        self.perReplica = perReplica
-        self.total = total
-    }
-}
-
 /// One replica in one SQLite file (WAL mode): records' field values, the change log, the seen
 /// dots, the version vector and the sync cursors. Every local write commits together with its
 /// change-log entry, and every merged batch together with the cursor that it advances.
@@ -351,8 +339,11 @@ public final class Replica: Sendable {
         let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
         let physical = UInt64(max(0, Int64(deviceClock()) + offset))
         var made: [(change: Change, seq: Int64)] = []
+        var store = SQLiteMergeStore(s, &book, schema: schema)
+        defer { store.finish(&book) }
+        var run = Merge.Run<Int64>()
         for w in writes {
-            let context = try Store.siblings(s, book, w.record, w.field).map(\.dot)
+            let context = try Store.siblings(s, store.book, w.record, w.field).map(\.dot)
             if expectedContext == nil, !context.isEmpty, schema.rule(for: w.record, w.field) == .immutable {
                 throw ReplicaError(.invalidWrite, "\(w.field) of \(w.record) is immutable once written",
                                    zh: "\(w.record) 的 \(w.field) 一经写入便不可更改")
@@ -364,11 +355,11 @@ public final class Replica: Sendable {
             counter += 1
             let change = Change(dot: Dot(replica: id, counter: counter), hlc: clock.tick(physicalMillis: physical),
                                 record: w.record, field: w.field, value: w.value, context: context, author: unit)
-            let seq = try Store.applyReady(s, &book, change, rid: ownRid, log: true, schema: schema)
-            made.append((change, seq))
+            try Merge.applyReady(change, ownRid, into: &store, run: &run, log: true, schema: schema)
+            made.append((change, store.lastSeq))
         }
-        book.hlc = clock.latest.packed
-        if book.waiting > 0 { _ = try Store.drainWaiting(s, &book, schema: schema) }
+        store.book.hlc = clock.latest.packed
+        _ = try Merge.drain(&store, run: &run, schema: schema)
         return made
     }
 
@@ -409,23 +400,32 @@ public final class Replica: Sendable {
                 result.applied += history.count
                 result.restored = restored.count
             }
-            for change in changes where restored.isEmpty || !restored.contains(change.record) {
-                switch try Store.apply(s, &book, change, log: origin == .local, origin: from, limits: waitingLimits,
-                                       own: own, schema: schema) {
-                case .duplicate:
-                    result.duplicates += 1
-                case .applied:
-                    result.applied += 1
-                    clock.observe(change.hlc, physicalMillis: physical)
-                case .pending:
-                    clock.observe(change.hlc, physicalMillis: physical)
+            var store = SQLiteMergeStore(s, &book, schema: schema)
+            var run = Merge.Run<Int64>()
+            let log = origin == .local
+            do {
+                for change in changes where restored.isEmpty || !restored.contains(change.record) {
+                    switch try Merge.apply(change, into: &store, run: &run, log: log, origin: from, own: own,
+                                           limits: waitingLimits, schema: schema) {
+                    case .duplicate:
+                        result.duplicates += 1
+                    case .applied:
+                        result.applied += 1
+                        clock.observe(change.hlc, physicalMillis: physical)
+                    case .pending:
+                        clock.observe(change.hlc, physicalMillis: physical)
+                    }
                 }
+                if store.waitingTotal > 0 {
+                    // Rows from an older layout carry no dot to wait for: give them one, once.
+                    result.applied += try Merge.settle(try store.take(where: "need_rid IS NULL", []), into: &store, run: &run, schema: schema)
+                    result.applied += try Merge.drain(&store, run: &run, schema: schema)
+                    result.pending = store.waitingTotal
+                }
+            } catch let refusal as MergeRefusal {
+                throw ReplicaError(refusal)
             }
-            if book.waiting > 0 {
-                result.applied += try Store.drainWaiting(s, &book, schema: schema)
-                result.pending = book.waiting
-            }
-            book.released.removeAll()
+            store.finish(&book)
             book.hlc = clock.latest.packed
             if let verifier, let keys {
                 result.sealsVerified = try Self.checkSeals(db, changes, seals: seals, proofs: proofs, verifier: verifier, keys: keys)

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import YuqingConsole
+import YuqingCore
 import YuqingHub
 import YuqingCases
 import YuqingReplica
