@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Clocks, dots, version vectors, per-field merge rules. No I/O, no Foundation.
@@ -76,6 +77,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
+        ),
+        // The hub's store on PostgreSQL (postgres-nio), for deployments that outgrow one machine:
+        // the same merge (YuqingCore's Merge) over its tables.
+        .target(
+            name: "YuqingPostgres",
+            dependencies: ["YuqingCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // The office's work on a replica: routine reports, statistics, search (SQLite FTS5, trigram),
         // exports (CSV, XLSX, printable forms) and the two languages.
@@ -154,6 +161,10 @@ let package = Package(
             name: "YuqingConsoleTests",
             dependencies: ["YuqingConsole", "YuqingHub", "YuqingCases", "YuqingCore", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport",
                            .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
+        .testTarget(
+            name: "YuqingPostgresTests",
+            dependencies: ["YuqingPostgres", "YuqingCore", "YuqingReplica", "YuqingTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport"]),
     ],

@@ -161,7 +161,8 @@ public protocol MergeStore {
     var waitingTotal: Int { get }
     func waiting(from origin: Key) throws -> Int
     mutating func park(_ change: Change, _ key: Key, needing: Dot, logged: Bool, origin: Key) throws
-    /// Removes and returns the changes that wait for the dot.
+    /// Removes and returns the changes that wait for the dot, in dot order (every store alike,
+    /// so that their logs come out in the same order).
     mutating func release(waitingFor key: Key, _ counter: UInt64) throws -> [ParkedChange<Key>]
     mutating func markApplied(_ key: Key, _ counter: UInt64)
     var countsConflicts: Bool { get }
@@ -232,7 +233,7 @@ public struct MemoryMergeStore: MergeStore, Sendable {
     public mutating func release(waitingFor key: ReplicaID, _ counter: UInt64) -> [ParkedChange<ReplicaID>] {
         guard let out = parked.removeValue(forKey: Dot(replica: key, counter: counter)) else { return [] }
         for p in out { waitingDots[p.change.dot] = nil }
-        return out
+        return out.sorted { $0.change.dot < $1.change.dot }
     }
     public mutating func markApplied(_ key: ReplicaID, _ counter: UInt64) { seen.insert(Dot(replica: key, counter: counter)) }
     public mutating func remove(_ dots: [Dot], from record: RecordRef, _ field: FieldKey) {

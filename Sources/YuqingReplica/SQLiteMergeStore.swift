@@ -57,7 +57,7 @@ struct SQLiteMergeStore: MergeStore {
     }
 
     mutating func release(waitingFor key: Int64, _ counter: UInt64) throws -> [ParkedChange<Int64>] {
-        try take(where: "need_rid = ? AND need_counter = ?", [key, Int64(counter)])
+        try take(where: "need_rid = ? AND need_counter = ?", [key, Int64(counter)]).sorted { $0.change.dot < $1.change.dot }
     }
 
     /// Removes and returns the waiting rows `condition` selects.

@@ -128,36 +128,13 @@ import YuqingTestSupport
     /// random order with duplicates.
     @Test(arguments: 0..<25) func sqliteReplicaMatchesTheCore(seed: Int) throws {
         let dir = try TempDir()
-        var rng = SeededRandom(seed: UInt64(seed) &+ 0x5eed)
-        var sources = (0..<4).map { ReplicaState(id: ReplicaID("s\($0)"), schema: .sample) }
-        var all: [Change] = []
-        for step in 0..<150 {
-            let i = Int.random(in: 0..<4, using: &rng)
-            if Int.random(in: 0..<4, using: &rng) == 0 {
-                let j = Int.random(in: 0..<4, using: &rng)
-                for ch in sources[j].log { sources[i].apply(ch) }
-                continue
-            }
-            let record = RecordRef.case("c\(Int.random(in: 0..<3, using: &rng))")
-            let key: FieldKey
-            let value: FieldValue?
-            switch Int.random(in: 0..<4, using: &rng) {
-            case 0: (key, value) = (FieldKey("summary"), .text("s\(step)"))
-            case 1: (key, value) = (FieldKey("level"), .text(Schema.sampleLevels.randomElement(using: &rng)!))
-            case 2: (key, value) = (FieldKey("co_units", element: "u\(step % 3)"), Bool.random(using: &rng) ? .integer(1) : nil)
-            default: (key, value) = (FieldKey("notes", element: "n\(step)"), .text("note \(step)"))
-            }
-            all.append(sources[i].write(record, key, value, author: "a\(i)", physicalMillis: UInt64(step)))
-        }
+        let (all, batches) = RandomHistory.make(seed: seed)
         var reference = ReplicaState(id: ReplicaID("ref"), schema: .sample)
         for ch in all { reference.apply(ch) }
         let sqlite = try Replica.create(at: dir.path("r.sqlite"), role: .hub, unit: "hub", schema: .sample)
         // A node receives the same from its hub: merged alike, but not logged again.
         let node = try Replica.create(at: dir.path("n.sqlite"), role: .node, unit: "n", schema: .sample)
-        var shuffled = all + all.prefix(20)
-        shuffled.shuffle(using: &rng)
-        for chunk in stride(from: 0, to: shuffled.count, by: 37) {
-            let batch = Array(shuffled[chunk..<min(chunk + 37, shuffled.count)])
+        for batch in batches {
             try sqlite.apply(batch, origin: .local)
             try node.apply(batch, origin: .hub)
         }
