@@ -25,7 +25,7 @@ if [[ -z "$_yq_bin" ]]; then
   return 0 2>/dev/null || exit 0
 fi
 _yq_as() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-if [[ "${1:-}" == "stop" ]]; then
+if [[ "${1:-start}" == "stop" ]]; then
   _yq_as "$_yq_bin/pg_ctl" -D "$_yq_dir/data" -m fast stop >&2 || true
   exit 0
 fi

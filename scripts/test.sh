@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: property tests of the core, SQLite replicas, the hub's API,
-# end-to-end sync against a real hub on loopback, and the CLI with real processes killed mid-sync.
+# end-to-end sync against a real hub on loopback, the CLI with real processes killed mid-sync, and
+# the hub's PostgreSQL store against a real PostgreSQL server (scripts/postgres.sh).
 #
 #   scripts/test.sh                  # the normal run
 #   YUQING_SOAK=1 scripts/test.sh    # heavier: many more random schedules
@@ -14,6 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+# A real PostgreSQL server for the PostgreSQL store's tests (Debian's package; initdb and pg_ctl in
+# .postgres/, on 127.0.0.1). Without it those tests say so and are skipped.
+source scripts/postgres.sh start
 echo "== building (the first build compiles the dependencies: several minutes on 2 cores)" >&2
 swift build --build-tests >&2
 # One test at a time: several suites time real sockets and processes, and on two cores the suites

@@ -99,3 +99,112 @@ struct PostgresMergeTests {
         #expect(try await pg.changes(after: 0, limit: 10).entries.map(\.change) == [first])
     }
 }
+
+/// Several hub instances over one database: each is its own client with its own connections,
+/// as separate processes are.
+@Suite(.enabled(if: TestDatabase.enabled, "PostgreSQL is not available (scripts/postgres.sh starts it)"), .serialized)
+struct PostgresInstancesTests {
+    /// Eight nodes push to two instances at once, in small batches, while a puller follows the
+    /// log through a third by its cursor. The puller receives every change exactly once, at
+    /// strictly rising positions, and the instances end with one state.
+    @Test func instancesConvergeAndPullersSkipNothing() async throws {
+        let url = try await TestDatabase.fresh()
+        let a = try await PostgresHubStore.connect(url: url, schema: .sample, logger: TestDatabase.logger)
+        let b = try await PostgresHubStore.connect(url: url, schema: .sample, logger: TestDatabase.logger)
+        let c = try await PostgresHubStore.connect(url: url, schema: .sample, logger: TestDatabase.logger)
+        defer { a.close(); b.close(); c.close() }
+        #expect(a.hubID == b.hubID && b.hubID == c.hubID)
+        var made: [[Change]] = []
+        for n in 0..<8 {
+            var node = ReplicaState(id: ReplicaID("n\(n)"), schema: .sample)
+            made.append((0..<60).map { (i: Int) -> Change in
+                let key: FieldKey = i % 2 == 0 ? FieldKey("summary") : FieldKey("notes", element: "e\(i)")
+                let value: FieldValue = .text("单位\(n) 第\(i)条")
+                return node.write(.case("n\(n)-\(i % 7)"), key, value, author: "u\(n)", physicalMillis: UInt64(1000 + i))
+            })
+        }
+        let batches = made
+        let pushing = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (n, changes) in batches.enumerated() {
+                    group.addTask {
+                        for start in stride(from: 0, to: changes.count, by: 5) {
+                            _ = try await (n % 2 == 0 ? a : b).ingest(Array(changes[start..<min(start + 5, changes.count)]), from: ReplicaID("n\(n)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var cursor: Int64 = 0
+        var received: [Dot] = []
+        var positions: [Int64] = []
+        let total = made.joined().count
+        while received.count < total {
+            let page = try await c.changes(after: cursor, limit: 17)
+            for e in page.entries {
+                positions.append(e.seq)
+                received.append(e.change.dot)
+            }
+            cursor = page.entries.last?.seq ?? cursor
+            if page.entries.isEmpty {
+                if pushing.isCancelled { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            if received.count >= total { break }
+        }
+        try await pushing.value
+        #expect(Set(received) == Set(made.joined().map(\.dot)))
+        #expect(received.count == total)
+        #expect(zip(positions, positions.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(try await a.digest() == (try await b.digest()))
+        var reference = ReplicaState(id: ReplicaID("ref"), schema: .sample)
+        for ch in made.joined() { reference.apply(ch) }
+        #expect(try await c.digest() == reference.digest)
+    }
+
+    /// A push that one instance has begun and that stalls before its commit (a row it must delete
+    /// is held by another transaction) delays the pushes after it, on any instance, rather than
+    /// let them commit positions before its own: a puller meanwhile receives nothing it would
+    /// later find an earlier position behind, and afterwards receives both, in order.
+    @Test func aLateCommitIsNeverSkipped() async throws {
+        let url = try await TestDatabase.fresh()
+        let a = try await PostgresHubStore.connect(url: url, schema: .sample, logger: TestDatabase.logger)
+        let b = try await PostgresHubStore.connect(url: url, schema: .sample, logger: TestDatabase.logger)
+        defer { a.close(); b.close() }
+        var n1 = ReplicaState(id: ReplicaID("n1"), schema: .sample)
+        var n2 = ReplicaState(id: ReplicaID("n2"), schema: .sample)
+        let first = n1.write(.case("c1"), FieldKey("summary"), .text("一"), author: "u1", physicalMillis: 1)
+        _ = try await a.ingest([first], from: n1.id)
+        let head = try await a.head()
+        // Another session holds the row of `first`'s value: n1's overwrite stalls on it.
+        let blocker = PostgresClient(configuration: try PostgresURL.configuration(url))
+        let runner = Task { await blocker.run() }
+        defer { runner.cancel() }
+        let held = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        let holding = Task {
+            try await blocker.withTransaction(logger: TestDatabase.logger) { db in
+                try await db.query("SELECT 1 FROM field_value WHERE record = 'c1' FOR UPDATE", logger: TestDatabase.logger)
+                held.continuation.yield()
+                for await _ in release.stream { break }
+            }
+        }
+        for await _ in held.stream { break }
+        let overwrite = n1.write(.case("c1"), FieldKey("summary"), .text("二"), author: "u1", physicalMillis: 2)
+        let slow = Task { try await a.ingest([overwrite], from: n1.id) }
+        try await Task.sleep(for: .milliseconds(300))
+        let other = n2.write(.case("c2"), FieldKey("summary"), .text("三"), author: "u2", physicalMillis: 3)
+        let fast = Task { try await b.ingest([other], from: n2.id) }
+        try await Task.sleep(for: .milliseconds(300))
+        // Neither has committed: the puller sees nothing after the head, not `other` alone.
+        #expect(try await b.changes(after: head, limit: 10).entries.isEmpty)
+        release.continuation.yield()
+        _ = try await holding.value
+        _ = try await slow.value
+        _ = try await fast.value
+        let page = try await b.changes(after: head, limit: 10)
+        #expect(Set(page.entries.map(\.change.dot)) == [overwrite.dot, other.dot])
+        #expect(page.entries.map(\.seq) == page.entries.map(\.seq).sorted())
+    }
+}
