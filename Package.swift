@@ -109,9 +109,10 @@ let package = Package(
         .executableTarget(
             name: "yuqing-bench",
             dependencies: [
-                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingConsole", "YuqingTestSupport",
+                "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingConsole", "YuqingTestSupport", "YuqingPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -164,7 +165,8 @@ let package = Package(
         ),
         .testTarget(
             name: "YuqingPostgresTests",
-            dependencies: ["YuqingPostgres", "YuqingCore", "YuqingReplica", "YuqingTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["YuqingPostgres", "YuqingCore", "YuqingReplica", "YuqingTestSupport", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport"]),
     ],
