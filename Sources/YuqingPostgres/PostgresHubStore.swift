@@ -63,7 +63,7 @@ public final class PostgresHubStore: Sendable {
     public func ingest(_ changes: [Change], from sender: ReplicaID, limits: WaitingLimits? = WaitingLimits()) async throws -> (applied: Int, duplicates: Int, pending: Int) {
         let schema = self.schema, own = hubID, logger = self.logger
         return try await transaction { db in
-            // LOCKOFF try await db.query("SELECT pg_advisory_xact_lock(\(Self.logLock))", logger: logger)
+            try await db.query("SELECT pg_advisory_xact_lock(\(Self.logLock))", logger: logger)
             var store = PostgresMergeStore()
             // Every waiting change (their number is bounded by the waiting limits).
             var waiting: [Change] = []

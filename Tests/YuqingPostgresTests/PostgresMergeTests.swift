@@ -192,11 +192,20 @@ struct PostgresInstancesTests {
         }
         for await _ in held.stream { break }
         let overwrite = n1.write(.case("c1"), FieldKey("summary"), .text("二"), author: "u1", physicalMillis: 2)
+        /// Waits until `n` sessions of this database wait for a lock.
+        func waitForLockWaiters(_ n: Int) async throws {
+            for _ in 0..<2000 {
+                let rows = try await blocker.query("SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                for try await count in rows.decode(Int64.self) where count >= n { return }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            Issue.record("\(n) sessions never waited for a lock")
+        }
         let slow = Task { try await a.ingest([overwrite], from: n1.id) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitForLockWaiters(1)  // the overwrite, on the held row
         let other = n2.write(.case("c2"), FieldKey("summary"), .text("三"), author: "u2", physicalMillis: 3)
         let fast = Task { try await b.ingest([other], from: n2.id) }
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitForLockWaiters(2)  // and the other push, on the log lock
         // Neither has committed: the puller sees nothing after the head, not `other` alone.
         #expect(try await b.changes(after: head, limit: 10).entries.isEmpty)
         release.continuation.yield()
