@@ -33,12 +33,7 @@ public enum Merge {
             return .duplicate
         }
         if let own, change.dot.replica == own { throw MergeRefusal.foreignOwnDot(change.dot, own: own) }
-        var missing: Dot?
-        for dot in change.context where !(try store.isApplied(try store.key(dot.replica), dot.counter)) {
-            missing = dot
-            break
-        }
-        guard let missing else {
+        guard let missing = try firstMissing(change, in: &store) else {
             try applyReady(change, key, into: &store, run: &run, log: log, schema: schema)
             return .applied
         }
@@ -71,12 +66,7 @@ public enum Merge {
                                              schema: Schema) throws -> Int {
         var applied = 0
         for p in parked {
-            var missing: Dot?
-            for dot in p.change.context where !(try store.isApplied(try store.key(dot.replica), dot.counter)) {
-                missing = dot
-                break
-            }
-            if let missing {
+            if let missing = try firstMissing(p.change, in: &store) {
                 try store.park(p.change, p.key, needing: missing, logged: p.logged, origin: p.origin)
             } else {
                 try applyReady(p.change, p.key, into: &store, run: &run, log: p.logged, schema: schema)
@@ -84,6 +74,12 @@ public enum Merge {
             }
         }
         return applied
+    }
+
+    /// The first dot of the change's context not applied yet, or nil when it is ready.
+    static func firstMissing<S: MergeStore>(_ change: Change, in store: inout S) throws -> Dot? {
+        for dot in change.context where !(try store.isApplied(try store.key(dot.replica), dot.counter)) { return dot }
+        return nil
     }
 
     /// Applies a change whose context has been applied (a local write, a record's history

@@ -32,7 +32,7 @@ struct PostgresIngest: AsyncParsableCommand {
         var yuqing: [Double] = [], plain: [Double] = []
         for round in 1...rounds {
             note("postgres ingest: round \(round)/\(rounds)")
-            let hubURL = try await Self.freshDatabase(url, logger: logger)
+            let hubURL = try await freshPostgresDatabase(url, prefix: "bench")
             var stores: [PostgresHubStore] = []
             for _ in 0..<instances { stores.append(try await PostgresHubStore.connect(url: hubURL, schema: CaseSchema.schema, logger: logger)) }
             let all = stores
@@ -56,8 +56,8 @@ struct PostgresIngest: AsyncParsableCommand {
             for s in stores { s.close() }
             yuqing.append(Double(total) / t)
 
-            let plainURL = try await Self.freshDatabase(url, logger: logger)
-            let client = PostgresClient(configuration: try Self.configuration(plainURL))
+            let plainURL = try await freshPostgresDatabase(url, prefix: "bench")
+            let client = PostgresClient(configuration: try PostgresURL.configuration(plainURL))
             let tp = try await withThrowingTaskGroup(of: Double.self) { group in
                 group.addTask { await client.run(); return 0 }
                 try await client.query("""
@@ -99,24 +99,5 @@ struct PostgresIngest: AsyncParsableCommand {
             | **ratio** | **\(fmt(ratio * 100, 0))%** | target ≥ 50% |
 
             """)
-    }
-
-    static func configuration(_ url: String) throws -> PostgresClient.Configuration {
-        guard let u = URLComponents(string: url), let host = u.host, let user = u.user else { throw BenchError("'\(url)' is not a PostgreSQL URL") }
-        return PostgresClient.Configuration(host: host, port: u.port ?? 5432, username: user, password: u.password,
-                                            database: String(u.path.dropFirst()), tls: .disable)
-    }
-
-    static func freshDatabase(_ url: String, logger: Logger) async throws -> String {
-        let name = "bench_\(UInt64.random(in: 0...UInt64.max))"
-        let client = PostgresClient(configuration: try configuration(url))
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            group.cancelAll()
-        }
-        var u = URLComponents(string: url)!
-        u.path = "/" + name
-        return u.string!
     }
 }

@@ -21,19 +21,7 @@ enum TestDatabase {
     static let enabled = url != nil
 
     /// Creates an empty database and returns its URL.
-    static func fresh() async throws -> String {
-        let admin = try #require(url)
-        let name = "t_\(UInt64.random(in: 0...UInt64.max))"
-        let client = PostgresClient(configuration: try PostgresURL.configuration(admin))
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
-            group.cancelAll()
-        }
-        var u = URLComponents(string: admin)!
-        u.path = "/" + name
-        return u.string!
-    }
+    static func fresh() async throws -> String { try await freshPostgresDatabase(try #require(url), prefix: "t") }
 
     static let logger = Logger(label: "test.postgres")
 }
