@@ -82,7 +82,7 @@ let package = Package(
         // the same merge (YuqingCore's Merge) over its tables.
         .target(
             name: "YuqingPostgres",
-            dependencies: ["YuqingCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["YuqingCore", "YuqingReplica", "YuqingHub", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // The office's work on a replica: routine reports, statistics, search (SQLite FTS5, trigram),
         // exports (CSV, XLSX, printable forms) and the two languages.
@@ -123,6 +123,7 @@ let package = Package(
             name: "yuqing",
             dependencies: [
                 "YuqingCore", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSync", "YuqingHub", "YuqingSecurity", "YuqingOffice", "YuqingConsole",
+                "YuqingPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

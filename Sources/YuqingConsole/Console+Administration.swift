@@ -78,7 +78,7 @@ extension Console {
         }
         let name = form["name"], now = v.now, author = HubEnrolment.operatorAuthor
         do {
-            let code = try await replica.offload { r in try HubEnrolment.issue(on: r, unit: unit, user: user, roles: roles, name: name, validHours: hours, now: now, author: author) }
+            let code = try await HubEnrolment.issue(on: hub, unit: unit, user: user, roles: roles, name: name, validHours: hours, now: now, author: author)
             logger.notice("enrolment code made in the console", metadata: ["console.user": "\(v.user.id)", "hub.unit": "\(unit)", "hub.user": "\(user)"])
             return try await devicesPage(v, code: (code, "\(user)@\(unit)"))
         } catch let e as WorkflowError {
@@ -92,7 +92,7 @@ extension Console {
         try v.require(v.isOperator, "Revoking devices", zh: "吊销设备")
         let now = v.now
         do {
-            _ = try await replica.offload { r in try HubEnrolment.revoke(on: r, device: id, now: now) }
+            _ = try await HubEnrolment.revoke(on: hub, device: id, now: now)
         } catch let e as WorkflowError { throw ConsoleError(.notFound, e.message, zh: e.chinese) }
         logger.notice("device revoked in the console", metadata: ["console.user": "\(v.user.id)", "hub.device": "\(id)"])
         return Self.seeOther("/console/devices")

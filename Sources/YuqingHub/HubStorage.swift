@@ -53,10 +53,23 @@ public protocol HubStorage: Sendable {
     /// Seals the hub's own changes not sealed yet (operator resolutions, configuration written
     /// at the hub) with `sign`, which makes one seal of a run.
     func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws
-    /// Writes as the hub (`operator@hub`): device records at enrolment.
-    func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)]) async throws
+    /// Writes under the hub's id, attributed to `author`: device records at enrolment, the
+    /// organisation the operator changes.
+    func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)], author: String) async throws
+    /// Every record of the given kinds, from one snapshot (the organisation).
+    func views(kinds: [String]) async throws -> [RecordView]
     /// Removes and returns a one-time setting (an enrolment code), or nil when there is none.
     func takeSetting(_ key: String) async throws -> String?
+    /// A setting of the hub (not replicated), or nil.
+    func setting(_ key: String) async throws -> String?
+    func setSetting(_ key: String, _ value: String) async throws
+}
+
+extension HubStorage {
+    /// Writes as the hub's operator (`operator@hub`).
+    public func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)]) async throws {
+        try await writeAsHub(writes, author: "operator@hub")
+    }
 }
 
 /// The hub's replica in one SQLite file (the default; zero set-up).
@@ -75,6 +88,12 @@ public struct SQLiteHubStorage: HubStorage {
         }
         try replica.buildScopesIfNeeded()
         self.replica = replica
+    }
+
+    /// The hub over a replica opened already (the operator's commands).
+    public init(replica: Replica, waitingLimits: WaitingLimits = WaitingLimits()) {
+        self.replica = replica
+        self.waitingLimits = waitingLimits
     }
 
     public var hubID: ReplicaID { replica.id }
@@ -100,11 +119,17 @@ public struct SQLiteHubStorage: HubStorage {
         }
     }
 
-    public func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)]) async throws {
-        try await replica.offload { r in _ = try r.write(writes.map { Replica.Write($0.0, $0.1, $0.2) }, author: "operator@hub") }
+    public func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)], author: String) async throws {
+        try await replica.offload { r in _ = try r.write(writes.map { Replica.Write($0.0, $0.1, $0.2) }, author: author) }
     }
 
+    public func views(kinds: [String]) async throws -> [RecordView] { try await replica.offload { try $0.views(kinds: kinds) } }
+
     public func takeSetting(_ key: String) async throws -> String? { try await replica.offload { try $0.takeAttribute(key) } }
+
+    public func setting(_ key: String) async throws -> String? { try await replica.offload { try $0.attribute(key) } }
+
+    public func setSetting(_ key: String, _ value: String) async throws { try await replica.offload { try $0.setAttribute(key, value) } }
 
     public func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
         -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)

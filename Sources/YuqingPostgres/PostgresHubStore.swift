@@ -14,6 +14,8 @@ import YuqingCore
 public final class PostgresHubStore: Sendable {
     public let hubID: ReplicaID
     public let schema: Schema
+    /// How many pushed changes may wait for changes never received.
+    public let waitingLimits: WaitingLimits
     let client: PostgresClient
     let logger: Logger
     let runner: Task<Void, Never>
@@ -22,14 +24,16 @@ public final class PostgresHubStore: Sendable {
 
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`), runs the
     /// migrations not run yet, and takes the hub id stored there (made on first use).
-    public static func connect(url: String, schema: Schema, logger: Logger) async throws -> PostgresHubStore {
+    public static func connect(url: String, schema: Schema, waitingLimits: WaitingLimits = WaitingLimits(), logger: Logger) async throws -> PostgresHubStore {
         let config = try PostgresURL.configuration(url)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let runner = Task { await client.run() }
         do {
             try await PostgresMigrations.run(client, logger: logger)
             let id = try await Self.hubID(client, logger: logger)
-            return PostgresHubStore(hubID: id, schema: schema, client: client, logger: logger, runner: runner)
+            let store = PostgresHubStore(hubID: id, schema: schema, waitingLimits: waitingLimits, client: client, logger: logger, runner: runner)
+            try await store.buildScopesIfNeeded()
+            return store
         } catch {
             runner.cancel()
             throw PostgresHubError("cannot use the PostgreSQL database at \(PostgresURL.redacted(url)): \(PostgresHubError.describe(error)). Check that the server runs and the URL is right (postgres://USER@HOST:PORT/DATABASE)",
@@ -37,9 +41,10 @@ public final class PostgresHubStore: Sendable {
         }
     }
 
-    init(hubID: ReplicaID, schema: Schema, client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
+    init(hubID: ReplicaID, schema: Schema, waitingLimits: WaitingLimits, client: PostgresClient, logger: Logger, runner: Task<Void, Never>) {
         self.hubID = hubID
         self.schema = schema
+        self.waitingLimits = waitingLimits
         self.client = client
         self.logger = logger
         self.runner = runner
@@ -60,52 +65,74 @@ public final class PostgresHubStore: Sendable {
     // MARK: Merging
 
     /// Merges changes pushed by `sender` durably, all or none; re-sent changes are no-ops.
-    public func ingest(_ changes: [Change], from sender: ReplicaID, limits: WaitingLimits? = WaitingLimits()) async throws -> (applied: Int, duplicates: Int, pending: Int) {
-        let schema = self.schema, own = hubID, logger = self.logger
+    /// `seals` (checked by the caller) are stored in the same transaction.
+    public func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal] = [], limits: WaitingLimits? = WaitingLimits()) async throws
+        -> (applied: Int, duplicates: Int, pending: Int)
+    {
+        let own = hubID
         return try await transaction { db in
             try await db.query("SELECT pg_advisory_xact_lock(\(Self.logLock))", logger: logger)
-            var store = PostgresMergeStore()
-            // Every waiting change (their number is bounded by the waiting limits).
-            var waiting: [Change] = []
-            let rows = try await db.query("SELECT body, logged, origin, need_rid, need_counter FROM waiting_change", logger: logger)
-            for try await (body, logged, origin, needRid, needCounter) in rows.decode((String, Bool, String, String, Int64).self) {
-                let change = try Codec.change(body)
-                let need = Dot(replica: ReplicaID(needRid), counter: UInt64(needCounter))
-                store.park(change, change.dot.replica, needing: need, logged: logged, origin: ReplicaID(origin))
-                store.waitingAtStart.insert(change.dot)
-                waiting.append(change)
-            }
-            let named = PostgresMergeStore.dotsNamed(by: changes, waiting: waiting)
-            let pushed = Set(changes.map(\.dot))
-            let rids = named.map(\.replica.rawValue), counters = named.map { Int64($0.counter) }
-            let held = try await db.query("""
-                SELECT l.rid, l.counter, l.body FROM log l JOIN unnest(\(rids)::text[], \(counters)::int8[]) AS d(rid, counter)
-                ON l.rid = d.rid AND l.counter = d.counter
-                """, logger: logger)
-            for try await (rid, counter, body) in held.decode((String, Int64, String).self) {
-                let dot = Dot(replica: ReplicaID(rid), counter: UInt64(counter))
-                // Only the pushed dots are compared with what is held (the dot-reuse check).
-                store.applied[dot] = pushed.contains(dot) ? try Codec.change(body) : .some(nil)
-            }
-            var run = Merge.Run<ReplicaID>()
-            var applied = 0, duplicates = 0
-            do {
-                for change in changes {
-                    switch try Merge.apply(change, into: &store, run: &run, log: true, origin: sender, own: own, limits: limits, schema: schema) {
-                    case .applied: applied += 1
-                    case .duplicate: duplicates += 1
-                    case .pending: break
-                    }
-                }
-                applied += try Merge.drain(&store, run: &run, schema: schema)
-            }
-            try await Self.write(store, db, logger: logger)
-            return (applied, duplicates, store.waitingTotal)
+            let merged = try await merge(db, changes, sender: sender, own: own, limits: limits)
+            try await Self.storeSeals(seals, db, logger: logger)
+            return (merged.applied, merged.duplicates, merged.pending)
         }
     }
 
-    /// Writes what one merge did: one statement per table.
-    static func write(_ store: PostgresMergeStore, _ db: PostgresConnection, logger: Logger) async throws {
+    /// What one merge did: counts, and the changes logged with their positions.
+    struct Merged {
+        var applied = 0, duplicates = 0, pending = 0
+        var logged: [(change: Change, seq: Int64)] = []
+    }
+
+    /// Merges `changes` inside a transaction that holds the log lock: reads what the batch names,
+    /// merges in memory, writes one statement per table, then brings the grants of partial
+    /// replication up to date. `own`: refuse changes under this id (a push; nil for the hub's
+    /// own writes).
+    func merge(_ db: PostgresConnection, _ changes: [Change], sender: ReplicaID, own: ReplicaID?, limits: WaitingLimits?) async throws -> Merged {
+        var store = PostgresMergeStore()
+        // Every waiting change (their number is bounded by the waiting limits).
+        var waiting: [Change] = []
+        let rows = try await db.query("SELECT body, logged, origin, need_rid, need_counter FROM waiting_change", logger: logger)
+        for try await (body, logged, origin, needRid, needCounter) in rows.decode((String, Bool, String, String, Int64).self) {
+            let change = try Codec.change(body)
+            let need = Dot(replica: ReplicaID(needRid), counter: UInt64(needCounter))
+            store.park(change, change.dot.replica, needing: need, logged: logged, origin: ReplicaID(origin))
+            store.waitingAtStart.insert(change.dot)
+            waiting.append(change)
+        }
+        let named = PostgresMergeStore.dotsNamed(by: changes, waiting: waiting)
+        let pushed = Set(changes.map(\.dot))
+        let rids = named.map(\.replica.rawValue), counters = named.map { Int64($0.counter) }
+        let held = try await db.query("""
+            SELECT l.rid, l.counter, l.body FROM log l JOIN unnest(\(rids)::text[], \(counters)::int8[]) AS d(rid, counter)
+            ON l.rid = d.rid AND l.counter = d.counter
+            """, logger: logger)
+        for try await (rid, counter, body) in held.decode((String, Int64, String).self) {
+            let dot = Dot(replica: ReplicaID(rid), counter: UInt64(counter))
+            // Only the pushed dots are compared with what is held (the dot-reuse check).
+            store.applied[dot] = pushed.contains(dot) ? try Codec.change(body) : .some(nil)
+        }
+        var run = Merge.Run<ReplicaID>()
+        var out = Merged()
+        do {
+            for change in changes {
+                switch try Merge.apply(change, into: &store, run: &run, log: true, origin: sender, own: own, limits: limits, schema: schema) {
+                case .applied: out.applied += 1
+                case .duplicate: out.duplicates += 1
+                case .pending: break
+                }
+            }
+            out.applied += try Merge.drain(&store, run: &run, schema: schema)
+        }
+        out.logged = try await Self.write(store, db, logger: logger)
+        out.pending = store.waitingTotal
+        try await updateScopes(db, out.logged)
+        return out
+    }
+
+    /// Writes what one merge did: one statement per table. Returns the changes logged, in log
+    /// order, with their positions.
+    static func write(_ store: PostgresMergeStore, _ db: PostgresConnection, logger: Logger) async throws -> [(change: Change, seq: Int64)] {
         if !store.removedValues.isEmpty {
             let r = store.removedValues
             try await db.query("""
@@ -140,15 +167,22 @@ public final class PostgresHubStore: Sendable {
                   \(parked.map(\.need.replica.rawValue))::text[], \(parked.map { Int64($0.need.counter) })::int8[])
                 """, logger: logger)
         }
-        if !store.appended.isEmpty {
-            let l = store.appended
-            // In the order merged: positions are given in the order of the rows' ordinality.
-            try await db.query("""
-                INSERT INTO log (rid, counter, body)
-                SELECT rid, counter, body FROM unnest(\(l.map(\.dot.replica.rawValue))::text[], \(l.map { Int64($0.dot.counter) })::int8[],
-                  \(try l.map { try Codec.text($0) })::text[]) WITH ORDINALITY AS d(rid, counter, body, n) ORDER BY n
-                """, logger: logger)
-        }
+        guard !store.appended.isEmpty else { return [] }
+        let l = store.appended
+        // In the order merged: positions are given in the order of the rows' ordinality.
+        let rows = try await db.query("""
+            INSERT INTO log (rid, counter, kind, record, body)
+            SELECT rid, counter, kind, record, body FROM unnest(\(l.map(\.dot.replica.rawValue))::text[], \(l.map { Int64($0.dot.counter) })::int8[],
+              \(l.map(\.record.kind))::text[], \(l.map(\.record.id))::text[], \(try l.map { try Codec.text($0) })::text[])
+              WITH ORDINALITY AS d(rid, counter, kind, record, body, n) ORDER BY n
+            RETURNING rid, counter, seq
+            """, logger: logger)
+        var seqs: [Dot: Int64] = [:]
+        for try await (rid, counter, seq) in rows.decode((String, Int64, Int64).self) { seqs[Dot(replica: ReplicaID(rid), counter: UInt64(counter))] = seq }
+        return try l.map { c in
+            guard let seq = seqs[c.dot] else { throw PostgresHubError("the log gave no position for \(c.dot)", zh: "日志没有给出 \(c.dot) 的位置") }
+            return (c, seq)
+        }.sorted { $0.seq < $1.seq }
     }
 
     /// Runs `body` in a transaction; an error of `body` is thrown as it is (rolled back).
@@ -203,15 +237,34 @@ public final class PostgresHubStore: Sendable {
         return 0
     }
 
-    /// Every field's values in the order the state digest reads them (byte order of the keys).
-    func forEachField(onlyConflicting: Bool, _ body: (RecordRef, FieldKey, [Sibling]) -> Void) async throws {
-        let filter = onlyConflicting ? """
+    /// Which values ``forEachField(_:_:)`` reads.
+    enum FieldFilter {
+        case all
+        /// Fields holding two values or more.
+        case conflicting
+        /// What a unit may see: records of kinds everyone sees, and those granted to it.
+        case unit(String)
+    }
+
+    /// Every field's values that `filter` keeps, in the order the state digest reads them (byte
+    /// order of the keys), from one snapshot.
+    func forEachField(_ filter: FieldFilter, _ body: (RecordRef, FieldKey, [Sibling]) -> Void) async throws {
+        let order = #"ORDER BY kind COLLATE "C", record COLLATE "C", field COLLATE "C", elem COLLATE "C""#
+        let query: PostgresQuery = switch filter {
+        case .all: "SELECT kind, record, field, elem, body FROM field_value \(unescaped: order)"
+        case .conflicting: """
+            SELECT kind, record, field, elem, body FROM field_value
             WHERE (kind, record, field, elem) IN (SELECT kind, record, field, elem FROM field_value GROUP BY kind, record, field, elem HAVING count(*) > 1)
-            """ : ""
-        let rows = try await client.query(PostgresQuery(unsafeSQL: """
-            SELECT kind, record, field, elem, body FROM field_value \(filter)
-            ORDER BY kind COLLATE "C", record COLLATE "C", field COLLATE "C", elem COLLATE "C"
-            """), logger: logger)
+            \(unescaped: order)
+            """
+        case .unit(let unit): """
+            SELECT kind, record, field, elem, body FROM field_value v
+            WHERE kind = ANY(\(schema.unscopedKinds)::text[])
+               OR EXISTS (SELECT 1 FROM scope_grant g WHERE g.unit = \(unit) AND g.kind = v.kind AND g.record = v.record AND g.revoked IS NULL)
+            \(unescaped: order)
+            """
+        }
+        let rows = try await client.query(query, logger: logger)
         var current: (RecordRef, FieldKey)?
         var siblings: [Sibling] = []
         for try await (kind, record, field, elem, text) in rows.decode((String, String, String, String, String).self) {
@@ -229,7 +282,7 @@ public final class PostgresHubStore: Sendable {
     /// The state digest (`Protocol/sync.md` §9), equal on converged replicas.
     public func digest() async throws -> String {
         var digest = StateDigest(schema: schema)
-        try await forEachField(onlyConflicting: false) { digest.add(record: $0, field: $1, siblings: $2) }
+        try await forEachField(.all) { digest.add(record: $0, field: $1, siblings: $2) }
         return digest.finalize()
     }
 
@@ -237,7 +290,7 @@ public final class PostgresHubStore: Sendable {
     public func conflicts() async throws -> [Conflict] {
         var out: [Conflict] = []
         let schema = self.schema
-        try await forEachField(onlyConflicting: true) { record, field, siblings in
+        try await forEachField(.conflicting) { record, field, siblings in
             if let c = Conflict.detect(record: record, field: field, siblings: siblings, rule: schema.rule(for: record, field)) { out.append(c) }
         }
         return out

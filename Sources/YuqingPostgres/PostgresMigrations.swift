@@ -15,6 +15,23 @@ enum PostgresMigrations {
         CREATE INDEX waiting_change_need ON waiting_change (need_rid, need_counter);
         CREATE TABLE hub_meta (key text PRIMARY KEY, value text NOT NULL);
         """,
+        // 2: what the hub of cases needs besides the merge: the log by record (partial
+        // replication reads a unit's records through it), the seals of the devices' runs, the
+        // grants of partial replication, one-time settings (enrolment codes), and an index for
+        // the evidence a case names. The records of rows logged before are taken from their bodies.
+        """
+        ALTER TABLE log ADD COLUMN kind text NOT NULL DEFAULT '', ADD COLUMN record text NOT NULL DEFAULT '';
+        UPDATE log SET kind = (body::jsonb) -> 'record' ->> 'kind', record = (body::jsonb) -> 'record' ->> 'id';
+        CREATE INDEX log_record ON log (kind, record, seq);
+        CREATE INDEX log_kind ON log (kind, seq);
+        CREATE INDEX field_value_elem ON field_value (kind, field, elem);
+        CREATE TABLE seal (replica text NOT NULL, first bigint NOT NULL, last bigint NOT NULL, signature text NOT NULL,
+          PRIMARY KEY (replica, first, last));
+        CREATE TABLE scope_grant (unit text NOT NULL, kind text NOT NULL, record text NOT NULL, granted bigint NOT NULL, revoked bigint,
+          PRIMARY KEY (unit, kind, record));
+        CREATE INDEX scope_grant_record ON scope_grant (kind, record);
+        CREATE TABLE hub_setting (key text PRIMARY KEY, value text NOT NULL);
+        """,
     ]
 
     static func run(_ client: PostgresClient, logger: Logger) async throws {

@@ -21,6 +21,15 @@ public struct ScopedPage: Sendable {
     public var restored: [RecordRef]
     /// Records that stopped being visible after the cursor: the node removes them.
     public var purged: [RecordRef]
+
+    package init(entries: [(seq: Int64, change: Change)], head: Int64, more: Bool, next: Int64, restored: [RecordRef], purged: [RecordRef]) {
+        self.entries = entries
+        self.head = head
+        self.more = more
+        self.next = next
+        self.restored = restored
+        self.purged = purged
+    }
 }
 
 extension Replica {

@@ -48,6 +48,12 @@ public struct ApplyResult: Sendable, Hashable {
     public var purge = Replica.Purge()
     /// Records rebuilt from their whole history (visible again, or for the first time).
     public var restored = 0
+
+    package init(applied: Int, duplicates: Int, pending: Int = 0) {
+        self.applied = applied
+        self.duplicates = duplicates
+        self.pending = pending
+    }
 }
 
 /// One replica in one SQLite file (WAL mode): records' field values, the change log, the seen

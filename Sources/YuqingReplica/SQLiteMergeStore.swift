@@ -126,7 +126,7 @@ struct SQLiteMergeStore: MergeStore {
 
 extension ReplicaError {
     /// A batch the merge refused, as the replica's error with the same meaning.
-    init(_ refusal: MergeRefusal) {
+    package init(_ refusal: MergeRefusal) {
         let code: Code = switch refusal.code {
         case .dotReused: .dotReused
         case .foreignOwnDot: .foreignOwnDot

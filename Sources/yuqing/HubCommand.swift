@@ -17,20 +17,29 @@ struct HubCommand: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: L("Serve the sync protocol over HTTP, storing in an SQLite file.",
-                        zh: "通过HTTP提供同步服务，数据存于SQLite文件。"),
+            abstract: L("Serve the sync protocol over HTTP, storing in an SQLite file (or PostgreSQL).",
+                        zh: "通过HTTP提供同步服务，数据存于SQLite文件（或PostgreSQL）。"),
             discussion: L("""
                 Stops cleanly on SIGINT or SIGTERM. The database is created on first use, and beside it
                 the hub's key (HUB.sqlite.hub.key), which signs what the hub writes, and the operator's
                 key (HUB.sqlite.operator.key), which the operator's commands sign with (--operator-key).
                 Only enrolled devices and the operator are served (`yuqing hub enrol`).
+
+                With --postgres URL --files PATH the hub stores in PostgreSQL instead, and several
+                instances may serve one database at once (behind a load balancer): give them all the
+                same URL and the same PATH on shared storage (PATH.hub.key, PATH.operator.key, the
+                evidence in PATH.blobs/). The web console is served with --db only.
                 """, zh: """
                 收到SIGINT或SIGTERM时正常停止。数据库在首次使用时创建，并在其旁生成中心密钥
                 （HUB.sqlite.hub.key，用于签署中心写入的内容）和运维人员密钥（HUB.sqlite.operator.key，
                 运维人员命令用它签名，见 --operator-key）。只为已注册的设备和运维人员提供服务（`yuqing hub enrol`）。
+
+                使用 --postgres URL --files PATH 时，中心改用PostgreSQL存储，多个实例可同时为同一数据库提供服务
+                （置于负载均衡之后）：所有实例须使用相同的URL和共享存储上相同的PATH（PATH.hub.key、
+                PATH.operator.key，证据目录 PATH.blobs/）。网页控制台仅在使用 --db 时提供。
                 """))
 
-        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @OptionGroup var store: HubStoreOptions
         @Option(help: ArgumentHelp(L("The address to listen on (loopback by default).", zh: "监听地址（默认仅本机回环地址）。"))) var host = "127.0.0.1"
         @Option(help: ArgumentHelp(L("The TCP port to listen on.", zh: "监听的TCP端口。"))) var port: Int
         @Option(help: ArgumentHelp(L("Log level: trace, debug, info, notice, warning, error.",
@@ -81,40 +90,50 @@ struct HubCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let storage = try SQLiteHubStorage(path: db, waitingLimits: WaitingLimits(perReplica: maxWaitingPerReplica), schema: CaseSchema.schema)
             var logger = Logger(label: "yuqing.hub")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let host = host, db = db
+            let limits = WaitingLimits(perReplica: maxWaitingPerReplica)
+            if try await store.withPostgres(waitingLimits: limits, logger: logger, { pg in try await serve(pg, console: nil, logger: logger) }) != nil { return }
+            let db = store.db ?? ""
+            let storage = try SQLiteHubStorage(path: db, waitingLimits: limits, schema: CaseSchema.schema)
+            try await serve(storage, console: noConsole ? nil : storage, logger: logger)
+        }
+
+        /// Serves from `storage`; the console with `console` (it reads the hub's SQLite file).
+        func serve(_ storage: some HubStorage, console consoleStorage: SQLiteHubStorage?, logger: Logger) async throws {
+            let host = host, base = store.base
             let security: HubSecurity?
-            do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: db) } catch let e as SecurityError { throw CLIError(e) }
+            do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: base) } catch let e as SecurityError { throw CLIError(e) }
             var tls: HubTLS?
             if let tlsCert, let tlsKey {
                 do { tls = try HubTLS(certificate: tlsCert, key: tlsKey, ca: tlsCa) } catch let e as TLSFileError { throw CLIError(e) }
                 // What `hub enrol --out` puts in code files, for the nodes to pin.
-                try storage.replica.setAttribute(HubTLS.pinSetting, tls!.pinnedPEM)
+                try await storage.setSetting(HubTLS.pinSetting, tls!.pinnedPEM)
             }
             // The readiness line below is read by scripts (`listening on …`): it stays in English.
             let transport = tls.map { "HTTPS, nodes pin certificate sha256 \($0.fingerprint.prefix(16))" }
                 ?? "plain HTTP\(HubClient.isLoopback(host) ? ", loopback only" : "")"
             let scheme = tls == nil ? "http" : "https"
-            let mode = security.map { "enrolled devices only; hub key \($0.hubKey.publicKey.fingerprint), operator key \(HubSecurity.operatorKeyPath(forDatabase: db))" }
+            let mode = security.map { "enrolled devices only; hub key \($0.hubKey.publicKey.fingerprint), operator key \(HubSecurity.operatorKeyPath(forDatabase: base))" }
                 ?? "WITHOUT AUTHENTICATION: anyone who reaches it may read and write everything"
-            var configuration = HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: db),
+            var configuration = HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: base),
                                                  evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security, tls: tls)
             var console: Console?
-            if !noConsole {
+            if let consoleStorage {
                 let accounts: ConsoleAccounts
-                do { accounts = try ConsoleAccounts(path: ConsoleAccounts.path(forHubDatabase: db)) } catch let e as ConsoleError { throw CLIError(e) }
+                do { accounts = try ConsoleAccounts(path: ConsoleAccounts.path(forHubDatabase: base)) } catch let e as ConsoleError { throw CLIError(e) }
                 configuration.onDeviceSeen = { device in await accounts.deviceSeen(device, now: Int64(Date().timeIntervalSince1970 * 1000)) }
-                console = Console(hub: storage, accounts: accounts,
+                console = Console(hub: consoleStorage, accounts: accounts,
                                   configuration: ConsoleConfiguration(staleAfter: .seconds(staleHours * 3600), secureCookies: tls != nil),
                                   blobs: configuration.blobs, logger: logger)
             }
-            let consoleServed = console != nil, routes = console
+            let consoleServed = console != nil, onPostgres = store.postgres != nil
+            let routes = console, described = store.described
             let app = buildHubApplication(
                 configuration: configuration, storage: storage, logger: logger, routes: { router in routes?.register(on: router) },
                 onServerRunning: { port in
-                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (database \(db))\(!consoleServed ? "" : "; console at \(scheme)://\(host):\(port)/console/")")
+                    let note = consoleServed ? "; console at \(scheme)://\(host):\(port)/console/" : onPostgres ? "; no console (it is served with --db only)" : ""
+                    say("yuqing hub \(storage.hubID) listening on \(scheme)://\(host):\(port) (\(transport)); \(mode) (\(described))\(note)")
                 })
             do {
                 try await app.runService()
@@ -171,7 +190,7 @@ struct HubCommand: AsyncParsableCommand {
                 节点只能出示一次注册码（`yuqing node init … --code CODE` 或 `yuqing node enrol --code CODE`）；
                 超过 --valid-hours 后失效。
                 """))
-        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @OptionGroup var store: HubStoreOptions
         @Option(help: ArgumentHelp(L("The unit the device works for.", zh: "设备所属的单位。"))) var unit: String
         @Option(help: ArgumentHelp(L("The user who works on it.", zh: "使用该设备的用户。"))) var user: String
         @Option(name: .customLong("role"), help: ArgumentHelp(L("The user's roles when the user is new: \(Role.names); repeat for more.",
@@ -194,13 +213,14 @@ struct HubCommand: AsyncParsableCommand {
             if let e = Identifier.error(unit, what: "unit") { throw CLIError("--unit: \(e.message)", zh: "--unit：\(e.chinese)") }
             if let e = Identifier.error(user, what: "user") { throw CLIError("--user: \(e.message)", zh: "--user：\(e.chinese)") }
             let parsed = try NodeCommand.roles(roles)
-            let hub = try HubCommand.openHub(db)
-            let code: String
-            do {
-                code = try HubEnrolment.issue(on: hub, unit: unit, user: user, roles: parsed, name: name, validHours: validHours,
-                                              now: Int64(Date().timeIntervalSince1970 * 1000))
-            } catch let e as WorkflowError { throw CLIError(e) }
-            var pin = try hub.attribute(HubTLS.pinSetting)
+            let (unit, user, name, validHours) = (unit, user, name, validHours)
+            var (code, pin): (String, String?) = try await store.withStorage { hub in
+                do {
+                    return (try await HubEnrolment.issue(on: hub, unit: unit, user: user, roles: parsed, name: name, validHours: validHours,
+                                                         now: Int64(Date().timeIntervalSince1970 * 1000)),
+                            try await hub.setting(HubTLS.pinSetting))
+                } catch let e as WorkflowError { throw CLIError(e) }
+            }
             if let hubCert {
                 guard let text = try? String(contentsOfFile: hubCert, encoding: .utf8), !PEM.certificateBlocks(text).isEmpty else {
                     throw CLIError("cannot read a certificate from \(hubCert); give a PEM file (-----BEGIN CERTIFICATE-----)",
@@ -233,12 +253,11 @@ struct HubCommand: AsyncParsableCommand {
 
     struct Devices: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: L("List the enrolled devices.", zh: "列出已注册的设备。"))
-        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @OptionGroup var store: HubStoreOptions
         @Flag(help: ArgumentHelp(L("Print JSON.", zh: "以JSON格式输出。"))) var json = false
 
         func run() async throws {
-            let hub = try HubCommand.openHub(db)
-            let devices = try hub.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).sorted { $0.id < $1.id }
+            let devices = try await store.withStorage { try await $0.views(kinds: [CaseSchema.Kind.device]) }.compactMap(Device.init).sorted { $0.id < $1.id }
             if json {
                 return try printJSON(devices.map { d -> [String: Any] in
                     ["device": d.id, "unit": d.unit, "user": d.user, "public_key": d.publicKey,
@@ -259,13 +278,15 @@ struct HubCommand: AsyncParsableCommand {
             abstract: L("Revoke a device: the hub serves it no more.", zh: "吊销设备：中心不再为其提供服务。"),
             discussion: L("What it pushed before stays, attributed to it. A lost or stolen device is revoked at once.",
                           zh: "该设备此前推送的内容仍然保留，并记在该设备名下。设备丢失或被盗时应立即吊销。"))
-        @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的SQLite数据库文件。"), valueName: "path")) var db: String
+        @OptionGroup var store: HubStoreOptions
         @Argument(help: ArgumentHelp(L("The device's id (as `yuqing hub devices` lists it).", zh: "设备ID（见 `yuqing hub devices` 的列表）。"))) var device: String
 
         func run() async throws {
-            let hub = try HubCommand.openHub(db)
+            let device = device
             let outcome: (device: Device, revoked: Bool)
-            do { outcome = try HubEnrolment.revoke(on: hub, device: device, now: Int64(Date().timeIntervalSince1970 * 1000)) } catch let e as WorkflowError {
+            do {
+                outcome = try await store.withStorage { try await HubEnrolment.revoke(on: $0, device: device, now: Int64(Date().timeIntervalSince1970 * 1000)) }
+            } catch let e as WorkflowError {
                 throw CLIError(e.message + " (`yuqing hub devices` lists them)", zh: e.chinese + "（`yuqing hub devices` 可列出已注册设备）")
             }
             let d = outcome.device
