@@ -152,8 +152,9 @@ let package = Package(
         ),
         .testTarget(
             name: "YuqingHubTests",
-            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport",
-                           .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")]
+            dependencies: ["YuqingHub", "YuqingCases", "YuqingReplica", "YuqingWire", "YuqingSecurity", "YuqingTestSupport", "YuqingPostgres",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "YuqingOfficeTests",

@@ -18,31 +18,32 @@ import YuqingWire
 
     struct Hub {
         let client: any TestClientProtocol
-        let storage: SQLiteHubStorage
+        let storage: any HubStorage
         let operatorKey: SigningKey
         let li = SigningKey(), chen = SigningKey(), old = SigningKey()
     }
 
-    static func withHub(_ body: @Sendable (Hub) async throws -> Void) async throws {
+    static func withHub(_ store: HubStore, _ body: @Sendable (Hub) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-auth-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path, schema: CaseSchema.schema)
-        let operatorKey = SigningKey()
-        let security = HubSecurity(hubKey: SigningKey(), operatorKeys: [operatorKey.publicKey])
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0, security: security), storage: storage)
-        try await app.test(.router) { client in
-            let hub = Hub(client: client, storage: storage, operatorKey: operatorKey)
-            let org = try OrganisationWrites.unit("town-a", name: "城关镇", parent: nil)
-                + OrganisationWrites.user("li", name: "李", unit: "town-a", roles: [.monitor])
-                + OrganisationWrites.user("chen", name: "陈", unit: "office", roles: [.office])
-            var writes = org
-            writes += Device.enrolment(id: "n-li", publicKey: hub.li.publicKey.base64, unit: "town-a", user: "li", at: now)
-            writes += Device.enrolment(id: "n-chen", publicKey: hub.chen.publicKey.base64, unit: "office", user: "chen", at: now)
-            writes += Device.enrolment(id: "n-old", publicKey: hub.old.publicKey.base64, unit: "town-a", user: "li", at: now)
-            writes += Device.revocation(id: "n-old", at: now)
-            try storage.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
-            try await body(hub)
+        try await store.with(schema: CaseSchema.schema, in: dir) { storage in
+            let operatorKey = SigningKey()
+            let security = HubSecurity(hubKey: SigningKey(), operatorKeys: [operatorKey.publicKey])
+            let app = buildHubApplication(configuration: HubConfiguration(port: 0, security: security), storage: storage)
+            try await app.test(.router) { client in
+                let hub = Hub(client: client, storage: storage, operatorKey: operatorKey)
+                let org = try OrganisationWrites.unit("town-a", name: "城关镇", parent: nil)
+                    + OrganisationWrites.user("li", name: "李", unit: "town-a", roles: [.monitor])
+                    + OrganisationWrites.user("chen", name: "陈", unit: "office", roles: [.office])
+                var writes = org
+                writes += Device.enrolment(id: "n-li", publicKey: hub.li.publicKey.base64, unit: "town-a", user: "li", at: now)
+                writes += Device.enrolment(id: "n-chen", publicKey: hub.chen.publicKey.base64, unit: "office", user: "chen", at: now)
+                writes += Device.enrolment(id: "n-old", publicKey: hub.old.publicKey.base64, unit: "town-a", user: "li", at: now)
+                writes += Device.revocation(id: "n-old", at: now)
+                try await storage.writeAsHub(writes.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
+                try await body(hub)
+            }
         }
     }
 
@@ -77,20 +78,22 @@ import YuqingWire
         return try await send(hub, "/v1/push", body: Array(body), signer: signer, key: key).0
     }
 
-    @Test func anEnrolledDevicePushesItsOwnSealedWork() async throws {
-        try await Self.withHub { hub in
+    @Test(arguments: HubStore.available)
+    func anEnrolledDevicePushesItsOwnSealedWork(store: HubStore) async throws {
+        try await Self.withHub(store) { hub in
             var node = ReplicaState(id: ReplicaID("n-li"), schema: CaseSchema.schema)
             let changes = try Self.registration(&node, user: "li", unit: "town-a", roles: [.monitor], id: "YQ-AUTH000001")
             let sent = try await Self.push(hub, as: "n-li", key: hub.li, changes)
             #expect(sent.status == .ok, "\(String(describing: sent.problem))")
-            #expect(try hub.storage.replica.unseen(changes).isEmpty)
+            #expect(try await hub.storage.ruleInputs(changes, kinds: [], recordKind: "", fields: []).fresh.isEmpty)
             // The seals are kept and served with the changes.
             #expect(try await hub.storage.seals(covering: changes).count == 1)
         }
     }
 
-    @Test func unsignedForgedAndTamperedRequestsAreRefused() async throws {
-        try await Self.withHub { hub in
+    @Test(arguments: HubStore.available)
+    func unsignedForgedAndTamperedRequestsAreRefused(store: HubStore) async throws {
+        try await Self.withHub(store) { hub in
             let head = try await hub.storage.head()
             var node = ReplicaState(id: ReplicaID("n-li"), schema: CaseSchema.schema)
             let changes = try Self.registration(&node, user: "li", unit: "town-a", roles: [.monitor], id: "YQ-AUTH000002")
@@ -124,8 +127,9 @@ import YuqingWire
         }
     }
 
-    @Test func aDevicePushesOnlyItsOwnChangesSealedWithItsOwnKey() async throws {
-        try await Self.withHub { hub in
+    @Test(arguments: HubStore.available)
+    func aDevicePushesOnlyItsOwnChangesSealedWithItsOwnKey(store: HubStore) async throws {
+        try await Self.withHub(store) { hub in
             let head = try await hub.storage.head()
             var chen = ReplicaState(id: ReplicaID("n-chen"), schema: CaseSchema.schema)
             let chens = try Self.registration(&chen, user: "chen", unit: "office", roles: [.office], id: "YQ-AUTH000003")
@@ -157,8 +161,9 @@ import YuqingWire
         }
     }
 
-    @Test func aRevokedDeviceAndAnOverPrivilegedUserAreRefused() async throws {
-        try await Self.withHub { hub in
+    @Test(arguments: HubStore.available)
+    func aRevokedDeviceAndAnOverPrivilegedUserAreRefused(store: HubStore) async throws {
+        try await Self.withHub(store) { hub in
             let head = try await hub.storage.head()
             var old = ReplicaState(id: ReplicaID("n-old"), schema: CaseSchema.schema)
             let work = try Self.registration(&old, user: "li", unit: "town-a", roles: [.monitor], id: "YQ-AUTH000006")
@@ -181,8 +186,9 @@ import YuqingWire
         }
     }
 
-    @Test func theOperatorsWorkNeedsTheOperatorsKey() async throws {
-        try await Self.withHub { hub in
+    @Test(arguments: HubStore.available)
+    func theOperatorsWorkNeedsTheOperatorsKey(store: HubStore) async throws {
+        try await Self.withHub(store) { hub in
             let (device, _) = try await Self.send(hub, "/v1/conflicts", method: .get, signer: "n-chen", key: hub.chen)
             #expect(device.status == .forbidden && device.problem?.code == "operator_only")
             let (wrongKey, _) = try await Self.send(hub, "/v1/conflicts", method: .get, signer: RequestSigning.operatorSigner, key: SigningKey())
@@ -195,11 +201,12 @@ import YuqingWire
         }
     }
 
-    @Test func anEnrolmentCodeWorksOnceAndNotAfterItExpires() async throws {
-        try await Self.withHub { hub in
+    @Test(arguments: HubStore.available)
+    func anEnrolmentCodeWorksOnceAndNotAfterItExpires(store: HubStore) async throws {
+        try await Self.withHub(store) { hub in
             let code = OneTimeCode.make(), expired = OneTimeCode.make()
-            try hub.storage.replica.setAttribute(HubSecurity.enrolmentKey(code), HubSecurity.Enrolment(unit: "town-a", user: "li", expiresAt: Self.now + 60_000).stored)
-            try hub.storage.replica.setAttribute(HubSecurity.enrolmentKey(expired), HubSecurity.Enrolment(unit: "town-a", user: "li", expiresAt: Self.now - 1).stored)
+            try await hub.storage.setSetting(HubSecurity.enrolmentKey(code), HubSecurity.Enrolment(unit: "town-a", user: "li", expiresAt: Self.now + 60_000).stored)
+            try await hub.storage.setSetting(HubSecurity.enrolmentKey(expired), HubSecurity.Enrolment(unit: "town-a", user: "li", expiresAt: Self.now - 1).stored)
             let key = SigningKey()
             func enrol(_ code: String, device: String) async throws -> (HTTPResponse.Status, [UInt8]) {
                 let body = try WireJSON.encode(EnrolRequest(code: code, device: ReplicaID(device), publicKey: key.publicKey.base64))

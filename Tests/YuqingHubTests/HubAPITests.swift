@@ -7,15 +7,16 @@ import YuqingTestSupport
 import YuqingHub
 import YuqingWire
 
-/// The hub's endpoints, in-process, against a real SQLite file.
+/// The hub's endpoints, in-process, against a real SQLite file and a real PostgreSQL database.
 @Suite struct HubAPITests {
-    static func withHub(_ body: @Sendable (any TestClientProtocol, SQLiteHubStorage) async throws -> Void) async throws {
+    static func withHub(_ store: HubStore = .sqlite, _ body: @Sendable (any TestClientProtocol, any HubStorage) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-hub-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path, schema: .sample)
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0, maxPullLimit: 3, enforceCaseRules: false), storage: storage)
-        try await app.test(.router) { client in try await body(client, storage) }
+        try await store.with(schema: .sample, in: dir) { storage in
+            let app = buildHubApplication(configuration: HubConfiguration(port: 0, maxPullLimit: 3, enforceCaseRules: false), storage: storage)
+            try await app.test(.router) { client in try await body(client, storage) }
+        }
     }
 
     static func changes(_ replica: String, count: Int) -> [Change] {
@@ -30,8 +31,9 @@ import YuqingWire
         try WireJSON.decode(type, from: Data(buffer: response.body))
     }
 
-    @Test func pushIsIdempotentAndPullPagesThroughTheLog() async throws {
-        try await Self.withHub { client, _ in
+    @Test(arguments: HubStore.available)
+    func pushIsIdempotentAndPullPagesThroughTheLog(store: HubStore) async throws {
+        try await Self.withHub(store) { client, _ in
             let push = PushRequest(replica: ReplicaID("n1"), changes: Self.changes("n1", count: 5))
             for expected in [(5, 0), (0, 5)] {
                 try await client.execute(uri: "/v1/push", method: .post, body: try Self.json(push)) { response in
@@ -60,8 +62,9 @@ import YuqingWire
         }
     }
 
-    @Test func badInputGetsAProblemBodyAndStoresNothing() async throws {
-        try await Self.withHub { client, storage in
+    @Test(arguments: HubStore.available)
+    func badInputGetsAProblemBodyAndStoresNothing(store: HubStore) async throws {
+        try await Self.withHub(store) { client, storage in
             try await client.execute(uri: "/v1/push", method: .post, body: ByteBuffer(string: "{not json")) { response in
                 #expect(response.status == .badRequest)
                 let problem = try Self.decode(Problem.self, response)
@@ -101,8 +104,9 @@ import YuqingWire
         }
     }
 
-    @Test func operatorResolvesAConflictOnceForEveryone() async throws {
-        try await Self.withHub { client, _ in
+    @Test(arguments: HubStore.available)
+    func operatorResolvesAConflictOnceForEveryone(store: HubStore) async throws {
+        try await Self.withHub(store) { client, _ in
             var a = ReplicaState(id: ReplicaID("a"), schema: .sample), b = ReplicaState(id: ReplicaID("b"), schema: .sample)
             let changes = [a.write(.case("c1"), FieldKey("summary"), .text("A"), author: "A", physicalMillis: 1),
                            b.write(.case("c1"), FieldKey("summary"), .text("B"), author: "B", physicalMillis: 2)]

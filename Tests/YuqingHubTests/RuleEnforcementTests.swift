@@ -14,18 +14,24 @@ import YuqingWire
 @Suite struct RuleEnforcementTests {
     static let now = Int64(Date().timeIntervalSince1970 * 1000)
 
-    static func withHub(rules: Bool, _ body: @Sendable (any TestClientProtocol, SQLiteHubStorage) async throws -> Void) async throws {
+    static func withHub(_ store: HubStore = .sqlite, rules: Bool, _ body: @Sendable (any TestClientProtocol, any HubStorage) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yuqing-rules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let storage = try SQLiteHubStorage(path: dir.appendingPathComponent("hub.sqlite").path, schema: CaseSchema.schema)
-        // The organisation, written at the hub as `yuqing org` does.
-        let org = try OrganisationWrites.unit("town-a", name: "城关镇", parent: nil)
-            + OrganisationWrites.user("li", name: "李", unit: "town-a", roles: [.monitor])
-            + OrganisationWrites.user("chen", name: "陈", unit: "office", roles: [.office])
-        try storage.replica.write(org.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: rules), storage: storage)
-        try await app.test(.router) { client in try await body(client, storage) }
+        try await store.with(schema: CaseSchema.schema, in: dir) { storage in
+            // The organisation, written at the hub as `yuqing org` does.
+            let org = try OrganisationWrites.unit("town-a", name: "城关镇", parent: nil)
+                + OrganisationWrites.user("li", name: "李", unit: "town-a", roles: [.monitor])
+                + OrganisationWrites.user("chen", name: "陈", unit: "office", roles: [.office])
+            try await storage.writeAsHub(org.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
+            let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: rules), storage: storage)
+            try await app.test(.router) { client in try await body(client, storage) }
+        }
+    }
+
+    /// The changes of `changes` the hub holds neither applied nor waiting.
+    static func unseen(_ storage: any HubStorage, _ changes: [Change]) async throws -> [Change] {
+        try await storage.ruleInputs(changes, kinds: [], recordKind: "", fields: []).fresh
     }
 
     /// The changes `user` makes for `action` on a fresh in-memory replica named `node`.
@@ -47,14 +53,14 @@ import YuqingWire
         }
     }
 
-    @Test(arguments: [true, false])
-    func aRuleBreakingPushIsRefusedWholeAndNothingOfItStored(rules: Bool) async throws {
-        try await Self.withHub(rules: rules) { client, storage in
+    @Test(arguments: HubStore.available, [true, false])
+    func aRuleBreakingPushIsRefusedWholeAndNothingOfItStored(store: HubStore, rules: Bool) async throws {
+        try await Self.withHub(store, rules: rules) { client, storage in
             var node = ReplicaState(id: ReplicaID("n-li"), schema: CaseSchema.schema)
             let registered = try Self.changes(&node, "li", unit: "town-a", roles: [.monitor], .register(Registration(title: "网帖")))
             #expect(try await Self.push(client, node, registered).0 == .ok)
             let head = try await storage.head()
-            #expect(try storage.replica.unseen(registered).isEmpty, "what the hub holds is not checked again")
+            #expect(try await Self.unseen(storage, registered).isEmpty, "what the hub holds is not checked again")
             #expect(try await Self.push(client, node, registered).0 == .ok, "a push sent again is accepted")
 
             // A monitor's report (allowed) and a forged assessment (the office's step) in one push.
@@ -70,7 +76,7 @@ import YuqingWire
                 #expect(problem?.messageZh?.contains("本次推送的内容均未保存") == true, "the refusal in Chinese too: \(String(describing: problem?.messageZh))")
                 #expect(try await storage.head() == head, "half a push was applied")
                 // The allowed part alone goes through.
-                #expect(try storage.replica.unseen(report + forged).count == report.count + forged.count)
+                #expect(try await Self.unseen(storage, report + forged).count == report.count + forged.count)
                 #expect(try await Self.push(client, node, report).0 == .ok)
             } else {
                 #expect(status == .ok, "without the rules the hub takes anything: this test needs them")
@@ -78,8 +84,9 @@ import YuqingWire
         }
     }
 
-    @Test func schemaBreakingChangesAreRefused() async throws {
-        try await Self.withHub(rules: true) { client, storage in
+    @Test(arguments: HubStore.available)
+    func schemaBreakingChangesAreRefused(store: HubStore) async throws {
+        try await Self.withHub(store, rules: true) { client, storage in
             let head = try await storage.head()
             let bad: [(FieldKey, FieldValue?, String)] = [
                 (FieldKey("colour"), .text("red"), "schema"),
