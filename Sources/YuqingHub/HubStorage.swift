@@ -50,6 +50,10 @@ public protocol HubStorage: Sendable {
     func view(_ record: RecordRef) async throws -> RecordView?
     /// The seals that cover at least one of `changes`.
     func seals(covering changes: [Change]) async throws -> [Seal]
+    /// The seal that covers `dot`, with whether the hub checked it; nil when none does.
+    func seal(covering dot: Dot) async throws -> (seal: Seal, verified: Bool)?
+    /// Every change of `record` in the log, in log order (`yuqing hub history`).
+    func history(of record: RecordRef) async throws -> [Change]
     /// Seals the hub's own changes not sealed yet (operator resolutions, configuration written
     /// at the hub) with `sign`, which makes one seal of a run.
     func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws
@@ -108,6 +112,12 @@ public struct SQLiteHubStorage: HubStorage {
     public func seals(covering changes: [Change]) async throws -> [Seal] {
         try await replica.offload { try $0.seals(covering: changes) }
     }
+
+    public func seal(covering dot: Dot) async throws -> (seal: Seal, verified: Bool)? {
+        try await replica.offload { try $0.seal(covering: dot) }
+    }
+
+    public func history(of record: RecordRef) async throws -> [Change] { try await replica.offload { try $0.history(of: record) } }
 
     public func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws {
         try await replica.offload { r in

@@ -228,6 +228,30 @@ extension PostgresHubStore: HubStorage {
         }
     }
 
+    /// Every seal the hub stores was checked: a device's before its push was applied, the hub's
+    /// own when it made it.
+    public func seal(covering dot: Dot) async throws -> (seal: Seal, verified: Bool)? {
+        try await storageErrors {
+            let c = Int64(bitPattern: dot.counter)
+            for try await (first, last, signature) in try await client.query("""
+                SELECT first, last, signature FROM seal WHERE replica = \(dot.replica.rawValue) AND first <= \(c) AND last >= \(c) ORDER BY first LIMIT 1
+                """, logger: logger).decode((Int64, Int64, String).self) {
+                return (Seal(replica: dot.replica, first: UInt64(bitPattern: first), last: UInt64(bitPattern: last), signature: signature), true)
+            }
+            return nil
+        }
+    }
+
+    public func history(of record: RecordRef) async throws -> [Change] {
+        try await storageErrors {
+            var out: [Change] = []
+            for try await body in try await client.query("""
+                SELECT body FROM log WHERE kind = \(record.kind) AND record = \(record.id) ORDER BY seq
+                """, logger: logger).decode(String.self) { out.append(try Codec.change(body)) }
+            return out
+        }
+    }
+
     static func storeSeals(_ seals: [Seal], _ db: PostgresConnection, logger: Logger) async throws {
         guard !seals.isEmpty else { return }
         try await db.query("""

@@ -133,27 +133,30 @@ struct HubHistory: AsyncParsableCommand {
             本命令则列出中心只增不改的日志中的每一次变更，包括已被取代的值和删除操作。每条记录的签名
             均已在中心收到时核验（“已核验”）；--csv 将同样内容写成 Excel 可打开的文件（带 BOM 的 UTF-8）。
             """))
-    @Option(help: ArgumentHelp(L("The hub's SQLite database file.", zh: "中心的 SQLite 数据库文件。"), valueName: "path")) var db: String
+    @OptionGroup var store: HubStoreOptions
     @Argument(help: ArgumentHelp(L("The case id.", zh: "案件编号。"))) var id: String
     @Flag(help: ArgumentHelp(L("Print JSON.", zh: "以 JSON 格式输出。"))) var json = false
     @Option(help: ArgumentHelp(L("Also write the history to this CSV file.", zh: "同时将办理记录写入该 CSV 文件。"), valueName: "path")) var csv: String?
 
     func run() async throws {
-        let hub = try HubCommand.openHub(db)
-        let changes = try hub.history(of: CaseSchema.caseRef(id))
-        guard !changes.isEmpty else {
-            throw CLIError("the hub holds no case \(id); `yuqing case list` on a node of the office lists them",
-                           zh: "中心没有案件 \(id)；可在办公室的节点上用 `yuqing case list` 查看案件列表")
-        }
-        let devices = Dictionary(try hub.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).map { ($0.id, $0) },
-                                 uniquingKeysWith: { a, _ in a })
-        var entries: [History.Entry] = []
-        for c in changes {
-            let device = c.dot.replica.rawValue
-            entries.append(History.Entry(time: c.hlc.wallMillis, device: device, counter: c.dot.counter, author: c.author,
-                                         field: c.field.name, element: c.field.element, value: c.value?.description ?? "(removed)",
-                                         seal: try hub.seal(covering: c.dot),
-                                         deviceKey: device == hub.id.rawValue ? "hub" : devices[device].flatMap { try? PublicKey(base64: $0.publicKey).fingerprint }))
+        let id = id
+        let entries: [History.Entry] = try await store.withStorage { hub in
+            let changes = try await hub.history(of: CaseSchema.caseRef(id))
+            guard !changes.isEmpty else {
+                throw CLIError("the hub holds no case \(id); `yuqing case list` on a node of the office lists them",
+                               zh: "中心没有案件 \(id)；可在办公室的节点上用 `yuqing case list` 查看案件列表")
+            }
+            let devices = Dictionary(try await hub.views(kinds: [CaseSchema.Kind.device]).compactMap(Device.init).map { ($0.id, $0) },
+                                     uniquingKeysWith: { a, _ in a })
+            var entries: [History.Entry] = []
+            for c in changes {
+                let device = c.dot.replica.rawValue
+                entries.append(History.Entry(time: c.hlc.wallMillis, device: device, counter: c.dot.counter, author: c.author,
+                                             field: c.field.name, element: c.field.element, value: c.value?.description ?? "(removed)",
+                                             seal: try await hub.seal(covering: c.dot),
+                                             deviceKey: device == hub.hubID.rawValue ? "hub" : devices[device].flatMap { try? PublicKey(base64: $0.publicKey).fingerprint }))
+            }
+            return entries
         }
         try History.output(entries, json: json, csv: csv) { $0.sealState }
     }

@@ -64,6 +64,7 @@ struct HubCommand: AsyncParsableCommand {
                                      zh: "控制台工作台列出其节点超过此小时数未同步的单位。"))) var staleHours = 24
 
         func validate() throws {
+            try store.validateFiles()
             guard (tlsCert == nil) == (tlsKey == nil) else {
                 throw ValidationError(L("give --tls-cert and --tls-key together", zh: "--tls-cert 和 --tls-key 须同时给出"))
             }

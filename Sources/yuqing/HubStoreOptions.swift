@@ -14,8 +14,8 @@ struct HubStoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp(L("Store in this PostgreSQL database instead (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE); several hub instances may serve from one.",
                                  zh: "改用此PostgreSQL数据库存储（postgres://用户[:密码]@主机[:端口]/数据库）；多个中心实例可共用一个数据库。"), valueName: "url"))
     var postgres: String?
-    @Option(help: ArgumentHelp(L("With --postgres: where the hub keeps its files, PATH.hub.key, PATH.operator.key and the evidence in PATH.blobs/. Give every instance the same (shared storage).",
-                                 zh: "与 --postgres 一起使用：中心文件的存放位置，即 PATH.hub.key、PATH.operator.key 及证据目录 PATH.blobs/。所有实例须使用同一位置（共享存储）。"), valueName: "path"))
+    @Option(help: ArgumentHelp(L("With --postgres, for `hub serve`: where the hub keeps its files, PATH.hub.key, PATH.operator.key and the evidence in PATH.blobs/. Give every instance the same (shared storage).",
+                                 zh: "与 --postgres 一起用于 `hub serve`：中心文件的存放位置，即 PATH.hub.key、PATH.operator.key 及证据目录 PATH.blobs/。所有实例须使用同一位置（共享存储）。"), valueName: "path"))
     var files: String?
 
     func validate() throws {
@@ -26,10 +26,7 @@ struct HubStoreOptions: ParsableArguments {
         case (.some, .some):
             throw ValidationError(L("give --db or --postgres, not both", zh: "--db 与 --postgres 只能给出其一"))
         case (nil, .some):
-            guard files != nil else {
-                throw ValidationError(L("--postgres needs --files PATH: where the hub's keys and evidence are kept, the same for every instance",
-                                        zh: "--postgres 须与 --files PATH 一起使用：中心密钥和证据的存放位置，所有实例相同"))
-            }
+            break
         case (.some, nil):
             if files != nil { throw ValidationError(L("--files goes with --postgres; with --db the files sit beside the database", zh: "--files 与 --postgres 一起使用；使用 --db 时文件位于数据库旁")) }
         }
@@ -37,6 +34,14 @@ struct HubStoreOptions: ParsableArguments {
 
     /// The path the hub's files are named after (its keys, its evidence directory).
     var base: String { db ?? files ?? "" }
+
+    /// For `hub serve`: a hub on PostgreSQL must be told where its files are.
+    func validateFiles() throws {
+        if postgres != nil, files == nil {
+            throw ValidationError(L("--postgres needs --files PATH: where the hub's keys and evidence are kept, the same for every instance",
+                                    zh: "--postgres 须与 --files PATH 一起使用：中心密钥和证据的存放位置，所有实例相同"))
+        }
+    }
 
     /// What the hub's log lines call its storage.
     var described: String { postgres.map { "PostgreSQL \(PostgresURL.redacted($0))" } ?? "database \(db ?? "")" }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import YuqingTestSupport
 
-/// Partial replication through real processes: each unit's node receives only the cases its unit
+/// Partial replication through real processes, on the SQLite hub and on the PostgreSQL hub: each unit's node receives only the cases its unit
 /// may see, a case assigned to it arrives with its whole history, a case assigned away is removed
 /// at the next sync, and each node's digest equals the hub's digest of what its unit may see.
 @Suite struct PartialReplicationTests {
@@ -13,9 +13,10 @@ import YuqingTestSupport
         return (String(lines[0][1]), String(lines[1][1]), r.stdout)
     }
 
-    @Test func eachUnitSeesItsCasesAndLosesTheOnesAssignedAway() throws {
+    @Test(.serialized, arguments: PostgresForCLI.stores)
+    func eachUnitSeesItsCasesAndLosesTheOnesAssignedAway(store: String) async throws {
         let dir = try TempDir()
-        let hub = HubProcess(db: dir.path("hub.sqlite"))
+        let hub = HubProcess(db: dir.path("hub.sqlite"), postgres: try await PostgresForCLI.database(for: store))
         try hub.start()
         let units = ["a", "b", "c"]
         for u in units { try hub.enrol(unit: u, roles: ["monitor", "commentator"]) }
@@ -115,7 +116,7 @@ import YuqingTestSupport
         // The hub's history of the case keeps every lead unit it had, each under its device's
         // seal; a node shows the value it holds now.
         let csv = dir.path("x.csv")
-        let full = try CLI.run(["hub", "history", "--db", hub.db, x, "--json", "--csv", csv])
+        let full = try CLI.run(["hub", "history"] + hub.storeArguments() + [x, "--json", "--csv", csv])
         let hubEntries = try #require(try JSONSerialization.jsonObject(with: Data(full.stdout.utf8)) as? [[String: Any]], "\(full.stderr)")
         let leads = hubEntries.filter { $0["field"] as? String == "lead_unit" }.compactMap { $0["value"] as? String }
         #expect(leads == ["b", "c", "b", "c", "b"], "\(leads)")
@@ -125,7 +126,7 @@ import YuqingTestSupport
         let bytes = try Data(contentsOf: URL(fileURLWithPath: csv))
         #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
         #expect(String(decoding: bytes.dropFirst(3), as: UTF8.self).components(separatedBy: "\r\n").count == hubEntries.count + 2)
-        let unknown = try CLI.run(["hub", "history", "--db", hub.db, "YQ-NOSUCHCASE"])
+        let unknown = try CLI.run(["hub", "history"] + hub.storeArguments() + ["YQ-NOSUCHCASE"])
         #expect(unknown.status != 0 && unknown.stderr.contains("holds no case"), "\(unknown.stderr)")
     }
 }

@@ -89,21 +89,25 @@ enum CLI {
 /// A hub as a real process on a loopback port.
 final class HubProcess {
     let port: Int
+    /// The SQLite file, or with `postgres` the path the hub's files (keys, evidence) are named after.
     let db: String
+    /// The PostgreSQL database the hub stores in instead of `db`, when set.
+    let postgres: String?
     /// Served over HTTPS with this certificate and key, when set.
     var tls: TLSFiles?
     private(set) var process: Process?
     var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    init(db: String, port: Int = CLI.freePort(), tls: TLSFiles? = nil) {
+    init(db: String, postgres: String? = nil, port: Int = CLI.freePort(), tls: TLSFiles? = nil) {
         self.db = db
+        self.postgres = postgres
         self.port = port
         self.tls = tls
     }
 
     func start() throws {
         let https = tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []
-        let p = try CLI.start(["hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning"] + https)
+        let p = try CLI.start(["hub", "serve"] + storeArguments(serving: true) + ["--port", String(port), "--log-level", "warning"] + https)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -120,12 +124,18 @@ final class HubProcess {
     @discardableResult
     func enrol(unit: String, user: String? = nil, roles: [String] = CLI.broadRoles) throws -> String {
         let user = user ?? "u-\(unit)"
-        let r = try CLI.run(["hub", "enrol", "--db", db, "--unit", unit, "--user", user] + roles.flatMap { ["--role", $0] })
+        let r = try CLI.run(["hub", "enrol"] + storeArguments() + ["--unit", unit, "--user", user] + roles.flatMap { ["--role", $0] })
         guard r.status == 0, let code = r.stdout.split(whereSeparator: \.isNewline).last.map(String.init) else {
             throw CLITestError("hub enrol: \(r.stderr)")
         }
         CLI.Codes.shared.put(hub: url, user: user, code, certificate: tls?.certificate)
         return code
+    }
+
+    /// Where the hub stores, as `hub` commands are told it.
+    func storeArguments(serving: Bool = false) -> [String] {
+        guard let postgres else { return ["--db", db] }
+        return ["--postgres", postgres] + (serving ? ["--files", db] : [])
     }
 
     /// The operator's key file beside the hub's database.
