@@ -28,6 +28,8 @@ public final class PostgresHubStore: Sendable {
         let config = try PostgresURL.configuration(url)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         let runner = Task { await client.run() }
+        // Let the client's run loop start before the first query (else PostgresNIO warns).
+        for _ in 0..<20 { await Task.yield() }
         do {
             try await PostgresMigrations.run(client, logger: logger)
             let id = try await Self.hubID(client, logger: logger)

@@ -13,5 +13,5 @@ struct Bench: AsyncParsableCommand {
             on standard output and progress on standard error. Scratch files go to $TMPDIR \
             (or YUQING_BENCH_DIR) and are removed at the end. See docs/benchmarks.md.
             """,
-        subcommands: [LocalWrite.self, HubIngest.self, SealCost.self, Merge.self, Bootstrap.self, Reconnect.self, ManyNodes.self, Memory.self, Latency.self, PartialBootstrap.self, CatchUp.self, OfficeBench.self, ConsoleBench.self, PostgresIngest.self])
+        subcommands: [LocalWrite.self, HubIngest.self, SealCost.self, Merge.self, Bootstrap.self, Reconnect.self, ManyNodes.self, Memory.self, Latency.self, PartialBootstrap.self, CatchUp.self, OfficeBench.self, ConsoleBench.self, PostgresIngest.self, PostgresSync.self])
 }

@@ -231,19 +231,29 @@ final class HubProcess {
     var operatorKey: String { db + ".operator.key" }
     let db: String
 
-    init(db: String, units: Int = 20, authenticated: Bool = false) throws {
-        self.db = db
+    convenience init(db: String, units: Int = 20, authenticated: Bool = false) throws {
         let storage = try SQLiteHubStorage(path: db, schema: CaseSchema.schema)
         if try storage.replica.views(kinds: [CaseSchema.Kind.user]).isEmpty {
             try storage.replica.write(WorkflowWorkload.organisation(units: units).map { Replica.Write($0.record, $0.field, $0.value) },
                                       author: "operator@hub")
         }
+        try self.init(db: db, store: ["--db", db], authenticated: authenticated)
+    }
+
+    /// A hub instance over the PostgreSQL database `postgres` (its organisation written already),
+    /// its files named after `files`.
+    convenience init(postgres: String, files: String, authenticated: Bool = false) throws {
+        try self.init(db: files, store: ["--postgres", postgres, "--files", files], authenticated: authenticated)
+    }
+
+    private init(db: String, store: [String], authenticated: Bool) throws {
+        self.db = db
         let port = freePort()
         url = "http://127.0.0.1:\(port)"
         // `authenticated`: as deployed, serving enrolled devices only. Otherwise without device
         // authentication, for the benchmarks whose loaders push as synthetic replicas (signing
         // and checking seals are measured by `bootstrap`, `hub-ingest --signed` and `seal-cost`).
-        child = try Child.spawn([yuqingBinary(), "hub", "serve", "--db", db, "--port", String(port), "--log-level", "warning"]
+        child = try Child.spawn([yuqingBinary(), "hub", "serve"] + store + ["--port", String(port), "--log-level", "warning", "--no-console"]
                                 + (authenticated ? [] : ["--no-authentication"]))
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

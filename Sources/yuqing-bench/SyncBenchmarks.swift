@@ -6,6 +6,8 @@ import FoundationNetworking
 import YuqingCases
 import YuqingCore
 import YuqingHub
+import Logging
+import YuqingPostgres
 import YuqingReplica
 import YuqingSecurity
 import YuqingSync
@@ -97,12 +99,16 @@ struct CaseWorkload {
         return out
     }
 
-    /// Fills a hub database with `cases` cases, in transactions of 1,000 cases.
-    /// Fills a hub with `cases`. `sealed`: as enrolled devices push them, each unit's device
-    /// enrolled and every push sealed, so that a node that pulls them checks every seal.
+    /// Fills a hub database with `cases` cases, in transactions of 1,000 cases. `sealed`: as
+    /// enrolled devices push them, each unit's device enrolled and every push sealed, so that a
+    /// node that pulls them checks every seal.
     @discardableResult
     static func populateHub(_ path: String, cases: Int, sealed: Bool = false, units: Int? = nil) async throws -> (workload: CaseWorkload, keys: [ReplicaID: SigningKey]) {
-        let storage = try SQLiteHubStorage(path: path, schema: CaseSchema.schema)
+        try await populate(SQLiteHubStorage(path: path, schema: CaseSchema.schema), cases: cases, sealed: sealed, units: units)
+    }
+
+    /// Fills `storage` (SQLite or PostgreSQL) with `cases`, as ``populateHub(_:cases:sealed:units:)``.
+    static func populate(_ storage: some HubStorage, cases: Int, sealed: Bool = false, units: Int? = nil) async throws -> (workload: CaseWorkload, keys: [ReplicaID: SigningKey]) {
         var workload = CaseWorkload(units: units)
         var keys: [ReplicaID: SigningKey] = [:]
         if sealed {
@@ -113,7 +119,7 @@ struct CaseWorkload {
                 writes += Device.enrolment(id: node(k).rawValue, publicKey: key.publicKey.base64, unit: WorkflowWorkload.unit(k),
                                            user: WorkflowWorkload.user(k), at: 1_790_000_000_000)
             }
-            try storage.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
+            try await storage.writeAsHub(writes.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
         }
         for start in stride(from: 0, to: cases, by: 1000) {
             let changes = workload.changes(cases: start..<min(start + 1000, cases))
@@ -135,6 +141,8 @@ struct Bootstrap: AsyncParsableCommand {
     @Option(help: "Runs (the median counts).") var runs = 3
     @Flag(help: "Skip comparing the node's digest with the hub's afterwards.") var noVerify = false
     @Flag(help: "Without devices and seals (a hub that does not authenticate): to see what checking seals costs.") var unsealed = false
+    @Option(help: "Serve from a new database on this PostgreSQL server instead of an SQLite file (`source scripts/postgres.sh` gives one).")
+    var postgres: String?
 
     struct Result: Codable { var cases: Int; var changes: Int; var seconds: Double; var casesPerSecond: Double; var nodePeakRSS: Int }
 
@@ -142,9 +150,27 @@ struct Bootstrap: AsyncParsableCommand {
 
     func measure() async throws -> (result: Result, table: String) {
         let dir = try Scratch("bootstrap")
-        note("bootstrap: filling a hub with \(cases) cases, pushed by enrolled devices with their seals")
-        try await CaseWorkload.populateHub(dir.file("hub.sqlite"), cases: cases, sealed: !unsealed)
-        let hub = try HubProcess(db: dir.file("hub.sqlite"), authenticated: !unsealed)
+        note("bootstrap: filling a hub with \(cases) cases, pushed by enrolled devices with their seals\(postgres == nil ? "" : ", on PostgreSQL")")
+        // The hub's storage, for the loader and the checks: the SQLite file, or a new PostgreSQL database.
+        let storage: any HubStorage
+        var pg: PostgresHubStore?
+        var store: [String]
+        if let postgres {
+            let url = try await freshPostgresDatabase(postgres, prefix: "bench_bootstrap")
+            var logger = Logger(label: "bench.postgres")
+            logger.logLevel = .error
+            pg = try await PostgresHubStore.connect(url: url, schema: CaseSchema.schema, logger: logger)
+            try await pg!.writeAsHub(WorkflowWorkload.organisation(units: 20).map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
+            storage = pg!
+            store = ["--postgres", url]
+        } else {
+            storage = try SQLiteHubStorage(path: dir.file("hub.sqlite"), schema: CaseSchema.schema)
+            store = ["--db", dir.file("hub.sqlite")]
+        }
+        defer { pg?.close() }
+        try await CaseWorkload.populate(storage, cases: cases, sealed: !unsealed)
+        let hub = postgres == nil ? try HubProcess(db: dir.file("hub.sqlite"), authenticated: !unsealed)
+            : try HubProcess(postgres: store[1], files: dir.file("hub"), authenticated: !unsealed)
         defer { hub.stop() }
         var times: [Double] = [], rss: [Int] = []
         let bin = yuqingBinary()
@@ -153,22 +179,22 @@ struct Bootstrap: AsyncParsableCommand {
             let node = dir.file("node-\(run).sqlite")
             var enrol: [String] = []
             if !unsealed {
-                let code = try runChildOutput([bin, "hub", "enrol", "--db", dir.file("hub.sqlite"), "--unit", WorkflowWorkload.unit(1),
+                let code = try runChildOutput([bin, "hub", "enrol"] + store + ["--unit", WorkflowWorkload.unit(1),
                                                "--user", WorkflowWorkload.user(1)]).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
                 enrol = ["--code", code]
             }
             try runChild([bin, "node", "init", "--db", node, "--hub", hub.url, "--unit", WorkflowWorkload.unit(1), "--user", WorkflowWorkload.user(1)] + enrol)
-            // Everything the hub holds: the cases, the organisation and the devices.
-            let expected = try Replica.open(at: dir.file("hub.sqlite"), mode: .readOnly, schema: CaseSchema.schema).appliedCount()
+            // Everything the hub holds: the cases, the organisation and the devices (counters run from 1).
+            let held = try await storage.versionVector().entries.values.reduce(0) { $0 + Int($1) }
             note("bootstrap: run \(run)/\(runs)")
             let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
             times.append(t)
             rss.append(peak)
             let replica = try Replica.open(at: node, schema: CaseSchema.schema)
-            guard try replica.appliedCount() == expected else { throw BenchError("the node holds \(try replica.appliedCount()) of \(expected) changes") }
+            guard try replica.appliedCount() == held else { throw BenchError("the node holds \(try replica.appliedCount()) of \(held) changes") }
             if !noVerify, run == 1 {
                 note("bootstrap: comparing digests")
-                guard try replica.digest() == Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema).digest() else { throw BenchError("the node's digest differs from the hub's") }
+                guard try replica.digest() == (try await storage.digest()) else { throw BenchError("the node's digest differs from the hub's") }
             }
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: node + suffix) }
         }
@@ -178,7 +204,7 @@ struct Bootstrap: AsyncParsableCommand {
         let binary = try await pullBodyBytes(hub.url, limit: batchSize, binary: true, operatorKey: unsealed ? nil : hub.operatorKey)
         let json = try await pullBodyBytes(hub.url, limit: batchSize, binary: false, operatorKey: unsealed ? nil : hub.operatorKey)
         let table = """
-            ## 5. Bootstrap (a fresh node pulls \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values; `yuqing sync --batch-size \(batchSize)` as a process; \(runs) runs)
+            ## 5. Bootstrap\(postgres == nil ? "" : " from PostgreSQL") (a fresh node pulls \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values; `yuqing sync --batch-size \(batchSize)` as a process; \(runs) runs)
 
             | seconds (median) | runs | cases/s | field values/s | node peak RSS | target |
             |---|---|---|---|---|---|

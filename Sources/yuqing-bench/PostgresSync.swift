@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import Logging
+import YuqingCases
+import YuqingCore
+import YuqingHub
+import YuqingPostgres
+import YuqingReplica
+import YuqingSecurity
+import YuqingSync
+
+/// Many units syncing at once against several hub processes over one PostgreSQL database, as
+/// behind a load balancer: each node talks to one instance (round robin), every unit works on
+/// its own cases, and the hub serves each unit only what it may see.
+struct PostgresSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "postgres-sync",
+        abstract: "N units sync at once against several hub instances (processes) over one PostgreSQL database.",
+        discussion: "Needs a server: `source scripts/postgres.sh` starts one and sets YUQING_POSTGRES_URL. Uses a new database.")
+
+    @Option(help: "PostgreSQL URL of a database this benchmark may create databases from (default: $YUQING_POSTGRES_URL).")
+    var postgres: String?
+    @Option(help: "Hub instances (each a `yuqing hub serve --postgres` process).") var instances = 3
+    @Option(help: "Units, each with one node (its own SQLite file and HTTP client).") var units = 1000
+    @Option(help: "Cases each unit registers between syncs (about 7 changes each, distinct Chinese text).") var cases = 1
+    @Option(help: "Rounds of concurrent syncs.") var rounds = 3
+
+    func run() async throws {
+        guard let base = postgres ?? ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"] else {
+            throw BenchError("give --postgres URL, or `source scripts/postgres.sh` first (it sets YUQING_POSTGRES_URL)")
+        }
+        let dir = try Scratch("postgres-sync")
+        let url = try await freshPostgresDatabase(base, prefix: "bench_sync")
+        var logger = Logger(label: "bench.postgres")
+        logger.logLevel = .error
+        let store = try await PostgresHubStore.connect(url: url, schema: CaseSchema.schema, logger: logger)
+        defer { store.close() }
+        // The organisation: each unit one user, a monitor and commentator (not the office, so
+        // the hub serves each only its unit's cases), and each user's device enrolled with its key.
+        let roles: Set<Role> = [.monitor, .commentator]
+        var org: [FieldWrite] = []
+        var keys: [SigningKey] = []
+        var ids: [ReplicaID] = []
+        for k in 0..<units {
+            let key = SigningKey(), id = ReplicaID("pgsync-node-\(k)")
+            keys.append(key)
+            ids.append(id)
+            org += try OrganisationWrites.unit(WorkflowWorkload.unit(k), name: WorkflowWorkload.places[k % 10] + String(k), parent: nil)
+            org += try OrganisationWrites.user(WorkflowWorkload.user(k), name: "用户\(k)", unit: WorkflowWorkload.unit(k), roles: Array(roles))
+            org += Device.enrolment(id: id.rawValue, publicKey: key.publicKey.base64, unit: WorkflowWorkload.unit(k), user: WorkflowWorkload.user(k),
+                                    at: Int64(Date().timeIntervalSince1970 * 1000))
+        }
+        try await store.writeAsHub(org.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
+        note("postgres sync: starting \(instances) hub instances")
+        var hubs: [HubProcess] = []
+        for _ in 0..<instances { hubs.append(try HubProcess(postgres: url, files: dir.file("hub"), authenticated: true)) }
+        let hubKey = try SigningKey.load(from: dir.file("hub") + ".hub.key").publicKey
+        note("postgres sync: creating \(units) nodes")
+        var sessions: [SyncSession] = []
+        var planners: [Planner] = []
+        for k in 0..<units {
+            let hub = hubs[k % instances].url
+            let replica = try Replica.create(at: dir.file("n\(k).sqlite"), role: .node, unit: WorkflowWorkload.unit(k), hubURL: hub, id: ids[k], schema: CaseSchema.schema)
+            try replica.setAttribute("user", WorkflowWorkload.user(k))
+            let security = NodeSecurity(key: keys[k], hubKey: hubKey, keys: KeyLocation(kind: CaseSchema.Kind.device, field: CaseSchema.DeviceField.publicKey))
+            sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub, credential: security.credential(for: replica)), security: security))
+            let actor = Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k))
+            var known = Organisation()
+            known.users[actor.user] = .init(id: actor.user, name: actor.user, unit: actor.unit, roles: roles)
+            planners.append(Planner(actor: actor, roles: roles, org: known, now: Int64(Date().timeIntervalSince1970 * 1000),
+                                    newID: { $0 + String(format: "%07d", k) + UUID().uuidString.prefix(6) }))
+        }
+        // A first sync each (the organisation), not timed.
+        note("postgres sync: first sync of every node")
+        try await syncAll(sessions)
+        var samples: [Double] = []
+        var errors = 0
+        for round in 1...rounds {
+            for (k, s) in sessions.enumerated() {
+                // Each unit registers its own cases, each in its own words.
+                for c in 0..<cases {
+                    var r = Registration(title: "\(WorkflowWorkload.places[k % 10])\(WorkflowWorkload.subjects[(k + c) % 10])问题（单位\(k)第\(round)轮第\(c)起）")
+                    r.summary = "网民反映\(WorkflowWorkload.issues[(k + round + c) % 10])，编号\(k * 97 + round * 13 + c)"
+                    let writes = try planners[k].plan(.register(r), on: nil).writes
+                    try s.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k)).author)
+                }
+            }
+            note("postgres sync: round \(round)/\(rounds), \(units) syncs at once over \(instances) instances")
+            let outcomes = try await withThrowingTaskGroup(of: Double?.self) { group in
+                for s in sessions {
+                    group.addTask {
+                        let start = ContinuousClock.now
+                        do { _ = try await s.run() } catch { return nil }
+                        let d = ContinuousClock.now - start
+                        return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+                    }
+                }
+                return try await group.reduce(into: [Double?]()) { $0.append($1) }
+            }
+            samples += outcomes.compactMap { $0 }
+            errors += outcomes.count { $0 == nil }
+        }
+        // Until every node has synced without error; then each holds what its unit may see.
+        note("postgres sync: checking convergence")
+        try await syncAll(sessions)
+        let total = try await store.versionVector().entries.values.reduce(0) { $0 + Int($1) }
+        guard try await store.logCount() == total, total >= units * cases * rounds * 5 else {
+            throw BenchError("the hub's log holds \(try await store.logCount()) changes, the version vector \(total)")
+        }
+        for s in sessions {
+            let unit = try s.replica.info().unit
+            guard try s.replica.digest() == (try await store.digest(unit: unit)) else { throw BenchError("node \(s.replica.id) (\(unit)) did not converge") }
+        }
+        let peaks = hubs.map { $0.stop() }
+        print("""
+            ## 15. \(units) units sync at once against \(instances) hub instances over one PostgreSQL database (each registers \(cases) case\(cases == 1 ? "" : "s") a round, \(rounds) rounds)
+
+            | syncs | errors | p50 ms | p99 ms | max ms |
+            |---|---|---|---|---|
+            | \(samples.count + errors) | \(errors) | \(fmt(median(samples), 0)) | \(fmt(percentile(samples, 0.99), 0)) | \(fmt(samples.max() ?? 0, 0)) |
+
+            Each node is an enrolled device of its unit's user (a monitor), talks to one instance (round robin, as a load
+            balancer would), pushes its own cases sealed and pulls only what its unit may see, checking the seals. Afterwards the log holds \(grouped(Double(total))) changes, each once, and every node's digest equals
+            the hub's digest of its unit. Hub instances' peak RSS: \(peaks.map { "\($0 >> 20) MiB" }.joined(separator: ", ")).
+
+            """)
+    }
+
+    /// Syncs every node, at most 200 at a time, until each has synced without error.
+    func syncAll(_ sessions: [SyncSession]) async throws {
+        var left = sessions
+        for _ in 0..<10 where !left.isEmpty {
+            var failed: [SyncSession] = []
+            for start in stride(from: 0, to: left.count, by: 200) {
+                let slice = left[start..<min(start + 200, left.count)]
+                failed += try await withThrowingTaskGroup(of: SyncSession?.self) { group in
+                    for s in slice { group.addTask { (try? await s.run()) == nil ? s : nil } }
+                    return try await group.reduce(into: [SyncSession]()) { if let s = $1 { $0.append(s) } }
+                }
+            }
+            left = failed
+        }
+        guard left.isEmpty else { throw BenchError("\(left.count) nodes could not sync") }
+    }
+}
