@@ -16,6 +16,12 @@ The workload (identical in all three engines)
 * Each replica exports its whole history as one update (Loro: `ExportMode.Updates` from an empty
   `VersionVector`; Yrs: `Doc.get_update()`).
 
+That is the synthetic workload (`--workload synthetic`, the default): every replica writes the same
+records with eleven short words, which compresses very well and flatters every engine. The
+realistic workload (`--workload realistic`) is as field units work: replica r registers its own
+records, key f"r{r}-c{i}/f{j}", and every value is distinct Chinese text, f"值{r}-{i}-{j}"
+(`值12-345-6`), so the merged map has N*R*F keys. Report both.
+
 What is timed
 -------------
 Only the merge: a fresh, empty document imports all N updates (Loro: `import_batch`; Yrs:
@@ -64,12 +70,15 @@ WORDS = ["IV", "III", "II", "I", "registered", "assessed", "assigned", "handling
 ROOT_MAP = "cases"
 
 
-def key(i: int, j: int) -> str:
-    return f"c{i}/f{j}"
+WORKLOADS = ("synthetic", "realistic")
 
 
-def value(r: int, i: int, j: int) -> str:
-    return WORDS[(r * 7 + i * 3 + j) % 11]
+def key(w: "Workload", r: int, i: int, j: int) -> str:
+    return f"r{r}-c{i}/f{j}" if w.kind == "realistic" else f"c{i}/f{j}"
+
+
+def value(w: "Workload", r: int, i: int, j: int) -> str:
+    return f"值{r}-{i}-{j}" if w.kind == "realistic" else WORDS[(r * 7 + i * 3 + j) % 11]
 
 
 def log(message: str) -> None:
@@ -94,10 +103,16 @@ class Workload:
     records: int
     fields: int
     repeat: int
+    kind: str = "synthetic"
 
     @property
     def changes(self) -> int:
         return self.replicas * self.records * self.fields
+
+    @property
+    def merged_keys(self) -> int:
+        """Keys of the merged map: shared records (synthetic), or every replica's own (realistic)."""
+        return self.changes if self.kind == "realistic" else self.records * self.fields
 
 
 # --- Loro --------------------------------------------------------------------------------------
@@ -112,7 +127,7 @@ def loro_updates(w: Workload) -> list[bytes]:
         cases = doc.get_map(ROOT_MAP)
         for i in range(w.records):
             for j in range(w.fields):
-                cases.insert(key(i, j), value(r, i, j))
+                cases.insert(key(w, r, i, j), value(w, r, i, j))
             doc.commit()
         updates.append(doc.export(ExportMode.Updates(VersionVector())))
     return updates
@@ -142,7 +157,7 @@ def yrs_updates(w: Workload) -> list[bytes]:
         for i in range(w.records):
             with doc.transaction():
                 for j in range(w.fields):
-                    cases[key(i, j)] = value(r, i, j)
+                    cases[key(w, r, i, j)] = value(w, r, i, j)
         updates.append(doc.get_update())
     return updates
 
@@ -171,9 +186,8 @@ def measure(engine: str, package: str, w: Workload,
         seconds, merged_keys = merge(updates)
         keys = merged_keys()
         del merged_keys  # frees the merged document before the next run
-        if keys != w.records * w.fields:
-            raise SystemExit(f"{engine}: merged map has {keys} keys, expected "
-                             f"{w.records * w.fields}")
+        if keys != w.merged_keys:
+            raise SystemExit(f"{engine}: merged map has {keys} keys, expected {w.merged_keys}")
         times.append(seconds)
         log(f"{engine}: merge {k + 1}/{w.repeat}: {seconds * 1000:.1f} ms")
     median = statistics.median(times)
@@ -195,7 +209,7 @@ def run_yuqing(binary: Path, w: Workload) -> tuple[Result | None, str | None]:
         return None, (f"Yuqing: no benchmark binary at {binary}; build it with "
                       f"`{BUILD_HINT}` (or pass --yuqing-bench / set YUQING_BENCH)")
     command = [str(binary), "merge", "--replicas", str(w.replicas), "--records", str(w.records),
-               "--fields", str(w.fields), "--repeat", str(w.repeat), "--json"]
+               "--fields", str(w.fields), "--repeat", str(w.repeat), "--workload", w.kind, "--json"]
     log(f"Yuqing: {shlex.join(command)}")
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -263,13 +277,16 @@ def main() -> int:
                         default=Path(os.environ.get("YUQING_BENCH") or DEFAULT_YUQING_BENCH),
                         help="Yuqing's benchmark binary (default: $YUQING_BENCH or "
                              ".build/release/yuqing-bench in the repo root)")
+    parser.add_argument("--workload", choices=WORKLOADS, default="synthetic",
+                        help="synthetic: every replica writes the same records with eleven short words; "
+                             "realistic: every replica its own records, every value distinct Chinese text")
     parser.add_argument("--json", action="store_true",
                         help="also print the results as one JSON object after the table")
     args = parser.parse_args()
     for name in ("replicas", "records", "fields", "repeat"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    w = Workload(args.replicas, args.records, args.fields, args.repeat)
+    w = Workload(args.replicas, args.records, args.fields, args.repeat, args.workload)
 
     yuqing, missing = run_yuqing(args.yuqing_bench, w)
     results = [r for r in [yuqing] if r]
@@ -278,9 +295,9 @@ def main() -> int:
 
     invoked_as = os.environ.get("CRDT_COMPARE_INVOKED_AS") or f"python3 {sys.argv[0]}"
     command = [invoked_as, "--replicas", str(w.replicas), "--records", str(w.records),
-               "--fields", str(w.fields), "--repeat", str(w.repeat),
+               "--fields", str(w.fields), "--repeat", str(w.repeat), "--workload", w.kind,
                "--yuqing-bench", str(args.yuqing_bench)] + (["--json"] if args.json else [])
-    print(f"Workload: {w.replicas} replicas × {w.records} records × {w.fields} fields = "
+    print(f"Workload ({w.kind}): {w.replicas} replicas × {w.records} records × {w.fields} fields = "
           f"{w.changes:,} field changes, median of {w.repeat} merges; "
           f"machine: {machine()}, Python {platform.python_version()}")
     print(f"Command: {' '.join(command[:1] + [shlex.quote(a) for a in command[1:]])}")

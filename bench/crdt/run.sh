@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Merge speed and wire size of Yuqing, Loro and Yrs (pycrdt) on one workload: see compare.py.
-# Usage: bench/crdt/run.sh [--replicas N] [--records R] [--fields F] [--repeat K]
+# Usage: bench/crdt/run.sh [--replicas N] [--records R] [--fields F] [--repeat K] [--workload synthetic|realistic]
 #                          [--yuqing-bench PATH] [--json]
 # Yuqing's numbers need its benchmark binary: swift build -c release --product yuqing-bench
 set -euo pipefail
