@@ -17,7 +17,7 @@ struct Merge: AsyncParsableCommand {
     @Option(help: "Fields per record.") var fields = 8
     @Option(help: "Repeats (the median counts).") var `repeat` = 5
     @Flag(help: "Print one JSON object (for bench/crdt/compare.py) instead of a table.") var json = false
-    @Option(help: "synthetic (the workload Loro and Yrs get) or workflow (each replica its own cases through every step, distinct Chinese text; about records × fields changes per replica).")
+    @Option(help: "synthetic (every replica writes the same records with eleven short words), realistic (every replica its own records, every value distinct Chinese text: both are what bench/crdt/run.sh gives Loro and Yrs too), or workflow (each replica its own cases through every step; about records × fields changes per replica).")
     var workload = "synthetic"
 
     static let words = ["IV", "III", "II", "I", "registered", "assessed", "assigned", "handling", "replied", "following", "archived"]
@@ -32,18 +32,21 @@ struct Merge: AsyncParsableCommand {
         var merge_only_seconds: Double
     }
 
-    /// Replica r's history, as it would push it.
-    func history(_ r: Int) -> [Change] {
+    /// Replica r's history, as it would push it: record i field j of the shared records with a
+    /// short word (synthetic), or of its own records with distinct Chinese text `值r-i-j`
+    /// (realistic), as `bench/crdt/compare.py` writes them in Loro and Yrs.
+    func history(_ r: Int, realistic: Bool) -> [Change] {
         let id = IngestWorkload.replicaID(r)
         var out: [Change] = []
         out.reserveCapacity(records * fields)
         var counter: UInt64 = 0
         for i in 0..<records {
-            let record = RecordRef(kind: "case", id: "c\(i)")
+            let record = RecordRef(kind: "case", id: realistic ? "r\(r)-c\(i)" : "c\(i)")
             for j in 0..<fields {
                 counter += 1
                 out.append(Change(dot: Dot(replica: id, counter: counter), hlc: HLC(wallMillis: 1_800_000_000_000 + UInt64(i)),
-                                  record: record, field: FieldKey("f\(j)"), value: .text(Self.words[(r * 7 + i * 3 + j) % 11]),
+                                  record: record, field: FieldKey("f\(j)"),
+                                  value: .text(realistic ? "值\(r)-\(i)-\(j)" : Self.words[(r * 7 + i * 3 + j) % 11]),
                                   context: [], author: "unit-\(r)"))
             }
         }
@@ -51,10 +54,10 @@ struct Merge: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard ["synthetic", "workflow"].contains(workload) else { throw BenchError("--workload is synthetic or workflow") }
+        guard ["synthetic", "realistic", "workflow"].contains(workload) else { throw BenchError("--workload is synthetic, realistic or workflow") }
         let histories = workload == "workflow"
             ? (0..<replicas).map { WorkflowWorkload.changes(node: $0, count: records * fields) }
-            : (0..<replicas).map(history)
+            : (0..<replicas).map { history($0, realistic: workload == "realistic") }
         let total = histories.reduce(0) { $0 + $1.count }
         let raw = histories.map { BinaryChanges.encode($0, compression: .none) }
         let compressed = histories.map { BinaryChanges.encode($0) }

@@ -24,6 +24,8 @@ struct PostgresSync: AsyncParsableCommand {
     @Option(help: "Units, each with one node (its own SQLite file and HTTP client).") var units = 1000
     @Option(help: "Cases each unit registers between syncs (about 7 changes each, distinct Chinese text).") var cases = 1
     @Option(help: "Rounds of concurrent syncs.") var rounds = 3
+    @Option(help: "Syncs in flight at once (default: every unit at once).") var atOnce: Int?
+    @Option(help: "Nodes whose digest is compared with the hub's view of their unit afterwards (default: all).") var verify: Int?
 
     func run() async throws {
         guard let base = postgres ?? ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"] else {
@@ -74,7 +76,7 @@ struct PostgresSync: AsyncParsableCommand {
         note("postgres sync: first sync of every node")
         try await syncAll(sessions)
         var samples: [Double] = []
-        var errors = 0
+        var errors: [String: Int] = [:]
         for round in 1...rounds {
             for (k, s) in sessions.enumerated() {
                 // Each unit registers its own cases, each in its own words.
@@ -86,19 +88,27 @@ struct PostgresSync: AsyncParsableCommand {
                 }
             }
             note("postgres sync: round \(round)/\(rounds), \(units) syncs at once over \(instances) instances")
-            let outcomes = try await withThrowingTaskGroup(of: Double?.self) { group in
-                for s in sessions {
-                    group.addTask {
-                        let start = ContinuousClock.now
-                        do { _ = try await s.run() } catch { return nil }
-                        let d = ContinuousClock.now - start
-                        return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+            let limit = atOnce ?? units
+            var outcomes: [Result<Double, SyncFailure>] = []
+            for start in stride(from: 0, to: sessions.count, by: limit) {
+                outcomes += try await withThrowingTaskGroup(of: Result<Double, SyncFailure>.self) { group in
+                    for s in sessions[start..<min(start + limit, sessions.count)] {
+                        group.addTask {
+                            let begun = ContinuousClock.now
+                            do { _ = try await s.run() } catch { return .failure(SyncFailure(error)) }
+                            let d = ContinuousClock.now - begun
+                            return .success(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                        }
                     }
+                    return try await group.reduce(into: []) { $0.append($1) }
                 }
-                return try await group.reduce(into: [Double?]()) { $0.append($1) }
             }
-            samples += outcomes.compactMap { $0 }
-            errors += outcomes.count { $0 == nil }
+            for o in outcomes {
+                switch o {
+                case .success(let ms): samples.append(ms)
+                case .failure(let f): errors[f.kind, default: 0] += 1
+                }
+            }
         }
         // Until every node has synced without error; then each holds what its unit may see.
         note("postgres sync: checking convergence")
@@ -107,23 +117,32 @@ struct PostgresSync: AsyncParsableCommand {
         guard try await store.logCount() == total, total >= units * cases * rounds * 5 else {
             throw BenchError("the hub's log holds \(try await store.logCount()) changes, the version vector \(total)")
         }
-        for s in sessions {
+        for s in sessions.prefix(verify ?? units) {
             let unit = try s.replica.info().unit
             guard try s.replica.digest() == (try await store.digest(unit: unit)) else { throw BenchError("node \(s.replica.id) (\(unit)) did not converge") }
         }
         let peaks = hubs.map { $0.stop() }
         print("""
-            ## 15. \(units) units sync at once against \(instances) hub instances over one PostgreSQL database (each registers \(cases) case\(cases == 1 ? "" : "s") a round, \(rounds) rounds)
+            ## 15. \(units) units sync (\(atOnce ?? units) at once) against \(instances) hub instances over one PostgreSQL database (each registers \(cases) case\(cases == 1 ? "" : "s") a round, \(rounds) rounds)
 
             | syncs | errors | p50 ms | p99 ms | max ms |
             |---|---|---|---|---|
-            | \(samples.count + errors) | \(errors) | \(fmt(median(samples), 0)) | \(fmt(percentile(samples, 0.99), 0)) | \(fmt(samples.max() ?? 0, 0)) |
+            | \(samples.count + errors.values.reduce(0, +)) | \(errors.values.reduce(0, +)) | \(samples.isEmpty ? "–" : fmt(median(samples), 0)) | \(samples.isEmpty ? "–" : fmt(percentile(samples, 0.99), 0)) | \(fmt(samples.max() ?? 0, 0)) |
+\(errors.sorted { $0.value > $1.value }.map { "\nErrors: \($0.value) × \($0.key)" }.joined())
 
             Each node is an enrolled device of its unit's user (a monitor), talks to one instance (round robin, as a load
-            balancer would), pushes its own cases sealed and pulls only what its unit may see, checking the seals. Afterwards the log holds \(grouped(Double(total))) changes, each once, and every node's digest equals
-            the hub's digest of its unit. Hub instances' peak RSS: \(peaks.map { "\($0 >> 20) MiB" }.joined(separator: ", ")).
+            balancer would), pushes its own cases sealed and pulls only what its unit may see, checking the seals. Afterwards (every node synced again, at most 200 at once) the log holds \(grouped(Double(total)))
+            changes, each once, and the digest of \(verify.map { "each of the first \($0)" } ?? "every") node equals the hub's digest of its unit. Hub instances' peak RSS: \(peaks.map { "\($0 >> 20) MiB" }.joined(separator: ", ")).
 
             """)
+    }
+
+    /// Why a timed sync failed, in a few words (its kind, for counting).
+    struct SyncFailure: Error {
+        var kind: String
+        init(_ error: any Error) {
+            if let e = error as? SyncError { kind = "\(e.code): \(e.message.prefix(90))" } else { kind = String(String(describing: error).prefix(120)) }
+        }
     }
 
     /// Syncs every node, at most 200 at a time, until each has synced without error.
