@@ -128,7 +128,7 @@ struct PostgresSync: AsyncParsableCommand {
             | syncs | errors | p50 ms | p99 ms | max ms |
             |---|---|---|---|---|
             | \(samples.count + errors.values.reduce(0, +)) | \(errors.values.reduce(0, +)) | \(samples.isEmpty ? "–" : fmt(median(samples), 0)) | \(samples.isEmpty ? "–" : fmt(percentile(samples, 0.99), 0)) | \(fmt(samples.max() ?? 0, 0)) |
-\(errors.sorted { $0.value > $1.value }.map { "\nErrors: \($0.value) × \($0.key)" }.joined())
+            \(errors.sorted { $0.value > $1.value }.map { "Errors: \($0.value) × \($0.key)\n" }.joined())
 
             Each node is an enrolled device of its unit's user (a monitor), talks to one instance (round robin, as a load
             balancer would), pushes its own cases sealed and pulls only what its unit may see, checking the seals. Afterwards (every node synced again, at most 200 at once) the log holds \(grouped(Double(total)))
