@@ -55,6 +55,7 @@ struct PostgresSync: AsyncParsableCommand {
         try await store.writeAsHub(org.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
         note("postgres sync: starting \(instances) hub instances")
         var hubs: [HubProcess] = []
+        defer { for h in hubs { h.stop() } }  // also when a check below fails
         for _ in 0..<instances { hubs.append(try HubProcess(postgres: url, files: dir.file("hub"), authenticated: true)) }
         let hubKey = try SigningKey.load(from: dir.file("hub") + ".hub.key").publicKey
         note("postgres sync: creating \(units) nodes")
