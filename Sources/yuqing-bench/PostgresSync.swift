@@ -88,7 +88,7 @@ struct PostgresSync: AsyncParsableCommand {
                     try s.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k)).author)
                 }
             }
-            note("postgres sync: round \(round)/\(rounds), \(units) syncs at once over \(instances) instances")
+            note("postgres sync: round \(round)/\(rounds), \(units) syncs, \(atOnce ?? units) at once, over \(instances) instances")
             let limit = atOnce ?? units
             var outcomes: [Result<Double, SyncFailure>] = []
             for start in stride(from: 0, to: sessions.count, by: limit) {
