@@ -21,6 +21,17 @@ public struct Seal: Codable, Hashable, Sendable {
 
     public var count: UInt64 { last &- first &+ 1 }
 
+    /// Whether one of `counters` (sorted ascending) falls in this seal's run: the first counter at
+    /// or after its start, found by bisection, must not be past its end.
+    public func coversAny(of counters: [UInt64]) -> Bool {
+        var lo = 0, hi = counters.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if counters[mid] < first { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < counters.count && counters[lo] <= last
+    }
+
     public func covers(_ dot: Dot) -> Bool { dot.replica == replica && first <= dot.counter && dot.counter <= last }
 }
 

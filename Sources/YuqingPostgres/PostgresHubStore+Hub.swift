@@ -214,13 +214,7 @@ extension PostgresHubStore: HubStorage {
                         """, logger: logger)
                     for try await (first, last, signature) in rows.decode((Int64, Int64, String).self) {
                         let s = Seal(replica: replica, first: UInt64(bitPattern: first), last: UInt64(bitPattern: last), signature: signature)
-                        // A seal counts when one of the counters falls in its run.
-                        var lo = 0, hi = sorted.count
-                        while lo < hi {
-                            let mid = (lo + hi) / 2
-                            if sorted[mid] < s.first { lo = mid + 1 } else { hi = mid }
-                        }
-                        if lo < sorted.count, sorted[lo] <= s.last { out.append(s) }
+                        if s.coversAny(of: sorted) { out.append(s) }
                     }
                 }
                 return out

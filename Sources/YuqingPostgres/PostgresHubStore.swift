@@ -201,15 +201,7 @@ public final class PostgresHubStore: Sendable {
 
     /// The log after `position`, oldest first, at most `limit` entries; `more` when others follow.
     public func changes(after position: Int64, limit: Int) async throws -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool) {
-        try await transaction { db in
-            try await db.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            var entries: [(seq: Int64, change: Change)] = []
-            let rows = try await db.query("SELECT seq, body FROM log WHERE seq > \(position) ORDER BY seq LIMIT \(Int64(limit) + 1)", logger: logger)
-            for try await (seq, body) in rows.decode((Int64, String).self) { entries.append((seq, try Codec.change(body))) }
-            let more = entries.count > limit
-            if more { entries.removeLast() }
-            return (entries, try await Self.head(db, logger: logger), more)
-        }
+        try await changes(after: position, limit: limit, maxBytes: .max, excluding: nil)
     }
 
     /// The last log position.

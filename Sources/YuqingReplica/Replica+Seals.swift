@@ -61,16 +61,7 @@ extension Replica {
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT replica, first, last, signature FROM seal WHERE replica = ? AND first <= ? AND last >= ? ORDER BY first, last
                     """, arguments: [replica.rawValue, Int64(bitPattern: sorted.last!), Int64(bitPattern: sorted.first!)])
-                // A seal counts when one of the counters falls in its run: the first counter at or
-                // after its start, found by bisection, must not be past its end.
-                for s in rows.map(Self.seal) {
-                    var lo = 0, hi = sorted.count
-                    while lo < hi {
-                        let mid = (lo + hi) / 2
-                        if sorted[mid] < s.first { lo = mid + 1 } else { hi = mid }
-                    }
-                    if lo < sorted.count, sorted[lo] <= s.last { out.append(s) }
-                }
+                out += rows.map(Self.seal).filter { $0.coversAny(of: sorted) }
             }
             return out
         }

@@ -6,6 +6,15 @@ import YuqingCases
 import YuqingCore
 import YuqingPostgres
 
+/// The PostgreSQL server a benchmark makes its databases on: `--postgres`, else
+/// `YUQING_POSTGRES_URL` (set by `source scripts/postgres.sh`).
+func postgresServer(_ option: String?) throws -> String {
+    guard let url = option ?? ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+        throw BenchError("give --postgres URL, or `source scripts/postgres.sh` first (it sets YUQING_POSTGRES_URL)")
+    }
+    return url
+}
+
 /// The hub's merge on PostgreSQL against plain PostgreSQL inserting the same rows.
 struct PostgresIngest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,9 +31,7 @@ struct PostgresIngest: AsyncParsableCommand {
     @Option(help: "Hub instances pushing at once (each its own client, as separate processes are).") var instances = 1
 
     func run() async throws {
-        guard let url = postgres ?? ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"] else {
-            throw BenchError("give --postgres URL, or `source scripts/postgres.sh` first (it sets YUQING_POSTGRES_URL)")
-        }
+        let url = try postgresServer(postgres)
         note("postgres ingest: generating \(nodes) × \(perNode) changes (workflow: each unit its own cases)")
         let batches = IngestWorkload.batches(nodes: nodes, perNode: perNode, batch: batch, sharedCases: 0, workflow: true)
         let total = batches.reduce(0) { $0 + $1.count }

@@ -28,9 +28,7 @@ struct PostgresSync: AsyncParsableCommand {
     @Option(help: "Nodes whose digest is compared with the hub's view of their unit afterwards (default: all).") var verify: Int?
 
     func run() async throws {
-        guard let base = postgres ?? ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"] else {
-            throw BenchError("give --postgres URL, or `source scripts/postgres.sh` first (it sets YUQING_POSTGRES_URL)")
-        }
+        let base = try postgresServer(postgres)
         let dir = try Scratch("postgres-sync")
         let url = try await freshPostgresDatabase(base, prefix: "bench_sync")
         var logger = Logger(label: "bench.postgres")

@@ -154,9 +154,11 @@ struct Bootstrap: AsyncParsableCommand {
         // The hub's storage, for the loader and the checks: the SQLite file, or a new PostgreSQL database.
         let storage: any HubStorage
         var pg: PostgresHubStore?
+        var pgURL: String?
         var store: [String]
         if let postgres {
             let url = try await freshPostgresDatabase(postgres, prefix: "bench_bootstrap")
+            pgURL = url
             var logger = Logger(label: "bench.postgres")
             logger.logLevel = .error
             pg = try await PostgresHubStore.connect(url: url, schema: CaseSchema.schema, logger: logger)
@@ -170,7 +172,7 @@ struct Bootstrap: AsyncParsableCommand {
         defer { pg?.close() }
         try await CaseWorkload.populate(storage, cases: cases, sealed: !unsealed)
         let hub = postgres == nil ? try HubProcess(db: dir.file("hub.sqlite"), authenticated: !unsealed)
-            : try HubProcess(postgres: store[1], files: dir.file("hub"), authenticated: !unsealed)
+            : try HubProcess(postgres: pgURL!, files: dir.file("hub"), authenticated: !unsealed)
         defer { hub.stop() }
         var times: [Double] = [], rss: [Int] = []
         let bin = yuqingBinary()

@@ -14,6 +14,16 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 }
 
 /// A fresh directory for one test's real files, removed when the value goes away.
+/// The PostgreSQL server `scripts/postgres.sh` starts for the tests (`YUQING_POSTGRES_URL`), or
+/// nil when there is none; `what` says, once, what runs without it.
+public func postgresTestServer(without what: String) -> String? {
+    guard let url = ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"], !url.isEmpty else {
+        print("YUQING_POSTGRES_URL is not set (scripts/test.sh starts a PostgreSQL server): \(what)")
+        return nil
+    }
+    return url
+}
+
 public final class TempDir: Sendable {
     public let url: URL
     public init() throws {

@@ -1,14 +1,11 @@
 import Foundation
 import YuqingPostgres
+import YuqingTestSupport
 
 /// The PostgreSQL server `scripts/postgres.sh` starts (`YUQING_POSTGRES_URL`), for tests that run
 /// real hub processes on it; without it they run on SQLite only, and a line says so.
 enum PostgresForCLI {
-    static let url: String? = {
-        let url = ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if url == nil { print("YUQING_POSTGRES_URL is not set: the CLI's hub tests run on SQLite only (scripts/test.sh starts a PostgreSQL server)") }
-        return url
-    }()
+    static let url = postgresTestServer(without: "the CLI's hub tests run on SQLite only")
 
     /// The stores to run on: "sqlite", and "postgres" when a server is at hand.
     static var stores: [String] { url == nil ? ["sqlite"] : ["sqlite", "postgres"] }

@@ -3,6 +3,7 @@ import Logging
 import YuqingCore
 import YuqingHub
 import YuqingPostgres
+import YuqingTestSupport
 
 /// The stores a hub runs on. The hub's tests that take one run on each: the SQLite file, and a
 /// fresh database on the PostgreSQL server `scripts/postgres.sh` starts (`YUQING_POSTGRES_URL`;
@@ -12,11 +13,7 @@ enum HubStore: String, CaseIterable, Sendable, CustomStringConvertible {
 
     var description: String { rawValue }
 
-    static let postgresURL: String? = {
-        let url = ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if url == nil { print("YUQING_POSTGRES_URL is not set: the hub's tests run on SQLite only (scripts/test.sh starts a PostgreSQL server)") }
-        return url
-    }()
+    static let postgresURL = postgresTestServer(without: "the hub's tests run on SQLite only")
 
     /// The stores to test on here.
     static var available: [HubStore] { postgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }

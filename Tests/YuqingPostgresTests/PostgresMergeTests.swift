@@ -10,13 +10,7 @@ import YuqingTestSupport
 /// A fresh database on the server scripts/postgres.sh starts (YUQING_POSTGRES_URL); nil, with a
 /// line saying so, when there is none.
 enum TestDatabase {
-    static var url: String? {
-        guard let url = ProcessInfo.processInfo.environment["YUQING_POSTGRES_URL"], !url.isEmpty else {
-            print("YUQING_POSTGRES_URL is not set (scripts/postgres.sh sets it): the PostgreSQL tests are skipped")
-            return nil
-        }
-        return url
-    }
+    static var url: String? { postgresTestServer(without: "the PostgreSQL tests are skipped") }
 
     static let enabled = url != nil
 
