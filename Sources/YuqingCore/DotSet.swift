@@ -21,15 +21,18 @@ public struct DotSet: Hashable, Sendable {
     /// Inserts `dot`; returns false when it was already there.
     @discardableResult
     public mutating func insert(_ dot: Dot) -> Bool {
-        var e = entries[dot.replica] ?? Entry()
-        if dot.counter <= e.base || e.extra.contains(dot.counter) { return false }
-        if dot.counter == e.base + 1 {
+        // In place: one lookup, and the entry's set is never copied.
+        Self.insert(dot.counter, into: &entries[dot.replica, default: Entry()])
+    }
+
+    private static func insert(_ counter: UInt64, into e: inout Entry) -> Bool {
+        if counter <= e.base || e.extra.contains(counter) { return false }
+        if counter == e.base + 1 {
             e.base += 1
-            while e.extra.remove(e.base + 1) != nil { e.base += 1 }
+            while !e.extra.isEmpty, e.extra.remove(e.base + 1) != nil { e.base += 1 }
         } else {
-            e.extra.insert(dot.counter)
+            e.extra.insert(counter)
         }
-        entries[dot.replica] = e
         return true
     }
 

@@ -29,7 +29,7 @@ public enum Merge {
         let key = try store.key(change.dot.replica)
         let counter = change.dot.counter
         if try store.isApplied(key, counter) || (store.waitingTotal > 0 && store.isWaiting(key, counter)) {
-            try checkSameAsHeld(change, key, store)
+            try checkSameAsHeld(change, key, &store)
             return .duplicate
         }
         if let own, change.dot.replica == own { throw MergeRefusal.foreignOwnDot(change.dot, own: own) }
@@ -109,7 +109,7 @@ public enum Merge {
 
     /// A dot names one change forever. A different change under a held dot means its replica
     /// reuses dots (restored from a backup, or copied): refuse it rather than drop it silently.
-    static func checkSameAsHeld<S: MergeStore>(_ change: Change, _ key: S.Key, _ store: S) throws {
+    static func checkSameAsHeld<S: MergeStore>(_ change: Change, _ key: S.Key, _ store: inout S) throws {
         guard let held = try store.held(key, change.dot.counter), !held.isIdentical(to: change) else { return }
         throw MergeRefusal.dotReused(change.dot)
     }
@@ -153,7 +153,7 @@ public protocol MergeStore {
     func isWaiting(_ key: Key, _ counter: UInt64) throws -> Bool
     /// The change held under a dot, logged or waiting, for the dot-reuse check; nil when none
     /// is kept (a node does not keep the changes it pulled: the hub checked them).
-    func held(_ key: Key, _ counter: UInt64) throws -> Change?
+    mutating func held(_ key: Key, _ counter: UInt64) throws -> Change?
     var waitingTotal: Int { get }
     func waiting(from origin: Key) throws -> Int
     mutating func park(_ change: Change, _ key: Key, needing: Dot, logged: Bool, origin: Key) throws
@@ -205,7 +205,10 @@ public struct MemoryMergeStore: MergeStore, Sendable {
     public private(set) var seen = DotSet()
     public private(set) var fields: [RecordRef: [FieldKey: FieldState]] = [:]
     public private(set) var log: [Change] = []
+    /// Where each dot of `log[..<indexed]` is in the log: built when a duplicate asks, not on
+    /// every append (only re-sent changes need it).
     private var logIndex: [Dot: Int] = [:]
+    private var indexed = 0
     /// Waiting changes by the dot they wait for.
     public private(set) var parked: [Dot: [ParkedChange<ReplicaID>]] = [:]
     public private(set) var waitingDots: [Dot: Change] = [:]
@@ -216,9 +219,14 @@ public struct MemoryMergeStore: MergeStore, Sendable {
     public func name(_ key: ReplicaID) -> ReplicaID { key }
     public func isApplied(_ key: ReplicaID, _ counter: UInt64) -> Bool { seen.contains(Dot(replica: key, counter: counter)) }
     public func isWaiting(_ key: ReplicaID, _ counter: UInt64) -> Bool { waitingDots[Dot(replica: key, counter: counter)] != nil }
-    public func held(_ key: ReplicaID, _ counter: UInt64) -> Change? {
+    public mutating func held(_ key: ReplicaID, _ counter: UInt64) -> Change? {
         let dot = Dot(replica: key, counter: counter)
-        return waitingDots[dot] ?? logIndex[dot].map { log[$0] }
+        if let waiting = waitingDots[dot] { return waiting }
+        while indexed < log.count {
+            logIndex[log[indexed].dot] = indexed
+            indexed += 1
+        }
+        return logIndex[dot].map { log[$0] }
     }
     public var waitingTotal: Int { waitingDots.count }
     public func waiting(from origin: ReplicaID) -> Int { parked.values.reduce(0) { $0 + $1.count { $0.origin == origin } } }
@@ -238,8 +246,5 @@ public struct MemoryMergeStore: MergeStore, Sendable {
     public mutating func add(_ value: Sibling, _ key: ReplicaID, to record: RecordRef, _ field: FieldKey) {
         fields[record, default: [:]][field, default: FieldState()].insert(value)
     }
-    public mutating func append(_ change: Change, _ key: ReplicaID) {
-        logIndex[change.dot] = log.count
-        log.append(change)
-    }
+    public mutating func append(_ change: Change, _ key: ReplicaID) { log.append(change) }
 }

@@ -219,7 +219,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: try await storage.head(),
                            versionVector: try await storage.versionVector(),
                            openConflicts: try await storage.openConflictCount(), hubTime: Self.now,
-                           waiting: try await storage.waiting().values.reduce(0, +)))
+                           waiting: try await storage.waiting().values.reduce(0, +), binaryRevision: BinaryChanges.revision))
     }
 
     func push(_ request: Request, _ context: HubRequestContext, _ principal: Principal) async throws -> Response {
@@ -315,6 +315,11 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             }
             return id
         }
+        // The batch revision the puller reads (§3.3); 1 unless it says more.
+        let revision = try q.get("binary").map { s -> Int in
+            guard let n = Int(s), n >= 1 else { throw HubError.badRequest("'binary' must be a batch revision (an integer >= 1)", zh: "`binary` 须为批次修订号（大于或等于 1 的整数）") }
+            return min(n, BinaryChanges.revision)
+        } ?? 1
         try await sealOwn()
         let rows: [(seq: Int64, change: Change)], head: Int64, more: Bool, next: Int64
         var purged: [RecordRef] = [], restored: [RecordRef] = []
@@ -335,7 +340,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                                   purged: purged, restored: restored)
         if WireMedia.prefersBinary(request.headers[.accept]) {
             return Response(status: .ok, headers: [.contentType: WireMedia.binary],
-                            body: .init(byteBuffer: ByteBuffer(bytes: answer.binary())))
+                            body: .init(byteBuffer: ByteBuffer(bytes: answer.binary(revision: revision))))
         }
         return try json(answer)
     }

@@ -124,7 +124,16 @@ extension PostgresHubStore: HubStorage {
         }
     }
 
-    public func openConflictCount() async throws -> Int { try await conflicts().count }
+    /// Counted again only when the log moved: every sync's status asks, and counting reads every
+    /// field with two or more values. A count is kept only when the head did not move while it
+    /// was taken (values change only with a logged change, and committed positions are a prefix).
+    public func openConflictCount() async throws -> Int {
+        let before = try await head()
+        if let kept = conflictCount.withLock({ $0 }), kept.head == before { return kept.count }
+        let count = try await conflicts().count
+        if try await head() == before { conflictCount.withLock { $0 = (before, count) } }
+        return count
+    }
 
     public func holds(kind: String, field: String, element: String) async throws -> Bool {
         try await storageErrors {
@@ -176,9 +185,22 @@ extension PostgresHubStore: HubStorage {
     }
 
     func views(_ db: PostgresConnection, kinds: [String]) async throws -> [RecordView] {
-        try await Self.views(db, schema: schema, logger: logger, query: """
+        // A value changes only with a change logged, so the last position logged for these kinds
+        // (one index probe per kind, from the same snapshot as the values) versions them all.
+        var version: Int64 = 0
+        for try await (v,) in try await db.query("""
+            SELECT coalesce(max(m), 0)::int8 FROM unnest(\(kinds)::text[]) AS k(kind),
+                LATERAL (SELECT max(seq) AS m FROM log WHERE log.kind = k.kind) AS x
+            """, logger: logger).decode((Int64,).self) { version = v }
+        if let cached = kindViews.withLock({ $0[kinds] }), cached.version == version { return cached.views }
+        let views = try await Self.views(db, schema: schema, logger: logger, query: """
             SELECT kind, record, field, elem, body FROM field_value WHERE kind = ANY(\(kinds)::text[]) ORDER BY kind, record
             """)
+        kindViews.withLock { cache in
+            // Keep the newest: a slower reader of an older snapshot must not replace it.
+            if (cache[kinds]?.version ?? -1) < version { cache[kinds] = (version, views) }
+        }
+        return views
     }
 
     /// The records that `query` (`kind, record, field, elem, body` rows, by record) reads.

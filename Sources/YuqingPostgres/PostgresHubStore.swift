@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import YuqingCore
 
 /// The hub's replica in a PostgreSQL database: the merged state, the log every node pulls from,
@@ -19,6 +20,11 @@ public final class PostgresHubStore: Sendable {
     let client: PostgresClient
     let logger: Logger
     let runner: Task<Void, Never>
+    /// The records of some kinds (the organisation, which every push's rule check reads whole),
+    /// as of the last log position among them: read again only when one of them changed.
+    let kindViews = Mutex<[[String]: (version: Int64, views: [RecordView])]>([:])
+    /// The open conflicts counted at a log head (``openConflictCount()``).
+    let conflictCount = Mutex<(head: Int64, count: Int)?>(nil)
     /// The key of the advisory lock that orders the log's commits.
     static let logLock: Int64 = 0x5971_6E67
 

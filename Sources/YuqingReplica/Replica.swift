@@ -219,9 +219,17 @@ public final class Replica: Sendable {
     /// transaction is begun and committed here through statements prepared once per connection,
     /// like the merge's own: a local edit is a handful of row operations, and preparing its
     /// statements and GRDB's transaction bookkeeping cost as much as the edit.
-    func transact<T>(localOnly: Bool = false, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
+    ///
+    /// - Parameter refetchable: what the transaction writes can be fetched from the hub again
+    ///   (a pull, a push's acknowledgement), so it commits without waiting for the disk. The WAL
+    ///   is written in order and the next ordinary commit syncs it whole, so power lost before
+    ///   then loses only such transactions at the end, never a local write after them; the next
+    ///   sync fetches them again (`Protocol/sync.md` §6).
+    func transact<T>(localOnly: Bool = false, refetchable: Bool = false, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
         do {
             return try pool.writeWithoutTransaction { db -> T in
+                if refetchable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if refetchable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 let s = try statements.get(db)
                 try s.begin.run()
                 do {
@@ -390,7 +398,9 @@ public final class Replica: Sendable {
                       waitingLimits: WaitingLimits? = nil, seals: [Seal] = [], proofs: [SealProof] = [],
                       verifier: (any SealVerifier)? = nil, keys: KeyLocation? = nil, restored: Set<RecordRef> = [],
                       purged: [RecordRef] = [], blobField: (kind: String, field: String)? = nil) throws -> ApplyResult {
-        try transact { s, book in
+        // A plain pull at a node can be pulled again; a purge or a restore is kept durable.
+        let refetchable = origin == .hub && pullCursor != nil && role != .hub && purged.isEmpty && restored.isEmpty
+        return try transact(refetchable: refetchable) { s, book in
             let db = s.db
             var result = ApplyResult(applied: 0, duplicates: 0)
             var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
@@ -480,10 +490,22 @@ public final class Replica: Sendable {
     }
 
     /// Records that the hub acknowledged every change up to local position `seq`.
+    ///
+    /// Committed without waiting for the disk: lost to a power cut, it only makes the next sync
+    /// push those changes again, which the hub counts as duplicates.
     public func markPushed(upTo seq: Int64) throws {
-        try write { db in
-            let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
-            try Meta.set(db, "push_cursor", max(current, seq))
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+                try db.inTransaction {
+                    let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
+                    try Meta.set(db, "push_cursor", max(current, seq))
+                    return .commit
+                }
+            }
+        } catch {
+            throw ReplicaError.storage(error, path: path)
         }
     }
 

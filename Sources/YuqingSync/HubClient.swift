@@ -131,16 +131,21 @@ public struct HubClient: Sendable {
     /// libcurl's retry, and the push then hangs until it times out; on a fresh connection it fails
     /// at once ("empty reply") and is simply sent again later. (Asking the hub to close after each
     /// push is not enough: libcurl may reuse the connection while the hub is closing it.)
-    public func push(_ request: PushRequest) async throws -> PushResponse {
+    ///
+    /// - Parameter revision: the batch revision the hub reads (``HubStatus/binaryRevision``).
+    public func push(_ request: PushRequest, revision: Int = 1) async throws -> PushResponse {
         let once = Self.session(timeout: timeout)
         defer { once.finishTasksAndInvalidate() }
-        return try await send("POST", "v1/push", body: Data(request.binary()), contentType: WireMedia.binary,
+        return try await send("POST", "v1/push", body: Data(request.binary(revision: revision)), contentType: WireMedia.binary,
                               session: once, accept: WireMedia.json) { try WireJSON.decode(PushResponse.self, from: $0) }
     }
 
     /// Pulls in the compact binary form.
-    public func pull(after: Int64, limit: Int, replica: ReplicaID) async throws -> PullResponse {
-        let query = [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)]
+    ///
+    /// - Parameter revision: the batch revision to ask for; above 1 only when the hub announced it.
+    public func pull(after: Int64, limit: Int, replica: ReplicaID, revision: Int = 1) async throws -> PullResponse {
+        var query = [("after", String(after)), ("limit", String(limit)), ("replica", replica.rawValue)]
+        if revision > 1 { query.append(("binary", String(revision))) }
         return try await send("GET", "v1/pull", query: query, accept: WireMedia.binary) { try PullResponse(binary: $0) }
     }
 

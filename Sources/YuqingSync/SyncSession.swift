@@ -97,6 +97,8 @@ public struct SyncSession: Sendable {
         let status = try await status()
         report.hubWaitSeconds += Self.seconds(clock.now - started)
         try checkHub(status.hub)
+        // The newest batch revision both sides know.
+        let revision = min(status.binaryRevision ?? 1, BinaryChanges.revision)
         // A replica restored from a backup (or copied) would reuse dots the hub already holds,
         // and the hub would take its new changes for re-sent old ones: refuse, losing nothing.
         let counter = try replica.info().counter
@@ -115,7 +117,7 @@ public struct SyncSession: Sendable {
             do {
                 let changes = batch.map(\.change)
                 let seals = try security?.seals(for: changes, replica: replica.id) ?? []
-                answer = try await client.push(PushRequest(replica: replica.id, changes: changes, seals: seals))
+                answer = try await client.push(PushRequest(replica: replica.id, changes: changes, seals: seals), revision: revision)
                 // The node keeps its own seals too: its history shows what it signed.
                 if !seals.isEmpty { try await replica.offload { try $0.storeSeals(seals) } }
             } catch let error as SyncError where error.problem?.code == "dot_reused" {
@@ -140,7 +142,7 @@ public struct SyncSession: Sendable {
         let client = client, id = replica.id, limit = batchSize
         func request(after: Int64) -> Task<(PullResponse, UInt64), any Error> {
             let sentAt = replica.deviceClock()
-            return Task { (try await client.pull(after: after, limit: limit, replica: id), sentAt) }
+            return Task { (try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt) }
         }
         var inFlight = request(after: cursor)
         defer { inFlight.cancel() }

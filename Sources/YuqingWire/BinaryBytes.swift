@@ -276,6 +276,36 @@ struct ByteReader {
         return s
     }
 
+    /// A string of a packed batch's table: the length of the prefix it shares with `previous`
+    /// (which it becomes), then the length and bytes of the rest; the whole must be UTF-8.
+    mutating func frontCodedString(after previous: inout [UInt8]) throws -> String {
+        let start = offset
+        let shared = try varint()
+        guard shared <= UInt64(previous.count) else {
+            offset = start
+            throw error("a string of the table shares \(shared) bytes with the \(previous.count)-byte string before it",
+                        zh: "字符串表中的一个字符串与其前一个 \(previous.count) 字节的字符串共享 \(shared) 字节")
+        }
+        let n = try length(of: "string", zh: "字符串")
+        let rest = try bytes(n)
+        previous.removeSubrange(Int(shared)...)
+        previous.append(contentsOf: rest)
+        guard let s = String(validating: previous, as: UTF8.self) else {
+            offset = start
+            throw error("invalid UTF-8 string", zh: "无效的 UTF-8 字符串")
+        }
+        return s
+    }
+
+    /// A string-table index written as the difference from the column's previous one, checked
+    /// against the table's size.
+    @inline(__always) mutating func index(after previous: Int, below count: Int) throws -> Int {
+        let d = try signed()
+        let (v, overflow) = Int64(previous).addingReportingOverflow(d)
+        guard !overflow, v >= 0, v < Int64(count) else { throw error("string index \(previous) + \(d) outside the table of \(count)", zh: "字符串索引 \(previous) + \(d) 超出了共 \(count) 项的字符串表") }
+        return Int(v)
+    }
+
     /// Length (varint) then that many bytes, read by a reader of their own (`change batch
     /// (column hlc)`) that reports positions in this one's terms. `nameZh` is `name` in Simplified
     /// Chinese, for errors.

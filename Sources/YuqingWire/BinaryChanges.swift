@@ -16,12 +16,17 @@ public enum BinaryChanges {
     /// pulled) inflates to, yet bounded so that a few compressed kilobytes cannot claim gigabytes.
     public static let defaultMaxPayloadBytes = 512 << 20
 
+    /// The newest revision of the batch that this code reads and writes: 1, columns
+    /// (`Protocol/sync.md` §3.3); 2, packed (option bit 1). A writer uses the revision its
+    /// reader announced (`HubStatus/binaryRevision`, the pull's `binary` parameter).
+    public static let revision = 2
+
     /// The binary message for `changes`, with each change's log position when `positions` is
     /// given (one per change, in the same order).
     public static func encode(_ changes: [Change], positions: [Int64]? = nil,
-                              compression: WireCompression = .default) -> [UInt8] {
+                              compression: WireCompression = .default, revision: Int = revision) -> [UInt8] {
         var message = BinaryEnvelope.begin(.changeBatch, capacity: 16 * changes.count)
-        writeBatch(changes, positions: positions, to: &message)
+        writeBatch(changes, positions: positions, packed: revision >= 2, to: &message)
         return BinaryEnvelope.seal(message, compression: compression)
     }
 
@@ -41,6 +46,9 @@ public enum BinaryChanges {
 
     /// Option bit 0 of a batch: the positions column is present.
     static let positionsOption: UInt8 = 0x01
+    /// Option bit 1: the batch is packed (revision 2): its string table is front-coded and its
+    /// string columns are differences.
+    static let packedOption: UInt8 = 0x02
 
     /// The columns, in the order they follow the string table.
     enum Column: Int, CaseIterable {
@@ -52,24 +60,70 @@ public enum BinaryChanges {
 
     // MARK: - Writing
 
-    /// Appends the batch (count, options, string table, columns) to `out`.
-    static func writeBatch(_ changes: [Change], positions: [Int64]?, to out: inout ByteWriter) {
+    /// Appends the batch (count, options, string table, columns) to `out`. A `packed` batch
+    /// (option bit 1) groups its string table by column, writes each string against the one
+    /// before it, and writes each string column as differences from its previous index.
+    static func writeBatch(_ changes: [Change], positions: [Int64]?, packed: Bool = false, to out: inout ByteWriter) {
         precondition(positions == nil || positions!.count == changes.count, "one position per change")
         let n = changes.count
-        var strings = StringTable()
+        var strings = StringTable(frontCoded: packed)
+        // Each change's index of each string attribute; text values that are not text are -1.
+        var replicaIndex = [Int32](repeating: 0, count: n), kindIndex = replicaIndex, recordIndex = replicaIndex
+        var fieldIndex = replicaIndex, elementIndex = replicaIndex, valueIndex = replicaIndex, authorIndex = replicaIndex
+        var contextIndex: [Int32] = []
+        // The previous string of each string column, to skip the table lookup for runs (a record's
+        // fields, one author, one kind).
+        var replicaRun = StringTable.Run(), kindRun = StringTable.Run(), recordRun = StringTable.Run()
+        var fieldRun = StringTable.Run(), elementRun = StringTable.Run(), authorRun = StringTable.Run()
+        @inline(__always) func text(_ change: Change) -> String? {
+            if case .text(let t)? = change.value { return t }
+            return nil
+        }
+        if packed {
+            // One column at a time, so that each column's strings sit together in the table.
+            for (i, change) in changes.enumerated() {
+                replicaIndex[i] = Int32(strings.index(change.dot.replica.rawValue, run: &replicaRun))
+                for dot in change.context { contextIndex.append(Int32(strings.index(dot.replica.rawValue, run: &replicaRun))) }
+            }
+            for (i, change) in changes.enumerated() { kindIndex[i] = Int32(strings.index(change.record.kind, run: &kindRun)) }
+            for (i, change) in changes.enumerated() { recordIndex[i] = Int32(strings.index(change.record.id, run: &recordRun)) }
+            for (i, change) in changes.enumerated() { fieldIndex[i] = Int32(strings.index(change.field.name, run: &fieldRun)) }
+            for (i, change) in changes.enumerated() { elementIndex[i] = Int32(strings.index(change.field.element, run: &elementRun)) }
+            for (i, change) in changes.enumerated() { valueIndex[i] = text(change).map { Int32(strings.index($0)) } ?? -1 }
+            for (i, change) in changes.enumerated() { authorIndex[i] = Int32(strings.index(change.author, run: &authorRun)) }
+        } else {
+            // In first-seen order.
+            for (i, change) in changes.enumerated() {
+                replicaIndex[i] = Int32(strings.index(change.dot.replica.rawValue, run: &replicaRun))
+                kindIndex[i] = Int32(strings.index(change.record.kind, run: &kindRun))
+                recordIndex[i] = Int32(strings.index(change.record.id, run: &recordRun))
+                fieldIndex[i] = Int32(strings.index(change.field.name, run: &fieldRun))
+                elementIndex[i] = Int32(strings.index(change.field.element, run: &elementRun))
+                valueIndex[i] = text(change).map { Int32(strings.index($0)) } ?? -1
+                for dot in change.context { contextIndex.append(Int32(strings.index(dot.replica.rawValue))) }
+                authorIndex[i] = Int32(strings.index(change.author, run: &authorRun))
+            }
+        }
+
         var positionColumn = ByteWriter(capacity: positions == nil ? 0 : 2 * n), replicaColumn = ByteWriter(capacity: n)
         var counterColumn = ByteWriter(capacity: n), hlcColumn = ByteWriter(capacity: n), kindColumn = ByteWriter(capacity: n)
         var recordColumn = ByteWriter(capacity: 2 * n), fieldColumn = ByteWriter(capacity: n)
         var elementColumn = ByteWriter(capacity: n), valueColumn = ByteWriter(capacity: 2 * n)
         var contextColumn = ByteWriter(capacity: n), authorColumn = ByteWriter(capacity: n)
-        // The previous string of each string column, to skip the table lookup for runs (a record's
-        // fields, one author, one kind).
-        var replicaRun = StringTable.Run(), kindRun = StringTable.Run(), recordRun = StringTable.Run()
-        var fieldRun = StringTable.Run(), elementRun = StringTable.Run(), authorRun = StringTable.Run()
         // Per string index: the counter of the last change of that replica, which the next one's
         // counter is written against.
-        var lastCounter: [UInt64] = []
+        var lastCounter = [UInt64](repeating: 0, count: strings.count)
         var previousHLC: UInt64 = 0
+        // The previous index of each string column (packed batches).
+        var previous = (replica: Int32(0), kind: Int32(0), record: Int32(0), field: Int32(0), element: Int32(0), value: Int32(0), author: Int32(0))
+        @inline(__always) func put(_ index: Int32, _ last: inout Int32, _ column: inout ByteWriter) {
+            if packed {
+                column.signed(Int64(index) - Int64(last))
+                last = index
+            } else {
+                column.varint(Int(index))
+            }
+        }
 
         if let positions {
             var previous: Int64 = 0
@@ -78,38 +132,39 @@ public enum BinaryChanges {
                 previous = p
             }
         }
-        for change in changes {
-            let replica = strings.index(change.dot.replica.rawValue, run: &replicaRun)
-            if replica >= lastCounter.count { lastCounter += repeatElement(0, count: replica + 1 - lastCounter.count) }
-            replicaColumn.varint(replica)
+        var nextContext = 0
+        for (i, change) in changes.enumerated() {
+            let replica = Int(replicaIndex[i])
+            put(replicaIndex[i], &previous.replica, &replicaColumn)
             counterColumn.varint(delta(change.dot.counter, from: lastCounter[replica]))
             lastCounter[replica] = change.dot.counter
             hlcColumn.varint(delta(change.hlc.packed, from: previousHLC))
             previousHLC = change.hlc.packed
-            kindColumn.varint(strings.index(change.record.kind, run: &kindRun))
-            recordColumn.varint(strings.index(change.record.id, run: &recordRun))
-            fieldColumn.varint(strings.index(change.field.name, run: &fieldRun))
-            elementColumn.varint(strings.index(change.field.element, run: &elementRun))
+            put(kindIndex[i], &previous.kind, &kindColumn)
+            put(recordIndex[i], &previous.record, &recordColumn)
+            put(fieldIndex[i], &previous.field, &fieldColumn)
+            put(elementIndex[i], &previous.element, &elementColumn)
             switch change.value {
             case nil:
                 valueColumn.byte(noValue)
-            case .text(let text)?:
+            case .text?:
                 valueColumn.byte(textValue)
-                valueColumn.varint(strings.index(text))
+                put(valueIndex[i], &previous.value, &valueColumn)
             case .integer(let number)?:
                 valueColumn.byte(integerValue)
                 valueColumn.signed(number)
             }
             contextColumn.varint(change.context.count)
             for dot in change.context {
-                contextColumn.varint(strings.index(dot.replica.rawValue))
+                contextColumn.varint(Int(contextIndex[nextContext]))
+                nextContext += 1
                 contextColumn.varint(delta(dot.counter, from: change.dot.counter))
             }
-            authorColumn.varint(strings.index(change.author, run: &authorRun))
+            put(authorIndex[i], &previous.author, &authorColumn)
         }
 
         out.varint(n)
-        out.byte(positions == nil ? 0 : positionsOption)
+        out.byte((positions == nil ? 0 : positionsOption) | (packed ? packedOption : 0))
         out.varint(strings.count)
         strings.bytes.withBytes { out.append($0) }
         if positions != nil { out.block(positionColumn) }
@@ -131,13 +186,19 @@ public enum BinaryChanges {
     static func readBatch(from reader: inout ByteReader) throws -> (changes: [Change], positions: [Int64]?) {
         let n = try reader.count(atMost: reader.remaining, "change count", zh: "变更数量")
         let options = try reader.byte()
-        guard options & ~positionsOption == 0 else { throw reader.error("unknown batch options 0x\(String(options, radix: 16))", zh: "未知的批次选项 0x\(String(options, radix: 16))") }
+        guard options & ~(positionsOption | packedOption) == 0 else { throw reader.error("unknown batch options 0x\(String(options, radix: 16))", zh: "未知的批次选项 0x\(String(options, radix: 16))") }
         let hasPositions = options & positionsOption != 0
+        let packed = options & packedOption != 0
 
         let m = try reader.count(atMost: reader.remaining, "string count", zh: "字符串数量")
         var strings: [String] = []
         strings.reserveCapacity(m)
-        for _ in 0..<m { strings.append(try reader.string()) }
+        if packed {
+            var previous: [UInt8] = []
+            for _ in 0..<m { strings.append(try reader.frontCodedString(after: &previous)) }
+        } else {
+            for _ in 0..<m { strings.append(try reader.string()) }
+        }
         let replicas = strings.map(ReplicaID.init(rawValue:))
 
         var columns: [ByteReader] = []
@@ -166,21 +227,28 @@ public enum BinaryChanges {
         changes.reserveCapacity(n)
         var lastCounter = [UInt64](repeating: 0, count: m)
         var previousHLC: UInt64 = 0
+        // The previous index of each string column (packed batches).
+        var previous = (replica: 0, kind: 0, record: 0, field: 0, element: 0, value: 0, author: 0)
+        @inline(__always) func index(_ column: inout ByteReader, _ last: inout Int) throws -> Int {
+            guard packed else { return try column.index(below: m) }
+            last = try column.index(after: last, below: m)
+            return last
+        }
         try columns.withUnsafeMutableBufferPointer { c in
             for _ in 0..<n {
-                let replica = try c[Column.replica.rawValue].index(below: m)
+                let replica = try index(&c[Column.replica.rawValue], &previous.replica)
                 let counter = undelta(try c[Column.counter.rawValue].varint(), from: lastCounter[replica])
                 lastCounter[replica] = counter
                 let hlc = undelta(try c[Column.hlc.rawValue].varint(), from: previousHLC)
                 previousHLC = hlc
-                let kind = try c[Column.kind.rawValue].index(below: m)
-                let record = try c[Column.record.rawValue].index(below: m)
-                let field = try c[Column.field.rawValue].index(below: m)
-                let element = try c[Column.element.rawValue].index(below: m)
+                let kind = try index(&c[Column.kind.rawValue], &previous.kind)
+                let record = try index(&c[Column.record.rawValue], &previous.record)
+                let field = try index(&c[Column.field.rawValue], &previous.field)
+                let element = try index(&c[Column.element.rawValue], &previous.element)
                 let value: FieldValue?
                 switch try c[Column.value.rawValue].byte() {
                 case noValue: value = nil
-                case textValue: value = .text(strings[try c[Column.value.rawValue].index(below: m)])
+                case textValue: value = .text(strings[try index(&c[Column.value.rawValue], &previous.value)])
                 case integerValue: value = .integer(try c[Column.value.rawValue].signed())
                 case let tag: throw c[Column.value.rawValue].error("unknown value tag \(tag)", zh: "未知的值标记 \(tag)")
                 }
@@ -195,7 +263,7 @@ public enum BinaryChanges {
                         context.append(Dot(replica: replicas[r], counter: dotCounter))
                     }
                 }
-                let author = try c[Column.author.rawValue].index(below: m)
+                let author = try index(&c[Column.author.rawValue], &previous.author)
                 changes.append(Change(
                     dot: Dot(replica: replicas[replica], counter: counter), hlc: HLC(packed: hlc),
                     record: RecordRef(kind: strings[kind], id: strings[record]),

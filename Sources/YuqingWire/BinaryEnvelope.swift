@@ -95,7 +95,7 @@ enum BinaryEnvelope {
 
     /// Checks the header of `bytes`, inflates the payload when it is compressed (refusing one
     /// that would exceed `maxPayloadBytes`), and reads it with `body`, which must consume it all.
-    static func open<R>(_ bytes: UnsafeRawBufferPointer, as kind: Kind, maxPayloadBytes: Int,
+    static func open<R>(_ bytes: UnsafeRawBufferPointer, as kind: Kind, maxPayloadBytes: Int, wholly: Bool = true,
                         _ body: (inout ByteReader) throws -> R) throws -> R {
         var header = ByteReader(bytes, subject: kind.name, zh: kind.chineseName)
         guard bytes.count >= 2 && bytes[0] == magic.0 && bytes[1] == magic.1 || bytes.count == 1 && bytes[0] == magic.0 else {
@@ -127,7 +127,7 @@ enum BinaryEnvelope {
         if flags & compressedFlag == 0 {
             var payload = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), subject: kind.name, zh: kind.chineseName, origin: headerSize)
             let result = try body(&payload)
-            try payload.expectEnd()
+            if wholly { try payload.expectEnd() }
             return result
         }
 
@@ -149,7 +149,7 @@ enum BinaryEnvelope {
             var payload = ByteReader(raw, subject: kind.name, zh: kind.chineseName,
                                      frame: " of the inflated payload", frameZh: "（按解压后的载荷计）")
             let result = try body(&payload)
-            try payload.expectEnd()
+            if wholly { try payload.expectEnd() }
             return result
         }
     }

@@ -42,10 +42,10 @@ public enum WireMedia {
 extension PushRequest {
     /// The binary form: message type 2, the pushing replica's id, then the changes as a batch
     /// without positions.
-    public func binary(compression: WireCompression = .default) -> [UInt8] {
+    public func binary(compression: WireCompression = .default, revision: Int = BinaryChanges.revision) -> [UInt8] {
         var message = BinaryEnvelope.begin(.pushRequest, capacity: 16 * changes.count)
         message.string(replica.rawValue)
-        BinaryChanges.writeBatch(changes, positions: nil, to: &message)
+        BinaryChanges.writeBatch(changes, positions: nil, packed: revision >= 2, to: &message)
         BinarySeals.write(seals, to: &message)
         return BinaryEnvelope.seal(message, compression: compression)
     }
@@ -68,14 +68,14 @@ extension PushRequest {
 extension PullResponse {
     /// The binary form: message type 3, the hub's id, `next`, `more`, `head`, `hubTime`, then the
     /// entries as a batch with positions.
-    public func binary(compression: WireCompression = .default) -> [UInt8] {
+    public func binary(compression: WireCompression = .default, revision: Int = BinaryChanges.revision) -> [UInt8] {
         var message = BinaryEnvelope.begin(.pullResponse, capacity: 16 * entries.count + 32)
         message.string(hub.rawValue)
         message.signed(next)
         message.byte(more ? 1 : 0)
         message.signed(head)
         message.varint(hubTime)
-        BinaryChanges.writeBatch(entries.map(\.change), positions: entries.map(\.pos), to: &message)
+        BinaryChanges.writeBatch(entries.map(\.change), positions: entries.map(\.pos), packed: revision >= 2, to: &message)
         if !seals.isEmpty || !proofs.isEmpty || !purged.isEmpty || !restored.isEmpty {
             BinarySeals.write(seals, to: &message, always: true)
             BinarySeals.write(proofs, to: &message)
@@ -239,5 +239,32 @@ enum Base64 {
             i += 4
         }
         return out
+    }
+}
+
+extension BinaryChanges {
+    /// The batch revision a binary message (change batch, push request or pull response) was
+    /// written in: 1, or 2 when its batch is packed. For diagnostics and tests; decoding needs
+    /// no such step.
+    ///
+    /// - Throws: ``WireDecodingError`` when the bytes are not such a message.
+    public static func batchRevision(of bytes: some Sequence<UInt8>, maxPayloadBytes: Int = defaultMaxPayloadBytes) throws -> Int {
+        try withContiguousBytes(bytes) { raw in
+            let kind = raw.count > 3 ? BinaryEnvelope.Kind(rawValue: raw[3]) ?? .changeBatch : .changeBatch
+            return try BinaryEnvelope.open(raw, as: kind, maxPayloadBytes: maxPayloadBytes, wholly: false) { reader in
+                switch kind {
+                case .changeBatch: break
+                case .pushRequest: _ = try reader.string()
+                case .pullResponse:
+                    _ = try reader.string()
+                    _ = try reader.signed()
+                    _ = try reader.byte()
+                    _ = try reader.signed()
+                    _ = try reader.varint()
+                }
+                _ = try reader.varint()
+                return try reader.byte() & packedOption != 0 ? 2 : 1
+            }
+        }
     }
 }

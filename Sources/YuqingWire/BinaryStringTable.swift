@@ -24,8 +24,12 @@ struct StringTable: ~Copyable {
     /// The table as it goes on the wire: each string's length and bytes.
     private(set) var bytes = ByteWriter()
     private(set) var count = 0
+    /// Whether each string is written as the bytes it shares with the one before it and the rest
+    /// (a packed batch, `Protocol/sync.md` §3.3), and the bytes of the one before it.
+    private let frontCoded: Bool
+    private var previous: [UInt8] = []
 
-    init() {}
+    init(frontCoded: Bool = false) { self.frontCoded = frontCoded }
 
     @inline(__always) mutating func index(_ s: String, run: inout Run) -> Int {
         if let last = run.string, ExactString.sameBytes(last, s) { return run.index }
@@ -45,11 +49,24 @@ struct StringTable: ~Copyable {
         } else {
             i = count
             indices[key] = i
-            bytes.string(s)
+            if frontCoded { writeFrontCoded(s) } else { bytes.string(s) }
             count += 1
         }
         cache[slot] = Slot(string: s, index: i)
         return i
+    }
+
+    /// The string as the length of the prefix it shares with the previous one, then the length
+    /// and bytes of the rest.
+    private mutating func writeFrontCoded(_ s: String) {
+        var utf8 = Array(s.utf8)
+        var shared = 0
+        let limit = min(utf8.count, previous.count)
+        while shared < limit, utf8[shared] == previous[shared] { shared += 1 }
+        bytes.varint(shared)
+        bytes.varint(utf8.count - shared)
+        utf8.withUnsafeBytes { bytes.append(UnsafeRawBufferPointer(rebasing: $0[shared...])) }
+        swap(&previous, &utf8)
     }
 }
 

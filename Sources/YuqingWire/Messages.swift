@@ -148,9 +148,12 @@ public struct HubStatus: Codable, Sendable, Hashable {
     /// Pushed changes waiting for changes the hub never received (normally 0; `GET /v1/waiting`
     /// says whose). Absent from hubs before it was reported.
     public var waiting: Int?
+    /// The newest revision of the binary change batch the hub reads and writes (§3.3); absent
+    /// from hubs that know revision 1 only.
+    public var binaryRevision: Int?
 
     public init(hub: ReplicaID, protocolVersion: Int, head: Int64, versionVector: VersionVector, openConflicts: Int, hubTime: UInt64,
-                waiting: Int? = nil) {
+                waiting: Int? = nil, binaryRevision: Int? = nil) {
         self.hub = hub
         self.protocolVersion = protocolVersion
         self.head = head
@@ -158,6 +161,7 @@ public struct HubStatus: Codable, Sendable, Hashable {
         self.openConflicts = openConflicts
         self.hubTime = hubTime
         self.waiting = waiting
+        self.binaryRevision = binaryRevision
     }
 }
 

@@ -19,6 +19,8 @@ struct Merge: AsyncParsableCommand {
     @Flag(help: "Print one JSON object (for bench/crdt/compare.py) instead of a table.") var json = false
     @Option(help: "synthetic (every replica writes the same records with eleven short words), realistic (every replica its own records, every value distinct Chinese text: both are what bench/crdt/run.sh gives Loro and Yrs too), or workflow (each replica its own cases through every step; about records × fields changes per replica).")
     var workload = "synthetic"
+    @Option(help: "The binary batch's revision: 1 (columns) or 2 (packed: front-coded strings, index differences; Protocol/sync.md §3.3).")
+    var revision = BinaryChanges.revision
 
     static let words = ["IV", "III", "II", "I", "registered", "assessed", "assigned", "handling", "replied", "following", "archived"]
 
@@ -59,8 +61,9 @@ struct Merge: AsyncParsableCommand {
             ? (0..<replicas).map { WorkflowWorkload.changes(node: $0, count: records * fields) }
             : (0..<replicas).map { history($0, realistic: workload == "realistic") }
         let total = histories.reduce(0) { $0 + $1.count }
-        let raw = histories.map { BinaryChanges.encode($0, compression: .none) }
-        let compressed = histories.map { BinaryChanges.encode($0) }
+        guard (1...BinaryChanges.revision).contains(revision) else { throw BenchError("--revision is 1 or \(BinaryChanges.revision)") }
+        let raw = histories.map { BinaryChanges.encode($0, compression: .none, revision: revision) }
+        let compressed = histories.map { BinaryChanges.encode($0, revision: revision) }
         var merge: [Double] = [], mergeOnly: [Double] = []
         var digest = ""
         for k in 0..<`repeat` {
@@ -86,7 +89,7 @@ struct Merge: AsyncParsableCommand {
             return
         }
         print("""
-            ## 3–4. Merge core and wire size, \(workload) workload (\(replicas) replicas × \(grouped(Double(total / replicas))) field changes)
+            ## 3–4. Merge core and wire size, \(workload) workload (\(replicas) replicas × \(grouped(Double(total / replicas))) field changes, batch revision \(revision))
 
             | | ms (median of \(`repeat`)) | field changes/s | bytes/change raw | bytes/change compressed |
             |---|---|---|---|---|

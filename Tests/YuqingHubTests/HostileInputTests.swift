@@ -239,6 +239,34 @@ import YuqingWire
         }
     }
 
+    /// Revision 2 of the batch (packed) is used only where both sides know it: the hub says so in
+    /// its status, reads pushes of either revision, and answers a pull packed only when asked.
+    @Test func batchRevisionsAreNegotiated() async throws {
+        try await Self.withHub { client, _ in
+            let status = try await client.execute(uri: "/v1/status", method: .get) { try WireJSON.decode(HubStatus.self, from: Data(buffer: $0.body)) }
+            #expect(status.binaryRevision == BinaryChanges.revision && BinaryChanges.revision == 2)
+            var headers: HTTPFields = [:]
+            headers[.contentType] = WireMedia.binary
+            for (revision, counter) in [(1, UInt64(1)), (2, 2)] {
+                let body = PushRequest(replica: ReplicaID("n1"), changes: [Self.change("n1", counter, record: "YQ-\(counter)")]).binary(revision: revision)
+                #expect(try BinaryChanges.batchRevision(of: body) == revision)
+                try await client.execute(uri: "/v1/push", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { #expect($0.status == .ok) }
+            }
+            headers = [:]
+            headers[.accept] = WireMedia.binary
+            for (query, revision) in [("", 1), ("&binary=1", 1), ("&binary=2", 2), ("&binary=9", 2)] {
+                try await client.execute(uri: "/v1/pull?replica=n2" + query, method: .get, headers: headers) { response throws in
+                    let bytes = Array(buffer: response.body)
+                    #expect(try BinaryChanges.batchRevision(of: bytes) == revision, "\(query)")
+                    #expect(try PullResponse(binary: bytes).entries.map(\.change.dot.counter) == [1, 2])
+                }
+            }
+            for bad in ["0", "-1", "two"] {
+                try await client.execute(uri: "/v1/pull?replica=n2&binary=\(bad)", method: .get, headers: headers) { #expect($0.status == .badRequest) }
+            }
+        }
+    }
+
     @Test func theHubTellsItsDigest() async throws {
         try await Self.withHub { client, storage in
             let (r, writes) = Self.writes("d", count: 20, { i in (RecordRef.case("YQ-\(i % 4)"), "标题 ") })

@@ -38,9 +38,24 @@ import YuqingWire
         }.joined(separator: "\n")
     }
 
-    @Test func exampleHasPinnedBytes() throws {
-        let bytes = BinaryChanges.encode(Self.example, positions: Self.examplePositions, compression: .none)
-        #expect(Self.hex(bytes) == Self.exampleHex)
+    /// The same example packed (revision 2): the string table grouped by column and front-coded,
+    /// the string columns as differences.
+    static let packedExampleHex = """
+        59 51 01 01 00 03 03 0b 00 02 6e 31 00 03 68 75
+        62 00 04 63 61 73 65 00 04 59 51 2d 31 00 05 6c
+        65 76 65 6c 00 08 63 6f 5f 75 6e 69 74 73 00 00
+        00 08 42 75 72 65 61 75 20 42 00 02 49 49 00 06
+        55 6e 69 74 20 41 00 08 6f 70 65 72 61 74 6f 72
+        03 50 02 04 03 00 00 02 03 0e 02 06 0d 86 80 80
+        80 d5 b6 bb 9b 03 02 f8 ff 27 03 04 00 00 03 06
+        00 00 03 08 02 00 03 0c 02 00 05 01 10 02 02 00
+        07 01 00 03 00 01 00 0a 03 12 00 02
+        """
+
+    @Test(arguments: [1, 2])
+    func exampleHasPinnedBytes(revision: Int) throws {
+        let bytes = BinaryChanges.encode(Self.example, positions: Self.examplePositions, compression: .none, revision: revision)
+        #expect(Self.hex(bytes) == (revision == 1 ? Self.exampleHex : Self.packedExampleHex))
         let decoded = try BinaryChanges.decode(bytes)
         #expect(decoded.changes == Self.example)
         #expect(decoded.positions == Self.examplePositions)
@@ -51,6 +66,20 @@ import YuqingWire
             .deletingLastPathComponent().appendingPathComponent("Protocol/sync.md")
         let text = try String(contentsOf: doc, encoding: .utf8)
         #expect(text.contains(Self.exampleHex))
+        #expect(text.contains(Self.packedExampleHex))
+    }
+
+    /// Records of their own with distinct text in each (the realistic workload's shape): a packed
+    /// batch must be much smaller than a plain one, compressed, or revision 2 is not worth having.
+    @Test func packingShrinksDistinctText() throws {
+        let changes = (0..<4_000).map { i in
+            Change(dot: Dot(replica: Self.n1, counter: UInt64(i + 1)), hlc: HLC(wallMillis: 1_800_000_000_000 + UInt64(i / 8)),
+                   record: .case("n1-c\(i / 8)"), field: FieldKey("f\(i % 8)"), value: .text("值1-\(i / 8)-\(i % 8)"), context: [],
+                   author: "Unit A")
+        }
+        let plain = BinaryChanges.encode(changes, revision: 1), packed = BinaryChanges.encode(changes, revision: 2)
+        #expect(packed.count * 3 < plain.count, "packed \(packed.count) bytes, plain \(plain.count)")
+        try Self.expectExactlyEqual(try BinaryChanges.decode(packed).changes, changes)
     }
 
     // MARK: - Round trips
@@ -109,12 +138,15 @@ import YuqingWire
         let count = seed == 1 ? 0 : seed == 2 ? 1 : Int(seed) * 150
         let (changes, positions) = Self.randomBatch(seed: seed, count: count)
         for compression in [WireCompression.none, .zlib(level: 1), .default, .zlib(level: 9)] {
-            let without = try BinaryChanges.decode(BinaryChanges.encode(changes, compression: compression))
-            try Self.expectExactlyEqual(without.changes, changes)
-            #expect(without.positions == nil)
-            let with = try BinaryChanges.decode(BinaryChanges.encode(changes, positions: positions, compression: compression))
-            try Self.expectExactlyEqual(with.changes, changes)
-            #expect(with.positions == positions)
+            for revision in [1, 2] {
+                let without = try BinaryChanges.decode(BinaryChanges.encode(changes, compression: compression, revision: revision))
+                try Self.expectExactlyEqual(without.changes, changes)
+                #expect(without.positions == nil)
+                let with = try BinaryChanges.decode(BinaryChanges.encode(changes, positions: positions, compression: compression,
+                                                                         revision: revision))
+                try Self.expectExactlyEqual(with.changes, changes)
+                #expect(with.positions == positions)
+            }
         }
     }
 
@@ -123,8 +155,10 @@ import YuqingWire
         var a = changes[0], b = changes[1]
         a.value = .text("café")
         b.value = .text("cafe\u{301}")
-        let decoded = try BinaryChanges.decode(BinaryChanges.encode([a, b, a])).changes
-        #expect(decoded.map { Array($0.value!.description.utf8) } == [Array("café".utf8), Array("cafe\u{301}".utf8), Array("café".utf8)])
+        for revision in [1, 2] {
+            let decoded = try BinaryChanges.decode(BinaryChanges.encode([a, b, a], revision: revision)).changes
+            #expect(decoded.map { Array($0.value!.description.utf8) } == [Array("café".utf8), Array("cafe\u{301}".utf8), Array("café".utf8)])
+        }
     }
 
     @Test func compressionIsUsedWhenItHelps() throws {
@@ -143,6 +177,7 @@ import YuqingWire
         let push = PushRequest(replica: ReplicaID("5f2c9e0a1b3d4c67"), changes: changes)
         for compression in [WireCompression.none, .default] {
             #expect(try PushRequest(binary: push.binary(compression: compression)) == push)
+            #expect(try PushRequest(binary: push.binary(compression: compression, revision: 1)) == push)
         }
         #expect(try PushRequest(binary: PushRequest(replica: ReplicaID("n"), changes: []).binary()).changes.isEmpty)
         let entries = zip(positions, changes).map { LogEntry(pos: $0, change: $1) }
@@ -150,6 +185,7 @@ import YuqingWire
             let pull = PullResponse(hub: ReplicaID("c0ffee0000000001"), entries: entries, next: next, more: more, head: head,
                                     hubTime: 1_767_225_600_500)
             #expect(try PullResponse(binary: pull.binary()) == pull)
+            #expect(try PullResponse(binary: pull.binary(revision: 1)) == pull)
             #expect(try PullResponse(binary: Data(pull.binary(compression: .none))) == pull)
         }
         let empty = PullResponse(hub: ReplicaID("h"), entries: [], next: 5, more: false, head: 5, hubTime: .max)
@@ -188,6 +224,7 @@ import YuqingWire
     @Test func everyTruncationIsRefused() throws {
         let (changes, positions) = Self.randomBatch(seed: 21, count: 12)
         let messages = [BinaryChanges.encode(changes, positions: positions, compression: .none),
+                        BinaryChanges.encode(changes, positions: positions, compression: .none, revision: 1),
                         BinaryChanges.encode(Self.repetitiveBatch(count: 300)),
                         PullResponse(hub: Self.hub, entries: [LogEntry(pos: 1, change: Self.example[0])], next: 1, more: false,
                                      head: 1, hubTime: 1).binary(compression: .none)]
@@ -206,6 +243,7 @@ import YuqingWire
         var rng = SeededRandom(seed: 31)
         let (changes, positions) = Self.randomBatch(seed: 32, count: 40)
         let messages = [BinaryChanges.encode(changes, positions: positions, compression: .none), BinaryChanges.encode(changes, positions: positions),
+                        BinaryChanges.encode(changes, positions: positions, compression: .none, revision: 1),
                         PushRequest(replica: Self.n1, changes: changes).binary(compression: .none)]
         var refused = 0, decoded = 0
         for message in messages {
@@ -225,7 +263,7 @@ import YuqingWire
                 }
             }
         }
-        #expect(refused > 0 && refused + decoded == 4_500)
+        #expect(refused > 0 && refused + decoded == 6_000)
     }
 
     /// A hand-made uncompressed change batch: the header, then `payload`.
@@ -248,7 +286,14 @@ import YuqingWire
         Self.expectRefusal(try BinaryChanges.decode(Self.oneChange(replica: [0, 0])), mentioning: "unexpected trailing bytes in change batch (column replica)")
         Self.expectRefusal(try BinaryChanges.decode(Self.oneChange(context: [0x7F, 0, 2])), mentioning: "context size 127 exceeds")
         Self.expectRefusal(try BinaryChanges.decode(Self.batch([1, 0, 1, 2, 0xC3, 0x28])), mentioning: "invalid UTF-8")
-        Self.expectRefusal(try BinaryChanges.decode(Self.batch([1, 2])), mentioning: "unknown batch options")
+        Self.expectRefusal(try BinaryChanges.decode(Self.batch([1, 4])), mentioning: "unknown batch options")
+        // Packed (option 2): a shared prefix longer than the string before it, an index
+        // difference that leaves the table.
+        let packedFine = Self.batch([1, 2, 2, 0, 1, 0x61, 1, 1, 0x62] + ([[0], [2], [2], [0], [2], [0], [0], [0], [0], [0]] as [[UInt8]]).flatMap { [UInt8($0.count)] + $0 })
+        #expect(try BinaryChanges.decode(packedFine).changes[0].record == RecordRef(kind: "a", id: "ab"))
+        Self.expectRefusal(try BinaryChanges.decode(Self.batch([1, 2, 1, 1, 1, 0x61])), mentioning: "shares 1 bytes with the 0-byte string before it")
+        Self.expectRefusal(try BinaryChanges.decode(Self.batch([1, 2, 1, 0, 1, 0x61] + ([[2], [2], [2], [0], [0], [0], [0], [0], [0], [0]] as [[UInt8]]).flatMap { [UInt8($0.count)] + $0 })),
+                           mentioning: "string index 0 + 1 outside the table of 1")
         Self.expectRefusal(try BinaryChanges.decode(Self.batch([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02])),
                            mentioning: "varint longer than 64 bits")
         // Header checks.
