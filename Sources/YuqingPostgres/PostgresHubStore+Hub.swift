@@ -188,10 +188,10 @@ extension PostgresHubStore: HubStorage {
         // A value changes only with a change logged, so the last position logged for these kinds
         // (one index probe per kind, from the same snapshot as the values) versions them all.
         var version: Int64 = 0
-        for try await (v,) in try await db.query("""
+        for try await v in try await db.query("""
             SELECT coalesce(max(m), 0)::int8 FROM unnest(\(kinds)::text[]) AS k(kind),
                 LATERAL (SELECT max(seq) AS m FROM log WHERE log.kind = k.kind) AS x
-            """, logger: logger).decode((Int64,).self) { version = v }
+            """, logger: logger).decode(Int64.self) { version = v }
         if let cached = kindViews.withLock({ $0[kinds] }), cached.version == version { return cached.views }
         let views = try await Self.views(db, schema: schema, logger: logger, query: """
             SELECT kind, record, field, elem, body FROM field_value WHERE kind = ANY(\(kinds)::text[]) ORDER BY kind, record

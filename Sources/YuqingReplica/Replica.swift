@@ -227,9 +227,7 @@ public final class Replica: Sendable {
     ///   sync fetches them again (`Protocol/sync.md` §6).
     func transact<T>(localOnly: Bool = false, refetchable: Bool = false, _ body: (Statements, inout Bookkeeping) throws -> T) throws -> T {
         do {
-            return try pool.writeWithoutTransaction { db -> T in
-                if refetchable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                defer { if refetchable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+            return try pool.writeWithoutTransaction { db -> T in try Self.syncing(db, durably: !refetchable) {
                 let s = try statements.get(db)
                 try s.begin.run()
                 do {
@@ -250,10 +248,19 @@ public final class Replica: Sendable {
                     if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
                     throw error
                 }
-            }
+            } }
         } catch {
             throw ReplicaError.storage(error, path: path)
         }
+    }
+
+    /// Runs `body` on the writer, its commits synced to disk (the default) or, when not
+    /// `durably`, left to the next durable commit (``transact(localOnly:refetchable:_:)``).
+    static func syncing<T>(_ db: Database, durably: Bool, _ body: () throws -> T) throws -> T {
+        guard !durably else { return try body() }
+        try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+        return try body()
     }
 
     public func info() throws -> ReplicaInfo {
@@ -496,12 +503,12 @@ public final class Replica: Sendable {
     public func markPushed(upTo seq: Int64) throws {
         do {
             try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-                try db.inTransaction {
-                    let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
-                    try Meta.set(db, "push_cursor", max(current, seq))
-                    return .commit
+                try Self.syncing(db, durably: false) {
+                    try db.inTransaction {
+                        let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
+                        try Meta.set(db, "push_cursor", max(current, seq))
+                        return .commit
+                    }
                 }
             }
         } catch {
