@@ -41,7 +41,8 @@ let package = Package(
         // The replica on SQLite (GRDB): used by every node, and by the hub's embedded store.
         .target(
             name: "YuqingReplica",
-            dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]
+            dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // The system zlib (zlib1g-dev), which compresses the binary wire form.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),

@@ -97,6 +97,9 @@ struct HubCommand: AsyncParsableCommand {
             if try await store.withPostgres(waitingLimits: limits, logger: logger, { pg in try await serve(pg, console: nil, logger: logger) }) != nil { return }
             let db = store.db ?? ""
             let storage = try SQLiteHubStorage(path: db, waitingLimits: limits, schema: CaseSchema.schema)
+            // Commits never wait for a checkpoint (WALCheckpointer): about a quarter off a reconnect (docs/benchmarks.md §6).
+            let checkpointer = try storage.replica.checkpointInBackground(logger: logger)
+            defer { checkpointer.stop() }
             try await serve(storage, console: noConsole ? nil : storage, logger: logger)
         }
 

@@ -90,9 +90,11 @@ import YuqingReplica
         let json = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
         #expect((json?["units"] as? [String])?.count == Self.total + 1)
 
-        #expect(try CLI.run(["sync", "--db", a]).stdout.hasPrefix("pushed 0 changes, pulled 4"), "b's device record")
+        let last = try CLI.run(["sync", "--db", a])
+        #expect(last.stdout.hasPrefix("pushed 0 changes, pulled 4"),
+                "b's device record; the sync ended \(last.status): \(last.stdout) \(last.stderr)")
         let digests = try [a, b, hub.db].map { try CLI.run(["digest", "--db", $0]).stdout }
-        #expect(Set(digests).count == 1)
+        #expect(Set(digests).count == 1, "a, b and the hub: \(digests)")
     }
 
     @Test func hubKilledMidSyncAndRestartedLosesNothing() throws {
