@@ -119,11 +119,41 @@ extension Replica {
         try read { db in try self.views(db, kinds: kinds, names: try ReplicaNames.load(db)) }
     }
 
+    /// Every record of `kinds`, one scan per kind. On a hub, when every kind is one everyone sees,
+    /// the result is kept with the last log position of those kinds (one probe of their partial
+    /// index, made when the hub starts: ``buildScopesIfNeeded()``): a hub changes a value only by logging a change, so an equal position means equal
+    /// views, and the check of every push reads the organisation once per change of it.
     func views(_ db: Database, kinds: [String], names: ReplicaNames) throws -> [RecordView] {
-        try kinds.flatMap { kind in
-            try String.fetchAll(db, sql: "SELECT DISTINCT record FROM field_value WHERE kind = ? ORDER BY record", arguments: [kind])
-                .compactMap { try self.view(db, RecordRef(kind: kind, id: $0), names: names) }
+        var version: Int64?
+        if role == .hub, Set(kinds).isSubset(of: schema.unscopedKinds), try kindViews.indexed(db, everyoneIndex) {
+            version = try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT coalesce(max(seq), 0) FROM log INDEXED BY \(everyoneIndex) WHERE kind IN (\(everyoneKinds))
+                """)) ?? 0
+            if let version, let kept = kindViews.get(kinds, version) { return kept }
         }
+        var out: [RecordView] = []
+        for kind in kinds {
+            var current: String?
+            var fields: [FieldKey: [Sibling]] = [:]
+            func finish() {
+                if let current, !fields.isEmpty { out.append(RecordView(record: RecordRef(kind: kind, id: current), schema: schema, fields: fields)) }
+                fields.removeAll(keepingCapacity: true)
+            }
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                SELECT record, field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? ORDER BY record
+                """), arguments: [kind])
+            while let row = try rows.next() {
+                let record: String = row["record"]
+                if record != current {
+                    finish()
+                    current = record
+                }
+                if let s = try Coding.sibling(row, names: names) { fields[FieldKey(row["field"], element: row["elem"]), default: []].append(s) }
+            }
+            finish()
+        }
+        if let version { kindViews.set(kinds, version, out) }
+        return out
     }
 
     /// What a check of pushed changes reads, from one read transaction: the changes this replica

@@ -67,6 +67,7 @@ public final class Replica: Sendable {
     let pool: DatabasePool
     let cache = BookkeepingCache()
     let statements = StatementsCache()
+    let kindViews = KindViewsCache()
     /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
     public let deviceClock: @Sendable () -> UInt64
 
@@ -628,6 +629,37 @@ final class BookkeepingCache: @unchecked Sendable {
         lock.withLock {
             version = nil
             book = nil
+        }
+    }
+}
+
+/// The records of some kinds as of a log position (``Replica/views(_:kinds:names:)``): the newest
+/// read is kept, so a slower reader of an older snapshot does not replace it.
+final class KindViewsCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [[String]: (version: Int64, views: [RecordView])] = [:]
+    private var hasIndex = false
+
+    /// Whether the partial index of the kinds everyone sees exists (an index is never dropped, so
+    /// once found it is not looked up again): without it the log position would cost a scan.
+    func indexed(_ db: Database, _ name: String) throws -> Bool {
+        if lock.withLock({ hasIndex }) { return true }
+        let found = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) ?? false
+        if found { lock.withLock { hasIndex = true } }
+        return found
+    }
+
+    /// The log position the kept views of `kinds` are of.
+    func version(of kinds: [String]) -> Int64? { lock.withLock { kept[kinds]?.version } }
+
+    func get(_ kinds: [String], _ version: Int64) -> [RecordView]? {
+        lock.withLock { kept[kinds].flatMap { $0.version == version ? $0.views : nil } }
+    }
+
+    func set(_ kinds: [String], _ version: Int64, _ views: [RecordView]) {
+        lock.withLock {
+            if let old = kept[kinds], old.version > version { return }
+            kept[kinds] = (version, views)
         }
     }
 }

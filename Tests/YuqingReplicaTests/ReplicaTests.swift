@@ -124,6 +124,38 @@ import YuqingTestSupport
         #expect(throws: ReplicaError.self) { try hub.resolve(conflictID: conflict.id, value: .text("y"), author: "op") }
     }
 
+    /// A hub keeps the records of kinds everyone sees by their last log position: every local
+    /// write, merge and resolution is seen by the next read, and reads in between are equal.
+    @Test func aHubsKeptViewsFollowEveryChange() throws {
+        let dir = try TempDir()
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: .sample)
+        func titles() throws -> [String: FieldValue?] {
+            Dictionary(uniqueKeysWithValues: try hub.views(kinds: ["case"]).map { ($0.record.id, $0.value("title")) })
+        }
+        #expect(try titles().isEmpty)
+        try hub.write([.init(.case("a"), FieldKey("title"), .text("one"))])
+        #expect(try titles() == ["a": .text("one")])
+        #expect(hub.kindViews.version(of: ["case"]) == nil)  // no index yet: read each time
+        try hub.buildScopesIfNeeded()  // what a hub does when it starts
+        #expect(try titles() == ["a": .text("one")])
+        #expect(hub.kindViews.version(of: ["case"]) == 1)
+        #expect(try titles() == ["a": .text("one")])  // kept, and still right
+        var node = ReplicaState(id: ReplicaID("n"), schema: .sample)
+        let b = node.write(.case("b"), FieldKey("title"), .text("two"), author: "N", physicalMillis: 1)
+        try hub.apply([b], origin: .local)
+        #expect(try titles() == ["a": .text("one"), "b": .text("two")])
+        try hub.write([.init(.case("a"), FieldKey("title"), .text("three"))])
+        #expect(try titles() == ["a": .text("three"), "b": .text("two")])
+        var other = ReplicaState(id: ReplicaID("m"), schema: .sample)
+        try hub.apply([node.write(.case("b"), FieldKey("summary"), .text("x"), author: "N", physicalMillis: 2),
+                       other.write(.case("b"), FieldKey("summary"), .text("y"), author: "M", physicalMillis: 3)], origin: .local)
+        let conflict = try #require(try hub.conflicts().first)
+        #expect(try hub.views(kinds: ["case"]).first { $0.record.id == "b" }?.siblings[FieldKey("summary")]?.count == 2)
+        _ = try hub.resolve(conflictID: conflict.id, value: .text("agreed"), author: "op")
+        #expect(try hub.views(kinds: ["case"]).first { $0.record.id == "b" }?.value("summary") == .text("agreed"))
+        #expect(hub.kindViews.version(of: ["case"]) == 6)
+    }
+
     /// The SQLite replica and the core's in-memory replica agree on random histories delivered in
     /// random order with duplicates.
     @Test(arguments: 0..<25) func sqliteReplicaMatchesTheCore(seed: Int) throws {
