@@ -127,7 +127,7 @@ extension Replica {
         var version: Int64?
         if role == .hub, Set(kinds).isSubset(of: schema.unscopedKinds), try kindViews.indexed(db, everyoneIndex) {
             version = try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT coalesce(max(seq), 0) FROM log INDEXED BY \(everyoneIndex) WHERE kind IN (\(everyoneKinds))
+                SELECT coalesce(max(seq), 0) FROM log INDEXED BY \(everyoneIndex) WHERE \(everyoneCondition())
                 """)) ?? 0
             if let version, let kept = kindViews.get(kinds, version) { return kept }
         }
