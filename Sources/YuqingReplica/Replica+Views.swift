@@ -199,27 +199,36 @@ extension Replica {
     }
 
     func unseen(_ db: Database, _ changes: [Change]) throws -> [Change] {
-        var out: [Change] = []
-        out.reserveCapacity(changes.count)
-        let byReplica = Dictionary(grouping: changes, by: \.dot.replica)
-        for (replica, group) in byReplica {
-            guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [replica.rawValue]) else {
-                out += group
-                continue
-            }
-            let counters = group.map(\.dot.counter)
-            let lo = Int64(counters.min()!), hi = Int64(counters.max()!)
-            let ranges = try Row.fetchAll(db, sql: "SELECT lo, hi FROM seen_range WHERE rid = ? AND hi >= ? AND lo <= ?",
-                                          arguments: [rid, lo, hi]).map { (UInt64($0["lo"] as Int64), UInt64($0["hi"] as Int64)) }
-            let waiting = Set(try Int64.fetchAll(db, sql: "SELECT counter FROM waiting_change WHERE rid = ? AND counter BETWEEN ? AND ?",
-                                                 arguments: [rid, lo, hi]).map(UInt64.init))
-            for c in group where !waiting.contains(c.dot.counter) && !ranges.contains(where: { $0.0 <= c.dot.counter && c.dot.counter <= $0.1 }) {
-                out.append(c)
+        // The counters each replica's changes span, without copying the changes: a push is
+        // usually one replica's run, all of it new, and is then returned as it came.
+        var spans: [ReplicaID: (lo: UInt64, hi: UInt64)] = [:]
+        for c in changes {
+            let n = c.dot.counter
+            if let s = spans[c.dot.replica] {
+                if n < s.lo || n > s.hi { spans[c.dot.replica] = (min(s.lo, n), max(s.hi, n)) }
+            } else {
+                spans[c.dot.replica] = (n, n)
             }
         }
+        var seen: [ReplicaID: (ranges: [(UInt64, UInt64)], waiting: Set<UInt64>)] = [:]
+        for (replica, span) in spans {
+            guard let rid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT rid FROM replica_name WHERE name = ?"), arguments: [replica.rawValue]) else {
+                continue
+            }
+            let lo = Int64(clamping: span.lo), hi = Int64(clamping: span.hi)
+            let ranges = try Row.fetchAll(db.cachedStatement(sql: "SELECT lo, hi FROM seen_range WHERE rid = ? AND hi >= ? AND lo <= ?"),
+                                          arguments: [rid, lo, hi]).map { (UInt64($0["lo"] as Int64), UInt64($0["hi"] as Int64)) }
+            let waiting = Set(try Int64.fetchAll(db.cachedStatement(sql: "SELECT counter FROM waiting_change WHERE rid = ? AND counter BETWEEN ? AND ?"),
+                                                 arguments: [rid, lo, hi]).map(UInt64.init))
+            if !ranges.isEmpty || !waiting.isEmpty { seen[replica] = (ranges, waiting) }
+        }
         // In the order given.
-        let keep = Set(out.map(\.dot))
-        return changes.filter { keep.contains($0.dot) }
+        if seen.isEmpty { return changes }
+        return changes.filter { c in
+            guard let s = seen[c.dot.replica] else { return true }
+            let n = c.dot.counter
+            return !s.waiting.contains(n) && !s.ranges.contains(where: { $0.0 <= n && n <= $0.1 })
+        }
     }
 }
 

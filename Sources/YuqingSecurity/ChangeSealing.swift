@@ -71,6 +71,15 @@ public enum ChangeHash {
         canonical(c, into: &buffer)
         return Crypto.SHA256.hash(data: buffer).withUnsafeBytes { Array($0) }
     }
+
+    /// ``hash(_:buffer:)`` written into `slot` (32 bytes) instead of an array of its own.
+    static func hash(_ c: Change, buffer: inout [UInt8], into slot: UnsafeMutableRawBufferPointer) -> Int {
+        canonical(c, into: &buffer)
+        return Crypto.SHA256.hash(data: buffer).withUnsafeBytes { digest in
+            slot.baseAddress!.copyMemory(from: digest.baseAddress!, byteCount: 32)
+            return 32
+        }
+    }
 }
 
 extension Seal {
@@ -142,21 +151,24 @@ extension Seal {
     /// `index(counter)`: every counter of the run must be there, under this seal's replica.
     /// No change is copied; one buffer serves every change.
     public func verify(in changes: [Change], index: (UInt64) -> Int?, key: PublicKey) throws(SecurityError) {
-        var hashes: [[UInt8]] = []
-        hashes.reserveCapacity(Int(clamping: count))
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(512)
+        // Every counter of the run is found first; then the leaves are hashed straight into the
+        // tree's buffer (no array per change).
+        var positions: [Int] = []
+        positions.reserveCapacity(Int(clamping: count))
         var n = first
         while true {
             guard let i = index(n), changes.indices.contains(i), changes[i].dot.replica == replica, changes[i].dot.counter == n else {
                 throw SecurityError(.badSeal, "the seal of \(replica) \(first)...\(last) names change \(replica):\(n), which is not among the changes it came with",
                                     zh: "\(replica) \(first)...\(last) 的封签列出了变更 \(replica):\(n)，但随附的变更中没有它")
             }
-            hashes.append(ChangeHash.hash(changes[i], buffer: &buffer))
+            positions.append(i)
             if n == last { break }
             n += 1
         }
-        try verify(digest: Self.digest(hashes: hashes), key: key)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(512)
+        let digest = MerkleTree.root(count: positions.count, writeLeaf: { k, slot in ChangeHash.hash(changes[positions[k]], buffer: &buffer, into: slot) })
+        try verify(digest: digest, key: key)
     }
 
     /// Checks that `changes` are exactly this seal's run, in order, and that `key` signed them.

@@ -15,6 +15,17 @@ public enum MerkleTree {
     /// unchanged: for this tree shape that is the same root as the recursive definition (the left
     /// part of every split is a complete tree), without an allocation per node.
     public static func root(count: Int, leaf: (Int) -> [UInt8]) -> [UInt8] {
+        root(count: count, writeLeaf: { i, slot in
+            let h = leaf(i)
+            let n = min(32, h.count)
+            h.withUnsafeBytes { slot.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
+            return n
+        })
+    }
+
+    /// The root over `count` leaves whose hashes `writeLeaf(i, slot)` writes into `slot` (32
+    /// bytes), returning how many it wrote: the leaves' hashes are never arrays of their own.
+    public static func root(count: Int, writeLeaf: (Int, UnsafeMutableRawBufferPointer) -> Int) -> [UInt8] {
         guard count > 0 else { return Array(Crypto.SHA256.hash(data: [UInt8]())) }
         var level = [UInt8](repeating: 0, count: count * 32)
         var message = [UInt8](repeating: 0, count: 65)
@@ -26,9 +37,8 @@ public enum MerkleTree {
                 }
                 msg[0] = 0
                 for i in 0..<count {
-                    let h = leaf(i)
-                    h.withUnsafeBytes { msg.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: min(32, $0.count)) }
-                    hash(1 + min(32, h.count), into: i)
+                    let n = writeLeaf(i, UnsafeMutableRawBufferPointer(rebasing: msg[1..<33]))
+                    hash(1 + min(32, max(0, n)), into: i)
                 }
                 var width = count
                 msg[0] = 1

@@ -32,6 +32,7 @@ struct LocalWrite: AsyncParsableCommand {
             for i in 0..<cases { try edit(i) }  // every case exists before timing: an edit supersedes a value
             yuqing.append(try seconds { for i in cases..<(cases + edits) { try edit(i) } } / Double(edits) * 1e6)
 
+            let plainCPU = processCPUSeconds()
             let db = try PlainSQLite(path: dir.file("plain-\(round).sqlite"))
             try db.exec("CREATE TABLE case_field (case_id TEXT NOT NULL, field TEXT NOT NULL, value, PRIMARY KEY (case_id, field)) WITHOUT ROWID")
             let upsert = try db.prepare("""
@@ -128,6 +129,8 @@ struct HubIngest: AsyncParsableCommand {
     var rules = true
     @Flag(help: "Every push carries its node's seals (Protocol/security.md §3), which the hub checks before it merges and stores with the changes, as `yuqing hub serve` does; made by the nodes before timing.")
     var signed = false
+    @Option(help: "Nodes pushing at once (1: one push after another). As `yuqing hub serve` does, a push's seals and rules are checked outside the hub's single writer, so with more than one they overlap another push's merge; each node's own pushes stay in order. Must divide --nodes.")
+    var pushers = 1
 
     struct Result: Codable { var changes: Int; var yuqingPerSecond: Double; var plainPerSecond: Double; var ratio: Double; var openConflicts: Int }
 
@@ -136,6 +139,7 @@ struct HubIngest: AsyncParsableCommand {
     func measure() async throws -> (result: Result, table: String) {
         note("hub ingest: generating \(nodes) × \(perNode) changes (\(workload))")
         guard ["synthetic", "workflow"].contains(workload) else { throw BenchError("--workload is synthetic or workflow") }
+        guard pushers >= 1, nodes % pushers == 0 else { throw BenchError("--pushers must be at least 1 and divide --nodes (\(nodes))") }
         let workflow = workload == "workflow"
         let batches = IngestWorkload.batches(nodes: nodes, perNode: perNode, batch: batch, sharedCases: sharedCases, workflow: workflow)
         let total = batches.reduce(0) { $0 + $1.count }
@@ -152,6 +156,7 @@ struct HubIngest: AsyncParsableCommand {
             }
         }
         let publicKeys = keys.mapValues(\.publicKey)
+        let pushSeals = seals
         let dir = try Scratch("hub-ingest")
         var yuqing: [Double] = [], plain: [Double] = []
         var conflicts = 0
@@ -161,41 +166,65 @@ struct HubIngest: AsyncParsableCommand {
             if workflow {
                 try storage.replica.write(WorkflowWorkload.organisation(units: nodes).map { Replica.Write($0.record, $0.field, $0.value) }, author: "operator@hub")
             }
+            // One push: its seals checked, then the workflow's rules, then the merge, as
+            // `yuqing hub serve` takes every push. Returns the changes applied and the seconds
+            // the seals and the rules took.
+            let check = rules
+            @Sendable func push(_ i: Int) async throws -> (applied: Int, verifying: Double, checking: Double) {
+                let b = batches[i]
+                var verifying = 0.0, checking = 0.0
+                // The seals, as the hub checks them: every change hashed, one signature per run.
+                if signed {
+                    let start = ContinuousClock.now
+                    var index: [UInt64: Int] = [:]
+                    index.reserveCapacity(b.count)
+                    for (j, c) in b.enumerated() { index[c.dot.counter] = j }
+                    for seal in pushSeals[i] {
+                        try seal.verify(in: b, index: { index[$0] }, key: publicKeys[seal.replica]!)
+                    }
+                    for c in b where !pushSeals[i].contains(where: { $0.covers(c.dot) }) { throw BenchError("\(c.dot) is not sealed") }
+                    verifying = (ContinuousClock.now - start).seconds
+                }
+                // The workflow's rules, as `yuqing hub serve` applies them to every push.
+                if workflow, check {
+                    let start = ContinuousClock.now
+                    if let (c, refusal) = try await storage.caseRuleRefusal(b) {
+                        throw BenchError("the hub's rules refuse \(c.field) of \(c.record): \(refusal.error.message)")
+                    }
+                    checking = (ContinuousClock.now - start).seconds
+                }
+                let applied = try await storage.ingest(b, from: ReplicaID("bench"), seals: signed ? pushSeals[i] : []).applied
+                return (applied, verifying, checking)
+            }
             var applied = 0
             var checking = 0.0, verifying = 0.0
+            let cpu = processCPUSeconds()
             let t = try await seconds {
-                for (i, b) in batches.enumerated() {
-                    // The seals, as the hub checks them: every change hashed, one signature per run.
-                    if signed {
-                        let start = ContinuousClock.now
-                        var index: [UInt64: Int] = [:]
-                        index.reserveCapacity(b.count)
-                        for (j, c) in b.enumerated() { index[c.dot.counter] = j }
-                        for seal in seals[i] {
-                            try seal.verify(in: b, index: { index[$0] }, key: publicKeys[seal.replica]!)
+                // `pushers` tasks, each one or more nodes pushing in turn: a node's pushes stay in
+                // order (batches go round the nodes, and `pushers` divides their number).
+                try await withThrowingTaskGroup(of: (Int, Double, Double).self) { group in
+                    for first in 0..<pushers {
+                        group.addTask {
+                            var sum = (0, 0.0, 0.0)
+                            for i in stride(from: first, to: batches.count, by: pushers) {
+                                let r = try await push(i)
+                                sum = (sum.0 + r.applied, sum.1 + r.verifying, sum.2 + r.checking)
+                            }
+                            return sum
                         }
-                        for c in b where !seals[i].contains(where: { $0.covers(c.dot) }) { throw BenchError("\(c.dot) is not sealed") }
-                        let d = ContinuousClock.now - start
-                        verifying += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
                     }
-                    // The workflow's rules, as `yuqing hub serve` applies them to every push.
-                    if workflow, rules {
-                        let start = ContinuousClock.now
-                        if let (c, refusal) = try await storage.caseRuleRefusal(b) {
-                            throw BenchError("the hub's rules refuse \(c.field) of \(c.record): \(refusal.error.message)")
-                        }
-                        let d = ContinuousClock.now - start
-                        checking += Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-                    }
-                    applied += try await storage.ingest(b, from: ReplicaID("bench"), seals: signed ? seals[i] : []).applied
+                    for try await r in group { applied += r.0; verifying += r.1; checking += r.2 }
                 }
             }
-            if signed { note("hub ingest: checking the seals took \(fmt(verifying / t * 100, 0))% of the ingest time") }
-            if workflow, rules { note("hub ingest: checking the rules took \(fmt(checking / t * 100, 0))% of the ingest time") }
+            note("hub ingest: \(fmt(t, 2)) s, of which the process used \(fmt(processCPUSeconds() - cpu, 2)) s of CPU")
+            let share = pushers == 1 ? "of the ingest time" : "of the ingest time, summed over \(pushers) pushers at once"
+            if signed { note("hub ingest: checking the seals took \(fmt(verifying / t * 100, 0))% \(share)") }
+            if workflow, rules { note("hub ingest: checking the rules took \(fmt(checking / t * 100, 0))% \(share)") }
             guard applied == total else { throw BenchError("the hub applied \(applied) of \(total) changes") }
             conflicts = try await storage.openConflictCount()
             yuqing.append(Double(total) / t)
 
+            let plainCPU = processCPUSeconds()
             let db = try PlainSQLite(path: dir.file("plain-\(round).sqlite"))
             try db.exec("""
                 CREATE TABLE field_version (kind TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, elem TEXT NOT NULL,
@@ -224,12 +253,13 @@ struct HubIngest: AsyncParsableCommand {
                     try db.exec("COMMIT")
                 }
             }
+            note("plain SQLite: \(fmt(tp, 2)) s, of which the process used \(fmt(processCPUSeconds() - plainCPU, 2)) s of CPU")
             plain.append(Double(total) / tp)
         }
         let r = Result(changes: total, yuqingPerSecond: median(yuqing), plainPerSecond: median(plain),
                        ratio: median(yuqing) / median(plain), openConflicts: conflicts)
         let table = """
-            ## 2. Hub ingest, \(workload) workload (\(nodes) nodes × \(grouped(Double(perNode))) field changes, pushes of \(batch)\(workflow ? ", each node its own cases, rules checked" : ", \(sharedCases) cases shared by all nodes"); \(rounds) rounds)
+            ## 2. Hub ingest, \(workload) workload (\(nodes) nodes × \(grouped(Double(perNode))) field changes, pushes of \(batch)\(workflow ? ", each node its own cases, rules checked" : ", \(sharedCases) cases shared by all nodes")\(signed ? ", seals checked" : "")\(pushers > 1 ? ", \(pushers) nodes pushing at once" : ", one push at a time"); \(rounds) rounds)
 
             | | field changes/s (median round) | rounds |
             |---|---|---|

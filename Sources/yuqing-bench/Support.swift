@@ -304,3 +304,12 @@ func runChildOutput(_ args: [String]) throws -> String {
     guard p.terminationStatus == 0 else { throw BenchError("\(args.joined(separator: " ")) exited with \(p.terminationStatus)") }
     return String(decoding: data, as: UTF8.self)
 }
+
+/// The CPU time this process has used so far (user and system, every thread), in seconds:
+/// against the wall time of a phase, it tells whether the phase waited for the disk.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
