@@ -26,11 +26,11 @@ public enum ChangeLimits {
             return ("change \(change.dot): the \(what) is \(s.utf8.count) bytes; at most \(maxNameBytes) are allowed",
                     "变更 \(change.dot)：\(whatZh)的大小为 \(s.utf8.count) 字节；最多允许 \(maxNameBytes) 字节")
         }
-        for (what, whatZh, s) in names where s.utf8.contains(0) {
+        for (what, whatZh, s) in names where s.containsNUL {
             return ("change \(change.dot): the \(what) contains the character U+0000, which no text may hold",
                     "变更 \(change.dot)：\(whatZh)含有字符 U+0000，任何文本都不能包含该字符")
         }
-        if case .text(let s)? = change.value, s.utf8.contains(0) {
+        if case .text(let s)? = change.value, s.containsNUL {
             return ("change \(change.dot): the value contains the character U+0000, which no text may hold",
                     "变更 \(change.dot)：值含有字符 U+0000，任何文本都不能包含该字符")
         }
@@ -53,5 +53,17 @@ public enum ChangeLimits {
         if case .text(let s)? = change.value { n += s.utf8.count }
         for d in change.context { n += 12 + d.replica.rawValue.utf8.count }
         return n
+    }
+}
+
+extension String {
+    /// Whether the text holds U+0000 (NUL), which no stored text may: one pass over the UTF-8
+    /// bytes in place (the hub checks every value of every push).
+    package var containsNUL: Bool {
+        var s = self
+        return s.withUTF8 { bytes in
+            for b in bytes where b == 0 { return true }
+            return false
+        }
     }
 }

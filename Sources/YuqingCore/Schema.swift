@@ -152,12 +152,12 @@ public struct Schema: Hashable, Sendable {
             throw SchemaError("the \(field.name) is \(s.utf8.count) bytes; a field holds at most \(ChangeLimits.maxValueBytes) bytes (attach large content as evidence)",
                               zh: "\(field.name) 的大小为 \(s.utf8.count) 字节；一个字段最多 \(ChangeLimits.maxValueBytes) 字节（较大的内容请作为证据附加）")
         }
-        if case .text(let s) = value, s.utf8.contains(0) {
+        if case .text(let s) = value, s.containsNUL {
             throw SchemaError("the \(field.name) contains the character U+0000 (NUL), which no text may hold; remove it",
                               zh: "\(field.name) 含有字符 U+0000（NUL），任何文本都不能包含该字符；请删除")
         }
         let names = [("record id", "记录ID", record.id), ("element", "元素", field.element)]
-        for (what, whatZh, s) in names where s.utf8.contains(0) {
+        for (what, whatZh, s) in names where s.containsNUL {
             throw SchemaError("the \(what) contains the character U+0000 (NUL), which no text may hold; remove it",
                               zh: "\(whatZh)含有字符 U+0000（NUL），任何文本都不能包含该字符；请删除")
         }
