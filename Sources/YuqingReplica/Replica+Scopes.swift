@@ -312,6 +312,8 @@ extension Replica {
             out.values = try Int.fetchOne(s.db, sql: "SELECT count(*) FROM field_value") ?? 0
             let unsynced = try Int.fetchOne(s.db, sql: "SELECT count(*) FROM log") ?? 0
             for table in ["field_value", "waiting_change", "log", "seal", "seal_hash"] { try s.db.execute(sql: "DELETE FROM \(table)") }
+            // The log is empty: its next position is 1 again, and nothing is left to push.
+            try Meta.set(s.db, "push_cursor", Int64(0))
             book.waiting = 0
             book.waitingByOrigin = [:]
             book.openConflicts = 0

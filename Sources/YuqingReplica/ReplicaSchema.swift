@@ -120,6 +120,35 @@ enum ReplicaSchema {
             try db.execute(sql: "CREATE INDEX scope_grant_record ON scope_grant (kind, record)")
             try db.execute(sql: "CREATE INDEX scope_grant_changed ON scope_grant (unit, granted)")
         }
+        // The log without AUTOINCREMENT: SQLite read and rewrote its `sqlite_sequence` row at
+        // every insert, a tenth of a hub's ingest. Nothing deletes from a hub's log, so the next
+        // position (the largest plus one) is the one AUTOINCREMENT gave. A node deletes only what
+        // it no longer needs to push: its push cursor is brought down to its largest position, so
+        // a new change is never taken for one pushed already. A hub whose sequence ran ahead of its
+        // log (none should) keeps the table as it is: positions it handed out are never reused.
+        m.registerMigration("v6: log positions without AUTOINCREMENT") { db in
+            let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'log'") ?? 0
+            let top = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
+            let role = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'") ?? "node"
+            if role == "hub", sequence > top { return }
+            try db.execute(sql: """
+                CREATE TABLE log_v6 (
+                  seq INTEGER PRIMARY KEY,
+                  rid INTEGER NOT NULL, counter INTEGER NOT NULL, hlc INTEGER NOT NULL,
+                  kind TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, elem TEXT NOT NULL,
+                  value, context BLOB, author TEXT NOT NULL)
+                """)
+            try db.execute(sql: """
+                INSERT INTO log_v6 (seq, rid, counter, hlc, kind, record, field, elem, value, context, author)
+                SELECT seq, rid, counter, hlc, kind, record, field, elem, value, context, author FROM log ORDER BY seq
+                """)
+            try db.execute(sql: "DROP TABLE log")
+            try db.execute(sql: "ALTER TABLE log_v6 RENAME TO log")
+            try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'log'")
+            try db.execute(sql: "CREATE UNIQUE INDEX log_dot ON log (rid, counter)")
+            try db.execute(sql: "CREATE INDEX log_record ON log (record)")
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'push_cursor' AND value > ?", arguments: [top, top])
+        }
         return m
     }
 
