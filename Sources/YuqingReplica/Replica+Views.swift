@@ -165,7 +165,9 @@ extension Replica {
         try read { db in
             let names = try ReplicaNames.load(db)
             let fresh = try self.unseen(db, changes)
-            let touched = Array(Set(fresh.filter { $0.record.kind == recordKind }.map(\.record)))
+            var records = Set<RecordRef>()
+            for c in fresh where c.record.kind == recordKind { records.insert(c.record) }
+            let touched = Array(records)
             return (fresh, try self.views(db, kinds: kinds, names: names), try self.views(db, touched, fields: fields, names: names))
         }
     }
@@ -202,14 +204,22 @@ extension Replica {
         // The counters each replica's changes span, without copying the changes: a push is
         // usually one replica's run, all of it new, and is then returned as it came.
         var spans: [ReplicaID: (lo: UInt64, hi: UInt64)] = [:]
+        func widen(_ r: (replica: ReplicaID, lo: UInt64, hi: UInt64)) {
+            let s = spans[r.replica]
+            spans[r.replica] = (min(s?.lo ?? r.lo, r.lo), max(s?.hi ?? r.hi, r.hi))
+        }
+        // Changes of one replica come in runs: the dictionary is touched once a run.
+        var run: (replica: ReplicaID, lo: UInt64, hi: UInt64)?
         for c in changes {
             let n = c.dot.counter
-            if let s = spans[c.dot.replica] {
-                if n < s.lo || n > s.hi { spans[c.dot.replica] = (min(s.lo, n), max(s.hi, n)) }
+            if let r = run, r.replica == c.dot.replica {
+                run = (r.replica, min(r.lo, n), max(r.hi, n))
             } else {
-                spans[c.dot.replica] = (n, n)
+                if let r = run { widen(r) }
+                run = (c.dot.replica, n, n)
             }
         }
+        if let r = run { widen(r) }
         var seen: [ReplicaID: (ranges: [(UInt64, UInt64)], waiting: Set<UInt64>)] = [:]
         for (replica, span) in spans {
             guard let rid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT rid FROM replica_name WHERE name = ?"), arguments: [replica.rawValue]) else {

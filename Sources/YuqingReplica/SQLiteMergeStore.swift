@@ -10,6 +10,8 @@ struct SQLiteMergeStore: MergeStore {
     let schema: Schema
     /// The log position of the last change appended.
     var lastSeq: Int64 = 0
+    /// The texts of the row being inserted (``TextArena``).
+    var arena = TextArena()
 
     init(_ s: Statements, _ book: inout Bookkeeping, schema: Schema) {
         self.s = s
@@ -92,23 +94,33 @@ struct SQLiteMergeStore: MergeStore {
 
     mutating func add(_ value: Sibling, _ key: Int64, to record: RecordRef, _ field: FieldKey) throws {
         let insert = s.insertSibling
-        defer { insert.reset() }
-        s.bindKey(insert, record, field)
+        arena.add(1, record.kind)
+        arena.add(2, record.id)
+        arena.add(3, field.name)
+        arena.add(4, field.element)
         insert.bind(5, key)
         insert.bind(6, Int64(value.dot.counter))
         insert.bind(7, Int64(value.hlc.packed))
-        insert.bind(8, value.value)
-        insert.bind(9, value.author)
-        _ = try insert.step()
+        arena.add(8, value.value, to: insert)
+        arena.add(9, value.author)
+        try arena.run(insert)
     }
 
     /// Logs the change; at the hub, a change of a visibility field marks its record for the
     /// grants to be brought up to date before the commit (``Replica/updateScopes(_:_:)``).
     mutating func append(_ change: Change, _ key: Int64) throws {
         let insert = s.insertLog
-        defer { insert.reset() }
-        try Store.bindChange(insert, change, rid: key, &book, s.db)
-        _ = try insert.step()
+        insert.bind(1, key)
+        insert.bind(2, Int64(change.dot.counter))
+        insert.bind(3, Int64(change.hlc.packed))
+        arena.add(4, change.record.kind)
+        arena.add(5, change.record.id)
+        arena.add(6, change.field.name)
+        arena.add(7, change.field.element)
+        arena.add(8, change.value, to: insert)
+        if change.context.isEmpty { insert.bindNull(9) } else { insert.bind(9, blob: try ContextBlob.encode(change.context, &book, s.db)) }
+        arena.add(10, change.author)
+        try arena.run(insert)
         let seq = s.db.lastInsertedRowID
         lastSeq = seq
         if let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) {
