@@ -22,8 +22,10 @@ extension HubAPI {
     /// `rule_violation`, naming the change and the rule; nothing of the push is stored, so the node
     /// keeps all of it (`Protocol/workflow.md` §5). Changes the hub already holds (a re-sent push)
     /// are not checked again.
-    func checkRules(_ push: PushRequest) async throws {
-        guard let (change, refusal) = try await storage.caseRuleRefusal(push.changes) else { return }
+    ///
+    /// `found` is what ``HubStorage/caseRuleRefusal(_:)`` returned for the push.
+    func refuse(_ push: PushRequest, _ found: (change: Change, refusal: CaseRules.Refusal)?) throws {
+        guard let (change, refusal) = found else { return }
         logger.notice("push refused: rule", metadata: [
             "sync.node": "\(push.replica)", "hub.dot": "\(refusal.dot)", "hub.rule": "\(refusal.error.code)",
         ])

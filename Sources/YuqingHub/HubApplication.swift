@@ -258,8 +258,14 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                                zh: "变更 \(change.dot) 的时间戳比中心时钟超前 \(days) 天：生成它的设备时钟设置有误。请先校正该设备的时钟，再在该节点上运行 `yuqing node reissue`，以新的时间戳发送其未同步的工作")
             }
         }
+        // The workflow's rules (a read of the hub's state, then the steps decoded) run while this
+        // task checks the device and its seals: two independent checks of one push, on two
+        // cores. The device and its seals are judged first; a rule is reported only for a push
+        // that passes them.
+        let storage = self.storage
+        async let ruleRefusal = configuration.enforceCaseRules ? storage.caseRuleRefusal(body.changes) : nil
         try authorise(body, by: principal)
-        if configuration.enforceCaseRules { try await checkRules(body) }
+        try refuse(body, try await ruleRefusal)
         let result: ApplyResult
         do {
             result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals)
