@@ -47,13 +47,12 @@ struct SQLiteMergeStore: MergeStore {
 
     mutating func park(_ change: Change, _ key: Int64, needing: Dot, logged: Bool, origin: Int64) throws {
         let w = s.insertWaiting
-        defer { w.reset() }
-        try Store.bindChange(w, change, rid: key, &book, s.db)
+        try Store.bindChange(w, change, rid: key, &book, s.db, texts: &arena)
         w.bind(11, logged ? 1 : 0)
         w.bind(12, origin)
         w.bind(13, try book.rid(needing.replica, s.db))
         w.bind(14, Int64(needing.counter))
-        _ = try w.step()
+        try arena.run(w)
         book.waiting += 1
         book.waitingByOrigin[origin, default: 0] += 1
     }
@@ -110,16 +109,7 @@ struct SQLiteMergeStore: MergeStore {
     /// grants to be brought up to date before the commit (``Replica/updateScopes(_:_:)``).
     mutating func append(_ change: Change, _ key: Int64) throws {
         let insert = s.insertLog
-        insert.bind(1, key)
-        insert.bind(2, Int64(change.dot.counter))
-        insert.bind(3, Int64(change.hlc.packed))
-        arena.add(4, change.record.kind)
-        arena.add(5, change.record.id)
-        arena.add(6, change.field.name)
-        arena.add(7, change.field.element)
-        arena.add(8, change.value, to: insert)
-        if change.context.isEmpty { insert.bindNull(9) } else { insert.bind(9, blob: try ContextBlob.encode(change.context, &book, s.db)) }
-        arena.add(10, change.author)
+        try Store.bindChange(insert, change, rid: key, &book, s.db, texts: &arena)
         try arena.run(insert)
         let seq = s.db.lastInsertedRowID
         lastSeq = seq

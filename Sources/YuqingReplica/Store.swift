@@ -90,18 +90,20 @@ enum Store {
         return rows
     }
 
-    /// Binds a change to parameters 1–10 of a log or waiting-change insert (the same columns).
-    static func bindChange(_ q: FastStatement, _ change: Change, rid: Int64, _ book: inout Bookkeeping, _ db: Database) throws {
+    /// Binds a change to parameters 1–10 of a log or waiting-change insert (the same columns):
+    /// its numbers to `q` at once, its texts into `arena`, which binds them when it runs `q`.
+    static func bindChange(_ q: FastStatement, _ change: Change, rid: Int64, _ book: inout Bookkeeping, _ db: Database,
+                           texts arena: inout TextArena) throws {
         q.bind(1, rid)
         q.bind(2, Int64(change.dot.counter))
         q.bind(3, Int64(change.hlc.packed))
-        q.bind(4, change.record.kind)
-        q.bind(5, change.record.id)
-        q.bind(6, change.field.name)
-        q.bind(7, change.field.element)
-        q.bind(8, change.value)
+        arena.add(4, change.record.kind)
+        arena.add(5, change.record.id)
+        arena.add(6, change.field.name)
+        arena.add(7, change.field.element)
+        arena.add(8, change.value, to: q)
         if change.context.isEmpty { q.bindNull(9) } else { q.bind(9, blob: try ContextBlob.encode(change.context, &book, db)) }
-        q.bind(10, change.author)
+        arena.add(10, change.author)
     }
 }
 
