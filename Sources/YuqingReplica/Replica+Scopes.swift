@@ -40,8 +40,8 @@ extension Replica {
 
     /// The condition of the partial index of the kinds everyone sees, which the queries that use
     /// the index must spell alike: `kind = 'a' OR kind = 'b' …` rather than `kind IN (…)`, whose
-    /// list SQLite builds into a temporary table at every insert into the log (measured: a fifth
-    /// of the log's insert cost).
+    /// list (of more than two) SQLite builds into a temporary table at every insert into the log
+    /// (measured: a fifth of the log's insert cost).
     func everyoneCondition(_ table: String = "") -> String {
         let kinds = schema.unscopedKinds
         guard !kinds.isEmpty else { return "(0)" }

@@ -507,7 +507,10 @@ public final class Replica: Sendable {
                 try Self.syncing(db, durably: false) {
                     try db.inTransaction {
                         let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
-                        try Meta.set(db, "push_cursor", max(current, seq))
+                        // Never past the log's end: a push acknowledged after the log was emptied
+                        // (a revoked device's purge) must not cover what is written after it.
+                        let end = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
+                        try Meta.set(db, "push_cursor", max(current, min(seq, end)))
                         return .commit
                     }
                 }
@@ -640,8 +643,9 @@ final class KindViewsCache: @unchecked Sendable {
     private var kept: [[String]: (version: Int64, views: [RecordView])] = [:]
     private var hasIndex = false
 
-    /// Whether the partial index of the kinds everyone sees exists (an index is never dropped, so
-    /// once found it is not looked up again): without it the log position would cost a scan.
+    /// Whether the partial index of the kinds everyone sees exists (the index of a name is never
+    /// dropped while the hub runs, so once found it is not looked up again): without it the log
+    /// position would cost a scan.
     func indexed(_ db: Database, _ name: String) throws -> Bool {
         if lock.withLock({ hasIndex }) { return true }
         let found = try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) ?? false

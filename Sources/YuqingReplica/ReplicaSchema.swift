@@ -122,10 +122,13 @@ enum ReplicaSchema {
         }
         // The log without AUTOINCREMENT: SQLite read and rewrote its `sqlite_sequence` row at
         // every insert, a tenth of a hub's ingest. Nothing deletes from a hub's log, so the next
-        // position (the largest plus one) is the one AUTOINCREMENT gave. A node deletes only what
-        // it no longer needs to push: its push cursor is brought down to its largest position, so
-        // a new change is never taken for one pushed already. A hub whose sequence ran ahead of its
-        // log (none should) keeps the table as it is: positions it handed out are never reused.
+        // position (the largest plus one) is the one AUTOINCREMENT gave. A node's log may end below
+        // its sequence (layout v2 left out what it had pulled; a revoked device empties it): its
+        // push cursor is brought down to its largest position, so a new change is never taken for
+        // one pushed already. A hub whose sequence ran ahead of its log (none should) keeps the
+        // table as it is: positions it handed out are never reused. The log is copied once, in the
+        // migration's transaction: a hub with millions of entries takes a while to open the first
+        // time (docs/benchmarks.md §8 gives the rate).
         m.registerMigration("v6: log positions without AUTOINCREMENT") { db in
             let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'log'") ?? 0
             let top = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
@@ -143,8 +146,7 @@ enum ReplicaSchema {
                 SELECT seq, rid, counter, hlc, kind, record, field, elem, value, context, author FROM log ORDER BY seq
                 """)
             try db.execute(sql: "DROP TABLE log")
-            try db.execute(sql: "ALTER TABLE log_v6 RENAME TO log")
-            try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'log'")
+            try db.execute(sql: "ALTER TABLE log_v6 RENAME TO log")  // DROP TABLE took its sqlite_sequence row
             try db.execute(sql: "CREATE UNIQUE INDEX log_dot ON log (rid, counter)")
             try db.execute(sql: "CREATE INDEX log_record ON log (record)")
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'push_cursor' AND value > ?", arguments: [top, top])

@@ -93,6 +93,7 @@ struct SQLiteMergeStore: MergeStore {
 
     mutating func add(_ value: Sibling, _ key: Int64, to record: RecordRef, _ field: FieldKey) throws {
         let insert = s.insertSibling
+        arena.begin()
         arena.add(1, record.kind)
         arena.add(2, record.id)
         arena.add(3, field.name)

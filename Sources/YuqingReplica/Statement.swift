@@ -108,12 +108,20 @@ struct FastStatement {
 /// inserted (`SQLITE_STATIC`), instead of SQLite copying each text into an allocation of its own
 /// at bind time and freeing it afterwards: the merge's inserts bind six texts a row.
 ///
-/// Add the row's texts with ``add(_:_:)`` (and its other values to the statement as usual), then
-/// ``run(_:)``, which binds them, steps and resets the statement before the buffer is reused.
+/// Begin a row with ``begin()``, add its texts with ``add(_:_:)`` (and bind its other values to
+/// the statement as usual, every parameter each row), then ``run(_:)``, which binds the texts,
+/// steps and resets the statement before the buffer is reused.
 struct TextArena {
     private var bytes: [UInt8] = []
     private var spans: [(index: Int32, start: Int, count: Int)] = []
     private static let empty: StaticString = ""
+
+    /// Forgets the texts of a row that was never run (an error came between its first text and
+    /// ``run(_:)``), so they are never bound to the next row's statement.
+    mutating func begin() {
+        bytes.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+    }
 
     mutating func add(_ index: Int32, _ text: String) {
         var text = text

@@ -94,6 +94,7 @@ enum Store {
     /// its numbers to `q` at once, its texts into `arena`, which binds them when it runs `q`.
     static func bindChange(_ q: FastStatement, _ change: Change, rid: Int64, _ book: inout Bookkeeping, _ db: Database,
                            texts arena: inout TextArena) throws {
+        arena.begin()
         q.bind(1, rid)
         q.bind(2, Int64(change.dot.counter))
         q.bind(3, Int64(change.hlc.packed))

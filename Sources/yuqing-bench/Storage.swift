@@ -32,7 +32,6 @@ struct LocalWrite: AsyncParsableCommand {
             for i in 0..<cases { try edit(i) }  // every case exists before timing: an edit supersedes a value
             yuqing.append(try seconds { for i in cases..<(cases + edits) { try edit(i) } } / Double(edits) * 1e6)
 
-            let plainCPU = processCPUSeconds()
             let db = try PlainSQLite(path: dir.file("plain-\(round).sqlite"))
             try db.exec("CREATE TABLE case_field (case_id TEXT NOT NULL, field TEXT NOT NULL, value, PRIMARY KEY (case_id, field)) WITHOUT ROWID")
             let upsert = try db.prepare("""
