@@ -7,7 +7,8 @@
 #
 # The server is Debian's `postgresql` package, made with initdb in .postgres/ (a directory of
 # this checkout, never committed) and started with pg_ctl on 127.0.0.1:$YUQING_PG_PORT (54329 by
-# default, or the next free port when another checkout's server holds it). It runs as the `postgres` user when started by root (initdb refuses root).
+# default, or the next free port when another checkout's server holds it). It runs as the
+# `postgres` user when started by root (initdb refuses root).
 set -euo pipefail
 _yq_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _yq_dir="$_yq_root/.postgres"
