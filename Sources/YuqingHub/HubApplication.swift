@@ -262,7 +262,6 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         // task checks the device and its seals: two independent checks of one push, on two
         // cores. The device and its seals are judged first; a rule is reported only for a push
         // that passes them.
-        let storage = self.storage
         async let ruleRefusal = configuration.enforceCaseRules ? storage.caseRuleRefusal(body.changes) : nil
         try authorise(body, by: principal)
         try refuse(body, try await ruleRefusal)

@@ -204,22 +204,11 @@ extension Replica {
         // The counters each replica's changes span, without copying the changes: a push is
         // usually one replica's run, all of it new, and is then returned as it came.
         var spans: [ReplicaID: (lo: UInt64, hi: UInt64)] = [:]
-        func widen(_ r: (replica: ReplicaID, lo: UInt64, hi: UInt64)) {
-            let s = spans[r.replica]
-            spans[r.replica] = (min(s?.lo ?? r.lo, r.lo), max(s?.hi ?? r.hi, r.hi))
-        }
-        // Changes of one replica come in runs: the dictionary is touched once a run.
-        var run: (replica: ReplicaID, lo: UInt64, hi: UInt64)?
         for c in changes {
             let n = c.dot.counter
-            if let r = run, r.replica == c.dot.replica {
-                run = (r.replica, min(r.lo, n), max(r.hi, n))
-            } else {
-                if let r = run { widen(r) }
-                run = (c.dot.replica, n, n)
-            }
+            let span = spans[c.dot.replica] ?? (n, n)
+            spans[c.dot.replica] = (min(span.lo, n), max(span.hi, n))
         }
-        if let r = run { widen(r) }
         var seen: [ReplicaID: (ranges: [(UInt64, UInt64)], waiting: Set<UInt64>)] = [:]
         for (replica, span) in spans {
             guard let rid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT rid FROM replica_name WHERE name = ?"), arguments: [replica.rawValue]) else {

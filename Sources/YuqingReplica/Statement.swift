@@ -116,8 +116,8 @@ struct TextArena {
     private var spans: [(index: Int32, start: Int, count: Int)] = []
     private static let empty: StaticString = ""
 
-    /// Forgets the texts of a row that was never run (an error came between its first text and
-    /// ``run(_:)``), so they are never bound to the next row's statement.
+    /// Starts a row with no texts: those of the row before, and of a row that was never run (an
+    /// error came between its first text and ``run(_:)``), are never bound to this one.
     mutating func begin() {
         bytes.removeAll(keepingCapacity: true)
         spans.removeAll(keepingCapacity: true)
@@ -141,12 +141,8 @@ struct TextArena {
     }
 
     /// Binds the texts added, steps `statement` once (a statement that returns no row) and
-    /// resets it, all while the buffer stays where it is; then empties the arena.
-    mutating func run(_ statement: FastStatement) throws {
-        defer {
-            bytes.removeAll(keepingCapacity: true)
-            spans.removeAll(keepingCapacity: true)
-        }
+    /// resets it, all while the buffer stays where it is.
+    func run(_ statement: FastStatement) throws {
         try bytes.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(Self.empty.utf8Start)
             for s in spans {

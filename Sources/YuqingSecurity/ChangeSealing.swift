@@ -68,8 +68,9 @@ public enum ChangeHash {
 
     /// SHA-256 of ``canonicalBytes(_:)``, built in `buffer` (its storage reused from one change to the next).
     public static func hash(_ c: Change, buffer: inout [UInt8]) -> [UInt8] {
-        canonical(c, into: &buffer)
-        return Crypto.SHA256.hash(data: buffer).withUnsafeBytes { Array($0) }
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBytes { _ = hash(c, buffer: &buffer, into: $0) }
+        return out
     }
 
     /// ``hash(_:buffer:)`` written into `slot` (32 bytes) instead of an array of its own.

@@ -131,6 +131,23 @@ import YuqingTestSupport
         #expect(try hub.apply([again], origin: .local).duplicates == 1)
     }
 
+    /// A hub whose sequence ran ahead of its log (positions handed out, then gone) keeps its
+    /// table with AUTOINCREMENT: its next entry still takes a position above every one before.
+    @Test func aHubWhoseSequenceRanAheadKeepsItsPositions() throws {
+        let dir = try TempDir()
+        let path = dir.path("v5.sqlite")
+        try makeVersion5Hub(path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "UPDATE sqlite_sequence SET seq = 9 WHERE name = 'log'") }
+        try queue.close()
+        let hub = try Replica.open(at: path, schema: .sample)
+        let table = try hub.pool.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'log'") }
+        #expect(table?.contains("AUTOINCREMENT") == true)
+        var node = ReplicaState(id: ReplicaID("node2"), schema: .sample)
+        try hub.apply([node.write(.case("YQ-2"), FieldKey("title"), .text("t"), author: "B", physicalMillis: 5000)], origin: .local)
+        #expect(try hub.changes(after: 3, limit: 10).entries.map(\.seq) == [10])
+    }
+
     /// A node's log holds only what it made: when its newest positions were entries it pulled
     /// (left out of its log by layout v2), its push cursor stood past its largest position.
     /// After the rebuild its next change takes the largest position plus one, so the cursor is
