@@ -45,6 +45,9 @@ public struct HubConfiguration: Sendable {
     /// Told of every request an enrolled device signs (the console shows which units' nodes have
     /// not synced for a while).
     public var onDeviceSeen: (@Sendable (Device) async -> Void)?
+    /// The snapshots new nodes of the office start from (`Protocol/sync.md` §5.11); nil: none
+    /// (every node replays the log).
+    public var snapshots: HubSnapshots?
 
     public init(host: String = "127.0.0.1", port: Int, maxPullLimit: Int = 10_000, maxPullBytes: Int = 4 << 20,
                 maxBodyBytes: Int = 16 << 20, maxPushChanges: Int = 10_000, idleTimeout: Duration = .seconds(30),
@@ -87,6 +90,13 @@ package func buildHubApplication(
     router.middlewares.add(ErrorMiddleware())
     let api = HubAPI(storage: storage, configuration: configuration, logger: logger)
     api.register(on: router)
+    if let snapshots = configuration.snapshots {
+        // The first snapshot once the hub has started (when its log is long enough already).
+        Task {
+            await snapshots.setSealOwn { try await api.sealOwn() }
+            if let head = try? await storage.head() { await snapshots.noteHead(head) }
+        }
+    }
     routes(router)
     let idle = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.components.seconds) * 1_000_000_000
         + configuration.idleTimeout.components.attoseconds / 1_000_000_000)
@@ -169,6 +179,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             metrics.pullSeconds.record(ContinuousClock.now - start)
             return response
         }
+        registerSnapshots(on: router)
         router.get("/v1/waiting") { request, context in
             var request = request
             try requireOperator(try await authenticate(&request, context), "the list of waiting changes", zh: "等待中的变更列表")
@@ -276,8 +287,10 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         metrics.pushedChanges.increment(by: Int64(result.applied))
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
+        let head = try await storage.head()
+        if let snapshots = configuration.snapshots, result.applied > 0 { await snapshots.noteHead(head) }
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,
-                                     head: try await storage.head(), hubTime: Self.now))
+                                     head: head, hubTime: Self.now))
     }
 
     /// A log position given in the query (0 when absent), or a 400 that says what one is.

@@ -171,15 +171,18 @@ public final class Replica: Sendable {
     ///
     /// Before anything is written, the file is checked to be a Yuqing replica (another
     /// program's database is left byte for byte unchanged) and to pass SQLite's integrity check.
+    ///
+    /// - Parameter checked: SQLite's check ran on this file already (a snapshot just checked and
+    ///   installed): it is not run again.
     public static func open(at path: String, mode: OpenMode = .readWrite, schema: Schema,
-                            deviceClock: @escaping @Sendable () -> UInt64 = systemClock) throws -> Replica {
+                            deviceClock: @escaping @Sendable () -> UInt64 = systemClock, checked: Bool = false) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else {
             throw ReplicaError(.notInitialised, "no replica at \(path): create one with `yuqing node init --db \(path) --hub URL --unit NAME`",
                                zh: "\(path) 处没有副本：请用 `yuqing node init --db \(path) --hub URL --unit NAME` 创建")
         }
         do {
             try ReplicaFile.requireReplica(path)
-            try ReplicaFile.requireIntact(path)
+            if !checked { try ReplicaFile.requireIntact(path) }
             let pool = mode == .readOnly ? try makeReadOnlyPool(path) : try makePool(path)
             return try Replica(path: path, pool: pool, schema: schema, deviceClock: deviceClock)
         } catch {

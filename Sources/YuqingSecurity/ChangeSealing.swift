@@ -24,7 +24,7 @@ public enum ChangeHash {
         w.out.removeAll(keepingCapacity: true)
         w.out.reserveCapacity(96 + c.author.utf8.count + c.record.id.utf8.count + c.field.element.utf8.count
                               + (c.value.map { if case .text(let t) = $0 { t.utf8.count } else { 8 } } ?? 0) + 24 * c.context.count)
-        w.out.append(contentsOf: [0x59, 0x51, 0x43, 0x31])  // "YQC1"
+        w.out.append(contentsOf: CanonicalWriter.magic)
         w.string(c.dot.replica.rawValue)
         w.integer64(c.dot.counter)
         w.integer64(c.hlc.packed)
@@ -44,26 +44,6 @@ public enum ChangeHash {
         }
         w.string(c.author)
         buffer = w.out
-    }
-
-    struct CanonicalWriter {
-        var out: [UInt8] = []
-
-        @inline(__always) mutating func string(_ s: String) {
-            var s = s
-            s.withUTF8 { bytes in
-                integer32(UInt32(truncatingIfNeeded: bytes.count))
-                out.append(contentsOf: bytes)
-            }
-        }
-
-        @inline(__always) mutating func integer32(_ n: UInt32) {
-            withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) }
-        }
-
-        @inline(__always) mutating func integer64(_ n: UInt64) {
-            withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) }
-        }
     }
 
     /// SHA-256 of ``canonicalBytes(_:)``, built in `buffer` (its storage reused from one change to the next).
@@ -120,7 +100,7 @@ extension Seal {
         try verify(digest: root, key: key)
     }
 
-    func verify(digest: [UInt8], key: PublicKey) throws(SecurityError) {
+    package func verify(digest: [UInt8], key: PublicKey) throws(SecurityError) {
         guard let sig = Data(base64Encoded: signature),
               key.verify(signature: sig, for: Self.message(replica: replica, first: first, last: last, digest: digest)) else {
             throw SecurityError(.badSeal, "changes \(replica):\(first)...\(last) are not what device \(replica) signed: they were altered or forged after it made them",

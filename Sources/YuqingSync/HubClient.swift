@@ -204,6 +204,16 @@ public struct HubClient: Sendable {
                        accept: "application/octet-stream") { $0 }
     }
 
+    /// The hub's newest snapshot (`Protocol/sync.md` §5.11); a ``SyncError`` whose problem code
+    /// is `no_snapshot` when it offers none to this device.
+    public func snapshot() async throws -> SnapshotOffer { try await send("GET", "v1/snapshot") }
+
+    /// Bytes of the snapshot at `position`, from `offset`.
+    public func snapshotData(position: Int64, offset: Int64, length: Int) async throws -> Data {
+        try await send("GET", "v1/snapshot/data", query: [("position", String(position)), ("offset", String(offset)), ("length", String(length))],
+                       accept: "application/octet-stream") { $0 }
+    }
+
     public func conflict(_ id: String) async throws -> ConflictMessage { try await send("GET", "v1/conflicts/\(escape(id))") }
 
     public func resolve(_ id: String, _ request: ResolveRequest) async throws -> ResolveResponse {

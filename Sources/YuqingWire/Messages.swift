@@ -383,3 +383,26 @@ public struct EnrolResponse: Codable, Sendable, Hashable {
         self.roles = roles
     }
 }
+
+/// `GET /v1/snapshot`: the hub's newest snapshot (§5.11), which a new node of the office starts
+/// from instead of replaying the log; its bytes come from `GET /v1/snapshot/data`.
+public struct SnapshotOffer: Codable, Sendable, Hashable {
+    public var hub: ReplicaID
+    /// The log position it covers: the node pulls on after it.
+    public var position: Int64
+    /// Field values and seals in it.
+    public var values: Int
+    public var seals: Int
+    /// The file's size and SHA-256 (lowercase hex).
+    public var bytes: Int64
+    public var sha256: String
+
+    public init(hub: ReplicaID, position: Int64, values: Int, seals: Int, bytes: Int64, sha256: String) {
+        self.hub = hub
+        self.position = position
+        self.values = values
+        self.seals = seals
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}

@@ -60,6 +60,9 @@ struct HubCommand: AsyncParsableCommand {
                                      zh: "一个副本推送的变更中，最多可有多少项等待尚未收到的变更。")))
         var maxWaitingPerReplica = WaitingLimits().perReplica
         @Flag(help: ArgumentHelp(L("Do not serve the web console (/console).", zh: "不提供网页控制台（/console）。"))) var noConsole = false
+        @Option(help: ArgumentHelp(L("Make a new snapshot for new nodes of the office each time the log has grown by this many changes (0: none; --db only).",
+                                     zh: "日志每增长这么多项变更，就为办公室的新节点生成一个新快照（0：不生成；仅用于 --db）。")))
+        var snapshotEvery: Int64 = 50_000
         @Option(help: ArgumentHelp(L("The console's dashboard lists units none of whose nodes synced for this many hours.",
                                      zh: "控制台工作台列出其节点超过此小时数未同步的单位。"))) var staleHours = 24
 
@@ -77,6 +80,10 @@ struct HubCommand: AsyncParsableCommand {
             }
             guard staleHours > 0 else {
                 throw ValidationError(L("--stale-hours must be positive", zh: "--stale-hours 必须为正数"))
+            }
+            guard snapshotEvery >= 0 else {
+                throw ValidationError(L("--snapshot-every must be 0 (no snapshots) or a positive number of changes",
+                                        zh: "--snapshot-every 须为0（不生成快照）或正的变更数"))
             }
             guard maxWaitingPerReplica > 0 else {
                 throw ValidationError(L("--max-waiting-per-replica must be positive", zh: "--max-waiting-per-replica 必须为正数"))
@@ -100,11 +107,12 @@ struct HubCommand: AsyncParsableCommand {
             // Commits never wait for a checkpoint (WALCheckpointer): about a quarter off a reconnect (docs/benchmarks.md §6).
             let checkpointer = try storage.replica.checkpointInBackground(logger: logger)
             defer { checkpointer.stop() }
-            try await serve(storage, console: noConsole ? nil : storage, logger: logger)
+            let snapshots = snapshotEvery > 0 ? HubSnapshots(storage: storage, every: snapshotEvery, logger: logger) : nil
+            try await serve(storage, console: noConsole ? nil : storage, snapshots: snapshots, logger: logger)
         }
 
         /// Serves from `storage`; the console with `console` (it reads the hub's SQLite file).
-        func serve(_ storage: some HubStorage, console consoleStorage: SQLiteHubStorage?, logger: Logger) async throws {
+        func serve(_ storage: some HubStorage, console consoleStorage: SQLiteHubStorage?, snapshots: HubSnapshots? = nil, logger: Logger) async throws {
             let host = host, base = store.base
             let security: HubSecurity?
             do { security = noAuthentication ? nil : try HubSecurity.load(forDatabase: base) } catch let e as SecurityError { throw CLIError(e) }
@@ -122,6 +130,7 @@ struct HubCommand: AsyncParsableCommand {
                 ?? "WITHOUT AUTHENTICATION: anyone who reaches it may read and write everything"
             var configuration = HubConfiguration(host: host, port: port, blobs: BlobStore(replicaPath: base),
                                                  evidenceField: (CaseSchema.Kind.case, CaseSchema.Field.evidence), security: security, tls: tls)
+            configuration.snapshots = snapshots
             var console: Console?
             if let consoleStorage {
                 let accounts: ConsoleAccounts

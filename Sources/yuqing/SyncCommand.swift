@@ -17,6 +17,8 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp(L("Changes per request.", zh: "每次请求传送的变更数。"))) var batchSize = 5000
     @Flag(help: ArgumentHelp(L("Print progress after every batch.", zh: "每传送一批后显示进度。"))) var progress = false
     @Option(help: ArgumentHelp(L("Seconds to wait for each answer from the hub before giving up.", zh: "等待中心每次应答的秒数，超时即放弃。"))) var timeout = 30.0
+    @Flag(help: ArgumentHelp(L("A new node replays the hub's whole log instead of starting from the hub's snapshot.",
+                               zh: "新节点重放中心的全部日志，而不是从中心的快照开始。"))) var noSnapshot = false
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError(L("--batch-size must be positive", zh: "--batch-size 必须为正数")) }
@@ -24,11 +26,12 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let replica = try options.openNode()
+        var replica = try options.openNode()
         let info = try replica.info()
         guard let url = hub ?? info.hubURL else {
             throw CLIError("this replica has no hub URL; pass --hub URL", zh: "本副本没有中心URL；请用 --hub URL 给出")
         }
+        if !noSnapshot { replica = try await startFromSnapshot(replica, url: url) }
         let (client, security) = try HubLink.open(replica, url: url, timeout: timeout)
         var session = SyncSession(replica: replica, client: client, batchSize: batchSize, security: security)
         session.blobField = (CaseSchema.Kind.case, CaseSchema.Field.evidence)
@@ -95,6 +98,29 @@ struct SyncCommand: AsyncParsableCommand {
                            zh: "\(HubLink.sentence(error.chinese))工作内容已保存在本地（\(pending)项变更待同步），将在下次同步时发出：请稍后再次运行 `yuqing sync`。",
                            exitCode: 3)
         }
+    }
+
+    /// A new node of the office starts from the hub's snapshot (`Protocol/sync.md` §6.5) when the
+    /// hub offers one; the replica to sync on from then.
+    func startFromSnapshot(_ replica: Replica, url: String) async throws -> Replica {
+        guard try SnapshotBootstrap.isNew(replica) else { return replica }
+        let (client, security) = try HubLink.open(replica, url: url, timeout: timeout)
+        let prepared: SnapshotBootstrap.Prepared?
+        do { prepared = try await SnapshotBootstrap(client: client, security: security).prepare(for: replica) } catch let error as SyncError {
+            if error.code == .tampered { throw CLIError(error, exitCode: 5) }
+            throw CLIError(error)
+        }
+        guard let prepared else { return replica }
+        let path = replica.path
+        try replica.close()
+        do { try prepared.install(over: path) } catch let error as ReplicaError {
+            prepared.discard()
+            throw CLIError(error)
+        }
+        let o = prepared.outcome
+        print(L("started from the hub's snapshot at position \(o.position): \(o.values) values, \(o.bytes) bytes, \(o.sealsChecked) seals checked",
+                  zh: "已从中心位置 \(o.position) 的快照开始：\(o.values)个值，\(o.bytes)字节，已核验\(o.sealsChecked)个封签"))
+        return try options.openNode(checked: true)
     }
 }
 

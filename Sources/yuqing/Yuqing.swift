@@ -100,8 +100,10 @@ struct ReplicaOptions: ParsableArguments {
     func openForReading() throws -> Replica { try Replica.open(at: try path(), mode: .readOnly, schema: CaseSchema.schema) }
 
     /// Opens a node's replica for work; the hub's database is refused.
-    func openNode() throws -> Replica {
-        let replica = try Replica.open(at: try path(), schema: CaseSchema.schema)
+    ///
+    /// - Parameter checked: SQLite's check of the file ran already (a snapshot just installed).
+    func openNode(checked: Bool = false) throws -> Replica {
+        let replica = try Replica.open(at: try path(), schema: CaseSchema.schema, checked: checked)
         guard replica.role == .node else {
             throw CLIError("\(replica.path) is the hub's database; node commands need a node replica (create one with `yuqing node init`)",
                            zh: "\(replica.path) 是中心的数据库；节点命令需要节点副本（可用 `yuqing node init` 创建）")

@@ -1,0 +1,468 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import YuqingCore
+
+/// What a hub's snapshot holds (`Protocol/sync.md` §5.11): a node's replica of everything the hub
+/// held at log position `position`, which a new node starts from instead of replaying the log.
+public struct SnapshotManifest: Codable, Sendable, Hashable {
+    public var hub: ReplicaID
+    /// The log position the snapshot covers: the node pulls on from here.
+    public var position: Int64
+    /// Field values in it.
+    public var values: Int
+    /// Seals in it (with a proof each for a run it holds only in part).
+    public var seals: Int
+
+    public init(hub: ReplicaID, position: Int64, values: Int, seals: Int) {
+        self.hub = hub
+        self.position = position
+        self.values = values
+        self.seals = seals
+    }
+}
+
+/// The tables a snapshot carries beside a node's own, for the node's check and dropped before it
+/// is installed: the contexts of the changes whose values it holds, and the proofs of the seals
+/// whose runs it holds only in part (the rest of each run was superseded).
+enum SnapshotTables {
+    static let context = """
+        CREATE TABLE snapshot_context (rid INTEGER NOT NULL, counter INTEGER NOT NULL, context BLOB NOT NULL,
+          PRIMARY KEY (rid, counter)) WITHOUT ROWID
+        """
+    static let proof = """
+        CREATE TABLE snapshot_proof (replica TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, hashes BLOB NOT NULL,
+          PRIMARY KEY (replica, first, last)) WITHOUT ROWID
+        """
+}
+
+extension Replica {
+    /// Writes a snapshot of this hub into a new file at `path` (replaced if there is one): a
+    /// node's replica of every value the hub holds, its seen dots, its replica names and seals, and
+    /// what a node needs to check every seal (`Protocol/sync.md` §5.11). Read from one consistent
+    /// state of the hub while it goes on serving.
+    ///
+    /// Returns nil, writing nothing, when the hub's state cannot make a snapshot now: changes wait
+    /// for others, or the hub's own latest changes are not sealed yet (seal them and call again).
+    /// `proof(seal, run, held)` gives the proof of a seal whose run the snapshot holds only the
+    /// changes `held` of.
+    public func writeSnapshot(to path: String,
+                              proof: (Seal, [Change], (UInt64) -> Bool) throws -> [[UInt8]]) throws -> SnapshotManifest? {
+        guard role == .hub else {
+            throw ReplicaError(.invalidWrite, "only a hub makes snapshots", zh: "只有中心可以生成快照")
+        }
+        for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        do {
+            let target = try DatabaseQueue(path: path)
+            try ReplicaSchema.migrator.migrate(target)
+            let manifest: SnapshotManifest? = try target.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = OFF")
+                try db.execute(sql: "PRAGMA synchronous = OFF")
+                try db.execute(sql: "ATTACH DATABASE ? AS hub", arguments: [self.path])
+                defer { try? db.execute(sql: "DETACH DATABASE hub") }
+                try db.execute(sql: "BEGIN")
+                do {
+                    let made = try copyHub(db, proof: proof)
+                    try db.execute(sql: made == nil ? "ROLLBACK" : "COMMIT")
+                    return made
+                } catch {
+                    try? db.execute(sql: "ROLLBACK")
+                    throw error
+                }
+            }
+            try target.close()
+            guard let manifest else {
+                try? FileManager.default.removeItem(atPath: path)
+                return nil
+            }
+            try FileHandle(forUpdating: URL(fileURLWithPath: path)).synchronizeAndClose()
+            return manifest
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw ReplicaError.storage(error, path: path)
+        }
+    }
+
+    private func copyHub(_ db: Database, proof: (Seal, [Change], (UInt64) -> Bool) throws -> [[UInt8]]) throws -> SnapshotManifest? {
+        // The first read fixes the hub's state this transaction sees.
+        guard try Int.fetchOne(db, sql: "SELECT count(*) FROM hub.waiting_change") == 0 else { return nil }
+        let position = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM hub.log") ?? 0
+        if let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM hub.replica_name WHERE name = ?", arguments: [id.rawValue]) {
+            let own = try Int64.fetchOne(db, sql: "SELECT coalesce(max(counter), 0) FROM hub.log WHERE rid = ?", arguments: [rid]) ?? 0
+            let sealed = try Int64.fetchOne(db, sql: "SELECT coalesce(max(last), 0) FROM hub.seal WHERE replica = ?", arguments: [id.rawValue]) ?? 0
+            guard own <= sealed else { return nil }
+        }
+        try db.execute(sql: "INSERT INTO replica_name SELECT rid, name FROM hub.replica_name")
+        try db.execute(sql: "INSERT INTO seen_range SELECT rid, lo, hi FROM hub.seen_range")
+        try db.execute(sql: "INSERT INTO field_value SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM hub.field_value")
+        try db.execute(sql: "INSERT INTO seal SELECT replica, first, last, signature, 0 FROM hub.seal")
+        try db.execute(sql: SnapshotTables.context)
+        try db.execute(sql: SnapshotTables.proof)
+        try db.execute(sql: """
+            INSERT INTO snapshot_context
+            SELECT l.rid, l.counter, l.context FROM field_value f JOIN hub.log l ON l.rid = f.rid AND l.counter = f.counter
+            WHERE length(l.context) > 0
+            """)
+        // The counters each replica's values hold, for the seals whose runs they hold in part.
+        var held: [Int64: [UInt64]] = [:]
+        var values = 0
+        let dots = try FastStatement(db, "SELECT rid, counter FROM field_value")
+        defer { dots.reset() }
+        while try dots.step() {
+            held[dots.int64(0), default: []].append(UInt64(bitPattern: dots.int64(1)))
+            values += 1
+        }
+        for key in held.keys { held[key]!.sort() }
+        let names = try ReplicaNames.load(db)
+        let ridByName = Dictionary(uniqueKeysWithValues: names.byRid.map { ($0.value, $0.key) })
+        let seals = try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map {
+            Seal(replica: ReplicaID($0["replica"] as String), first: UInt64(bitPattern: $0["first"]), last: UInt64(bitPattern: $0["last"]),
+                 signature: $0["signature"])
+        }
+        let insertProof = try FastStatement(db, "INSERT INTO snapshot_proof (replica, first, last, hashes) VALUES (?, ?, ?, ?)")
+        let runRows = try FastStatement(db, "SELECT \(Store.logColumns) FROM hub.log WHERE rid = ? AND counter BETWEEN ? AND ? ORDER BY counter")
+        for seal in seals {
+            let counters = ridByName[seal.replica].flatMap { held[$0] } ?? []
+            let inRun = Self.count(of: counters, from: seal.first, to: seal.last)
+            guard UInt64(inRun) != seal.count else { continue }
+            var run: [Change] = []
+            if let rid = ridByName[seal.replica] {
+                runRows.bind(1, rid); runRows.bind(2, Int64(bitPattern: seal.first)); runRows.bind(3, Int64(bitPattern: seal.last))
+                defer { runRows.reset() }
+                while try runRows.step() { run.append(try Coding.change(runRows, names: names).change) }
+            }
+            guard UInt64(run.count) == seal.count else {
+                throw ReplicaError(.corrupt, "the hub's log lacks changes of the sealed run \(seal.replica) \(seal.first)...\(seal.last)",
+                                   zh: "中心日志缺少已封签序列 \(seal.replica) \(seal.first)...\(seal.last) 中的变更")
+            }
+            let hashes = try proof(seal, run) { counter in Self.count(of: counters, from: counter, to: counter) == 1 }
+            var blob: [UInt8] = []
+            blob.reserveCapacity(hashes.count * 32)
+            for h in hashes { blob.append(contentsOf: h) }
+            insertProof.bind(1, seal.replica.rawValue)
+            insertProof.bind(2, Int64(bitPattern: seal.first))
+            insertProof.bind(3, Int64(bitPattern: seal.last))
+            insertProof.bind(4, blob: blob)
+            try insertProof.run()
+        }
+        // Where a node's check may split the values between two threads (any key splits them
+        // correctly; the middle one evenly).
+        if values > 1, let middle = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value LIMIT 1 OFFSET ?", arguments: [values / 2]) {
+            try Meta.set(db, "snapshot_split_kind", middle["kind"] as String)
+            try Meta.set(db, "snapshot_split_record", middle["record"] as String)
+        }
+        let conflicts = try Int64.fetchOne(db, sql: "SELECT value FROM hub.meta WHERE key = 'open_conflicts'")
+        let hlc = try Int64.fetchOne(db, sql: "SELECT coalesce(max(hlc), 0) FROM field_value") ?? 0
+        for (key, value) in [("pull_cursor", position.databaseValue), ("hub_id", id.rawValue.databaseValue),
+                             ("snapshot_position", position.databaseValue), ("hlc", hlc.databaseValue),
+                             ("open_conflicts", conflicts?.databaseValue ?? .null)] where !value.isNull {
+            try Meta.set(db, key, value)
+        }
+        return SnapshotManifest(hub: id, position: position, values: values, seals: seals.count)
+    }
+
+    /// How many of `sorted` lie in `from...to`.
+    static func count(of sorted: [UInt64], from: UInt64, to: UInt64) -> Int {
+        func lowerBound(_ x: UInt64) -> Int {
+            var lo = 0, hi = sorted.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if sorted[mid] < x { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        guard from <= to else { return 0 }
+        return (to == .max ? sorted.count : lowerBound(to + 1)) - lowerBound(from)
+    }
+
+    /// Closes the replica's connections: nothing may use it afterwards (a node about to be
+    /// replaced by the snapshot it starts from).
+    public func close() throws {
+        do { try pool.close() } catch { throw ReplicaError.storage(error, path: path) }
+    }
+}
+
+/// A snapshot a node downloaded, opened to be checked before it is installed (`Protocol/sync.md`
+/// §6.5). The file comes from the network: its schema must be exactly a replica's (no trigger,
+/// view or other object a write could set off), SQLite's check must pass, and every row the node
+/// keeps is read here, in key order, so the caller can check each change against its seal.
+public final class SnapshotFile: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+    public let manifest: SnapshotManifest
+    let names: ReplicaNames
+    /// The key that splits the values in two for ``forEachChange(part:_:)``, when the hub gave one.
+    let split: (kind: String, record: String)?
+    /// The settings a snapshot may hold.
+    static let metaKeys: Set<String> = ["snapshot_position", "pull_cursor", "hub_id", "hlc", "open_conflicts",
+                                        "snapshot_split_kind", "snapshot_split_record"]
+
+    /// Opens and checks the file's form; `hub` is the hub it must come from.
+    public init(path: String, hub: ReplicaID) throws {
+        self.path = path
+        do {
+            try ReplicaFile.requireReplica(path)
+            try ReplicaFile.requireIntact(path)
+            var config = Configuration()
+            config.readonly = true
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA cell_size_check = ON")
+                try db.execute(sql: "PRAGMA trusted_schema = OFF")
+            }
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch {
+            throw ReplicaError(.corrupt, "the hub's snapshot is not a readable replica (\(error)); nothing was installed",
+                               zh: "中心的快照不是可读的副本（\(error)）；未安装任何内容")
+        }
+        let expected = try Self.expectedSchema()
+        let (schema, migrations, meta, names) = try queue.read { db in
+            (try Self.schema(db), try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
+             try Row.fetchAll(db, sql: "SELECT key, value FROM meta"), try ReplicaNames.load(db))
+        }
+        guard schema == expected.schema, migrations == expected.migrations else {
+            throw ReplicaError(.corrupt, "the hub's snapshot is not laid out as this version's replicas are (another version of yuqing at the hub, or an altered file); nothing was installed. Run `yuqing sync --no-snapshot` to replay the hub's log instead",
+                               zh: "中心快照的结构与本版本的副本不同（中心运行的是另一版本的 yuqing，或文件被改动）；未安装任何内容。请运行 `yuqing sync --no-snapshot` 改为重放中心的日志")
+        }
+        var values: [String: DatabaseValue] = [:]
+        for row in meta { values[row["key"]] = row["value"] }
+        guard let position = values["snapshot_position"].flatMap(Int64.fromDatabaseValue), position >= 0,
+              values["pull_cursor"].flatMap(Int64.fromDatabaseValue) == position,
+              let from = values["hub_id"].flatMap(String.fromDatabaseValue), from == hub.rawValue,
+              values.keys.allSatisfy(Self.metaKeys.contains) else {
+            throw ReplicaError(.corrupt, "the snapshot does not come from hub \(hub) or does not say what it covers; nothing was installed",
+                               zh: "该快照并非来自中心 \(hub)，或未说明其涵盖的范围；未安装任何内容")
+        }
+        self.names = names
+        if let kind = values["snapshot_split_kind"].flatMap(String.fromDatabaseValue),
+           let record = values["snapshot_split_record"].flatMap(String.fromDatabaseValue) {
+            split = (kind, record)
+        } else {
+            split = nil
+        }
+        let (count, seals) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM field_value") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM seal") ?? 0)
+        }
+        manifest = SnapshotManifest(hub: hub, position: position, values: count, seals: seals)
+    }
+
+    deinit { try? queue.close() }
+
+    static func schema(_ db: Database) throws -> [String] {
+        try Row.fetchAll(db, sql: "SELECT type, name, tbl_name, coalesce(sql, '') AS sql FROM sqlite_master ORDER BY type, name").map {
+            "\($0["type"] as String)|\($0["name"] as String)|\($0["tbl_name"] as String)|\($0["sql"] as String)"
+        }
+    }
+
+    /// What a snapshot of this version holds: a replica's tables and the snapshot's own.
+    static func expectedSchema() throws -> (schema: [String], migrations: [String]) {
+        let queue = try DatabaseQueue()
+        try ReplicaSchema.migrator.migrate(queue)
+        return try queue.write { db in
+            try db.execute(sql: SnapshotTables.context)
+            try db.execute(sql: SnapshotTables.proof)
+            return (try schema(db), try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
+        }
+    }
+
+    /// The replica id of a number the snapshot's rows use.
+    public func name(_ rid: Int64) throws -> ReplicaID { try names.name(rid) }
+
+    public func seals() throws -> [Seal] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map {
+                Seal(replica: ReplicaID($0["replica"] as String), first: UInt64(bitPattern: $0["first"]), last: UInt64(bitPattern: $0["last"]),
+                     signature: $0["signature"])
+            }
+        }
+    }
+
+    /// The proofs of the seals whose runs the snapshot holds in part, by seal.
+    public func proofs() throws -> [SealProof] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT replica, first, last, hashes FROM snapshot_proof").map { row in
+                let blob = (row["hashes"] as Data?) ?? Data()
+                guard blob.count % 32 == 0 else {
+                    throw ReplicaError(.corrupt, "a proof in the snapshot is not a whole number of hashes", zh: "快照中的某个证明不是整数个哈希值")
+                }
+                let bytes = [UInt8](blob)
+                return SealProof(replica: ReplicaID(row["replica"] as String), first: UInt64(bitPattern: row["first"]), last: UInt64(bitPattern: row["last"]),
+                                 hashes: stride(from: 0, to: bytes.count, by: 32).map { Array(bytes[$0..<$0 + 32]) })
+            }
+        }
+    }
+
+    /// The text of one field of one record, as the snapshot holds it (a device's key), or nil.
+    public func text(kind: String, record: String, field: String) throws -> String? {
+        try queue.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
+                                arguments: [kind, record, field])
+        }
+    }
+
+    /// How many parts ``forEachChange(part:_:)`` splits the values into: 2 when the hub gave a
+    /// key to split them at, else 1.
+    public var parts: Int { split == nil ? 1 : 2 }
+
+    /// How many values the file holds, counted over every page of the table: the parts together
+    /// must have visited as many (a table whose pages are out of order could hide rows from a
+    /// search by key, never from this count).
+    public func valueCount() throws -> Int { try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM field_value") ?? 0 } }
+
+    /// Calls `body` with the number of the replica, the counter and the canonical bytes
+    /// (`Protocol/security.md` §3.1) of every change whose value part `part` of ``parts`` holds,
+    /// in the table's key order, which is checked on the way: rows out of order, or a text that
+    /// holds a NUL, are refused. Parts may be read at once, each on its own thread; returns how
+    /// many values the part holds.
+    @discardableResult
+    public func forEachChange(part: Int = 0, _ body: (Int64, UInt64, UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        var config = Configuration()
+        config.readonly = true
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA cell_size_check = ON") }
+        let reader = try DatabaseQueue(path: path, configuration: config)
+        defer { try? reader.close() }
+        return try reader.read { db in
+            var contexts: [Int64: [UInt64: [UInt8]]] = [:]
+            let c = try FastStatement(db, "SELECT rid, counter, context FROM snapshot_context")
+            defer { c.reset() }
+            while try c.step() { contexts[c.int64(0), default: [:]][UInt64(bitPattern: c.int64(1))] = c.blob(2) }
+            var nameBytes: [Int64: [UInt8]] = [:]
+            for (rid, name) in names.byRid { nameBytes[rid] = Array(name.rawValue.utf8) }
+            let columns = "SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value"
+            let q: FastStatement
+            if let split, parts == 2 {
+                q = try FastStatement(db, columns + (part == 0 ? " WHERE (kind, record) < (?, ?)" : " WHERE (kind, record) >= (?, ?)"))
+                q.bind(1, split.kind)
+                q.bind(2, split.record)
+            } else {
+                q = try FastStatement(db, columns)
+            }
+            defer { q.reset() }
+            var w = CanonicalWriter()
+            w.out.reserveCapacity(1024)
+            var key: [UInt8] = [], previous: [UInt8] = []
+            var visited = 0
+            // Each row must lie on its part's side of the split (so no row is in both parts).
+            let boundary: [UInt8]? = split.map { Array($0.kind.utf8) + [0] + Array($0.record.utf8) + [0] }
+            func text(_ column: Int32) throws -> UnsafeRawBufferPointer {
+                guard sqlite3_column_type(q.handle, column) == SQLITE_TEXT else { throw Self.refused("a text column holds another type") }
+                guard let p = sqlite3_column_text(q.handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+                let bytes = UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(q.handle, column)))
+                if bytes.contains(0) { throw Self.refused("a text holds a NUL") }
+                return bytes
+            }
+            while try q.step() {
+                for column: Int32 in [4, 5, 6] where sqlite3_column_type(q.handle, column) != SQLITE_INTEGER {
+                    throw Self.refused("a dot or a clock is not an integer")
+                }
+                let rid = q.int64(4), counter = UInt64(bitPattern: q.int64(5))
+                guard let replica = nameBytes[rid] else { throw Self.refused("replica number \(rid) has no name") }
+                let kind = try text(0), record = try text(1), field = try text(2), elem = try text(3)
+                // The key in SQLite's order (texts compared byte by byte, then the two integers).
+                key.removeAll(keepingCapacity: true)
+                key.append(contentsOf: kind); key.append(0)
+                key.append(contentsOf: record); key.append(0)
+                key.append(contentsOf: field); key.append(0)
+                key.append(contentsOf: elem); key.append(0)
+                withUnsafeBytes(of: UInt64(bitPattern: rid ^ Int64.min).bigEndian) { key.append(contentsOf: $0) }
+                withUnsafeBytes(of: (counter ^ (1 << 63)).bigEndian) { key.append(contentsOf: $0) }
+                guard previous.isEmpty || previous.lexicographicallyPrecedes(key) else { throw Self.refused("its values are out of key order") }
+                if let boundary {
+                    let below = key[0..<(kind.count + record.count + 2)].lexicographicallyPrecedes(boundary)
+                    guard below == (part == 0) else { throw Self.refused("a value lies on the wrong side of the split") }
+                }
+                swap(&key, &previous)
+                visited += 1
+                w.out.removeAll(keepingCapacity: true)
+                w.out.append(contentsOf: CanonicalWriter.magic)
+                replica.withUnsafeBytes { w.string(utf8: $0) }
+                w.integer64(counter)
+                w.integer64(UInt64(bitPattern: q.int64(6)))
+                w.string(utf8: kind); w.string(utf8: record); w.string(utf8: field); w.string(utf8: elem)
+                switch sqlite3_column_type(q.handle, 7) {
+                case SQLITE_INTEGER: w.out.append(2); w.integer64(UInt64(bitPattern: q.int64(7)))
+                case SQLITE_TEXT: w.out.append(1); w.string(utf8: try text(7))
+                default: throw Self.refused("a value is neither text nor an integer")
+                }
+                if let blob = contexts[rid]?[counter] {
+                    let dots = try ContextBlob.decode(blob, names: names.name)
+                    w.integer32(UInt32(truncatingIfNeeded: dots.count))
+                    for d in dots { w.string(d.replica.rawValue); w.integer64(d.counter) }
+                } else {
+                    w.integer32(0)
+                }
+                w.string(utf8: try text(8))
+                try w.out.withUnsafeBytes { try body(rid, counter, $0) }
+            }
+            return visited
+        }
+    }
+
+    static func refused(_ why: String) -> ReplicaError {
+        ReplicaError(.corrupt, "the hub's snapshot was refused: \(why); nothing was installed", zh: "中心的快照被拒绝：\(why)；未安装任何内容")
+    }
+
+    /// Makes the checked snapshot the replica at `nodePath`, keeping that replica's identity,
+    /// settings and what enrolment taught it: the node must be closed (``Replica/close()``), hold
+    /// no work (a node made by `yuqing node init`) and sync with this snapshot's hub. The file is
+    /// synced and then renamed over the node's, so a crash leaves one or the other whole.
+    public func install(over nodePath: String) throws {
+        try queue.close()
+        do {
+            let target = try DatabaseQueue(path: path)
+            try target.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS node", arguments: [nodePath])
+                defer { try? db.execute(sql: "DETACH DATABASE node") }
+                try db.inTransaction {
+                    guard try String.fetchOne(db, sql: "SELECT value FROM node.meta WHERE key = 'role'") == "node",
+                          try Int.fetchOne(db, sql: "SELECT count(*) FROM node.log") == 0,
+                          try Int64.fetchOne(db, sql: "SELECT coalesce(value, 0) FROM node.meta WHERE key = 'pull_cursor'") ?? 0 == 0 else {
+                        throw ReplicaError(.invalidWrite, "a snapshot is installed only on a new node, which has made and pulled nothing",
+                                           zh: "快照只能安装到尚未产生或拉取任何内容的新节点上")
+                    }
+                    if let bound = try String.fetchOne(db, sql: "SELECT value FROM node.meta WHERE key = 'hub_id'"), bound != manifest.hub.rawValue {
+                        throw ReplicaError(.invalidWrite, "this node syncs with hub \(bound), not with hub \(manifest.hub) whose snapshot this is",
+                                           zh: "本节点与中心 \(bound) 同步，而不是与生成此快照的中心 \(manifest.hub) 同步")
+                    }
+                    let hlc = max(try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'") ?? 0,
+                                  try Int64.fetchOne(db, sql: "SELECT value FROM node.meta WHERE key = 'hlc'") ?? 0)
+                    try db.execute(sql: """
+                        INSERT INTO meta (key, value) SELECT key, value FROM node.meta
+                        WHERE key NOT IN ('pull_cursor', 'hub_id', 'hlc', 'hlc_seq', 'open_conflicts')
+                          AND key NOT LIKE 'snapshot_%'
+                        ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                        """)
+                    try Meta.set(db, "hlc", hlc)
+                    try Meta.set(db, "hlc_seq", 0)
+                    try db.execute(sql: "DELETE FROM meta WHERE key LIKE 'snapshot_%'")
+                    try db.execute(sql: "INSERT OR IGNORE INTO replica_name (name) SELECT name FROM node.replica_name")
+                    try db.execute(sql: "UPDATE seal SET verified = 1")
+                    try db.execute(sql: "DROP TABLE snapshot_context")
+                    try db.execute(sql: "DROP TABLE snapshot_proof")
+                    return .commit
+                }
+            }
+            try target.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try target.close()
+            try FileHandle(forUpdating: URL(fileURLWithPath: path)).synchronizeAndClose()
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: nodePath + suffix) }
+            guard rename(path, nodePath) == 0 else {
+                throw ReplicaError(.storage, "could not move the snapshot over \(nodePath) (\(String(cString: strerror(errno))))",
+                                   zh: "无法用快照替换 \(nodePath)（\(String(cString: strerror(errno)))）")
+            }
+            let dir = (nodePath as NSString).deletingLastPathComponent
+            let fd = Foundation.open(dir.isEmpty ? "." : dir, O_RDONLY)
+            if fd >= 0 { fsync(fd); Foundation.close(fd) }
+        } catch let error as ReplicaError {
+            throw error
+        } catch {
+            throw ReplicaError.storage(error, path: nodePath)
+        }
+    }
+}
+
+extension FileHandle {
+    func synchronizeAndClose() throws {
+        try synchronize()
+        try close()
+    }
+}

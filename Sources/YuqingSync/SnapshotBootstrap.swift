@@ -1,0 +1,295 @@
+import Crypto
+import Foundation
+import Logging
+import YuqingCore
+import YuqingReplica
+import YuqingSecurity
+import YuqingWire
+
+/// Starts a new node of the office from its hub's snapshot instead of replaying the whole log
+/// (`Protocol/sync.md` §6.5): download the file, check it as a pull is checked (every change
+/// against its device's seal), and install it in place of the empty replica. The sync that
+/// follows pulls what the hub logged after the snapshot.
+///
+/// Nothing of the node changes until the checked file is renamed over it; a snapshot that fails
+/// any check is deleted and the error says so.
+public struct SnapshotBootstrap: Sendable {
+    /// A value shared between threads behind a lock.
+    final class Locked<Value>: @unchecked Sendable {
+        private var value: Value
+        private let lock = NSLock()
+        init(_ value: Value) { self.value = value }
+        func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            return try body(&value)
+        }
+    }
+
+    public let client: HubClient
+    /// The node's key and its hub's; nil only with a hub that does not authenticate.
+    public let security: NodeSecurity?
+    public var logger: Logger
+    /// Bytes per download request.
+    public var chunkBytes = 8 << 20
+
+    public init(client: HubClient, security: NodeSecurity?, logger: Logger = Logger(label: "yuqing.sync")) {
+        self.client = client
+        self.security = security
+        self.logger = logger
+    }
+
+    /// What a bootstrap from a snapshot did.
+    public struct Outcome: Sendable {
+        public var position: Int64
+        public var values: Int
+        public var bytes: Int64
+        public var sealsChecked: Int
+    }
+
+    /// A snapshot downloaded and checked, ready to take the node's place.
+    public final class Prepared: Sendable {
+        public let file: SnapshotFile
+        public let outcome: Outcome
+
+        init(file: SnapshotFile, outcome: Outcome) {
+            self.file = file
+            self.outcome = outcome
+        }
+
+        /// Renames the snapshot over the node's file (closed by the caller: ``Replica/close()``),
+        /// keeping the node's identity and what enrolment taught it.
+        public func install(over nodePath: String) throws { try file.install(over: nodePath) }
+
+        /// Removes the downloaded file (when it is not installed).
+        public func discard() { try? FileManager.default.removeItem(atPath: file.path) }
+    }
+
+    /// Whether `replica` is a new node: it has made nothing and pulled nothing.
+    public static func isNew(_ replica: Replica) throws -> Bool {
+        let info = try replica.info(), pending = try replica.pendingCount()
+        return replica.role == .node && info.pullCursor == 0 && info.counter == 0 && pending == 0
+    }
+
+    /// Downloads and checks the hub's snapshot for `replica` (a new node); nil when the hub offers
+    /// none to it (a unit's node, a hub on PostgreSQL or with a short log, an older hub): the
+    /// node then replays the log as before.
+    public func prepare(for replica: Replica) async throws -> Prepared? {
+        guard try Self.isNew(replica) else { return nil }
+        for attempt in 1...2 {
+            let offer: SnapshotOffer
+            do { offer = try await client.snapshot() } catch let error as SyncError
+                where error.code == .hubRejected && ["no_snapshot", "not_found"].contains(error.problem?.code ?? "") {
+                return nil
+            }
+            if let bound = try replica.info().hubID, bound != offer.hub {
+                throw SyncError(.wrongHub, "the hub at \(client.baseURL.absoluteString) is hub \(offer.hub), but this node syncs with hub \(bound); nothing was exchanged",
+                                zh: "位于 \(client.baseURL.absoluteString) 的是中心 \(offer.hub)，但本节点与中心 \(bound) 同步；未交换任何内容")
+            }
+            let path = replica.path + ".snapshot"
+            do {
+                try await download(offer, to: path)
+            } catch let error as SyncError where error.problem?.code == "snapshot_replaced" && attempt == 1 {
+                logger.debug("snapshot replaced while downloading; starting again")
+                continue
+            }
+            do {
+                let security = security
+                let (file, checked) = try await Self.offload {
+                    let file = try SnapshotFile(path: path, hub: offer.hub)
+                    return (file, try Self.check(file, security: security))
+                }
+                return Prepared(file: file, outcome: Outcome(position: file.manifest.position, values: file.manifest.values,
+                                                             bytes: offer.bytes, sealsChecked: checked))
+            } catch {
+                try? FileManager.default.removeItem(atPath: path)
+                if let e = error as? ReplicaError, e.code == .unsealed { throw SyncError(.tampered, e.message, zh: e.chinese) }
+                throw error
+            }
+        }
+        return nil
+    }
+
+    /// The snapshot's bytes into `path`, the next request in flight while one is written, its
+    /// SHA-256 checked against the offer.
+    func download(_ offer: SnapshotOffer, to path: String) async throws {
+        try? FileManager.default.removeItem(atPath: path)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+            throw SyncError(.hubRejected, "cannot write \(path); is the node's directory writable?", zh: "无法写入 \(path)；节点所在目录是否可写？")
+        }
+        var hasher = Crypto.SHA256()
+        var written: Int64 = 0
+        let client = client, chunk = chunkBytes
+        func fetch(_ offset: Int64) -> Task<Data, any Error> {
+            Task { try await client.snapshotData(position: offer.position, offset: offset, length: chunk) }
+        }
+        do {
+            var next = fetch(0)
+            while written < offer.bytes {
+                let data = try await next.value
+                guard !data.isEmpty else { break }
+                if written + Int64(data.count) < offer.bytes { next = fetch(written + Int64(data.count)) }
+                hasher.update(data: data)
+                try out.write(contentsOf: data)
+                written += Int64(data.count)
+            }
+            // Synced once it is installed (the installer syncs the whole file before the rename).
+            try out.close()
+        } catch {
+            try? out.close()
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+        let sha = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard written == offer.bytes, sha == offer.sha256 else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw SyncError(.badResponse, "the hub's snapshot arrived damaged (\(written) of \(offer.bytes) bytes, SHA-256 \(sha.prefix(12))… instead of \(offer.sha256.prefix(12))…); nothing was installed. Run `yuqing sync` again",
+                            zh: "中心的快照在传输中受损（收到 \(written)/\(offer.bytes) 字节，SHA-256 为 \(sha.prefix(12))… 而非 \(offer.sha256.prefix(12))…）；未安装任何内容。请再次运行 `yuqing sync`")
+        }
+    }
+
+    /// A replica's changes in a snapshot: counters and hashes in the order the rows come (key
+    /// order), and `order`, their indices sorted by counter.
+    struct Leaves: Sendable {
+        var counters: [UInt64] = []
+        var hashes: [UInt8] = []
+        var order: [Int] = []
+    }
+
+    /// Checks every change of the snapshot against the seal of the device that made it (the
+    /// hub's own against the key enrolment taught): each change's hash from its row, each run's
+    /// Merkle root from those hashes (and the proof of the changes superseded since), each root
+    /// against its signature, and every change covered by a seal. Returns the seals checked; 0
+    /// when the node is not enrolled (it checks no seal, as its pulls check none).
+    static func check(_ file: SnapshotFile, security: NodeSecurity?) throws -> Int {
+        guard let security, let hubKey = security.hubKey else { return 0 }
+        // The parts are read on threads of their own (the machine's other core hashes too).
+        let parts = file.parts
+        let results = Locked<[Int: Result<([Int64: Leaves], Int), any Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let outcome = Result { () throws -> ([Int64: Leaves], Int) in
+                var mine: [Int64: Leaves] = [:]
+                let visited = try file.forEachChange(part: part) { rid, counter, canonical in
+                    Crypto.SHA256.hash(data: canonical).withUnsafeBytes { d in
+                        if mine[rid] == nil { mine[rid] = Leaves() }
+                        mine[rid]!.counters.append(counter)
+                        mine[rid]!.hashes.append(contentsOf: d)
+                    }
+                }
+                return (mine, visited)
+            }
+            results.withLock { $0[part] = outcome }
+        }
+        var byRid: [Int64: Leaves] = [:]
+        var visited = 0
+        for part in 0..<parts {
+            let (mine, n) = try results.withLock { $0[part]! }.get()
+            visited += n
+            for (rid, leaves) in mine {
+                byRid[rid, default: Leaves()].counters.append(contentsOf: leaves.counters)
+                byRid[rid, default: Leaves()].hashes.append(contentsOf: leaves.hashes)
+            }
+        }
+        guard visited == (try file.valueCount()) else { throw refused("its table of values does not read the same by key as in full") }
+        for rid in byRid.keys {
+            let counters = byRid[rid]!.counters
+            byRid[rid]!.order = counters.indices.sorted { counters[$0] < counters[$1] }
+        }
+        var ridByName: [ReplicaID: Int64] = [:]
+        for rid in byRid.keys { ridByName[try file.name(rid)] = rid }
+        let proofs = Dictionary(try file.proofs().map { (Seal(replica: $0.replica, first: $0.first, last: $0.last, signature: ""), $0.hashes) },
+                                uniquingKeysWith: { a, _ in a })
+        var covered: [Int64: [Bool]] = byRid.mapValues { [Bool](repeating: false, count: $0.counters.count) }
+        // The keys first (device records the snapshot holds, checked with the rest), then the
+        // runs in two halves on two threads.
+        var keys: [ReplicaID: PublicKey] = [file.manifest.hub: hubKey]
+        let seals = try file.seals()
+        for seal in seals where keys[seal.replica] == nil {
+            guard let text = try file.text(kind: security.keys.kind, record: seal.replica.rawValue, field: security.keys.field) else {
+                throw refused("it holds changes sealed by \(seal.replica), which is no enrolled device it names: they may be forged")
+            }
+            keys[seal.replica] = try PublicKey(base64: text)
+        }
+        let hub = file.manifest.hub, leavesByRid = byRid, knownKeys = keys, ridOf = ridByName
+        let halves = Locked<[Int: Result<[(Int64, Int, Int)], any Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            let outcome = Result { () throws -> [(Int64, Int, Int)] in
+                var spans: [(Int64, Int, Int)] = []
+                for seal in seals[half == 0 ? 0..<seals.count / 2 : seals.count / 2..<seals.count] {
+                    if let span = try checkRun(seal, key: knownKeys[seal.replica]!, rid: ridOf[seal.replica], byRid: leavesByRid,
+                                               proof: proofs[Seal(replica: seal.replica, first: seal.first, last: seal.last, signature: "")], hub: hub) {
+                        spans.append(span)
+                    }
+                }
+                return spans
+            }
+            halves.withLock { $0[half] = outcome }
+        }
+        for half in 0..<2 {
+            for (rid, lo, hi) in try halves.withLock({ $0[half]! }).get() {
+                let order = byRid[rid]!.order
+                for k in lo..<hi { covered[rid]![order[k]] = true }
+            }
+        }
+        for (rid, flags) in covered {
+            if let i = flags.firstIndex(of: false) {
+                throw refused("change \(try file.name(rid)):\(byRid[rid]!.counters[i]) has no seal of the device that made it; it may have been forged")
+            }
+        }
+        return seals.count
+    }
+
+    /// Checks one seal over the changes of its run the snapshot holds (`byRid[rid]`, sorted by
+    /// counter through `order`) and `proof` for the rest; the stretch of the sorted counters it
+    /// covers, nil when it covers none of them.
+    static func checkRun(_ seal: Seal, key: PublicKey, rid: Int64?, byRid: [Int64: Leaves], proof: [[UInt8]]?, hub: ReplicaID) throws -> (Int64, Int, Int)? {
+        guard seal.first <= seal.last, seal.count <= UInt64(Int.max) else { throw refused("a seal's run is empty") }
+        let leaves = rid.flatMap { byRid[$0] } ?? Leaves()
+        func lowerBound(_ x: UInt64) -> Int {
+            var lo = 0, hi = leaves.order.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if leaves.counters[leaves.order[mid]] < x { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        let lo = lowerBound(seal.first), hi = seal.last == .max ? leaves.order.count : lowerBound(seal.last + 1)
+        let digest: [UInt8]
+        if UInt64(hi - lo) == seal.count {
+            digest = leaves.hashes.withUnsafeBytes { all in
+                MerkleTree.root(count: hi - lo, writeLeaf: { i, slot in
+                    slot.baseAddress!.copyMemory(from: all.baseAddress!.advanced(by: leaves.order[lo + i] * 32), byteCount: 32)
+                    return 32
+                })
+            }
+        } else {
+            guard let proof else {
+                throw refused("it holds part of the run \(seal.replica):\(seal.first)...\(seal.last) without the proof that checks it")
+            }
+            var present: [UInt64: Int] = [:]
+            for k in lo..<hi { present[leaves.counters[leaves.order[k]] - seal.first] = leaves.order[k] }
+            guard let root = MerkleTree.root(count: Int(seal.count), present: { present[UInt64($0)] != nil },
+                                             leaf: { i in let j = present[UInt64(i)]!; return Array(leaves.hashes[j * 32..<j * 32 + 32]) },
+                                             proof: proof) else {
+                throw refused("the proof of the run \(seal.replica):\(seal.first)...\(seal.last) does not fit its changes: they were altered or forged")
+            }
+            digest = root
+        }
+        do { try seal.verify(digest: digest, key: key) } catch {
+            throw refused("changes \(seal.replica):\(seal.first)...\(seal.last) are not what \(seal.replica == hub ? "the hub" : "device \(seal.replica)") signed: they were altered or forged")
+        }
+        guard let rid, hi > lo else { return nil }
+        return (rid, lo, hi)
+    }
+
+    static func refused(_ why: String) -> ReplicaError {
+        ReplicaError(.unsealed, "the hub's snapshot was refused: \(why). Nothing was installed; tell the office",
+                     zh: "中心的快照被拒绝：\(why)。未安装任何内容；请告知办公室")
+    }
+
+    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
