@@ -202,7 +202,6 @@ public final class SnapshotFile: Sendable {
         self.path = path
         do {
             try ReplicaFile.requireReplica(path)
-            try ReplicaFile.requireIntact(path)
             var config = Configuration()
             config.readonly = true
             config.prepareDatabase { db in
@@ -296,6 +295,15 @@ public final class SnapshotFile: Sendable {
         try queue.read { db in
             try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
                                 arguments: [kind, record, field])
+        }
+    }
+
+    /// SQLite's check of the whole file (`PRAGMA quick_check`): run before the file is installed,
+    /// beside the reading of its values (``forEachChange(part:_:)``) on another thread.
+    public func checkIntegrity() throws {
+        do { try ReplicaFile.requireIntact(path) } catch {
+            throw ReplicaError(.corrupt, "the hub's snapshot is damaged (\(error)); nothing was installed. Run `yuqing sync` again",
+                               zh: "中心的快照已损坏（\(error)）；未安装任何内容。请再次运行 `yuqing sync`")
         }
     }
 

@@ -56,10 +56,8 @@ public enum ChangeHash {
     /// ``hash(_:buffer:)`` written into `slot` (32 bytes) instead of an array of its own.
     static func hash(_ c: Change, buffer: inout [UInt8], into slot: UnsafeMutableRawBufferPointer) -> Int {
         canonical(c, into: &buffer)
-        return Crypto.SHA256.hash(data: buffer).withUnsafeBytes { digest in
-            slot.baseAddress!.copyMemory(from: digest.baseAddress!, byteCount: 32)
-            return 32
-        }
+        buffer.withUnsafeBytes { OneShotSHA256.hash($0, into: slot.baseAddress!) }
+        return 32
     }
 }
 

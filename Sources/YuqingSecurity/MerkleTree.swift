@@ -32,8 +32,7 @@ public enum MerkleTree {
         level.withUnsafeMutableBytes { out in
             message.withUnsafeMutableBytes { msg in
                 func hash(_ length: Int, into slot: Int) {
-                    let digest = Crypto.SHA256.hash(data: UnsafeRawBufferPointer(rebasing: msg[0..<length]))
-                    digest.withUnsafeBytes { out.baseAddress!.advanced(by: slot * 32).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+                    OneShotSHA256.hash(UnsafeRawBufferPointer(rebasing: msg[0..<length]), into: out.baseAddress!.advanced(by: slot * 32))
                 }
                 msg[0] = 0
                 for i in 0..<count {

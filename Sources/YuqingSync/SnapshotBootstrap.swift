@@ -31,7 +31,7 @@ public struct SnapshotBootstrap: Sendable {
     public let security: NodeSecurity?
     public var logger: Logger
     /// Bytes per download request.
-    public var chunkBytes = 8 << 20
+    public var chunkBytes = 16 << 20
 
     public init(client: HubClient, security: NodeSecurity?, logger: Logger = Logger(label: "yuqing.sync")) {
         self.client = client
@@ -154,6 +154,32 @@ public struct SnapshotBootstrap: Sendable {
         var counters: [UInt64] = []
         var hashes: [UInt8] = []
         var order: [Int] = []
+
+        mutating func append(_ counter: UInt64, _ hash: [UInt8]) {
+            counters.append(counter)
+            hashes.append(contentsOf: hash)
+        }
+
+        mutating func sort() {
+            let counters = counters
+            order = counters.indices.sorted { counters[$0] < counters[$1] }
+        }
+
+        /// These and `other`'s, both sorted, in one sorted order.
+        func merged(with other: Leaves) -> Leaves {
+            var out = Leaves(counters: counters + other.counters, hashes: hashes + other.hashes, order: [])
+            out.order.reserveCapacity(order.count + other.order.count)
+            let shift = counters.count
+            var i = 0, j = 0
+            while i < order.count || j < other.order.count {
+                if j == other.order.count || (i < order.count && counters[order[i]] <= other.counters[other.order[j]]) {
+                    out.order.append(order[i]); i += 1
+                } else {
+                    out.order.append(other.order[j] + shift); j += 1
+                }
+            }
+            return out
+        }
     }
 
     /// Checks every change of the snapshot against the seal of the device that made it (the
@@ -163,38 +189,35 @@ public struct SnapshotBootstrap: Sendable {
     /// when the node is not enrolled (it checks no seal, as its pulls check none).
     static func check(_ file: SnapshotFile, security: NodeSecurity?) throws -> Int {
         guard let security, let hubKey = security.hubKey else { return 0 }
-        // The parts are read on threads of their own (the machine's other core hashes too).
+        // The parts are read on threads of their own (the machine's other core hashes too), and
+        // SQLite's check of the file beside them.
         let parts = file.parts
         let results = Locked<[Int: Result<([Int64: Leaves], Int), any Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        DispatchQueue.concurrentPerform(iterations: parts + 1) { part in
             let outcome = Result { () throws -> ([Int64: Leaves], Int) in
-                var mine: [Int64: Leaves] = [:]
-                let visited = try file.forEachChange(part: part) { rid, counter, canonical in
-                    Crypto.SHA256.hash(data: canonical).withUnsafeBytes { d in
-                        if mine[rid] == nil { mine[rid] = Leaves() }
-                        mine[rid]!.counters.append(counter)
-                        mine[rid]!.hashes.append(contentsOf: d)
-                    }
+                if part == parts {
+                    try file.checkIntegrity()
+                    return ([:], 0)
                 }
+                var mine: [Int64: Leaves] = [:]
+                var digest = [UInt8](repeating: 0, count: 32)
+                let visited = try file.forEachChange(part: part) { rid, counter, canonical in
+                    digest.withUnsafeMutableBytes { OneShotSHA256.hash(canonical, into: $0.baseAddress!) }
+                    mine[rid, default: Leaves()].append(counter, digest)
+                }
+                for rid in mine.keys { mine[rid]!.sort() }
                 return (mine, visited)
             }
             results.withLock { $0[part] = outcome }
         }
         var byRid: [Int64: Leaves] = [:]
         var visited = 0
-        for part in 0..<parts {
+        for part in 0...parts {
             let (mine, n) = try results.withLock { $0[part]! }.get()
             visited += n
-            for (rid, leaves) in mine {
-                byRid[rid, default: Leaves()].counters.append(contentsOf: leaves.counters)
-                byRid[rid, default: Leaves()].hashes.append(contentsOf: leaves.hashes)
-            }
+            for (rid, leaves) in mine { byRid[rid] = byRid[rid].map { $0.merged(with: leaves) } ?? leaves }
         }
         guard visited == (try file.valueCount()) else { throw refused("its table of values does not read the same by key as in full") }
-        for rid in byRid.keys {
-            let counters = byRid[rid]!.counters
-            byRid[rid]!.order = counters.indices.sorted { counters[$0] < counters[$1] }
-        }
         var ridByName: [ReplicaID: Int64] = [:]
         for rid in byRid.keys { ridByName[try file.name(rid)] = rid }
         let proofs = Dictionary(try file.proofs().map { (Seal(replica: $0.replica, first: $0.first, last: $0.last, signature: ""), $0.hashes) },
