@@ -96,6 +96,11 @@ extension Replica {
         try db.execute(sql: "INSERT INTO seen_range SELECT rid, lo, hi FROM hub.seen_range")
         try db.execute(sql: "INSERT INTO field_value SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM hub.field_value")
         try db.execute(sql: "INSERT INTO seal SELECT replica, first, last, signature, 0 FROM hub.seal")
+        // The hub's element indexes (the field naming evidence): a node lists those elements at every sync.
+        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM hub.sqlite_master WHERE type = 'index' AND name LIKE 'field_value\\_elements\\_%' ESCAPE '\\'")
+        for (kind, field) in indexes.compactMap(Replica.elementIndexFields) {
+            if let made = Replica.elementIndexSQL(kind: kind, field: field) { try db.execute(sql: made.sql) }
+        }
         try db.execute(sql: SnapshotTables.context)
         try db.execute(sql: SnapshotTables.proof)
         try db.execute(sql: """
@@ -218,7 +223,14 @@ public final class SnapshotFile: Sendable {
             (try Self.schema(db), try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"),
              try Row.fetchAll(db, sql: "SELECT key, value FROM meta"), try ReplicaNames.load(db))
         }
-        guard schema == expected.schema, migrations == expected.migrations else {
+        // Beside a replica's own tables, the element indexes a hub makes (``Replica/indexElements(kind:field:)``), spelt exactly.
+        let extra = schema.filter { !expected.schema.contains($0) }
+        let elementIndexes = extra.allSatisfy { entry in
+            let parts = entry.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4, parts[0] == "index", parts[2] == "field_value", let (kind, field) = Replica.elementIndexFields(parts[3]) else { return false }
+            return Replica.elementIndexSQL(kind: kind, field: field)?.name == parts[1]
+        }
+        guard elementIndexes, expected.schema.allSatisfy(schema.contains), migrations == expected.migrations else {
             throw ReplicaError(.corrupt, "the hub's snapshot is not laid out as this version's replicas are (another version of yuqing at the hub, or an altered file); nothing was installed. Run `yuqing sync --no-snapshot` to replay the hub's log instead",
                                zh: "中心快照的结构与本版本的副本不同（中心运行的是另一版本的 yuqing，或文件被改动）；未安装任何内容。请运行 `yuqing sync --no-snapshot` 改为重放中心的日志")
         }

@@ -257,10 +257,56 @@ extension Replica {
 extension Replica {
     /// The distinct elements of a set, log or map field across the records of `kind` (the
     /// evidence a replica references, by digest).
+    ///
+    /// Read through a partial index of the field's elements (made on first use, kept by SQLite
+    /// from then on): without it every record of `kind` is read, a fifth of a second on a node of
+    /// 100,000 cases at every sync.
     public func elements(kind: String, field: String) throws -> [String] {
-        try read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT elem FROM field_value WHERE kind = ? AND field = ? ORDER BY elem", arguments: [kind, field])
+        guard let index = try elementIndex(kind: kind, field: field) else {
+            return try read { db in
+                try String.fetchAll(db, sql: "SELECT DISTINCT elem FROM field_value WHERE kind = ? AND field = ? ORDER BY elem", arguments: [kind, field])
+            }
         }
+        // The condition spelt as the index's (a bound value would not let SQLite use it).
+        return try read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT elem FROM field_value INDEXED BY \(index) WHERE kind = '\(kind)' AND field = '\(field)' ORDER BY elem")
+        }
+    }
+
+    /// The name of the partial index of the elements of `(kind, field)`, made if there is none;
+    /// nil when it cannot be made (a replica opened read-only) or the names are not the schema's
+    /// kind of name (letters, digits and `_`, which the index's name and condition are spelt with).
+    func elementIndex(kind: String, field: String) throws -> String? {
+        guard let (name, sql) = Self.elementIndexSQL(kind: kind, field: field) else { return nil }
+        let exists = try read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) ?? false }
+        if !exists {
+            do { try pool.write { db in try db.execute(sql: sql) } } catch { return nil }
+        }
+        return name
+    }
+
+    /// Makes the partial index of the elements of `(kind, field)` now (the hub, for the field
+    /// that names evidence: its snapshots carry the index to new nodes).
+    public func indexElements(kind: String, field: String) throws { _ = try elementIndex(kind: kind, field: field) }
+
+    /// The name and statement of the partial index of the elements of `(kind, field)`, or nil
+    /// when the names hold other characters than letters, digits and `_`.
+    static func elementIndexSQL(kind: String, field: String) -> (name: String, sql: String)? {
+        let safe = { (s: String) in !s.isEmpty && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 } }
+        guard safe(kind), safe(field) else { return nil }
+        let name = "field_value_elements_\(kind)_\(field)"
+        return (name, "CREATE INDEX \(name) ON field_value (elem) WHERE kind = '\(kind)' AND field = '\(field)'")
+    }
+
+    /// The `(kind, field)` an element index's statement was made for, when it is exactly the
+    /// statement ``elementIndexSQL(kind:field:)`` makes.
+    static func elementIndexFields(_ sql: String) -> (kind: String, field: String)? {
+        guard let w = sql.range(of: " WHERE kind = '") else { return nil }
+        let rest = sql[w.upperBound...]
+        guard let k = rest.range(of: "' AND field = '"), rest.hasSuffix("'") else { return nil }
+        let kind = String(rest[..<k.lowerBound]), field = String(rest[k.upperBound..<rest.index(before: rest.endIndex)])
+        guard let made = elementIndexSQL(kind: kind, field: field), made.sql == sql else { return nil }
+        return (kind, field)
     }
 }
 

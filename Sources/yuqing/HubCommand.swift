@@ -107,6 +107,8 @@ struct HubCommand: AsyncParsableCommand {
             // Commits never wait for a checkpoint (WALCheckpointer): about a quarter off a reconnect (docs/benchmarks.md §6).
             let checkpointer = try storage.replica.checkpointInBackground(logger: logger)
             defer { checkpointer.stop() }
+            // Nodes list the evidence their cases name at every sync: snapshots carry the index of it.
+            try storage.replica.indexElements(kind: CaseSchema.Kind.case, field: CaseSchema.Field.evidence)
             let snapshots = snapshotEvery > 0 ? HubSnapshots(storage: storage, every: snapshotEvery, logger: logger) : nil
             try await serve(storage, console: noConsole ? nil : storage, snapshots: snapshots, logger: logger)
         }
