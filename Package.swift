@@ -171,8 +171,9 @@ let package = Package(
             dependencies: ["YuqingPostgres", "YuqingCore", "YuqingReplica", "YuqingTestSupport", .product(name: "Logging", package: "swift-log"),
                            .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
-        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingTestSupport", "YuqingPostgres",
-                                                      .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "YuqingCLITests", dependencies: ["YuqingCore", "YuqingCases", "YuqingReplica", "YuqingSecurity", "YuqingSync", "YuqingTestSupport", "YuqingPostgres",
+                                                      .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                                                      .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

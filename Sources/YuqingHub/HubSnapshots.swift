@@ -98,7 +98,7 @@ public actor HubSnapshots {
         let start = ContinuousClock.now
         let replica = storage.replica
         var manifest: SnapshotManifest?
-        var path = ""
+        var path = "", bytes: Int64 = 0, sha = ""
         for _ in 0..<3 {
             try await sealOwn?()
             let head = try await storage.head()
@@ -106,6 +106,8 @@ public actor HubSnapshots {
             let target = path + ".part"
             manifest = try await replica.offload { try $0.writeSnapshot(to: target, proof: { HubSnapshots.proof($0, $1, $2) }) }
             if let made = manifest {
+                // Its digest before it takes its name: a file of that name is whole and offered as it is.
+                (bytes, sha) = try await replica.offload { _ in try Self.digest(of: target) }
                 path = (Self.directory(of: replica.path) as NSString).appendingPathComponent(Self.prefix(of: replica.path) + "\(made.position)")
                 guard rename(target, path) == 0 else {
                     throw HubError(.internalServerError, "internal", "could not rename the snapshot \(target)", zh: "无法重命名快照 \(target)")
@@ -117,8 +119,6 @@ public actor HubSnapshots {
             logger.info("no snapshot now: changes wait for others, or the hub's own changes are being sealed")
             return nil
         }
-        let made = path
-        let (bytes, sha) = try await replica.offload { _ in try Self.digest(of: made) }
         let current = Current(manifest: manifest, path: path, bytes: bytes, sha256: sha)
         if let old = previous, old.path != current.path { try? FileManager.default.removeItem(atPath: old.path) }
         previous = self.current

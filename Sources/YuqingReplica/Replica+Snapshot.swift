@@ -22,6 +22,45 @@ public struct SnapshotManifest: Codable, Sendable, Hashable {
     }
 }
 
+/// A set of counters from `from` to `to`, a bit each.
+struct CounterBits {
+    let base: UInt64
+    var words: [UInt64]
+
+    init(from: UInt64, to: UInt64) {
+        base = from
+        words = [UInt64](repeating: 0, count: to >= from ? Int((to - from) / 64) + 1 : 0)
+    }
+
+    mutating func insert(_ n: UInt64) {
+        guard n >= base, Int((n - base) / 64) < words.count else { return }
+        words[Int((n - base) / 64)] |= 1 << ((n - base) % 64)
+    }
+
+    func contains(_ n: UInt64) -> Bool {
+        guard n >= base, Int((n - base) / 64) < words.count else { return false }
+        return words[Int((n - base) / 64)] & (1 << ((n - base) % 64)) != 0
+    }
+
+    /// How many of `from...to` it holds.
+    func count(from: UInt64, to: UInt64) -> Int {
+        var n = 0, c = max(from, base)
+        let end = min(to, base + UInt64(words.count) * 64 - 1)
+        guard !words.isEmpty else { return 0 }
+        while c <= end {
+            let i = Int((c - base) / 64), bit = (c - base) % 64
+            if bit == 0, end - c >= 63 {
+                n += words[i].nonzeroBitCount
+                c += 64
+            } else {
+                if words[i] & (1 << bit) != 0 { n += 1 }
+                c += 1
+            }
+        }
+        return n
+    }
+}
+
 /// The tables a snapshot carries beside a node's own, for the node's check and dropped before it
 /// is installed: the contexts of the changes whose values it holds, and the proofs of the seals
 /// whose runs it holds only in part (the rest of each run was superseded).
@@ -87,13 +126,33 @@ extension Replica {
         // The first read fixes the hub's state this transaction sees.
         guard try Int.fetchOne(db, sql: "SELECT count(*) FROM hub.waiting_change") == 0 else { return nil }
         let position = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM hub.log") ?? 0
-        if let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM hub.replica_name WHERE name = ?", arguments: [id.rawValue]) {
+        let hubRid = try Int64.fetchOne(db, sql: "SELECT rid FROM hub.replica_name WHERE name = ?", arguments: [id.rawValue])
+        if let rid = hubRid {
             let own = try Int64.fetchOne(db, sql: "SELECT coalesce(max(counter), 0) FROM hub.log WHERE rid = ?", arguments: [rid]) ?? 0
             let sealed = try Int64.fetchOne(db, sql: "SELECT coalesce(max(last), 0) FROM hub.seal WHERE replica = ?", arguments: [id.rawValue]) ?? 0
             guard own <= sealed else { return nil }
         }
         try db.execute(sql: "INSERT INTO replica_name SELECT rid, name FROM hub.replica_name")
-        try db.execute(sql: "INSERT INTO seen_range SELECT rid, lo, hi FROM hub.seen_range")
+        try db.execute(sql: "INSERT INTO seen_range SELECT rid, lo, hi FROM hub.seen_range WHERE rid IS NOT ?", arguments: [hubRid])
+        // The hub's own changes: its stored ranges leave out its latest writes (they are in its
+        // log), so they are read from the log, where all of them are.
+        if let rid = hubRid {
+            let insert = try FastStatement(db, "INSERT INTO seen_range (rid, lo, hi) VALUES (?, ?, ?)")
+            let own = try FastStatement(db, "SELECT counter FROM hub.log WHERE rid = ? ORDER BY counter")
+            defer { own.reset() }
+            own.bind(1, rid)
+            var run: (lo: Int64, hi: Int64)?
+            func flush() throws {
+                guard let r = run else { return }
+                insert.bind(1, rid); insert.bind(2, r.lo); insert.bind(3, r.hi)
+                try insert.run()
+            }
+            while try own.step() {
+                let c = own.int64(0)
+                if let r = run, c == r.hi + 1 { run = (r.lo, c) } else { try flush(); run = (c, c) }
+            }
+            try flush()
+        }
         try db.execute(sql: "INSERT INTO field_value SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM hub.field_value")
         try db.execute(sql: "INSERT INTO seal SELECT replica, first, last, signature, 0 FROM hub.seal")
         // The hub's element indexes (the field naming evidence): a node lists those elements at every sync.
@@ -108,16 +167,20 @@ extension Replica {
             SELECT l.rid, l.counter, l.context FROM field_value f JOIN hub.log l ON l.rid = f.rid AND l.counter = f.counter
             WHERE length(l.context) > 0
             """)
-        // The counters each replica's values hold, for the seals whose runs they hold in part.
-        var held: [Int64: [UInt64]] = [:]
+        // The counters each replica's values hold, for the seals whose runs they hold in part: a
+        // bit per counter from the replica's first to its last (a device's counters run on from
+        // 1, so this is at most a bit per change of the log).
+        var held: [Int64: CounterBits] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT rid, min(counter) AS lo, max(counter) AS hi FROM field_value GROUP BY rid") {
+            held[row["rid"]] = CounterBits(from: UInt64(bitPattern: row["lo"]), to: UInt64(bitPattern: row["hi"]))
+        }
         var values = 0
         let dots = try FastStatement(db, "SELECT rid, counter FROM field_value")
         defer { dots.reset() }
         while try dots.step() {
-            held[dots.int64(0), default: []].append(UInt64(bitPattern: dots.int64(1)))
+            held[dots.int64(0)]?.insert(UInt64(bitPattern: dots.int64(1)))
             values += 1
         }
-        for key in held.keys { held[key]!.sort() }
         let names = try ReplicaNames.load(db)
         let ridByName = Dictionary(uniqueKeysWithValues: names.byRid.map { ($0.value, $0.key) })
         let seals = try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map {
@@ -127,9 +190,8 @@ extension Replica {
         let insertProof = try FastStatement(db, "INSERT INTO snapshot_proof (replica, first, last, hashes) VALUES (?, ?, ?, ?)")
         let runRows = try FastStatement(db, "SELECT \(Store.logColumns) FROM hub.log WHERE rid = ? AND counter BETWEEN ? AND ? ORDER BY counter")
         for seal in seals {
-            let counters = ridByName[seal.replica].flatMap { held[$0] } ?? []
-            let inRun = Self.count(of: counters, from: seal.first, to: seal.last)
-            guard UInt64(inRun) != seal.count else { continue }
+            let counters = ridByName[seal.replica].flatMap { held[$0] } ?? CounterBits(from: 1, to: 0)
+            guard UInt64(counters.count(from: seal.first, to: seal.last)) != seal.count else { continue }
             var run: [Change] = []
             if let rid = ridByName[seal.replica] {
                 runRows.bind(1, rid); runRows.bind(2, Int64(bitPattern: seal.first)); runRows.bind(3, Int64(bitPattern: seal.last))
@@ -140,7 +202,7 @@ extension Replica {
                 throw ReplicaError(.corrupt, "the hub's log lacks changes of the sealed run \(seal.replica) \(seal.first)...\(seal.last)",
                                    zh: "中心日志缺少已封签序列 \(seal.replica) \(seal.first)...\(seal.last) 中的变更")
             }
-            let hashes = try proof(seal, run) { counter in Self.count(of: counters, from: counter, to: counter) == 1 }
+            let hashes = try proof(seal, run) { counter in counters.contains(counter) }
             var blob: [UInt8] = []
             blob.reserveCapacity(hashes.count * 32)
             for h in hashes { blob.append(contentsOf: h) }
@@ -150,11 +212,19 @@ extension Replica {
             insertProof.bind(4, blob: blob)
             try insertProof.run()
         }
-        // Where a node's check may split the values between two threads (any key splits them
-        // correctly; the middle one evenly).
-        if values > 1, let middle = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value LIMIT 1 OFFSET ?", arguments: [values / 2]) {
-            try Meta.set(db, "snapshot_split_kind", middle["kind"] as String)
-            try Meta.set(db, "snapshot_split_record", middle["record"] as String)
+        // Where a node's check may split the values between threads (any keys split them
+        // correctly; these, evenly): the keys a quarter, half and three quarters through.
+        var splits: [[String]] = []
+        if values >= 4 {
+            for k in 1...3 {
+                if let row = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value LIMIT 1 OFFSET ?", arguments: [values * k / 4]),
+                   splits.last != [row["kind"] as String, row["record"] as String] {
+                    splits.append([row["kind"], row["record"]])
+                }
+            }
+        }
+        if !splits.isEmpty {
+            try Meta.set(db, "snapshot_splits", String(decoding: try JSONEncoder().encode(splits), as: UTF8.self))
         }
         let conflicts = try Int64.fetchOne(db, sql: "SELECT value FROM hub.meta WHERE key = 'open_conflicts'")
         let hlc = try Int64.fetchOne(db, sql: "SELECT coalesce(max(hlc), 0) FROM field_value") ?? 0
@@ -164,20 +234,6 @@ extension Replica {
             try Meta.set(db, key, value)
         }
         return SnapshotManifest(hub: id, position: position, values: values, seals: seals.count)
-    }
-
-    /// How many of `sorted` lie in `from...to`.
-    static func count(of sorted: [UInt64], from: UInt64, to: UInt64) -> Int {
-        func lowerBound(_ x: UInt64) -> Int {
-            var lo = 0, hi = sorted.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if sorted[mid] < x { lo = mid + 1 } else { hi = mid }
-            }
-            return lo
-        }
-        guard from <= to else { return 0 }
-        return (to == .max ? sorted.count : lowerBound(to + 1)) - lowerBound(from)
     }
 
     /// Closes the replica's connections: nothing may use it afterwards (a node about to be
@@ -196,11 +252,13 @@ public final class SnapshotFile: Sendable {
     let queue: DatabaseQueue
     public let manifest: SnapshotManifest
     let names: ReplicaNames
-    /// The key that splits the values in two for ``forEachChange(part:_:)``, when the hub gave one.
-    let split: (kind: String, record: String)?
+    /// One more than the largest replica number the snapshot names: the rows' numbers are below it.
+    public let ridLimit: Int
+    /// The keys that split the values into parts for ``forEachChange(part:_:)``, in order.
+    let splits: [(kind: String, record: String)]
     /// The settings a snapshot may hold.
     static let metaKeys: Set<String> = ["snapshot_position", "pull_cursor", "hub_id", "hlc", "open_conflicts",
-                                        "snapshot_split_kind", "snapshot_split_record"]
+                                        "snapshot_splits"]
 
     /// Opens and checks the file's form; `hub` is the hub it must come from.
     public init(path: String, hub: ReplicaID) throws {
@@ -243,13 +301,16 @@ public final class SnapshotFile: Sendable {
             throw ReplicaError(.corrupt, "the snapshot does not come from hub \(hub) or does not say what it covers; nothing was installed",
                                zh: "该快照并非来自中心 \(hub)，或未说明其涵盖的范围；未安装任何内容")
         }
-        self.names = names
-        if let kind = values["snapshot_split_kind"].flatMap(String.fromDatabaseValue),
-           let record = values["snapshot_split_record"].flatMap(String.fromDatabaseValue) {
-            split = (kind, record)
-        } else {
-            split = nil
+        guard names.byRid.keys.allSatisfy({ $0 >= 0 && $0 < 1 << 24 }) else {
+            throw ReplicaError(.corrupt, "the snapshot numbers its replicas beyond what a hub gives; nothing was installed",
+                               zh: "该快照中的副本编号超出中心所用范围；未安装任何内容")
         }
+        self.names = names
+        ridLimit = Int(names.byRid.keys.max() ?? 0) + 1
+        // At most 15 keys (16 parts); none when they are not a list of (kind, record).
+        let listed = values["snapshot_splits"].flatMap(String.fromDatabaseValue)
+            .flatMap { try? JSONDecoder().decode([[String]].self, from: Data($0.utf8)) } ?? []
+        splits = listed.count <= 15 && listed.allSatisfy({ $0.count == 2 }) ? listed.map { ($0[0], $0[1]) } : []
         let (count, seals) = try queue.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM field_value") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM seal") ?? 0)
         }
@@ -319,9 +380,9 @@ public final class SnapshotFile: Sendable {
         }
     }
 
-    /// How many parts ``forEachChange(part:_:)`` splits the values into: 2 when the hub gave a
-    /// key to split them at, else 1.
-    public var parts: Int { split == nil ? 1 : 2 }
+    /// How many parts ``forEachChange(part:_:)`` splits the values into: one more than the keys
+    /// the hub gave to split them at.
+    public var parts: Int { splits.count + 1 }
 
     /// How many values the file holds, counted over every page of the table: the parts together
     /// must have visited as many (a table whose pages are out of order could hide rows from a
@@ -341,41 +402,53 @@ public final class SnapshotFile: Sendable {
         let reader = try DatabaseQueue(path: path, configuration: config)
         defer { try? reader.close() }
         return try reader.read { db in
-            var contexts: [Int64: [UInt64: [UInt8]]] = [:]
+            // Contexts and names by replica number (numbers run from 1; ``ridLimit`` bounds them).
+            var contexts = [[UInt64: [UInt8]]](repeating: [:], count: ridLimit)
             let c = try FastStatement(db, "SELECT rid, counter, context FROM snapshot_context")
             defer { c.reset() }
-            while try c.step() { contexts[c.int64(0), default: [:]][UInt64(bitPattern: c.int64(1))] = c.blob(2) }
-            var nameBytes: [Int64: [UInt8]] = [:]
-            for (rid, name) in names.byRid { nameBytes[rid] = Array(name.rawValue.utf8) }
+            while try c.step() {
+                let rid = Int(c.int64(0))
+                guard rid >= 0, rid < ridLimit else { throw Self.refused("a context names replica number \(rid), which has no name") }
+                contexts[rid][UInt64(bitPattern: c.int64(1))] = c.blob(2)
+            }
+            var nameBytes = [[UInt8]](repeating: [], count: ridLimit)
+            for (rid, name) in names.byRid { nameBytes[Int(rid)] = Array(name.rawValue.utf8) }
             let columns = "SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value"
-            let q: FastStatement
-            if let split, parts == 2 {
-                q = try FastStatement(db, columns + (part == 0 ? " WHERE (kind, record) < (?, ?)" : " WHERE (kind, record) >= (?, ?)"))
-                q.bind(1, split.kind)
-                q.bind(2, split.record)
-            } else {
-                q = try FastStatement(db, columns)
+            // Part i holds the keys from split i - 1 (the first, from the start) to split i (the
+            // last, to the end).
+            let lower = part > 0 ? splits[part - 1] : nil, upper = part < splits.count ? splits[part] : nil
+            let q = try FastStatement(db, columns + [lower.map { _ in "(kind, record) >= (?, ?)" }, upper.map { _ in "(kind, record) < (?, ?)" }]
+                .compactMap { $0 }.reduce("") { $0 + ($0.isEmpty ? " WHERE " : " AND ") + $1 })
+            var n: Int32 = 1
+            for bound in [lower, upper].compactMap({ $0 }) {
+                q.bind(n, bound.kind)
+                q.bind(n + 1, bound.record)
+                n += 2
             }
             defer { q.reset() }
             var w = CanonicalWriter()
             w.out.reserveCapacity(1024)
             var key: [UInt8] = [], previous: [UInt8] = []
+            key.reserveCapacity(512)
+            previous.reserveCapacity(512)
             var visited = 0
-            // Each row must lie on its part's side of the split (so no row is in both parts).
-            let boundary: [UInt8]? = split.map { Array($0.kind.utf8) + [0] + Array($0.record.utf8) + [0] }
+            // Each row must lie between its part's keys (so no row is in two parts).
+            let from = lower.map { Array($0.kind.utf8) + [0] + Array($0.record.utf8) + [0] }
+            let to = upper.map { Array($0.kind.utf8) + [0] + Array($0.record.utf8) + [0] }
             func text(_ column: Int32) throws -> UnsafeRawBufferPointer {
                 guard sqlite3_column_type(q.handle, column) == SQLITE_TEXT else { throw Self.refused("a text column holds another type") }
                 guard let p = sqlite3_column_text(q.handle, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-                let bytes = UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(q.handle, column)))
-                if bytes.contains(0) { throw Self.refused("a text holds a NUL") }
-                return bytes
+                let n = Int(sqlite3_column_bytes(q.handle, column))
+                if memchr(p, 0, n) != nil { throw Self.refused("a text holds a NUL") }
+                return UnsafeRawBufferPointer(start: p, count: n)
             }
             while try q.step() {
-                for column: Int32 in [4, 5, 6] where sqlite3_column_type(q.handle, column) != SQLITE_INTEGER {
+                guard sqlite3_column_type(q.handle, 4) == SQLITE_INTEGER, sqlite3_column_type(q.handle, 5) == SQLITE_INTEGER,
+                      sqlite3_column_type(q.handle, 6) == SQLITE_INTEGER else {
                     throw Self.refused("a dot or a clock is not an integer")
                 }
                 let rid = q.int64(4), counter = UInt64(bitPattern: q.int64(5))
-                guard let replica = nameBytes[rid] else { throw Self.refused("replica number \(rid) has no name") }
+                guard rid >= 0, rid < Int64(ridLimit), !nameBytes[Int(rid)].isEmpty else { throw Self.refused("replica number \(rid) has no name") }
                 let kind = try text(0), record = try text(1), field = try text(2), elem = try text(3)
                 // The key in SQLite's order (texts compared byte by byte, then the two integers).
                 key.removeAll(keepingCapacity: true)
@@ -385,16 +458,18 @@ public final class SnapshotFile: Sendable {
                 key.append(contentsOf: elem); key.append(0)
                 withUnsafeBytes(of: UInt64(bitPattern: rid ^ Int64.min).bigEndian) { key.append(contentsOf: $0) }
                 withUnsafeBytes(of: (counter ^ (1 << 63)).bigEndian) { key.append(contentsOf: $0) }
-                guard previous.isEmpty || previous.lexicographicallyPrecedes(key) else { throw Self.refused("its values are out of key order") }
-                if let boundary {
-                    let below = key[0..<(kind.count + record.count + 2)].lexicographicallyPrecedes(boundary)
-                    guard below == (part == 0) else { throw Self.refused("a value lies on the wrong side of the split") }
+                guard previous.isEmpty || Self.precedes(previous, key, prefix: previous.count) else { throw Self.refused("its values are out of key order") }
+                if from != nil || to != nil {
+                    let prefix = kind.count + record.count + 2
+                    guard from.map({ !Self.precedes(key, $0, prefix: prefix) }) ?? true, to.map({ Self.precedes(key, $0, prefix: prefix) }) ?? true else {
+                        throw Self.refused("a value lies outside its part")
+                    }
                 }
                 swap(&key, &previous)
                 visited += 1
                 w.out.removeAll(keepingCapacity: true)
                 w.out.append(contentsOf: CanonicalWriter.magic)
-                replica.withUnsafeBytes { w.string(utf8: $0) }
+                nameBytes[Int(rid)].withUnsafeBytes { w.string(utf8: $0) }
                 w.integer64(counter)
                 w.integer64(UInt64(bitPattern: q.int64(6)))
                 w.string(utf8: kind); w.string(utf8: record); w.string(utf8: field); w.string(utf8: elem)
@@ -403,7 +478,7 @@ public final class SnapshotFile: Sendable {
                 case SQLITE_TEXT: w.out.append(1); w.string(utf8: try text(7))
                 default: throw Self.refused("a value is neither text nor an integer")
                 }
-                if let blob = contexts[rid]?[counter] {
+                if !contexts[Int(rid)].isEmpty, let blob = contexts[Int(rid)][counter] {
                     let dots = try ContextBlob.decode(blob, names: names.name)
                     w.integer32(UInt32(truncatingIfNeeded: dots.count))
                     for d in dots { w.string(d.replica.rawValue); w.integer64(d.counter) }
@@ -416,6 +491,20 @@ public final class SnapshotFile: Sendable {
             return visited
         }
     }
+
+    /// Whether the first `prefix` bytes of `a` come before `b` in SQLite's order of texts (byte by
+    /// byte, a prefix first).
+    @inline(__always)
+    static func precedes(_ a: [UInt8], _ b: [UInt8], prefix: Int) -> Bool {
+        a.withUnsafeBytes { pa in
+            b.withUnsafeBytes { pb in
+                let n = min(prefix, pa.count), common = min(n, pb.count)
+                let c = common == 0 ? 0 : memcmp(pa.baseAddress!, pb.baseAddress!, common)
+                return c < 0 || (c == 0 && n < pb.count)
+            }
+        }
+    }
+
 
     static func refused(_ why: String) -> ReplicaError {
         ReplicaError(.corrupt, "the hub's snapshot was refused: \(why); nothing was installed", zh: "中心的快照被拒绝：\(why)；未安装任何内容")

@@ -31,7 +31,13 @@ public struct SnapshotBootstrap: Sendable {
     public let security: NodeSecurity?
     public var logger: Logger
     /// Bytes per download request.
-    public var chunkBytes = 16 << 20
+    public var chunkBytes = 8 << 20
+    /// Download requests in flight at once.
+    static let requestsInFlight = 3
+    /// The most values a snapshot may hold for this node to take it: its check keeps about 50
+    /// bytes per value in memory (a value's hash, counter and place), so a larger hub's node
+    /// replays the log instead, in bounded memory.
+    public var maxValues = 4_000_000
 
     public init(client: HubClient, security: NodeSecurity?, logger: Logger = Logger(label: "yuqing.sync")) {
         self.client = client
@@ -45,6 +51,9 @@ public struct SnapshotBootstrap: Sendable {
         public var values: Int
         public var bytes: Int64
         public var sealsChecked: Int
+        /// Seconds spent downloading and checking.
+        public var downloadSeconds: Double
+        public var checkSeconds: Double
     }
 
     /// A snapshot downloaded and checked, ready to take the node's place.
@@ -82,17 +91,23 @@ public struct SnapshotBootstrap: Sendable {
                 where error.code == .hubRejected && ["no_snapshot", "not_found"].contains(error.problem?.code ?? "") {
                 return nil
             }
+            guard offer.values <= maxValues else {
+                logger.debug("snapshot too large to check in memory; replaying the log", metadata: ["sync.values": "\(offer.values)"])
+                return nil
+            }
             if let bound = try replica.info().hubID, bound != offer.hub {
                 throw SyncError(.wrongHub, "the hub at \(client.baseURL.absoluteString) is hub \(offer.hub), but this node syncs with hub \(bound); nothing was exchanged",
                                 zh: "位于 \(client.baseURL.absoluteString) 的是中心 \(offer.hub)，但本节点与中心 \(bound) 同步；未交换任何内容")
             }
             let path = replica.path + ".snapshot"
+            let clock = ContinuousClock(), started = clock.now
             do {
                 try await download(offer, to: path)
             } catch let error as SyncError where error.problem?.code == "snapshot_replaced" && attempt == 1 {
                 logger.debug("snapshot replaced while downloading; starting again")
                 continue
             }
+            let downloaded = clock.now
             do {
                 let security = security
                 let (file, checked) = try await Self.offload {
@@ -100,7 +115,9 @@ public struct SnapshotBootstrap: Sendable {
                     return (file, try Self.check(file, security: security))
                 }
                 return Prepared(file: file, outcome: Outcome(position: file.manifest.position, values: file.manifest.values,
-                                                             bytes: offer.bytes, sealsChecked: checked))
+                                                             bytes: offer.bytes, sealsChecked: checked,
+                                                             downloadSeconds: SyncSession.seconds(downloaded - started),
+                                                             checkSeconds: SyncSession.seconds(clock.now - downloaded)))
             } catch {
                 try? FileManager.default.removeItem(atPath: path)
                 if let e = error as? ReplicaError, e.code == .unsealed { throw SyncError(.tampered, e.message, zh: e.chinese) }
@@ -119,18 +136,32 @@ public struct SnapshotBootstrap: Sendable {
         }
         var hasher = Crypto.SHA256()
         var written: Int64 = 0
-        let client = client, chunk = chunkBytes
+        let client = client, chunk = Int64(chunkBytes)
         func fetch(_ offset: Int64) -> Task<Data, any Error> {
-            Task { try await client.snapshotData(position: offer.position, offset: offset, length: chunk) }
+            Task { try await client.snapshotData(position: offer.position, offset: offset, length: Int(chunk)) }
         }
         do {
-            var next = fetch(0)
-            while written < offer.bytes {
-                let data = try await next.value
-                guard !data.isEmpty else { break }
-                if written + Int64(data.count) < offer.bytes { next = fetch(written + Int64(data.count)) }
+            // A few requests in flight at once (the hub reads and sends one while the node
+            // receives another), written and hashed in order.
+            var inFlight: [Task<Data, any Error>] = []
+            var requested: Int64 = 0
+            func more() {
+                while inFlight.count < Self.requestsInFlight, requested < offer.bytes {
+                    inFlight.append(fetch(requested))
+                    requested += chunk
+                }
+            }
+            defer { for task in inFlight { task.cancel() } }
+            more()
+            while !inFlight.isEmpty {
+                let data = try await inFlight.removeFirst().value
+                more()
+                guard Int64(data.count) == min(chunk, offer.bytes - written) else { break }
                 hasher.update(data: data)
                 try out.write(contentsOf: data)
+                // The disk starts writing it now, while the rest arrives and is checked: the sync
+                // before the file is installed then has little left to wait for.
+                Self.startWriteback(out.fileDescriptor, from: written, count: Int64(data.count))
                 written += Int64(data.count)
             }
             // Synced once it is installed (the installer syncs the whole file before the rename).
@@ -187,33 +218,39 @@ public struct SnapshotBootstrap: Sendable {
     /// Merkle root from those hashes (and the proof of the changes superseded since), each root
     /// against its signature, and every change covered by a seal. Returns the seals checked; 0
     /// when the node is not enrolled (it checks no seal, as its pulls check none).
-    static func check(_ file: SnapshotFile, security: NodeSecurity?) throws -> Int {
+    public static func check(_ file: SnapshotFile, security: NodeSecurity?) throws -> Int {
         guard let security, let hubKey = security.hubKey else { return 0 }
         // The parts are read on threads of their own (the machine's other core hashes too), and
         // SQLite's check of the file beside them.
         let parts = file.parts
         let results = Locked<[Int: Result<([Int64: Leaves], Int), any Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: parts + 1) { part in
+        // SQLite's check first (it takes about as long as a part), then the parts, as threads free.
+        DispatchQueue.concurrentPerform(iterations: parts + 1) { task in
+            let part = task - 1
             let outcome = Result { () throws -> ([Int64: Leaves], Int) in
-                if part == parts {
+                if task == 0 {
                     try file.checkIntegrity()
                     return ([:], 0)
                 }
-                var mine: [Int64: Leaves] = [:]
+                var byNumber = [Leaves](repeating: Leaves(), count: file.ridLimit)
                 var digest = [UInt8](repeating: 0, count: 32)
                 let visited = try file.forEachChange(part: part) { rid, counter, canonical in
                     digest.withUnsafeMutableBytes { OneShotSHA256.hash(canonical, into: $0.baseAddress!) }
-                    mine[rid, default: Leaves()].append(counter, digest)
+                    byNumber[Int(rid)].append(counter, digest)
                 }
-                for rid in mine.keys { mine[rid]!.sort() }
+                var mine: [Int64: Leaves] = [:]
+                for (rid, leaves) in byNumber.enumerated() where !leaves.counters.isEmpty {
+                    mine[Int64(rid)] = leaves
+                    mine[Int64(rid)]!.sort()
+                }
                 return (mine, visited)
             }
-            results.withLock { $0[part] = outcome }
+            results.withLock { $0[task] = outcome }
         }
         var byRid: [Int64: Leaves] = [:]
         var visited = 0
-        for part in 0...parts {
-            let (mine, n) = try results.withLock { $0[part]! }.get()
+        for task in 0...parts {
+            let (mine, n) = try results.withLock { $0[task]! }.get()
             visited += n
             for (rid, leaves) in mine { byRid[rid] = byRid[rid].map { $0.merged(with: leaves) } ?? leaves }
         }
@@ -308,6 +345,16 @@ public struct SnapshotBootstrap: Sendable {
     static func refused(_ why: String) -> ReplicaError {
         ReplicaError(.unsealed, "the hub's snapshot was refused: \(why). Nothing was installed; tell the office",
                      zh: "中心的快照被拒绝：\(why)。未安装任何内容；请告知办公室")
+    }
+
+    typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+    /// Linux's `sync_file_range` (not in Swift's Glibc module), or nil.
+    static let syncFileRange: SyncFileRange? = dlsym(dlopen(nil, RTLD_NOW), "sync_file_range").map { unsafeBitCast($0, to: SyncFileRange.self) }
+
+    /// Starts writing `count` bytes of `fd` from `offset` to disk without waiting
+    /// (`SYNC_FILE_RANGE_WRITE`); nothing where the call is missing.
+    static func startWriteback(_ fd: Int32, from offset: Int64, count: Int64) {
+        _ = syncFileRange?(fd, offset, count, 2)
     }
 
     static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {

@@ -193,7 +193,7 @@ public struct SyncSession: Sendable {
     /// About the most bytes of changes one push carries, well under the hub's 16 MiB body limit.
     public static let maxPushBytes = 4 << 20
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    public static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
     /// Cursors are positions in one hub's log: refuse to mix them with another hub's.
     func checkHub(_ hub: ReplicaID) throws {

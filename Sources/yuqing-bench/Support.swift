@@ -160,12 +160,17 @@ func yuqingBinary() -> String {
 struct Child {
     let pid: pid_t
 
-    static func spawn(_ args: [String], quiet: Bool = true) throws -> Child {
+    /// - Parameter output: where its standard output goes (nil: `/dev/null` when `quiet`).
+    static func spawn(_ args: [String], quiet: Bool = true, output: String? = nil) throws -> Child {
         var pid: pid_t = 0
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if quiet { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else if quiet {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        }
         let argv = args.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let rc = posix_spawn(&pid, args[0], &actions, nil, argv, environ)
@@ -199,9 +204,9 @@ struct Child {
 
 /// Runs a command to its end; fails on a non-zero exit.
 @discardableResult
-func runChild(_ args: [String]) throws -> (seconds: Double, peakRSS: Int) {
+func runChild(_ args: [String], output: String? = nil) throws -> (seconds: Double, peakRSS: Int) {
     let start = ContinuousClock.now
-    let child = try Child.spawn(args)
+    let child = try Child.spawn(args, output: output)
     let (status, rss) = child.wait()
     guard status == 0 else { throw BenchError("\(args.joined(separator: " ")) exited with \(status)") }
     return ((ContinuousClock.now - start).seconds, rss)

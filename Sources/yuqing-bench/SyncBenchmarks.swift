@@ -141,10 +141,14 @@ struct Bootstrap: AsyncParsableCommand {
     @Option(help: "Runs (the median counts).") var runs = 3
     @Flag(help: "Skip comparing the node's digest with the hub's afterwards.") var noVerify = false
     @Flag(help: "Without devices and seals (a hub that does not authenticate): to see what checking seals costs.") var unsealed = false
+    @Flag(help: "The node replays the hub's log (`yuqing sync --no-snapshot`) instead of starting from the hub's snapshot.") var noSnapshot = false
     @Option(help: "Serve from a new database on this PostgreSQL server instead of an SQLite file (`source scripts/postgres.sh` gives one).")
     var postgres: String?
 
     struct Result: Codable { var cases: Int; var changes: Int; var seconds: Double; var casesPerSecond: Double; var nodePeakRSS: Int }
+
+    /// A node starts from the hub's snapshot: an SQLite hub that makes them, and not turned off.
+    var fromSnapshot: Bool { postgres == nil && !noSnapshot }
 
     func run() async throws { print(try await measure().table) }
 
@@ -176,6 +180,24 @@ struct Bootstrap: AsyncParsableCommand {
         defer { hub.stop() }
         var times: [Double] = [], rss: [Int] = []
         let bin = yuqingBinary()
+        var snapshot: (offer: SnapshotOffer, afterStart: Double)?
+        if fromSnapshot {
+            // A deployed hub made its snapshot long before a new node comes; here the hub makes it
+            // after it starts, and the timed runs begin once it is there.
+            note("bootstrap: waiting for the hub's snapshot")
+            let started = ContinuousClock.now
+            while snapshot == nil {
+                if let offer = try await snapshotOffer(hub.url, operatorKey: unsealed ? nil : hub.operatorKey) {
+                    snapshot = (offer, (ContinuousClock.now - started).seconds)
+                } else {
+                    guard ContinuousClock.now - started < .seconds(300) else { throw BenchError("the hub made no snapshot in 5 minutes") }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        // The hub was filled seconds ago: its file (and the snapshot) are written out before the
+        // timed runs, as on a hub filled long before a new node comes.
+        sync()
         for run in 1...runs {
             // A node enrolled as a new device, which checks every seal it pulls.
             let node = dir.file("node-\(run).sqlite")
@@ -189,7 +211,13 @@ struct Bootstrap: AsyncParsableCommand {
             // Everything the hub holds: the cases, the organisation and the devices (counters run from 1).
             let held = try await storage.versionVector().entries.values.reduce(0) { $0 + Int($1) }
             note("bootstrap: run \(run)/\(runs)")
-            let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)])
+            let output = dir.file("sync-\(run).out")
+            let (t, peak) = try runChild([bin, "sync", "--db", node, "--batch-size", String(batchSize)] + (noSnapshot ? ["--no-snapshot"] : []), output: output)
+            // The path the run took, said by `yuqing sync` itself.
+            let said = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            guard said.contains("started from the hub's snapshot") == fromSnapshot else {
+                throw BenchError("the node was to \(fromSnapshot ? "start from the hub's snapshot" : "replay the log"), but `yuqing sync` said: \(said)")
+            }
             times.append(t)
             rss.append(peak)
             let replica = try Replica.open(at: node, schema: CaseSchema.schema)
@@ -206,17 +234,33 @@ struct Bootstrap: AsyncParsableCommand {
         let binary = try await pullBodyBytes(hub.url, limit: batchSize, binary: true, operatorKey: unsealed ? nil : hub.operatorKey)
         let json = try await pullBodyBytes(hub.url, limit: batchSize, binary: false, operatorKey: unsealed ? nil : hub.operatorKey)
         let table = """
-            ## 5. Bootstrap\(postgres == nil ? "" : " from PostgreSQL") (a fresh node pulls \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values; `yuqing sync --batch-size \(batchSize)` as a process; \(runs) runs)
+            ## 5. Bootstrap\(postgres == nil ? "" : " from PostgreSQL") (a fresh node gets \(grouped(Double(cases))) cases = \(grouped(Double(cases * 10))) field values \(fromSnapshot ? "from the hub's snapshot" : "by replaying the log"); `yuqing sync --batch-size \(batchSize)\(noSnapshot ? " --no-snapshot" : "")` as a process; \(runs) runs)
 
             | seconds (median) | runs | cases/s | field values/s | node peak RSS | target |
             |---|---|---|---|---|---|
             | \(fmt(r.seconds)) | \(times.map { fmt($0) }.joined(separator: ", ")) | \(grouped(r.casesPerSecond)) | \(grouped(Double(r.changes) / r.seconds)) | \(rss.max()! >> 20) MiB | ≤ 2 s |
 
-            One pull batch of \(batchSize) changes: \(grouped(Double(binary))) bytes in the binary form, revision \(BinaryChanges.revision) (\(fmt(Double(binary) / Double(batchSize))) per change), \(grouped(Double(json))) in JSON (\(fmt(Double(json) / Double(batchSize), 1)) per change).
+            \(snapshot.map { "The snapshot: \(grouped(Double($0.offer.bytes))) bytes, \(grouped(Double($0.offer.values))) values and \($0.offer.seals) seals at log position \($0.offer.position), offered \(fmt($0.afterStart)) s after the hub answered (the hub makes it in the background once its log has grown by `hub serve --snapshot-every`, 50,000 by default).\n\n" } ?? "")One pull batch of \(batchSize) changes: \(grouped(Double(binary))) bytes in the binary form, revision \(BinaryChanges.revision) (\(fmt(Double(binary) / Double(batchSize))) per change), \(grouped(Double(json))) in JSON (\(fmt(Double(json) / Double(batchSize), 1)) per change).
 
             """
         return (r, table)
     }
+}
+
+/// The hub's snapshot offer (`GET /v1/snapshot`), or nil while it has none.
+func snapshotOffer(_ hub: String, operatorKey: String?) async throws -> SnapshotOffer? {
+    let target = "/v1/snapshot"
+    var request = URLRequest(url: URL(string: hub + target)!)
+    if let operatorKey {
+        let key = try SigningKey.load(from: operatorKey)
+        for (name, value) in RequestSigning.headers(method: "GET", target: target, body: Data(), signer: RequestSigning.operatorSigner,
+                                                    key: key, timeMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
+            request.setValue(value, forHTTPHeaderField: name)
+        }
+    }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    guard (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
+    return try WireJSON.decode(SnapshotOffer.self, from: data)
 }
 
 /// The body size of the hub's answer to `GET /v1/pull?after=0&limit=N`, binary or JSON.

@@ -95,6 +95,8 @@ final class HubProcess {
     let postgres: String?
     /// Served over HTTPS with this certificate and key, when set.
     var tls: TLSFiles?
+    /// More arguments for `hub serve`.
+    var serveArguments: [String] = []
     private(set) var process: Process?
     var url: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
@@ -107,7 +109,7 @@ final class HubProcess {
 
     func start() throws {
         let https = tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []
-        let p = try CLI.start(["hub", "serve"] + storeArguments(serving: true) + ["--port", String(port), "--log-level", "warning"] + https)
+        let p = try CLI.start(["hub", "serve"] + storeArguments(serving: true) + ["--port", String(port), "--log-level", "warning"] + https + serveArguments)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
