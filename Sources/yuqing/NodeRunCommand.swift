@@ -69,12 +69,22 @@ extension NodeCommand {
         }
 
         func run() async throws {
-            let replica = try options.openNode()
+            var replica = try options.openNode()
             guard let url = try hub ?? replica.info().hubURL else {
                 throw CLIError("this replica has no hub URL; pass --hub URL", zh: "该副本没有中心 URL；请使用 --hub URL")
             }
             var logger = Logger(label: "yuqing.node") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            // A new node of the office starts from the hub's snapshot; when that cannot be done now
+            // (the hub unreachable), the runner replays the log as it syncs.
+            do {
+                let (started, said) = try await SnapshotStart.run(replica, url: url, timeout: 30, options: options)
+                replica = started
+                if let said { logger.info("\(said)") }
+            } catch let error as CLIError where error.exitCode != 5 {
+                logger.warning("no snapshot: \(error.message); the log is replayed instead")
+                if (try? replica.info()) == nil { replica = try options.openNode() }
+            }
             var configuration = NodeRunnerConfiguration()
             configuration.evidence = (CaseSchema.Kind.case, CaseSchema.Field.evidence)
             configuration.watchInterval = .seconds(watchInterval)

@@ -100,29 +100,10 @@ struct SyncCommand: AsyncParsableCommand {
         }
     }
 
-    /// A new node of the office starts from the hub's snapshot (`Protocol/sync.md` §6.5) when the
-    /// hub offers one; the replica to sync on from then.
     func startFromSnapshot(_ replica: Replica, url: String) async throws -> Replica {
-        guard try SnapshotBootstrap.isNew(replica) else { return replica }
-        let (client, security) = try HubLink.open(replica, url: url, timeout: timeout)
-        let prepared: SnapshotBootstrap.Prepared?
-        do { prepared = try await SnapshotBootstrap(client: client, security: security).prepare(for: replica) } catch let error as SyncError {
-            if error.code == .tampered { throw CLIError(error, exitCode: 5) }
-            throw CLIError(error)
-        }
-        guard let prepared else { return replica }
-        let path = replica.path, checked = ContinuousClock.now
-        try replica.close()
-        do { try prepared.install(over: path) } catch let error as ReplicaError {
-            prepared.discard()
-            throw CLIError(error)
-        }
-        let o = prepared.outcome
-        let installed = ContinuousClock.now
-        let times = String(format: "%.2f s, %.2f s, %.2f s", o.downloadSeconds, o.checkSeconds, SyncSession.seconds(installed - checked))
-        print(L("started from the hub's snapshot at position \(o.position): \(o.values) values, \(o.bytes) bytes, \(o.sealsChecked) seals checked (downloaded, checked, installed in \(times))",
-                zh: "已从中心位置 \(o.position) 的快照开始：\(o.values)个值，\(o.bytes)字节，已核验\(o.sealsChecked)个封签（下载、核验、安装分别用时 \(times)）"))
-        return try options.openNode(checked: true)
+        let (replica, said) = try await SnapshotStart.run(replica, url: url, timeout: timeout, options: options)
+        if let said { print(said) }
+        return replica
     }
 }
 
@@ -151,5 +132,33 @@ struct DigestCommand: AsyncParsableCommand {
         print(mine == hub.digest
               ? L("equal: this node holds exactly what it may see", zh: "equal: 本节点所存内容与其可见范围完全一致")
               : L("different: sync, then compare again (the hub may have moved on)", zh: "different: 请先同步再比较（中心可能已有新变更）"))
+    }
+}
+
+/// A new node of the office starts from the hub's snapshot (`Protocol/sync.md` §6.5) when the hub
+/// offers one: `yuqing sync` and `yuqing node run` before their first sync.
+enum SnapshotStart {
+    /// The replica to sync on from then (the installed snapshot, or `replica` as it was), and the
+    /// line that says what was done (nil: nothing).
+    static func run(_ replica: Replica, url: String, timeout: Double, options: ReplicaOptions) async throws -> (Replica, String?) {
+        guard try SnapshotBootstrap.isNew(replica) else { return (replica, nil) }
+        let (client, security) = try HubLink.open(replica, url: url, timeout: timeout)
+        let prepared: SnapshotBootstrap.Prepared?
+        do { prepared = try await SnapshotBootstrap(client: client, security: security).prepare(for: replica) } catch let error as SyncError {
+            if error.code == .tampered { throw CLIError(error, exitCode: 5) }
+            throw CLIError(error)
+        }
+        guard let prepared else { return (replica, nil) }
+        let path = replica.path, checked = ContinuousClock.now
+        try replica.close()
+        do { try prepared.install(over: path) } catch let error as ReplicaError {
+            prepared.discard()
+            throw CLIError(error)
+        }
+        let o = prepared.outcome
+        let times = String(format: "%.2f s, %.2f s, %.2f s", o.downloadSeconds, o.checkSeconds, SyncSession.seconds(ContinuousClock.now - checked))
+        let said = L("started from the hub's snapshot at position \(o.position): \(o.values) values, \(o.bytes) bytes, \(o.sealsChecked) seals checked (downloaded, checked, installed in \(times))",
+                     zh: "已从中心位置 \(o.position) 的快照开始：\(o.values)个值，\(o.bytes)字节，已核验\(o.sealsChecked)个封签（下载、核验、安装分别用时 \(times)）")
+        return (try options.openNode(checked: true), said)
     }
 }
