@@ -81,14 +81,17 @@ public struct SnapshotBootstrap: Sendable {
     }
 
     /// Downloads and checks the hub's snapshot for `replica` (a new node); nil when the hub offers
-    /// none to it (a unit's node, a hub on PostgreSQL or with a short log, an older hub): the
-    /// node then replays the log as before.
+    /// none to it (a unit's node, a hub on PostgreSQL or with a short log, an older hub) or its
+    /// offer cannot be had (the node not enrolled, the hub unreachable): the node then syncs as
+    /// before, replaying the log, and that sync says what stops it.
     public func prepare(for replica: Replica) async throws -> Prepared? {
         guard try Self.isNew(replica) else { return nil }
         for attempt in 1...2 {
+            // No offer, for whatever reason (none made, an older hub, a device not enrolled, the
+            // hub unreachable): the sync goes on as before, and says what stops it, if anything.
             let offer: SnapshotOffer
-            do { offer = try await client.snapshot() } catch let error as SyncError
-                where error.code == .hubRejected && ["no_snapshot", "not_found"].contains(error.problem?.code ?? "") {
+            do { offer = try await client.snapshot() } catch {
+                logger.debug("no snapshot", metadata: ["sync.error": "\(error)"])
                 return nil
             }
             guard offer.values <= maxValues else {
