@@ -182,12 +182,13 @@ public struct SnapshotBootstrap: Sendable {
         }
     }
 
-    /// A replica's changes in a snapshot: counters and hashes in the order the rows come (key
-    /// order), and `order`, their indices sorted by counter.
+    /// A replica's changes in one part of a snapshot: counters and hashes in the order the rows
+    /// come (key order), and `order`, their indices sorted by counter. The parts' are never
+    /// copied into one: a run's changes are found in each.
     struct Leaves: Sendable {
         var counters: [UInt64] = []
         var hashes: [UInt8] = []
-        var order: [Int] = []
+        var order: [Int32] = []
 
         mutating func append(_ counter: UInt64, _ hash: [UInt8]) {
             counters.append(counter)
@@ -196,23 +197,20 @@ public struct SnapshotBootstrap: Sendable {
 
         mutating func sort() {
             let counters = counters
-            order = counters.indices.sorted { counters[$0] < counters[$1] }
+            order = counters.indices.sorted { counters[$0] < counters[$1] }.map { Int32($0) }
         }
 
-        /// These and `other`'s, both sorted, in one sorted order.
-        func merged(with other: Leaves) -> Leaves {
-            var out = Leaves(counters: counters + other.counters, hashes: hashes + other.hashes, order: [])
-            out.order.reserveCapacity(order.count + other.order.count)
-            let shift = counters.count
-            var i = 0, j = 0
-            while i < order.count || j < other.order.count {
-                if j == other.order.count || (i < order.count && counters[order[i]] <= other.counters[other.order[j]]) {
-                    out.order.append(order[i]); i += 1
-                } else {
-                    out.order.append(other.order[j] + shift); j += 1
+        /// Where the counters `from...to` are in `order`.
+        func span(from: UInt64, to: UInt64) -> Range<Int> {
+            func lowerBound(_ x: UInt64) -> Int {
+                var lo = 0, hi = order.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if counters[Int(order[mid])] < x { lo = mid + 1 } else { hi = mid }
                 }
+                return lo
             }
-            return out
+            return lowerBound(from)..<(to == .max ? order.count : lowerBound(to + 1))
         }
     }
 
@@ -250,19 +248,19 @@ public struct SnapshotBootstrap: Sendable {
             }
             results.withLock { $0[task] = outcome }
         }
-        var byRid: [Int64: Leaves] = [:]
+        var byRid: [Int64: [Leaves]] = [:]
         var visited = 0
         for task in 0...parts {
             let (mine, n) = try results.withLock { $0[task]! }.get()
             visited += n
-            for (rid, leaves) in mine { byRid[rid] = byRid[rid].map { $0.merged(with: leaves) } ?? leaves }
+            for (rid, leaves) in mine { byRid[rid, default: []].append(leaves) }
         }
         guard visited == (try file.valueCount()) else { throw refused("its table of values does not read the same by key as in full") }
         var ridByName: [ReplicaID: Int64] = [:]
         for rid in byRid.keys { ridByName[try file.name(rid)] = rid }
         let proofs = Dictionary(try file.proofs().map { (Seal(replica: $0.replica, first: $0.first, last: $0.last, signature: ""), $0.hashes) },
                                 uniquingKeysWith: { a, _ in a })
-        var covered: [Int64: [Bool]] = byRid.mapValues { [Bool](repeating: false, count: $0.counters.count) }
+        var covered: [Int64: [[Bool]]] = byRid.mapValues { $0.map { [Bool](repeating: false, count: $0.counters.count) } }
         // The keys first (device records the snapshot holds, checked with the rest), then the
         // runs in two halves on two threads.
         var keys: [ReplicaID: PublicKey] = [file.manifest.hub: hubKey]
@@ -274,65 +272,74 @@ public struct SnapshotBootstrap: Sendable {
             keys[seal.replica] = try PublicKey(base64: text)
         }
         let hub = file.manifest.hub, leavesByRid = byRid, knownKeys = keys, ridOf = ridByName
-        let halves = Locked<[Int: Result<[(Int64, Int, Int)], any Error>]>([:])
+        let halves = Locked<[Int: Result<[(Int64, Int, Range<Int>)], any Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: 2) { half in
-            let outcome = Result { () throws -> [(Int64, Int, Int)] in
-                var spans: [(Int64, Int, Int)] = []
+            let outcome = Result { () throws -> [(Int64, Int, Range<Int>)] in
+                var spans: [(Int64, Int, Range<Int>)] = []
                 for seal in seals[half == 0 ? 0..<seals.count / 2 : seals.count / 2..<seals.count] {
-                    if let span = try checkRun(seal, key: knownKeys[seal.replica]!, rid: ridOf[seal.replica], byRid: leavesByRid,
-                                               proof: proofs[Seal(replica: seal.replica, first: seal.first, last: seal.last, signature: "")], hub: hub) {
-                        spans.append(span)
-                    }
+                    let rid = ridOf[seal.replica]
+                    let found = try checkRun(seal, key: knownKeys[seal.replica]!, parts: rid.flatMap { leavesByRid[$0] } ?? [],
+                                             proof: proofs[Seal(replica: seal.replica, first: seal.first, last: seal.last, signature: "")], hub: hub)
+                    if let rid { for (part, span) in found { spans.append((rid, part, span)) } }
                 }
                 return spans
             }
             halves.withLock { $0[half] = outcome }
         }
         for half in 0..<2 {
-            for (rid, lo, hi) in try halves.withLock({ $0[half]! }).get() {
-                let order = byRid[rid]!.order
-                for k in lo..<hi { covered[rid]![order[k]] = true }
+            for (rid, part, span) in try halves.withLock({ $0[half]! }).get() {
+                let order = byRid[rid]![part].order
+                for k in span { covered[rid]![part][Int(order[k])] = true }
             }
         }
-        for (rid, flags) in covered {
-            if let i = flags.firstIndex(of: false) {
-                throw refused("change \(try file.name(rid)):\(byRid[rid]!.counters[i]) has no seal of the device that made it; it may have been forged")
+        for (rid, parts) in covered {
+            for (part, flags) in parts.enumerated() {
+                if let i = flags.firstIndex(of: false) {
+                    throw refused("change \(try file.name(rid)):\(byRid[rid]![part].counters[i]) has no seal of the device that made it; it may have been forged")
+                }
             }
         }
         return seals.count
     }
 
-    /// Checks one seal over the changes of its run the snapshot holds (`byRid[rid]`, sorted by
-    /// counter through `order`) and `proof` for the rest; the stretch of the sorted counters it
-    /// covers, nil when it covers none of them.
-    static func checkRun(_ seal: Seal, key: PublicKey, rid: Int64?, byRid: [Int64: Leaves], proof: [[UInt8]]?, hub: ReplicaID) throws -> (Int64, Int, Int)? {
+    /// Checks one seal over the changes of its run the snapshot holds (found in each part's
+    /// leaves of its replica) and `proof` for the rest; where in each part it found them.
+    static func checkRun(_ seal: Seal, key: PublicKey, parts: [Leaves], proof: [[UInt8]]?, hub: ReplicaID) throws -> [(Int, Range<Int>)] {
         guard seal.first <= seal.last, seal.count <= UInt64(Int.max) else { throw refused("a seal's run is empty") }
-        let leaves = rid.flatMap { byRid[$0] } ?? Leaves()
-        func lowerBound(_ x: UInt64) -> Int {
-            var lo = 0, hi = leaves.order.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if leaves.counters[leaves.order[mid]] < x { lo = mid + 1 } else { hi = mid }
-            }
-            return lo
+        // The held changes of the run, by counter: (counter, part, row in the part).
+        var spans: [(Int, Range<Int>)] = []
+        var held: [(counter: UInt64, part: Int32, row: Int32)] = []
+        for (p, leaves) in parts.enumerated() {
+            let span = leaves.span(from: seal.first, to: seal.last)
+            guard !span.isEmpty else { continue }
+            spans.append((p, span))
+            for k in span { held.append((leaves.counters[Int(leaves.order[k])], Int32(p), leaves.order[k])) }
         }
-        let lo = lowerBound(seal.first), hi = seal.last == .max ? leaves.order.count : lowerBound(seal.last + 1)
+        if spans.count > 1 { held.sort { $0.counter < $1.counter } }
+        for i in held.indices.dropFirst() where held[i].counter == held[i - 1].counter {
+            throw refused("it holds change \(seal.replica):\(held[i].counter) twice")
+        }
+        func hash(_ h: (counter: UInt64, part: Int32, row: Int32), into slot: UnsafeMutableRawPointer) {
+            parts[Int(h.part)].hashes.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress!.advanced(by: Int(h.row) * 32), byteCount: 32) }
+        }
         let digest: [UInt8]
-        if UInt64(hi - lo) == seal.count {
-            digest = leaves.hashes.withUnsafeBytes { all in
-                MerkleTree.root(count: hi - lo, writeLeaf: { i, slot in
-                    slot.baseAddress!.copyMemory(from: all.baseAddress!.advanced(by: leaves.order[lo + i] * 32), byteCount: 32)
-                    return 32
-                })
-            }
+        if UInt64(held.count) == seal.count {
+            digest = MerkleTree.root(count: held.count, writeLeaf: { i, slot in
+                hash(held[i], into: slot.baseAddress!)
+                return 32
+            })
         } else {
             guard let proof else {
                 throw refused("it holds part of the run \(seal.replica):\(seal.first)...\(seal.last) without the proof that checks it")
             }
             var present: [UInt64: Int] = [:]
-            for k in lo..<hi { present[leaves.counters[leaves.order[k]] - seal.first] = leaves.order[k] }
+            for (i, h) in held.enumerated() { present[h.counter - seal.first] = i }
             guard let root = MerkleTree.root(count: Int(seal.count), present: { present[UInt64($0)] != nil },
-                                             leaf: { i in let j = present[UInt64(i)]!; return Array(leaves.hashes[j * 32..<j * 32 + 32]) },
+                                             leaf: { i in
+                                                 var out = [UInt8](repeating: 0, count: 32)
+                                                 out.withUnsafeMutableBytes { hash(held[present[UInt64(i)]!], into: $0.baseAddress!) }
+                                                 return out
+                                             },
                                              proof: proof) else {
                 throw refused("the proof of the run \(seal.replica):\(seal.first)...\(seal.last) does not fit its changes: they were altered or forged")
             }
@@ -341,8 +348,7 @@ public struct SnapshotBootstrap: Sendable {
         do { try seal.verify(digest: digest, key: key) } catch {
             throw refused("changes \(seal.replica):\(seal.first)...\(seal.last) are not what \(seal.replica == hub ? "the hub" : "device \(seal.replica)") signed: they were altered or forged")
         }
-        guard let rid, hi > lo else { return nil }
-        return (rid, lo, hi)
+        return spans
     }
 
     static func refused(_ why: String) -> ReplicaError {

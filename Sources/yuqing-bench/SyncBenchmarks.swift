@@ -218,6 +218,7 @@ struct Bootstrap: AsyncParsableCommand {
             guard said.contains("started from the hub's snapshot") == fromSnapshot else {
                 throw BenchError("the node was to \(fromSnapshot ? "start from the hub's snapshot" : "replay the log"), but `yuqing sync` said: \(said)")
             }
+            if let line = said.split(separator: "\n").first(where: { $0.contains("snapshot") }) { note("  \(line)") }
             times.append(t)
             rss.append(peak)
             let replica = try Replica.open(at: node, schema: CaseSchema.schema)
