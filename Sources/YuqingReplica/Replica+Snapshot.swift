@@ -217,7 +217,7 @@ extension Replica {
         var splits: [[String]] = []
         if values >= 4 {
             for k in 1...3 {
-                if let row = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value LIMIT 1 OFFSET ?", arguments: [values * k / 4]),
+                if let row = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value ORDER BY kind, record, field, elem, rid, counter LIMIT 1 OFFSET ?", arguments: [values * k / 4]),
                    splits.last != [row["kind"] as String, row["record"] as String] {
                     splits.append([row["kind"], row["record"]])
                 }
@@ -254,6 +254,8 @@ public final class SnapshotFile: Sendable {
     let names: ReplicaNames
     /// One more than the largest replica number the snapshot names: the rows' numbers are below it.
     public let ridLimit: Int
+    /// The changes it says it has seen, by replica number, in order.
+    public let seen: [Int64: [ClosedRange<UInt64>]]
     /// The keys that split the values into parts for ``forEachChange(part:_:)``, in order.
     let splits: [(kind: String, record: String)]
     /// The settings a snapshot may hold.
@@ -301,9 +303,8 @@ public final class SnapshotFile: Sendable {
             throw ReplicaError(.corrupt, "the snapshot does not come from hub \(hub) or does not say what it covers; nothing was installed",
                                zh: "该快照并非来自中心 \(hub)，或未说明其涵盖的范围；未安装任何内容")
         }
-        guard names.byRid.keys.allSatisfy({ $0 >= 0 && $0 < 1 << 24 }) else {
-            throw ReplicaError(.corrupt, "the snapshot numbers its replicas beyond what a hub gives; nothing was installed",
-                               zh: "该快照中的副本编号超出中心所用范围；未安装任何内容")
+        guard names.byRid.keys.allSatisfy({ $0 >= 1 && $0 < 1 << 16 }), Set(names.byRid.values).count == names.byRid.count else {
+            throw Self.refused("its replica numbers are beyond what a hub gives, or name one replica twice")
         }
         self.names = names
         ridLimit = Int(names.byRid.keys.max() ?? 0) + 1
@@ -315,6 +316,24 @@ public final class SnapshotFile: Sendable {
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM field_value") ?? 0, try Int.fetchOne(db, sql: "SELECT count(*) FROM seal") ?? 0)
         }
         manifest = SnapshotManifest(hub: hub, position: position, values: count, seals: seals)
+        // What a node has to push, what waits, and the hub's own bookkeeping are never in a
+        // snapshot: a table of them that is not empty would be installed unchecked.
+        let unchecked = try queue.read { db in
+            try ["log", "waiting_change", "seal_hash", "scope_grant", "sqlite_sequence"].filter { table in
+                try db.tableExists(table) && (try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0) > 0
+            }
+        }
+        guard unchecked.isEmpty else { throw Self.refused("it holds rows in \(unchecked.joined(separator: ", ")), which a snapshot never holds") }
+        // The seen set: ranges of named replicas; the seals: runs no longer than a push.
+        var seen: [Int64: [ClosedRange<UInt64>]] = [:]
+        try queue.read { db in
+            for row in try Row.fetchAll(db, sql: "SELECT rid, lo, hi FROM seen_range ORDER BY rid, lo") {
+                guard let rid = row["rid"] as Int64?, let lo = row["lo"] as Int64?, let hi = row["hi"] as Int64?,
+                      names.byRid[rid] != nil, lo >= 1, lo <= hi else { throw Self.refused("a range of its seen changes is not one") }
+                seen[rid, default: []].append(UInt64(lo)...UInt64(hi))
+            }
+        }
+        self.seen = seen
     }
 
     deinit { try? queue.close() }
@@ -374,11 +393,27 @@ public final class SnapshotFile: Sendable {
     /// SQLite's check of the whole file (`PRAGMA quick_check`): run before the file is installed,
     /// beside the reading of its values (``forEachChange(part:_:)``) on another thread.
     public func checkIntegrity() throws {
-        do { try ReplicaFile.requireIntact(path) } catch {
-            throw ReplicaError(.corrupt, "the hub's snapshot is damaged (\(error)); nothing was installed. Run `yuqing sync` again",
-                               zh: "中心的快照已损坏（\(error)）；未安装任何内容。请再次运行 `yuqing sync`")
+        // `integrity_check`, not `quick_check`: it also finds indexes that do not match their
+        // tables (a node reads some lists through an index alone).
+        let report = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(5)") }
+        guard report == ["ok"] else {
+            throw ReplicaError(.corrupt, "the hub's snapshot is damaged (SQLite's check reports: \(report.joined(separator: "; "))); nothing was installed. Tell the hub's operator, and run `yuqing sync --no-snapshot` to replay the log instead",
+                               zh: "中心的快照已损坏（SQLite 检查报告：\(report.joined(separator: "; "))）；未安装任何内容。请告知中心运维人员，并运行 `yuqing sync --no-snapshot` 改为重放日志")
         }
     }
+
+    /// The dots each held change's context names (it superseded them), by the number of the
+    /// replica that made the change.
+    public func contextDots() throws -> [(rid: Int64, counter: UInt64, names: [Dot])] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT rid, counter, context FROM snapshot_context").map { row in
+                (row["rid"], UInt64(bitPattern: row["counter"]), try ContextBlob.decode([UInt8]((row["context"] as Data?) ?? Data()), names: names.name))
+            }
+        }
+    }
+
+    /// The replica number of a name, if the snapshot names it.
+    public func number(of replica: ReplicaID) -> Int64? { names.byRid.first { $0.value == replica }?.key }
 
     /// How many parts ``forEachChange(part:_:)`` splits the values into: one more than the keys
     /// the hub gave to split them at.
@@ -389,13 +424,27 @@ public final class SnapshotFile: Sendable {
     /// search by key, never from this count).
     public func valueCount() throws -> Int { try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM field_value") ?? 0 } }
 
+    /// What reading a part found beside its changes.
+    public struct PartReading: Sendable {
+        /// Values read.
+        public var values = 0
+        /// The largest clock of them.
+        public var maxHLC: UInt64 = 0
+        /// Field keys whose values differ where `flagged` says a difference waits for the operator.
+        public var conflicts = 0
+
+        public init() {}
+    }
+
     /// Calls `body` with the number of the replica, the counter and the canonical bytes
     /// (`Protocol/security.md` §3.1) of every change whose value part `part` of ``parts`` holds,
     /// in the table's key order, which is checked on the way: rows out of order, or a text that
-    /// holds a NUL, are refused. Parts may be read at once, each on its own thread; returns how
-    /// many values the part holds.
+    /// holds a NUL, are refused. Parts may be read at once, each on its own thread. Counts the
+    /// open conflicts as replay keeps them: field keys with different values, of a field whose
+    /// rule is to flag (`flagged(kind, field)`).
     @discardableResult
-    public func forEachChange(part: Int = 0, _ body: (Int64, UInt64, UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+    public func forEachChange(part: Int = 0, flagged: (String, String) -> Bool = { _, _ in false },
+                              _ body: (Int64, UInt64, UnsafeRawBufferPointer) throws -> Void) throws -> PartReading {
         var config = Configuration()
         config.readonly = true
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA cell_size_check = ON") }
@@ -431,7 +480,9 @@ public final class SnapshotFile: Sendable {
             var key: [UInt8] = [], previous: [UInt8] = []
             key.reserveCapacity(512)
             previous.reserveCapacity(512)
-            var visited = 0
+            var reading = PartReading()
+            // The previous row's value, and whether its field key differs already (counted once).
+            var previousValue: [UInt8] = [], value: [UInt8] = [], counted = false
             // Each row must lie between its part's keys (so no row is in two parts).
             let from = lower.map { Array($0.kind.utf8) + [0] + Array($0.record.utf8) + [0] }
             let to = upper.map { Array($0.kind.utf8) + [0] + Array($0.record.utf8) + [0] }
@@ -465,8 +516,24 @@ public final class SnapshotFile: Sendable {
                         throw Self.refused("a value lies outside its part")
                     }
                 }
+                // Values of one field key are neighbours: a conflict is a field key whose values differ.
+                let keyLength = key.count - 16
+                let sameField = previous.count - 16 == keyLength && memcmp(previous, key, keyLength) == 0
+                value.removeAll(keepingCapacity: true)
+                switch sqlite3_column_type(q.handle, 7) {
+                case SQLITE_INTEGER: value.append(2); withUnsafeBytes(of: q.int64(7)) { value.append(contentsOf: $0) }
+                case SQLITE_TEXT: value.append(1); value.append(contentsOf: try text(7))
+                default: throw Self.refused("a value is neither text nor an integer")
+                }
+                if !sameField { counted = false }
+                if sameField, !counted, value != previousValue {
+                    counted = true
+                    if flagged(String(decoding: kind, as: UTF8.self), String(decoding: field, as: UTF8.self)) { reading.conflicts += 1 }
+                }
+                swap(&value, &previousValue)
                 swap(&key, &previous)
-                visited += 1
+                reading.values += 1
+                reading.maxHLC = max(reading.maxHLC, UInt64(bitPattern: q.int64(6)))
                 w.out.removeAll(keepingCapacity: true)
                 w.out.append(contentsOf: CanonicalWriter.magic)
                 nameBytes[Int(rid)].withUnsafeBytes { w.string(utf8: $0) }
@@ -475,8 +542,7 @@ public final class SnapshotFile: Sendable {
                 w.string(utf8: kind); w.string(utf8: record); w.string(utf8: field); w.string(utf8: elem)
                 switch sqlite3_column_type(q.handle, 7) {
                 case SQLITE_INTEGER: w.out.append(2); w.integer64(UInt64(bitPattern: q.int64(7)))
-                case SQLITE_TEXT: w.out.append(1); w.string(utf8: try text(7))
-                default: throw Self.refused("a value is neither text nor an integer")
+                default: w.out.append(1); w.string(utf8: try text(7))
                 }
                 if !contexts[Int(rid)].isEmpty, let blob = contexts[Int(rid)][counter] {
                     let dots = try ContextBlob.decode(blob, names: names.name)
@@ -488,7 +554,7 @@ public final class SnapshotFile: Sendable {
                 w.string(utf8: try text(8))
                 try w.out.withUnsafeBytes { try body(rid, counter, $0) }
             }
-            return visited
+            return reading
         }
     }
 
@@ -514,7 +580,13 @@ public final class SnapshotFile: Sendable {
     /// settings and what enrolment taught it: the node must be closed (``Replica/close()``), hold
     /// no work (a node made by `yuqing node init`) and sync with this snapshot's hub. The file is
     /// synced and then renamed over the node's, so a crash leaves one or the other whole.
-    public func install(over nodePath: String) throws {
+    ///
+    /// - Parameters:
+    ///   - clock: the largest clock of the checked values (``PartReading/maxHLC``), taken as a
+    ///     received clock is: no further ahead than `maxForwardDrift` of this device's clock.
+    ///   - conflicts: the open conflicts counted while checking (``PartReading/conflicts``).
+    public func install(over nodePath: String, clock: UInt64, conflicts: Int, now: UInt64,
+                        maxForwardDrift: UInt64 = HybridLogicalClock.defaultMaxForwardDrift) throws {
         try queue.close()
         do {
             let target = try DatabaseQueue(path: path)
@@ -532,8 +604,8 @@ public final class SnapshotFile: Sendable {
                         throw ReplicaError(.invalidWrite, "this node syncs with hub \(bound), not with hub \(manifest.hub) whose snapshot this is",
                                            zh: "本节点与中心 \(bound) 同步，而不是与生成此快照的中心 \(manifest.hub) 同步")
                     }
-                    let hlc = max(try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'") ?? 0,
-                                  try Int64.fetchOne(db, sql: "SELECT value FROM node.meta WHERE key = 'hlc'") ?? 0)
+                    let bound = HLC(wallMillis: now &+ maxForwardDrift).packed
+                    let hlc = max(Int64(bitPattern: min(clock, bound)), try Int64.fetchOne(db, sql: "SELECT value FROM node.meta WHERE key = 'hlc'") ?? 0)
                     try db.execute(sql: """
                         INSERT INTO meta (key, value) SELECT key, value FROM node.meta
                         WHERE key NOT IN ('pull_cursor', 'hub_id', 'hlc', 'hlc_seq', 'open_conflicts')
@@ -542,6 +614,7 @@ public final class SnapshotFile: Sendable {
                         """)
                     try Meta.set(db, "hlc", hlc)
                     try Meta.set(db, "hlc_seq", 0)
+                    try Meta.set(db, "open_conflicts", conflicts)
                     try db.execute(sql: "DELETE FROM meta WHERE key LIKE 'snapshot_%'")
                     try db.execute(sql: "INSERT OR IGNORE INTO replica_name (name) SELECT name FROM node.replica_name")
                     try db.execute(sql: "UPDATE seal SET verified = 1")

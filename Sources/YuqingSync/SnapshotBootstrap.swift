@@ -60,18 +60,25 @@ public struct SnapshotBootstrap: Sendable {
     public final class Prepared: Sendable {
         public let file: SnapshotFile
         public let outcome: Outcome
+        let checked: Checked
 
-        init(file: SnapshotFile, outcome: Outcome) {
+        init(file: SnapshotFile, outcome: Outcome, checked: Checked) {
             self.file = file
             self.outcome = outcome
+            self.checked = checked
         }
 
         /// Renames the snapshot over the node's file (closed by the caller: ``Replica/close()``),
-        /// keeping the node's identity and what enrolment taught it.
-        public func install(over nodePath: String) throws { try file.install(over: nodePath) }
+        /// keeping the node's identity and what enrolment taught it; its clock and count of open
+        /// conflicts are the ones the check found, not the file's.
+        public func install(over nodePath: String, now: UInt64 = Replica.systemClock()) throws {
+            try file.install(over: nodePath, clock: checked.maxHLC, conflicts: checked.conflicts, now: now)
+        }
 
         /// Removes the downloaded file (when it is not installed).
-        public func discard() { try? FileManager.default.removeItem(atPath: file.path) }
+        public func discard() {
+            for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file.path + suffix) }
+        }
     }
 
     /// Whether `replica` is a new node: it has made nothing and pulled nothing.
@@ -113,16 +120,21 @@ public struct SnapshotBootstrap: Sendable {
             let downloaded = clock.now
             do {
                 let security = security
+                let schema = replica.schema
                 let (file, checked) = try await Self.offload {
                     let file = try SnapshotFile(path: path, hub: offer.hub)
-                    return (file, try Self.check(file, security: security))
+                    guard file.manifest.position == offer.position, file.manifest.values == offer.values, file.manifest.values <= maxValues else {
+                        throw Self.refused("it is not the snapshot the hub offered (position \(file.manifest.position), \(file.manifest.values) values)")
+                    }
+                    return (file, try Self.check(file, security: security, schema: schema))
                 }
                 return Prepared(file: file, outcome: Outcome(position: file.manifest.position, values: file.manifest.values,
-                                                             bytes: offer.bytes, sealsChecked: checked,
+                                                             bytes: offer.bytes, sealsChecked: checked.seals,
                                                              downloadSeconds: SyncSession.seconds(downloaded - started),
-                                                             checkSeconds: SyncSession.seconds(clock.now - downloaded)))
+                                                             checkSeconds: SyncSession.seconds(clock.now - downloaded)),
+                                checked: checked)
             } catch {
-                try? FileManager.default.removeItem(atPath: path)
+                for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
                 if let e = error as? ReplicaError, e.code == .unsealed { throw SyncError(.tampered, e.message, zh: e.chinese) }
                 throw error
             }
@@ -133,7 +145,8 @@ public struct SnapshotBootstrap: Sendable {
     /// The snapshot's bytes into `path`, the next request in flight while one is written, its
     /// SHA-256 checked against the offer.
     func download(_ offer: SnapshotOffer, to path: String) async throws {
-        try? FileManager.default.removeItem(atPath: path)
+        // What an interrupted earlier attempt left, its journal too.
+        for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
             throw SyncError(.hubRejected, "cannot write \(path); is the node's directory writable?", zh: "无法写入 \(path)；节点所在目录是否可写？")
         }
@@ -214,28 +227,37 @@ public struct SnapshotBootstrap: Sendable {
         }
     }
 
+    /// What a check found: the seals it verified (0 on a node not enrolled), the largest clock of
+    /// the values, and the open conflicts among them.
+    public struct Checked: Sendable {
+        public var seals: Int
+        public var maxHLC: UInt64
+        public var conflicts: Int
+    }
+
     /// Checks every change of the snapshot against the seal of the device that made it (the
     /// hub's own against the key enrolment taught): each change's hash from its row, each run's
     /// Merkle root from those hashes (and the proof of the changes superseded since), each root
     /// against its signature, and every change covered by a seal. Returns the seals checked; 0
     /// when the node is not enrolled (it checks no seal, as its pulls check none).
-    public static func check(_ file: SnapshotFile, security: NodeSecurity?) throws -> Int {
-        guard let security, let hubKey = security.hubKey else { return 0 }
+    public static func check(_ file: SnapshotFile, security: NodeSecurity?, schema: Schema) throws -> Checked {
         // The parts are read on threads of their own (the machine's other core hashes too), and
-        // SQLite's check of the file beside them.
+        // SQLite's check of the file beside them. A node not enrolled checks no seal (as its
+        // pulls check none), but everything else.
         let parts = file.parts
-        let results = Locked<[Int: Result<([Int64: Leaves], Int), any Error>]>([:])
+        let results = Locked<[Int: Result<([Int64: Leaves], SnapshotFile.PartReading), any Error>]>([:])
+        let flagged: @Sendable (String, String) -> Bool = { kind, field in schema.rule(for: RecordRef(kind: kind, id: ""), FieldKey(field)) == .flag }
         // SQLite's check first (it takes about as long as a part), then the parts, as threads free.
         DispatchQueue.concurrentPerform(iterations: parts + 1) { task in
             let part = task - 1
-            let outcome = Result { () throws -> ([Int64: Leaves], Int) in
+            let outcome = Result { () throws -> ([Int64: Leaves], SnapshotFile.PartReading) in
                 if task == 0 {
                     try file.checkIntegrity()
-                    return ([:], 0)
+                    return ([:], SnapshotFile.PartReading())
                 }
                 var byNumber = [Leaves](repeating: Leaves(), count: file.ridLimit)
                 var digest = [UInt8](repeating: 0, count: 32)
-                let visited = try file.forEachChange(part: part) { rid, counter, canonical in
+                let reading = try file.forEachChange(part: part, flagged: flagged) { rid, counter, canonical in
                     digest.withUnsafeMutableBytes { OneShotSHA256.hash(canonical, into: $0.baseAddress!) }
                     byNumber[Int(rid)].append(counter, digest)
                 }
@@ -244,18 +266,49 @@ public struct SnapshotBootstrap: Sendable {
                     mine[Int64(rid)] = leaves
                     mine[Int64(rid)]!.sort()
                 }
-                return (mine, visited)
+                return (mine, reading)
             }
             results.withLock { $0[task] = outcome }
         }
         var byRid: [Int64: [Leaves]] = [:]
-        var visited = 0
+        var total = SnapshotFile.PartReading()
         for task in 0...parts {
-            let (mine, n) = try results.withLock { $0[task]! }.get()
-            visited += n
+            let (mine, reading) = try results.withLock { $0[task]! }.get()
+            total.values += reading.values
+            total.conflicts += reading.conflicts
+            total.maxHLC = max(total.maxHLC, reading.maxHLC)
             for (rid, leaves) in mine { byRid[rid, default: []].append(leaves) }
         }
-        guard visited == (try file.valueCount()) else { throw refused("its table of values does not read the same by key as in full") }
+        guard total.values == (try file.valueCount()) else { throw refused("its table of values does not read the same by key as in full") }
+        // Every held change is in the seen set, and no held change supersedes another held one
+        // (replay would have removed the one it names).
+        func holds(_ rid: Int64, _ counter: UInt64) -> Bool {
+            byRid[rid]?.contains { !$0.span(from: counter, to: counter).isEmpty } ?? false
+        }
+        for (rid, leaves) in byRid {
+            let ranges = file.seen[rid] ?? []
+            for part in leaves {
+                for c in part.counters {
+                    var lo = 0, hi = ranges.count
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if ranges[mid].upperBound < c { lo = mid + 1 } else { hi = mid }
+                    }
+                    guard lo < ranges.count, ranges[lo].contains(c) else {
+                        throw refused("it holds change \(try file.name(rid)):\(c), which it does not count as seen")
+                    }
+                }
+            }
+        }
+        for (rid, counter, names) in try file.contextDots() {
+            guard holds(rid, counter) else { continue }
+            for dot in names {
+                if let named = file.number(of: dot.replica), holds(named, dot.counter) {
+                    throw refused("it holds change \(dot) beside the change \(try file.name(rid)):\(counter) that superseded it")
+                }
+            }
+        }
+        guard let security, let hubKey = security.hubKey else { return Checked(seals: 0, maxHLC: total.maxHLC, conflicts: total.conflicts) }
         var ridByName: [ReplicaID: Int64] = [:]
         for rid in byRid.keys { ridByName[try file.name(rid)] = rid }
         let proofs = Dictionary(try file.proofs().map { (Seal(replica: $0.replica, first: $0.first, last: $0.last, signature: ""), $0.hashes) },
@@ -299,13 +352,36 @@ public struct SnapshotBootstrap: Sendable {
                 }
             }
         }
-        return seals.count
+        // What it counts as seen lies within runs their devices signed: a seen set that ran past
+        // them would have the node drop those devices' next changes as duplicates.
+        var runs: [ReplicaID: [ClosedRange<UInt64>]] = [:]
+        for seal in seals { runs[seal.replica, default: []].append(seal.first...seal.last) }
+        for (rid, ranges) in file.seen {
+            var mine = (runs[try file.name(rid)] ?? []).sorted { $0.lowerBound < $1.lowerBound }
+            // Adjacent and overlapping runs as one.
+            var merged: [ClosedRange<UInt64>] = []
+            for r in mine {
+                if let last = merged.last, r.lowerBound <= last.upperBound &+ 1 {
+                    merged[merged.count - 1] = last.lowerBound...max(last.upperBound, r.upperBound)
+                } else {
+                    merged.append(r)
+                }
+            }
+            mine = merged
+            for range in ranges where !mine.contains(where: { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound }) {
+                throw refused("it counts changes \(try file.name(rid)):\(range.lowerBound)...\(range.upperBound) as seen, which no seal it holds covers")
+            }
+        }
+        return Checked(seals: seals.count, maxHLC: total.maxHLC, conflicts: total.conflicts)
     }
 
     /// Checks one seal over the changes of its run the snapshot holds (found in each part's
     /// leaves of its replica) and `proof` for the rest; where in each part it found them.
     static func checkRun(_ seal: Seal, key: PublicKey, parts: [Leaves], proof: [[UInt8]]?, hub: ReplicaID) throws -> [(Int, Range<Int>)] {
-        guard seal.first <= seal.last, seal.count <= UInt64(Int.max) else { throw refused("a seal's run is empty") }
+        // A device seals what one push carries (at most 10,000 changes, `Protocol/sync.md` §5.2).
+        guard seal.first >= 1, seal.first <= seal.last, seal.count <= 1_000_000 else {
+            throw refused("a seal's run \(seal.replica):\(seal.first)...\(seal.last) is not one a device makes")
+        }
         // The held changes of the run, by counter: (counter, part, row in the part).
         var spans: [(Int, Range<Int>)] = []
         var held: [(counter: UInt64, part: Int32, row: Int32)] = []

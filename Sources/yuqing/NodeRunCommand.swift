@@ -81,8 +81,10 @@ extension NodeCommand {
                 let (started, said) = try await SnapshotStart.run(replica, url: url, timeout: 30, options: options)
                 replica = started
                 if let said { logger.info("\(said)") }
-            } catch let error as CLIError where error.exitCode != 5 {
-                logger.warning("no snapshot: \(error.message); the log is replayed instead")
+            } catch let error as CLIError {
+                // Replaying the log checks every change as it arrives, whatever the snapshot was.
+                if error.exitCode == 5 { logger.error("the hub's snapshot was refused: \(error.message); the log is replayed instead") }
+                else { logger.warning("no snapshot: \(error.message); the log is replayed instead") }
                 if (try? replica.info()) == nil { replica = try options.openNode() }
             }
             var configuration = NodeRunnerConfiguration()

@@ -147,6 +147,9 @@ enum SnapshotStart {
         do { prepared = try await SnapshotBootstrap(client: client, security: security).prepare(for: replica) } catch let error as SyncError {
             if error.code == .tampered { throw CLIError(error, exitCode: 5) }
             throw CLIError(error)
+        } catch let error as ReplicaError {
+            // A file the check refused: the hub sent what a snapshot is not.
+            throw CLIError(error, exitCode: error.code == .corrupt || error.code == .unsealed ? 5 : 2)
         }
         guard let prepared else { return (replica, nil) }
         let path = replica.path, checked = ContinuousClock.now

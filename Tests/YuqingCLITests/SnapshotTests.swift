@@ -143,11 +143,11 @@ import YuqingTestSupport
             try FileManager.default.copyItem(atPath: snapshot, toPath: copy)
             if let sql {
                 let q = try DatabaseQueue(path: copy)
-                try q.write { db in try db.execute(sql: sql) }
+                try q.writeWithoutTransaction { db in try db.execute(sql: sql) }
                 try q.close()
             }
             let file = try SnapshotFile(path: copy, hub: hubID)
-            return try SnapshotBootstrap.check(file, security: security)
+            return try SnapshotBootstrap.check(file, security: security, schema: CaseSchema.schema).seals
         }
         // As the hub made it, every seal checks (so the refusals below are the alterations').
         let seals = try check("intact", altering: nil)
@@ -174,12 +174,38 @@ import YuqingTestSupport
         refused("forged", """
             INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author)
             SELECT kind, record, 'summary', '', rid, 999999, hlc, '伪造的摘要', author FROM field_value WHERE field = 'title' LIMIT 1
+            """, saying: "does not count as seen")
+        refused("forged and seen", """
+            INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author)
+            SELECT kind, record, 'summary', '', rid, 999999, hlc, '伪造的摘要', author FROM field_value WHERE field = 'title' LIMIT 1;
+            INSERT INTO seen_range (rid, lo, hi) SELECT rid, 999999, 999999 FROM field_value WHERE counter = 999999;
             """, saying: "no seal")
         refused("unsealed", "DELETE FROM seal WHERE replica <> (SELECT value FROM meta WHERE key = 'hub_id')", saying: "no seal")
         refused("proof", "UPDATE snapshot_proof SET hashes = zeroblob(length(hashes))", saying: "altered or forged")
         refused("context", "DELETE FROM snapshot_context", saying: "altered or forged")
         refused("trigger", "CREATE TRIGGER t AFTER INSERT ON meta BEGIN DELETE FROM field_value; END", saying: "laid out")
         refused("hub", "UPDATE meta SET value = 'another' WHERE key = 'hub_id'", saying: "does not come from hub")
+        // Tables a snapshot never fills: a change to push would be sealed by the new node itself.
+        refused("log", """
+            INSERT INTO log (rid, counter, hlc, kind, record, field, elem, value, context, author)
+            SELECT rid, counter + 1000, hlc, kind, record, field, elem, '伪造', NULL, author FROM field_value LIMIT 1
+            """, saying: "never holds")
+        refused("waiting", """
+            INSERT INTO waiting_change (rid, counter, hlc, kind, record, field, elem, value, context, author, logged)
+            SELECT rid, counter + 1000, hlc, kind, record, field, elem, '伪造', NULL, author, 0 FROM field_value LIMIT 1
+            """, saying: "never holds")
+        // A seen set past what the devices signed would have the node drop their next changes.
+        refused("seen", "UPDATE seen_range SET hi = hi + 1000 WHERE rid <> (SELECT rid FROM replica_name WHERE name = (SELECT value FROM meta WHERE key = 'hub_id'))",
+                saying: "no seal it holds covers")
+        // A superseded value put back beside the one that superseded it, exactly as its device
+        // signed it (so only the supersession tells it apart).
+        refused("superseded", """
+            ATTACH DATABASE '\(hub.db)' AS h;
+            INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author)
+            SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM h.log l
+            WHERE field = 'title' AND NOT EXISTS (SELECT 1 FROM h.field_value f WHERE f.rid = l.rid AND f.counter = l.counter) LIMIT 1;
+            DETACH DATABASE h;
+            """, saying: "superseded it")
     }
 
     @Test func aSnapshotDamagedOnTheWayIsNotInstalled() async throws {
