@@ -519,11 +519,15 @@ public final class SnapshotFile: Sendable {
                 // Values of one field key are neighbours: a conflict is a field key whose values differ.
                 let keyLength = key.count - 16
                 let sameField = previous.count - 16 == keyLength && memcmp(previous, key, keyLength) == 0
+                let isInteger = sqlite3_column_type(q.handle, 7) == SQLITE_INTEGER
+                let textValue = try isInteger ? UnsafeRawBufferPointer(start: nil, count: 0) : text(7)
                 value.removeAll(keepingCapacity: true)
-                switch sqlite3_column_type(q.handle, 7) {
-                case SQLITE_INTEGER: value.append(2); withUnsafeBytes(of: q.int64(7)) { value.append(contentsOf: $0) }
-                case SQLITE_TEXT: value.append(1); value.append(contentsOf: try text(7))
-                default: throw Self.refused("a value is neither text nor an integer")
+                if isInteger {
+                    value.append(2)
+                    withUnsafeBytes(of: q.int64(7)) { value.append(contentsOf: $0) }
+                } else {
+                    value.append(1)
+                    value.append(contentsOf: textValue)
                 }
                 if !sameField { counted = false }
                 if sameField, !counted, value != previousValue {
@@ -540,9 +544,12 @@ public final class SnapshotFile: Sendable {
                 w.integer64(counter)
                 w.integer64(UInt64(bitPattern: q.int64(6)))
                 w.string(utf8: kind); w.string(utf8: record); w.string(utf8: field); w.string(utf8: elem)
-                switch sqlite3_column_type(q.handle, 7) {
-                case SQLITE_INTEGER: w.out.append(2); w.integer64(UInt64(bitPattern: q.int64(7)))
-                default: w.out.append(1); w.string(utf8: try text(7))
+                if isInteger {
+                    w.out.append(2)
+                    w.integer64(UInt64(bitPattern: q.int64(7)))
+                } else {
+                    w.out.append(1)
+                    w.string(utf8: textValue)
                 }
                 if !contexts[Int(rid)].isEmpty, let blob = contexts[Int(rid)][counter] {
                     let dots = try ContextBlob.decode(blob, names: names.name)

@@ -253,7 +253,9 @@ public struct SnapshotBootstrap: Sendable {
             let outcome = Result { () throws -> ([Int64: Leaves], SnapshotFile.PartReading) in
                 if task == 0 {
                     try file.checkIntegrity()
-                    return ([:], SnapshotFile.PartReading())
+                    var counted = SnapshotFile.PartReading()
+                    counted.values = -(try file.valueCount())
+                    return ([:], counted)
                 }
                 var byNumber = [Leaves](repeating: Leaves(), count: file.ridLimit)
                 var digest = [UInt8](repeating: 0, count: 32)
@@ -265,6 +267,16 @@ public struct SnapshotBootstrap: Sendable {
                 for (rid, leaves) in byNumber.enumerated() where !leaves.counters.isEmpty {
                     mine[Int64(rid)] = leaves
                     mine[Int64(rid)]!.sort()
+                    // Every held change is in the seen set.
+                    let ranges = file.seen[Int64(rid)] ?? []
+                    var r = 0
+                    for k in mine[Int64(rid)]!.order {
+                        let c = leaves.counters[Int(k)]
+                        while r < ranges.count, ranges[r].upperBound < c { r += 1 }
+                        guard r < ranges.count, ranges[r].contains(c) else {
+                            throw refused("it holds change \(try file.name(Int64(rid))):\(c), which it does not count as seen")
+                        }
+                    }
                 }
                 return (mine, reading)
             }
@@ -279,26 +291,11 @@ public struct SnapshotBootstrap: Sendable {
             total.maxHLC = max(total.maxHLC, reading.maxHLC)
             for (rid, leaves) in mine { byRid[rid, default: []].append(leaves) }
         }
-        guard total.values == (try file.valueCount()) else { throw refused("its table of values does not read the same by key as in full") }
-        // Every held change is in the seen set, and no held change supersedes another held one
-        // (replay would have removed the one it names).
+        // The parts' values against `count(*)` (task 0 gave it negated).
+        guard total.values == 0 else { throw refused("its table of values does not read the same by key as in full") }
+        // No held change supersedes another held one (replay would have removed the one it names).
         func holds(_ rid: Int64, _ counter: UInt64) -> Bool {
             byRid[rid]?.contains { !$0.span(from: counter, to: counter).isEmpty } ?? false
-        }
-        for (rid, leaves) in byRid {
-            let ranges = file.seen[rid] ?? []
-            for part in leaves {
-                for c in part.counters {
-                    var lo = 0, hi = ranges.count
-                    while lo < hi {
-                        let mid = (lo + hi) / 2
-                        if ranges[mid].upperBound < c { lo = mid + 1 } else { hi = mid }
-                    }
-                    guard lo < ranges.count, ranges[lo].contains(c) else {
-                        throw refused("it holds change \(try file.name(rid)):\(c), which it does not count as seen")
-                    }
-                }
-            }
         }
         for (rid, counter, names) in try file.contextDots() {
             guard holds(rid, counter) else { continue }
