@@ -77,16 +77,6 @@ public actor HubSnapshots {
         Task.detached(priority: .background) { [self] in await self.build() }
     }
 
-    /// Makes a snapshot now and waits for it (the operator's command, tests); nil when the hub's
-    /// state cannot make one (changes waiting for others).
-    @discardableResult
-    public func makeNow() async throws -> Current? {
-        while building { try await Task.sleep(for: .milliseconds(20)) }
-        building = true
-        defer { building = false }
-        return try await make()
-    }
-
     private func build() async {
         defer { building = false }
         do { _ = try await make() } catch {

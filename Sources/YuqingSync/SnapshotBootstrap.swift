@@ -34,7 +34,7 @@ public struct SnapshotBootstrap: Sendable {
     public var chunkBytes = 8 << 20
     /// Download requests in flight at once.
     static let requestsInFlight = 3
-    /// The most values a snapshot may hold for this node to take it: its check keeps about 50
+    /// The most values a snapshot may hold for this node to take it: its check keeps about 44
     /// bytes per value in memory (a value's hash, counter and place), so a larger hub's node
     /// replays the log instead, in bounded memory.
     public var maxValues = 4_000_000

@@ -5,6 +5,26 @@ import YuqingSecurity
 import YuqingTestSupport
 
 @Suite struct SealingTests {
+    /// The seals' SHA-256 through the system's OpenSSL gives swift-crypto's digest, for every
+    /// length around the block sizes and for long messages; on this Debian system it is used.
+    @Test func theOneShotDigestIsSwiftCryptosDigest() {
+        #expect(OneShotSHA256.usesSystemLibrary, "libcrypto.so.3 is on every machine with libcurl4-openssl-dev")
+        var rng = SystemRandomNumberGenerator()
+        for length in Array(0...200) + [1_000, 65_536, 1_000_003] {
+            let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var fast = [UInt8](repeating: 0, count: 32), reference = [UInt8](repeating: 1, count: 32)
+            data.withUnsafeBytes { input in
+                fast.withUnsafeMutableBytes { OneShotSHA256.hash(input, into: $0.baseAddress!) }
+                reference.withUnsafeMutableBytes { OneShotSHA256.swiftCrypto(input, into: $0.baseAddress!) }
+            }
+            #expect(fast == reference, "length \(length)")
+        }
+        // The digest of "abc" (FIPS 180-2).
+        var abc = [UInt8](repeating: 0, count: 32)
+        Array("abc".utf8).withUnsafeBytes { input in abc.withUnsafeMutableBytes { OneShotSHA256.hash(input, into: $0.baseAddress!) } }
+        #expect(abc.map { String(format: "%02x", $0) }.joined() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     static func changes(_ replica: String = "a1", from first: UInt64 = 1, count: Int = 5) -> [Change] {
         (0..<count).map { i in
             let n = first + UInt64(i)
