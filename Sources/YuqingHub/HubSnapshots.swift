@@ -29,6 +29,12 @@ public actor HubSnapshots {
     private(set) var current: Current?
     private var previous: Current?
     private var building = false
+    /// When the last snapshot was begun; a head noted meanwhile waits (``noteHead(_:)``).
+    private var lastStarted: ContinuousClock.Instant?
+    private var waiting = false
+    private var latestHead: Int64 = 0
+    /// The least time between the starts of two snapshots.
+    public let minInterval: Duration
     /// Seals the hub's own latest changes before a snapshot is read.
     private var sealOwn: (@Sendable () async throws -> Void)?
     /// Makes a proof for a run the snapshot holds in part.
@@ -38,9 +44,10 @@ public actor HubSnapshots {
         return MerkleTree.proof(count: run.count, present: { held(run[$0].dot.counter) }, leaf: { hashes[$0] })
     }
 
-    public init(storage: SQLiteHubStorage, every: Int64 = 50_000, logger: Logger) {
+    public init(storage: SQLiteHubStorage, every: Int64 = 50_000, minInterval: Duration = .seconds(600), logger: Logger) {
         self.storage = storage
         self.every = every
+        self.minInterval = minInterval
         self.logger = logger
         // Files of an earlier run of the hub are not trusted to be whole: made anew.
         let dir = Self.directory(of: storage.replica.path), base = Self.prefix(of: storage.replica.path)
@@ -70,11 +77,32 @@ public actor HubSnapshots {
     /// the background when the log has grown since the last one by `every`, or by a quarter of it
     /// when that is more (a large hub is not copied again for every few new changes; a new node
     /// replays at most that much after the snapshot).
+    ///
+    /// At most one is made every `minInterval`: a copy holds a read of the whole hub open, which
+    /// keeps the hub's checkpoints from emptying its WAL, and a burst of pushes would otherwise
+    /// have the hub copy itself over and over (`docs/benchmarks.md` §8). A head noted too soon is
+    /// looked at again when the interval has passed.
     public func noteHead(_ head: Int64) {
         let last = current?.manifest.position ?? 0
+        latestHead = max(latestHead, head)
         guard every > 0, !building, head - last >= max(every, last / 4) else { return }
+        if let lastStarted, case let wait = minInterval - (ContinuousClock.now - lastStarted), wait > .zero {
+            guard !waiting else { return }
+            waiting = true
+            Task.detached(priority: .background) { [self] in
+                try? await Task.sleep(for: wait)
+                await self.retry()
+            }
+            return
+        }
         building = true
+        lastStarted = ContinuousClock.now
         Task.detached(priority: .background) { [self] in await self.build() }
+    }
+
+    private func retry() {
+        waiting = false
+        noteHead(latestHead)
     }
 
     private func build() async {

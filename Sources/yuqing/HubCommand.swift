@@ -60,8 +60,8 @@ struct HubCommand: AsyncParsableCommand {
                                      zh: "一个副本推送的变更中，最多可有多少项等待尚未收到的变更。")))
         var maxWaitingPerReplica = WaitingLimits().perReplica
         @Flag(help: ArgumentHelp(L("Do not serve the web console (/console).", zh: "不提供网页控制台（/console）。"))) var noConsole = false
-        @Option(help: ArgumentHelp(L("Make a new snapshot for new nodes of the office each time the log has grown by this many changes (0: none; --db only).",
-                                     zh: "日志每增长这么多项变更，就为办公室的新节点生成一个新快照（0：不生成；仅用于 --db）。")))
+        @Option(help: ArgumentHelp(L("Make a new snapshot for new nodes of the office each time the log has grown by this many changes, at most one every 10 minutes (0: none; --db only).",
+                                     zh: "日志每增长这么多项变更，就为办公室的新节点生成一个新快照，每10分钟最多一个（0：不生成；仅用于 --db）。")))
         var snapshotEvery: Int64 = 50_000
         @Option(help: ArgumentHelp(L("The console's dashboard lists units none of whose nodes synced for this many hours.",
                                      zh: "控制台工作台列出其节点超过此小时数未同步的单位。"))) var staleHours = 24

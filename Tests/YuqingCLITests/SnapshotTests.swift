@@ -49,7 +49,8 @@ import YuqingTestSupport
         let prefix = "hub.sqlite.snapshot-"
         for _ in 0..<200 {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.url.path)) ?? []
-            if let name = names.first(where: { $0.hasPrefix(prefix) && !$0.hasSuffix(".part") }) {
+            // The finished file only (`…-POSITION`), not the one being written or its journal.
+            if let name = names.first(where: { $0.hasPrefix(prefix) && $0.dropFirst(prefix.count).allSatisfy(\.isNumber) }) {
                 return (hub, dir.path(name), db("office"))
             }
             usleep(50_000)
