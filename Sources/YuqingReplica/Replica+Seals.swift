@@ -44,6 +44,10 @@ extension Replica {
         }
     }
 
+    /// A device's key: the value of one field of its record (kind, record, field), as pulls and
+    /// snapshots both read it.
+    static let deviceKeySQL = "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1"
+
     static func seal(_ row: Row) -> Seal {
         Seal(replica: ReplicaID(row["replica"] as String), first: UInt64(bitPattern: row["first"] as Int64),
              last: UInt64(bitPattern: row["last"] as Int64), signature: row["signature"])
@@ -120,8 +124,7 @@ extension Replica {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1024)
         let keyOf: (ReplicaID) throws -> String? = { replica in
-            try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
-                                arguments: [keys.kind, replica.rawValue, keys.field])
+            try String.fetchOne(db, sql: Self.deviceKeySQL, arguments: [keys.kind, replica.rawValue, keys.field])
         }
         var used: [Seal] = []
         for (replica, list) in byReplica.sorted(by: { $0.key < $1.key }) {

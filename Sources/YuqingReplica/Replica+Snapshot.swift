@@ -183,10 +183,7 @@ extension Replica {
         }
         let names = try ReplicaNames.load(db)
         let ridByName = Dictionary(uniqueKeysWithValues: names.byRid.map { ($0.value, $0.key) })
-        let seals = try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map {
-            Seal(replica: ReplicaID($0["replica"] as String), first: UInt64(bitPattern: $0["first"]), last: UInt64(bitPattern: $0["last"]),
-                 signature: $0["signature"])
-        }
+        let seals = try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map(Replica.seal)
         let insertProof = try FastStatement(db, "INSERT INTO snapshot_proof (replica, first, last, hashes) VALUES (?, ?, ?, ?)")
         let runRows = try FastStatement(db, "SELECT \(Store.logColumns) FROM hub.log WHERE rid = ? AND counter BETWEEN ? AND ? ORDER BY counter")
         for seal in seals {
@@ -256,6 +253,10 @@ public final class SnapshotFile: Sendable {
     public let ridLimit: Int
     /// The changes it says it has seen, by replica number, in order.
     public let seen: [Int64: [ClosedRange<UInt64>]]
+    /// The dots each held change's context names (it superseded them): by the number of the
+    /// replica that made the change, then its counter.
+    public let contexts: [[UInt64: [Dot]]]
+    let numbers: [ReplicaID: Int64]
     /// The keys that split the values into parts for ``forEachChange(part:_:)``, in order.
     let splits: [(kind: String, record: String)]
     /// The settings a snapshot may hold.
@@ -334,6 +335,19 @@ public final class SnapshotFile: Sendable {
             }
         }
         self.seen = seen
+        // The contexts, decoded once for every part's reading and the supersession check.
+        var contexts = [[UInt64: [Dot]]](repeating: [:], count: ridLimit)
+        try queue.read { db in
+            let c = try FastStatement(db, "SELECT rid, counter, context FROM snapshot_context")
+            defer { c.reset() }
+            while try c.step() {
+                let rid = Int(c.int64(0))
+                guard rid >= 0, rid < contexts.count else { throw Self.refused("a context names replica number \(rid), which has no name") }
+                contexts[rid][UInt64(bitPattern: c.int64(1))] = try ContextBlob.decode(c.blob(2), names: names.name)
+            }
+        }
+        self.contexts = contexts
+        numbers = Dictionary(uniqueKeysWithValues: names.byRid.map { ($0.value, $0.key) })
     }
 
     deinit { try? queue.close() }
@@ -360,10 +374,7 @@ public final class SnapshotFile: Sendable {
 
     public func seals() throws -> [Seal] {
         try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map {
-                Seal(replica: ReplicaID($0["replica"] as String), first: UInt64(bitPattern: $0["first"]), last: UInt64(bitPattern: $0["last"]),
-                     signature: $0["signature"])
-            }
+            try Row.fetchAll(db, sql: "SELECT replica, first, last, signature FROM seal").map(Replica.seal)
         }
     }
 
@@ -385,8 +396,7 @@ public final class SnapshotFile: Sendable {
     /// The text of one field of one record, as the snapshot holds it (a device's key), or nil.
     public func text(kind: String, record: String, field: String) throws -> String? {
         try queue.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' LIMIT 1",
-                                arguments: [kind, record, field])
+            try String.fetchOne(db, sql: Replica.deviceKeySQL, arguments: [kind, record, field])
         }
     }
 
@@ -402,27 +412,12 @@ public final class SnapshotFile: Sendable {
         }
     }
 
-    /// The dots each held change's context names (it superseded them), by the number of the
-    /// replica that made the change.
-    public func contextDots() throws -> [(rid: Int64, counter: UInt64, names: [Dot])] {
-        try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT rid, counter, context FROM snapshot_context").map { row in
-                (row["rid"], UInt64(bitPattern: row["counter"]), try ContextBlob.decode([UInt8]((row["context"] as Data?) ?? Data()), names: names.name))
-            }
-        }
-    }
-
     /// The replica number of a name, if the snapshot names it.
-    public func number(of replica: ReplicaID) -> Int64? { names.byRid.first { $0.value == replica }?.key }
+    public func number(of replica: ReplicaID) -> Int64? { numbers[replica] }
 
     /// How many parts ``forEachChange(part:_:)`` splits the values into: one more than the keys
     /// the hub gave to split them at.
     public var parts: Int { splits.count + 1 }
-
-    /// How many values the file holds, counted over every page of the table: the parts together
-    /// must have visited as many (a table whose pages are out of order could hide rows from a
-    /// search by key, never from this count).
-    public func valueCount() throws -> Int { try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM field_value") ?? 0 } }
 
     /// What reading a part found beside its changes.
     public struct PartReading: Sendable {
@@ -451,15 +446,7 @@ public final class SnapshotFile: Sendable {
         let reader = try DatabaseQueue(path: path, configuration: config)
         defer { try? reader.close() }
         return try reader.read { db in
-            // Contexts and names by replica number (numbers run from 1; ``ridLimit`` bounds them).
-            var contexts = [[UInt64: [UInt8]]](repeating: [:], count: ridLimit)
-            let c = try FastStatement(db, "SELECT rid, counter, context FROM snapshot_context")
-            defer { c.reset() }
-            while try c.step() {
-                let rid = Int(c.int64(0))
-                guard rid >= 0, rid < ridLimit else { throw Self.refused("a context names replica number \(rid), which has no name") }
-                contexts[rid][UInt64(bitPattern: c.int64(1))] = c.blob(2)
-            }
+            // Names by replica number (numbers run from 1; ``ridLimit`` bounds them).
             var nameBytes = [[UInt8]](repeating: [], count: ridLimit)
             for (rid, name) in names.byRid { nameBytes[Int(rid)] = Array(name.rawValue.utf8) }
             let columns = "SELECT kind, record, field, elem, rid, counter, hlc, value, author FROM field_value"
@@ -539,26 +526,11 @@ public final class SnapshotFile: Sendable {
                 reading.values += 1
                 reading.maxHLC = max(reading.maxHLC, UInt64(bitPattern: q.int64(6)))
                 w.out.removeAll(keepingCapacity: true)
-                w.out.append(contentsOf: CanonicalWriter.magic)
-                nameBytes[Int(rid)].withUnsafeBytes { w.string(utf8: $0) }
-                w.integer64(counter)
-                w.integer64(UInt64(bitPattern: q.int64(6)))
-                w.string(utf8: kind); w.string(utf8: record); w.string(utf8: field); w.string(utf8: elem)
-                if isInteger {
-                    w.out.append(2)
-                    w.integer64(UInt64(bitPattern: q.int64(7)))
-                } else {
-                    w.out.append(1)
-                    w.string(utf8: textValue)
+                let context = contexts[Int(rid)].isEmpty ? [] : contexts[Int(rid)][counter] ?? []
+                try nameBytes[Int(rid)].withUnsafeBytes { replica in
+                    w.change(replica: replica, counter: counter, hlc: UInt64(bitPattern: q.int64(6)), kind: kind, record: record, field: field,
+                             element: elem, value: isInteger ? .integer(q.int64(7)) : .text(textValue), context: context, author: try text(8))
                 }
-                if !contexts[Int(rid)].isEmpty, let blob = contexts[Int(rid)][counter] {
-                    let dots = try ContextBlob.decode(blob, names: names.name)
-                    w.integer32(UInt32(truncatingIfNeeded: dots.count))
-                    for d in dots { w.string(d.replica.rawValue); w.integer64(d.counter) }
-                } else {
-                    w.integer32(0)
-                }
-                w.string(utf8: try text(8))
                 try w.out.withUnsafeBytes { try body(rid, counter, $0) }
             }
             return reading

@@ -24,25 +24,13 @@ public enum ChangeHash {
         w.out.removeAll(keepingCapacity: true)
         w.out.reserveCapacity(96 + c.author.utf8.count + c.record.id.utf8.count + c.field.element.utf8.count
                               + (c.value.map { if case .text(let t) = $0 { t.utf8.count } else { 8 } } ?? 0) + 24 * c.context.count)
-        w.out.append(contentsOf: CanonicalWriter.magic)
-        w.string(c.dot.replica.rawValue)
-        w.integer64(c.dot.counter)
-        w.integer64(c.hlc.packed)
-        w.string(c.record.kind)
-        w.string(c.record.id)
-        w.string(c.field.name)
-        w.string(c.field.element)
-        switch c.value {
-        case nil: w.out.append(0)
-        case .text(let s)?: w.out.append(1); w.string(s)
-        case .integer(let n)?: w.out.append(2); w.integer64(UInt64(bitPattern: n))
+        let value: CanonicalValue<String> = switch c.value {
+        case nil: .none
+        case .text(let t)?: .text(t)
+        case .integer(let n)?: .integer(n)
         }
-        w.integer32(UInt32(truncatingIfNeeded: c.context.count))
-        for d in c.context {
-            w.string(d.replica.rawValue)
-            w.integer64(d.counter)
-        }
-        w.string(c.author)
+        w.change(replica: c.dot.replica.rawValue, counter: c.dot.counter, hlc: c.hlc.packed, kind: c.record.kind, record: c.record.id,
+                 field: c.field.name, element: c.field.element, value: value, context: c.context, author: c.author)
         buffer = w.out
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import Logging
 import YuqingCore
 import YuqingReplica
@@ -14,18 +15,6 @@ import YuqingWire
 /// Nothing of the node changes until the checked file is renamed over it; a snapshot that fails
 /// any check is deleted and the error says so.
 public struct SnapshotBootstrap: Sendable {
-    /// A value shared between threads behind a lock.
-    final class Locked<Value>: @unchecked Sendable {
-        private var value: Value
-        private let lock = NSLock()
-        init(_ value: Value) { self.value = value }
-        func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-            lock.lock()
-            defer { lock.unlock() }
-            return try body(&value)
-        }
-    }
-
     public let client: HubClient
     /// The node's key and its hub's; nil only with a hub that does not authenticate.
     public let security: NodeSecurity?
@@ -245,7 +234,7 @@ public struct SnapshotBootstrap: Sendable {
         // SQLite's check of the file beside them. A node not enrolled checks no seal (as its
         // pulls check none), but everything else.
         let parts = file.parts
-        let results = Locked<[Int: Result<([Int64: Leaves], SnapshotFile.PartReading), any Error>]>([:])
+        let results = Mutex<[Int: Result<([Int64: Leaves], SnapshotFile.PartReading), any Error>]>([:])
         let flagged: @Sendable (String, String) -> Bool = { kind, field in schema.rule(for: RecordRef(kind: kind, id: ""), FieldKey(field)) == .flag }
         // SQLite's check first (it takes about as long as a part), then the parts, as threads free.
         DispatchQueue.concurrentPerform(iterations: parts + 1) { task in
@@ -253,9 +242,7 @@ public struct SnapshotBootstrap: Sendable {
             let outcome = Result { () throws -> ([Int64: Leaves], SnapshotFile.PartReading) in
                 if task == 0 {
                     try file.checkIntegrity()
-                    var counted = SnapshotFile.PartReading()
-                    counted.values = -(try file.valueCount())
-                    return ([:], counted)
+                    return ([:], SnapshotFile.PartReading())
                 }
                 var byNumber = [Leaves](repeating: Leaves(), count: file.ridLimit)
                 var digest = [UInt8](repeating: 0, count: 32)
@@ -291,17 +278,19 @@ public struct SnapshotBootstrap: Sendable {
             total.maxHLC = max(total.maxHLC, reading.maxHLC)
             for (rid, leaves) in mine { byRid[rid, default: []].append(leaves) }
         }
-        // The parts' values against `count(*)` (task 0 gave it negated).
-        guard total.values == 0 else { throw refused("its table of values does not read the same by key as in full") }
+        // The parts' values against `count(*)`, which counts every page of the table (rows out of
+        // order could hide from a search by key, never from the count).
+        guard total.values == file.manifest.values else { throw refused("its table of values does not read the same by key as in full") }
         // No held change supersedes another held one (replay would have removed the one it names).
         func holds(_ rid: Int64, _ counter: UInt64) -> Bool {
             byRid[rid]?.contains { !$0.span(from: counter, to: counter).isEmpty } ?? false
         }
-        for (rid, counter, names) in try file.contextDots() {
-            guard holds(rid, counter) else { continue }
-            for dot in names {
-                if let named = file.number(of: dot.replica), holds(named, dot.counter) {
-                    throw refused("it holds change \(dot) beside the change \(try file.name(rid)):\(counter) that superseded it")
+        for (rid, byCounter) in file.contexts.enumerated() {
+            for (counter, names) in byCounter where holds(Int64(rid), counter) {
+                for dot in names {
+                    if let named = file.number(of: dot.replica), holds(named, dot.counter) {
+                        throw refused("it holds change \(dot) beside the change \(try file.name(Int64(rid))):\(counter) that superseded it")
+                    }
                 }
             }
         }
@@ -322,7 +311,7 @@ public struct SnapshotBootstrap: Sendable {
             keys[seal.replica] = try PublicKey(base64: text)
         }
         let hub = file.manifest.hub, leavesByRid = byRid, knownKeys = keys, ridOf = ridByName
-        let halves = Locked<[Int: Result<[(Int64, Int, Range<Int>)], any Error>]>([:])
+        let halves = Mutex<[Int: Result<[(Int64, Int, Range<Int>)], any Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: 2) { half in
             let outcome = Result { () throws -> [(Int64, Int, Range<Int>)] in
                 var spans: [(Int64, Int, Range<Int>)] = []

@@ -248,9 +248,8 @@ struct Bootstrap: AsyncParsableCommand {
     }
 }
 
-/// The hub's snapshot offer (`GET /v1/snapshot`), or nil while it has none.
-func snapshotOffer(_ hub: String, operatorKey: String?) async throws -> SnapshotOffer? {
-    let target = "/v1/snapshot"
+/// A GET of `target` at the hub, signed with the operator's key when one is given.
+func operatorGET(_ hub: String, _ target: String, operatorKey: String?) throws -> URLRequest {
     var request = URLRequest(url: URL(string: hub + target)!)
     if let operatorKey {
         let key = try SigningKey.load(from: operatorKey)
@@ -259,6 +258,12 @@ func snapshotOffer(_ hub: String, operatorKey: String?) async throws -> Snapshot
             request.setValue(value, forHTTPHeaderField: name)
         }
     }
+    return request
+}
+
+/// The hub's snapshot offer (`GET /v1/snapshot`), or nil while it has none.
+func snapshotOffer(_ hub: String, operatorKey: String?) async throws -> SnapshotOffer? {
+    let request = try operatorGET(hub, "/v1/snapshot", operatorKey: operatorKey)
     let (data, response) = try await URLSession.shared.data(for: request)
     guard (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
     return try WireJSON.decode(SnapshotOffer.self, from: data)
@@ -267,15 +272,8 @@ func snapshotOffer(_ hub: String, operatorKey: String?) async throws -> Snapshot
 /// The body size of the hub's answer to `GET /v1/pull?after=0&limit=N`, binary or JSON.
 func pullBodyBytes(_ hub: String, limit: Int, binary: Bool, operatorKey: String? = nil) async throws -> Int {
     let target = "/v1/pull?after=0&limit=\(limit)&replica=bench&binary=\(BinaryChanges.revision)"
-    var request = URLRequest(url: URL(string: hub + target)!)
+    var request = try operatorGET(hub, target, operatorKey: operatorKey)
     request.setValue(binary ? WireMedia.binary : WireMedia.json, forHTTPHeaderField: "Accept")
-    if let operatorKey {
-        let key = try SigningKey.load(from: operatorKey)
-        for (name, value) in RequestSigning.headers(method: "GET", target: target, body: Data(), signer: RequestSigning.operatorSigner,
-                                                    key: key, timeMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
-            request.setValue(value, forHTTPHeaderField: name)
-        }
-    }
     let (data, _) = try await URLSession.shared.data(for: request)
     return data.count
 }
