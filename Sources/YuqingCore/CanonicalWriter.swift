@@ -2,15 +2,15 @@
 /// big-endian length and their UTF-8, integers as 8 (or 4) bytes big-endian. The one writer of the
 /// format: ``ChangeHash`` writes a ``Change`` with it, and a snapshot's check writes rows straight
 /// from the database with it, so both hash the same bytes.
-package struct CanonicalWriter {
-    package var out: [UInt8]
+@frozen @usableFromInline package struct CanonicalWriter {
+    @usableFromInline package var out: [UInt8]
 
-    package init(out: [UInt8] = []) { self.out = out }
+    @inlinable package init(out: [UInt8] = []) { self.out = out }
 
     /// `YQC1`: every change's bytes begin with it.
-    package static let magic: [UInt8] = [0x59, 0x51, 0x43, 0x31]
+    @usableFromInline package static let magic: [UInt8] = [0x59, 0x51, 0x43, 0x31]
 
-    @inline(__always) package mutating func string(_ s: String) {
+    @inlinable @inline(__always) package mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { bytes in
             integer32(UInt32(truncatingIfNeeded: bytes.count))
@@ -19,22 +19,22 @@ package struct CanonicalWriter {
     }
 
     /// A string given as its UTF-8 bytes.
-    @inline(__always) package mutating func string(utf8 bytes: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always) package mutating func string(utf8 bytes: UnsafeRawBufferPointer) {
         integer32(UInt32(truncatingIfNeeded: bytes.count))
         out.append(contentsOf: bytes)
     }
 
-    @inline(__always) package mutating func integer32(_ n: UInt32) {
+    @inlinable @inline(__always) package mutating func integer32(_ n: UInt32) {
         withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) }
     }
 
-    @inline(__always) package mutating func integer64(_ n: UInt64) {
+    @inlinable @inline(__always) package mutating func integer64(_ n: UInt64) {
         withUnsafeBytes(of: n.bigEndian) { out.append(contentsOf: $0) }
     }
 
     /// A change's canonical bytes, in the order §3.1 gives, after `YQC1`: the one place that
     /// order is written, for a ``Change`` (``ChangeHash``) and for a snapshot's rows alike.
-    package mutating func change<Text: CanonicalText>(replica: Text, counter: UInt64, hlc: UInt64, kind: Text, record: Text, field: Text,
+    @inlinable package mutating func change<Text: CanonicalText>(replica: Text, counter: UInt64, hlc: UInt64, kind: Text, record: Text, field: Text,
                                                       element: Text, value: CanonicalValue<Text>, context: [Dot], author: Text) {
         out.append(contentsOf: Self.magic)
         replica.write(into: &self)
@@ -59,21 +59,21 @@ package struct CanonicalWriter {
 }
 
 /// A change's value as ``CanonicalWriter/change(replica:counter:hlc:kind:record:field:element:value:context:author:)`` writes it.
-package enum CanonicalValue<Text: CanonicalText> {
+@frozen @usableFromInline package enum CanonicalValue<Text: CanonicalText> {
     case none
     case text(Text)
     case integer(Int64)
 }
 
 /// Text the canonical bytes hold: a `String`, or UTF-8 bytes read in place (a database row).
-package protocol CanonicalText {
+@usableFromInline package protocol CanonicalText {
     func write(into writer: inout CanonicalWriter)
 }
 
 extension String: CanonicalText {
-    @inline(__always) package func write(into writer: inout CanonicalWriter) { writer.string(self) }
+    @inlinable @inline(__always) package func write(into writer: inout CanonicalWriter) { writer.string(self) }
 }
 
 extension UnsafeRawBufferPointer: CanonicalText {
-    @inline(__always) package func write(into writer: inout CanonicalWriter) { writer.string(utf8: self) }
+    @inlinable @inline(__always) package func write(into writer: inout CanonicalWriter) { writer.string(utf8: self) }
 }
