@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Testing
 @testable import YuqingCore
 @testable import YuqingReplica
@@ -204,6 +205,51 @@ import YuqingTestSupport
                        node.write(.case("YQ-1"), FieldKey("unit"), .text("town-b"), author: "op", physicalMillis: 3)], origin: .local)
         let page = try hub.scopedChanges(after: 0, unit: "town-a", limit: 10)
         #expect(page.entries.map(\.change.record.kind) == ["unit"])
+    }
+
+    /// The partial indexes (the kinds everyone sees, the elements of evidence) do not make SQLite
+    /// compile the merge's statements again at every run: a condition `kind = 'a'` in an index
+    /// did, for every statement comparing `kind` with a bound value. An element index of the
+    /// earlier form is made again in the current one, and the queries that name the indexes use them.
+    @Test func partialIndexesLeaveStatementsCompiledOnce() throws {
+        let dir = try TempDir()
+        let schema = Schema([
+            RecordSchema(kind: "case", fields: [FieldSpec("title", rule: .lastWriterWins, summary: "a title"),
+                                                FieldSpec("evidence", shape: .set, rule: .addWins, summary: "evidence"),
+                                                FieldSpec("unit", rule: .immutable, summary: "the unit")], visibleTo: ["unit"]),
+            RecordSchema(kind: "unit", fields: [FieldSpec("name", rule: .lastWriterWins, summary: "a name")]),
+            RecordSchema(kind: "user", fields: [FieldSpec("name", rule: .lastWriterWins, summary: "a name")]),
+        ])
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: schema)
+        try hub.pool.write { db in
+            try db.execute(sql: "CREATE INDEX field_value_elements_case_evidence ON field_value (elem) WHERE kind = 'case' AND field = 'evidence'")
+        }
+        try hub.buildScopesIfNeeded()
+        try hub.indexElements(kind: "case", field: "evidence")
+        let held = try hub.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'field\\_value\\_elements\\_%' ESCAPE '\\'")
+        }
+        #expect(held == ["CREATE INDEX field_value_elements_case_evidence ON field_value (elem) WHERE +kind = 'case' AND +field = 'evidence'"])
+        let statements = [
+            "DELETE FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = '' AND rid = 1 AND counter = 1",
+            "SELECT record FROM field_value WHERE kind = ? AND record = ? AND field = ?",
+            "SELECT seq FROM log WHERE record = ? AND kind = ? AND field = ? ORDER BY seq",
+        ]
+        let recompiled = try hub.pool.write { db in
+            try statements.map { sql in
+                let statement = try db.makeStatement(sql: sql)
+                for k in 0..<20 {
+                    let kind = ["case", "unit", "user", "device"][k % 4], field = k % 2 == 0 ? "evidence" : "title"
+                    let arguments: StatementArguments = sql.contains("FROM log") ? [String(k), kind, field] : [kind, String(k), field]
+                    try statement.execute(arguments: arguments)
+                }
+                return sqlite3_stmt_status(statement.sqliteStatement, SQLITE_STMTSTATUS_REPREPARE, 0)
+            }
+        }
+        #expect(recompiled == [0, 0, 0])
+        // The queries that read through the indexes (INDEXED BY: an index they cannot use is an error).
+        #expect(try hub.elements(kind: "case", field: "evidence") == [])
+        _ = try hub.scopedChanges(after: 0, unit: "town-a", limit: 10)
     }
 
     /// The SQLite replica and the core's in-memory replica agree on random histories delivered in
