@@ -207,9 +207,21 @@ struct ReplicaNames {
 
     static func load(_ db: Database) throws -> ReplicaNames {
         var n = ReplicaNames()
-        let rows = try Row.fetchCursor(db, sql: "SELECT rid, name FROM replica_name")
-        while let row = try rows.next() { n.byRid[row["rid"]] = ReplicaID(row["name"] as String) }
+        let q = try FastStatement(db, "SELECT rid, name FROM replica_name")
+        defer { q.reset() }
+        while try q.step() { n.byRid[q.int64(0)] = ReplicaID(q.text(1)) }
         return n
+    }
+
+    /// The name of replica number `rid`, read on its own.
+    static func name(_ db: Database, _ rid: Int64) throws -> ReplicaID {
+        let q = try FastStatement(db, "SELECT name FROM replica_name WHERE rid = ?")
+        defer { q.reset() }
+        q.bind(1, rid)
+        guard try q.step() else {
+            throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name", zh: "replica_name 中缺少副本编号 \(rid)")
+        }
+        return ReplicaID(q.text(0))
     }
 
     func name(_ rid: Int64) throws -> ReplicaID {

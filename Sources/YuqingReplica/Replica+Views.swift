@@ -15,13 +15,21 @@ extension Replica {
     }
 
     func view(_ db: Database, _ record: RecordRef, names known: ReplicaNames? = nil) throws -> RecordView? {
+        // Read for every request a hub authenticates (the device, its user): the statements are
+        // prepared once, and only the few replica numbers the record holds are looked up, not
+        // the table of every replica (a hub of a county's devices holds thousands).
         var fields: [FieldKey: [Sibling]] = [:]
-        let names = try known ?? ReplicaNames.load(db)
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?
-            """, arguments: [record.kind, record.id])
-        while let row = try rows.next() {
-            if let s = try Coding.sibling(row, names: names) { fields[FieldKey(row["field"], element: row["elem"]), default: []].append(s) }
+        var names = known ?? ReplicaNames()
+        let q = try FastStatement(db, "SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?")
+        defer { q.reset() }
+        q.bind(1, record.kind)
+        q.bind(2, record.id)
+        while try q.step() {
+            guard let value = q.fieldValue(5) else { continue }
+            let rid = q.int64(2)
+            if names.byRid[rid] == nil { names.byRid[rid] = try ReplicaNames.name(db, rid) }
+            fields[FieldKey(q.text(0), element: q.text(1)), default: []].append(
+                Sibling(dot: Dot(replica: try names.name(rid), counter: UInt64(q.int64(3))), hlc: HLC(packed: UInt64(q.int64(4))), value: value, author: q.text(6)))
         }
         return fields.isEmpty ? nil : RecordView(record: record, schema: schema, fields: fields)
     }

@@ -35,57 +35,23 @@ struct PostgresSync: AsyncParsableCommand {
         logger.logLevel = .error
         let store = try await PostgresHubStore.connect(url: url, schema: CaseSchema.schema, logger: logger)
         defer { store.close() }
-        // The organisation: each unit one user, a monitor and commentator (not the office, so
-        // the hub serves each only its unit's cases), and each user's device enrolled with its key.
-        let roles: Set<Role> = [.monitor, .commentator]
-        var org: [FieldWrite] = []
-        var keys: [SigningKey] = []
-        var ids: [ReplicaID] = []
-        for k in 0..<units {
-            let key = SigningKey(), id = ReplicaID("pgsync-node-\(k)")
-            keys.append(key)
-            ids.append(id)
-            org += try OrganisationWrites.unit(WorkflowWorkload.unit(k), name: WorkflowWorkload.places[k % 10] + String(k), parent: nil)
-            org += try OrganisationWrites.user(WorkflowWorkload.user(k), name: "用户\(k)", unit: WorkflowWorkload.unit(k), roles: Array(roles))
-            org += Device.enrolment(id: id.rawValue, publicKey: key.publicKey.base64, unit: WorkflowWorkload.unit(k), user: WorkflowWorkload.user(k),
-                                    at: Int64(Date().timeIntervalSince1970 * 1000))
-        }
-        try await store.writeAsHub(org.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
+        let fleet = try UnitFleet(units: units, prefix: "pgsync")
+        try await store.writeAsHub(fleet.organisation.map { ($0.record, $0.field, $0.value) }, author: "operator@hub")
         note("postgres sync: starting \(instances) hub instances")
         var hubs: [HubProcess] = []
         defer { for h in hubs { h.stop() } }  // also when a check below fails
         for _ in 0..<instances { hubs.append(try HubProcess(postgres: url, files: dir.file("hub"), authenticated: true)) }
         let hubKey = try SigningKey.load(from: dir.file("hub") + ".hub.key").publicKey
         note("postgres sync: creating \(units) nodes")
-        var sessions: [SyncSession] = []
-        var planners: [Planner] = []
-        for k in 0..<units {
-            let hub = hubs[k % instances].url
-            let replica = try Replica.create(at: dir.file("n\(k).sqlite"), role: .node, unit: WorkflowWorkload.unit(k), hubURL: hub, id: ids[k], schema: CaseSchema.schema)
-            try replica.setAttribute("user", WorkflowWorkload.user(k))
-            let security = NodeSecurity(key: keys[k], hubKey: hubKey, keys: KeyLocation(kind: CaseSchema.Kind.device, field: CaseSchema.DeviceField.publicKey))
-            sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub, credential: security.credential(for: replica)), security: security))
-            let actor = Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k))
-            var known = Organisation()
-            known.users[actor.user] = .init(id: actor.user, name: actor.user, unit: actor.unit, roles: roles)
-            planners.append(Planner(actor: actor, roles: roles, org: known, now: Int64(Date().timeIntervalSince1970 * 1000),
-                                    newID: { $0 + String(format: "%07d", k) + UUID().uuidString.prefix(6) }))
-        }
+        let nodes = try (0..<units).map { k in try fleet.node(k, at: dir.file("n\(k).sqlite"), hub: hubs[k % instances].url, hubKey: hubKey) }
+        let sessions = nodes.map(\.session)
         // A first sync each (the organisation), not timed.
         note("postgres sync: first sync of every node")
         try await syncAll(sessions)
         var samples: [Double] = []
         var errors: [String: Int] = [:]
         for round in 1...rounds {
-            for (k, s) in sessions.enumerated() {
-                // Each unit registers its own cases, each in its own words.
-                for c in 0..<cases {
-                    var r = Registration(title: "\(WorkflowWorkload.places[k % 10])\(WorkflowWorkload.subjects[(k + c) % 10])问题（单位\(k)第\(round)轮第\(c)起）")
-                    r.summary = "网民反映\(WorkflowWorkload.issues[(k + round + c) % 10])，编号\(k * 97 + round * 13 + c)"
-                    let writes = try planners[k].plan(.register(r), on: nil).writes
-                    try s.replica.write(writes.map { Replica.Write($0.record, $0.field, $0.value) }, author: Actor(user: WorkflowWorkload.user(k), unit: WorkflowWorkload.unit(k)).author)
-                }
-            }
+            for node in nodes { try node.register(cases, round: round) }
             note("postgres sync: round \(round)/\(rounds), \(units) syncs, \(atOnce ?? units) at once, over \(instances) instances")
             let limit = atOnce ?? units
             var outcomes: [Result<Double, SyncFailure>] = []

@@ -343,10 +343,21 @@ struct Reconnect: AsyncParsableCommand {
 
 /// 7. Many nodes syncing with one hub at once.
 struct ManyNodes: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "many-nodes", abstract: "Many nodes: N nodes sync concurrently with one hub.")
+    static let configuration = CommandConfiguration(
+        commandName: "many-nodes", abstract: "Many nodes: N nodes sync concurrently with one hub.",
+        discussion: """
+            --scope all: every node sees every case (the office's view, no authentication), so each pulls what all the \
+            others made and the nodes' work grows with the square of their number. --scope unit: each node is its \
+            unit's enrolled device and sees only its unit's cases, as units' nodes are deployed; each registers its own \
+            cases in its own words, sealed, and pulls only its unit's.
+            """)
+
+    enum Scope: String, ExpressibleByArgument, CaseIterable { case all, unit }
 
     @Option(help: "Nodes (each its own SQLite file and HTTP client).") var nodes = 200
-    @Option(help: "Changes each node makes between syncs.") var changes = 10
+    @Option(help: "What each node sees: all (every case) or unit (its unit's cases, as an enrolled device).") var scope: Scope = .all
+    @Option(help: "--scope all: changes each node makes between syncs.") var changes = 10
+    @Option(help: "--scope unit: cases each unit registers between syncs (about 7 changes each).") var cases = 1
     @Option(help: "Rounds of concurrent syncs.") var rounds = 3
 
     struct Result: Codable { var p50Millis: Double; var p99Millis: Double; var maxMillis: Double; var hubPeakRSS: Int
@@ -356,20 +367,41 @@ struct ManyNodes: AsyncParsableCommand {
 
     func measure() async throws -> (result: Result, table: String) {
         let dir = try Scratch("many-nodes")
-        let hub = try HubProcess(db: dir.file("hub.sqlite"), units: nodes)
-        note("many nodes: creating \(nodes) nodes")
+        let db = dir.file("hub.sqlite")
+        let hub: HubProcess
         var sessions: [SyncSession] = []
-        for k in 0..<nodes {
-            let replica = try benchNode(dir.file("n\(k).sqlite"), k: k, hub: hub.url)
-            sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
+        var fleetNodes: [UnitFleet.Node] = []
+        note("many nodes: creating \(nodes) nodes")
+        switch scope {
+        case .all:
+            hub = try HubProcess(db: db, units: nodes)
+            for k in 0..<nodes {
+                let replica = try benchNode(dir.file("n\(k).sqlite"), k: k, hub: hub.url)
+                sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
+            }
+        case .unit:
+            let fleet = try UnitFleet(units: nodes, prefix: "many")
+            try await fleet.writeHub(db)
+            hub = try HubProcess(db: db, authenticated: true)
+            let hubKey = try SigningKey.load(from: HubSecurity.hubKeyPath(forDatabase: db)).publicKey
+            fleetNodes = try (0..<nodes).map { k in try fleet.node(k, at: dir.file("n\(k).sqlite"), hub: hub.url, hubKey: hubKey) }
+            sessions = fleetNodes.map(\.session)
+            note("many nodes: first sync of every node (the organisation), not timed")
+            for s in sessions { _ = try await s.run() }
         }
+        defer { hub.stop() }
         var samples: [Double] = [], waits: [Double] = []
         for round in 1...rounds {
-            for (k, s) in sessions.enumerated() {
-                try s.replica.write((0..<changes).map { i in
-                    Replica.Write(CaseSchema.caseRef("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit(i)),
-                                  i % 2 == 0 ? .text("Case \(i) of unit \(k)") : .integer(1))
-                })
+            switch scope {
+            case .all:
+                for (k, s) in sessions.enumerated() {
+                    try s.replica.write((0..<changes).map { i in
+                        Replica.Write(CaseSchema.caseRef("U\(k)-\(round)-\(i % 3)"), i % 2 == 0 ? FieldKey("title") : FieldKey(CaseSchema.Field.coUnits, element: WorkflowWorkload.unit(i)),
+                                      i % 2 == 0 ? .text("Case \(i) of unit \(k)") : .integer(1))
+                    })
+                }
+            case .unit:
+                for node in fleetNodes { try node.register(cases, round: round) }
             }
             note("many nodes: round \(round)/\(rounds), \(nodes) syncs at once")
             let latencies = try await withThrowingTaskGroup(of: (Double, Double).self) { group in
@@ -385,30 +417,50 @@ struct ManyNodes: AsyncParsableCommand {
             samples += latencies.map(\.0)
             waits += latencies.map(\.1)
         }
-        // One more sync each, then every node holds every change and shows what the hub shows.
+        // One more sync each, then every node holds what the hub shows it.
         note("many nodes: checking convergence")
         for s in sessions { _ = try await s.run() }
         let hubPeak = hub.stop()
-        let hubReplica = try Replica.open(at: dir.file("hub.sqlite"), schema: CaseSchema.schema)
-        let hubDigest = try hubReplica.digest(), hubHeld = try hubReplica.appliedCount()
-        for s in sessions {
-            guard hubHeld >= nodes * changes * rounds, try s.replica.appliedCount() == hubHeld, try s.replica.digest() == hubDigest else {
-                throw BenchError("node \(s.replica.id) did not converge")
+        let hubStorage = try SQLiteHubStorage(path: db, schema: CaseSchema.schema)
+        let hubHeld = try hubStorage.replica.appliedCount()
+        switch scope {
+        case .all:
+            let hubDigest = try hubStorage.replica.digest()
+            for s in sessions {
+                guard hubHeld >= nodes * changes * rounds, try s.replica.appliedCount() == hubHeld, try s.replica.digest() == hubDigest else {
+                    throw BenchError("node \(s.replica.id) did not converge")
+                }
+            }
+        case .unit:
+            guard hubHeld >= nodes * cases * rounds * 5 else { throw BenchError("the hub holds \(hubHeld) changes") }
+            for s in sessions {
+                guard try s.replica.digest() == (try await hubStorage.digest(unit: try s.replica.info().unit)) else {
+                    throw BenchError("node \(s.replica.id) did not converge")
+                }
             }
         }
         let r = Result(p50Millis: median(samples), p99Millis: percentile(samples, 0.99), maxMillis: samples.max() ?? 0, hubPeakRSS: hubPeak,
                        hubWaitP50Millis: median(waits), hubWaitP99Millis: percentile(waits, 0.99))
+        let what = switch scope {
+        case .all: """
+            \(changes) changes each; every node sees every case (no authentication). Each node pulls the \(grouped(Double((nodes - 1) * changes))) changes
+            the others made, so the \(nodes) nodes merge \(grouped(Double(nodes * (nodes - 1) * changes))) changes per round between them, all on this
+            machine's cores next to the hub.
+            """
+        case .unit: """
+            each node its unit's enrolled device, registering \(cases) case\(cases == 1 ? "" : "s") a round (sealed, its own text) and pulling only its unit's
+            cases; the hub checks every device's seals and the workflow's rules. Afterwards each node's digest equals the hub's digest of its unit.
+            """
+        }
         let table = """
-            ## 7. Many nodes (\(nodes) nodes sync at once, \(changes) changes each, \(rounds) rounds; hub a separate process)
+            ## 7. Many nodes (\(nodes) nodes sync at once, --scope \(scope.rawValue), \(rounds) rounds; hub a separate process)
 
             | | p50 ms | p99 ms | max ms |
             |---|---|---|---|
             | whole sync | \(fmt(r.p50Millis, 0)) | \(fmt(r.p99Millis, 0)) | \(fmt(r.maxMillis, 0)) |
             | of which waiting for the hub's answers | \(fmt(r.hubWaitP50Millis, 0)) | \(fmt(r.hubWaitP99Millis, 0)) | \(fmt(waits.max() ?? 0, 0)) |
 
-            Hub peak RSS \(hubPeak >> 20) MiB. Targets: p99 ≤ 1 s, hub RSS ≤ 300 MB. Each node pulls the \(grouped(Double((nodes - 1) * changes))) changes
-            the others made, so the \(nodes) nodes merge \(grouped(Double(nodes * (nodes - 1) * changes))) changes per round between them, all on this
-            machine's cores next to the hub.
+            Hub peak RSS \(hubPeak >> 20) MiB. Targets: p99 ≤ 1 s, hub RSS ≤ 300 MB. \(what)
 
             """
         return (r, table)
