@@ -152,7 +152,14 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         router.get("/v1/status") { request, context in
             var request = request
             _ = try await authenticate(&request, context)
-            return try await status()
+            let replica = try request.uri.queryParameters.get("replica").map { s -> ReplicaID in
+                let id = ReplicaID(String(s))
+                guard WireValidation.isValidReplicaID(id) else {
+                    throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'", zh: "`replica` 须为副本 id：由 1 至 64 个字母、数字、“-”或“_”组成")
+                }
+                return id
+            }
+            return try await status(only: replica)
         }
         router.post("/v1/enrol") { request, context in try await enrol(request, context) }
         registerOperations(on: router)
@@ -226,9 +233,13 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
     }
 
-    func status() async throws -> Response {
-        try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: try await storage.head(),
-                           versionVector: try await storage.versionVector(),
+    /// - Parameter only: the replica whose entry alone the version vector holds (a node asks for
+    ///   its own at every sync; the whole vector of a county's devices is most of the answer).
+    func status(only replica: ReplicaID? = nil) async throws -> Response {
+        var vector = try await storage.versionVector()
+        if let replica { vector = VersionVector([replica: vector[replica]].filter { $0.value > 0 }) }
+        return try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: try await storage.head(),
+                           versionVector: vector,
                            openConflicts: try await storage.openConflictCount(), hubTime: Self.now,
                            waiting: try await storage.waiting().values.reduce(0, +), binaryRevision: BinaryChanges.revision))
     }

@@ -80,6 +80,7 @@ extension HubStorage {
 public struct SQLiteHubStorage: HubStorage {
     public let replica: Replica
     public let waitingLimits: WaitingLimits
+    let commits: GroupCommit
 
     /// Opens the hub database at `path`, creating it on first use; `schema` declares the records
     /// and their conflict rules.
@@ -92,19 +93,21 @@ public struct SQLiteHubStorage: HubStorage {
         }
         try replica.buildScopesIfNeeded()
         self.replica = replica
+        commits = GroupCommit(replica: replica)
     }
 
     /// The hub over a replica opened already (the operator's commands).
     public init(replica: Replica, waitingLimits: WaitingLimits = WaitingLimits()) {
         self.replica = replica
         self.waitingLimits = waitingLimits
+        commits = GroupCommit(replica: replica)
     }
 
     public var hubID: ReplicaID { replica.id }
 
+    /// Applied in groups with the pushes that arrive at the same time (``GroupCommit``).
     public func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal] = []) async throws -> ApplyResult {
-        let limits = waitingLimits
-        return try await replica.offload { try $0.apply(changes, origin: .local, sender: sender, waitingLimits: limits, seals: seals) }
+        try await commits.apply(Replica.Push(changes: changes, sender: sender, waitingLimits: waitingLimits, seals: seals))
     }
 
     public func view(_ record: RecordRef) async throws -> RecordView? { try await replica.offload { try $0.view(record) } }

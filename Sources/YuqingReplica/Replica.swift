@@ -412,60 +412,114 @@ public final class Replica: Sendable {
         // A plain pull at a node can be pulled again; a purge or a restore is kept durable.
         let refetchable = origin == .hub && pullCursor != nil && role != .hub && purged.isEmpty && restored.isEmpty
         return try transact(refetchable: refetchable) { s, book in
-            let db = s.db
-            var result = ApplyResult(applied: 0, duplicates: 0)
-            var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
-            let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
-            let physical = UInt64(max(0, Int64(deviceClock()) + offset))
-            let from = try sender.map { try book.rid($0, db) } ?? 0
-            // Only this replica makes changes under its id; the hub is told so by anyone else.
-            let own = role == .hub ? id : nil
-            if !restored.isEmpty {
-                let history = changes.filter { restored.contains($0.record) }
-                try Self.rebuild(s, &book, history, schema: schema)
-                for c in history { clock.observe(c.hlc, physicalMillis: physical) }
-                result.applied += history.count
-                result.restored = restored.count
-            }
-            var store = SQLiteMergeStore(s, &book, schema: schema)
-            var run = Merge.Run<Int64>()
-            let log = origin == .local
-            do {
-                for change in changes where restored.isEmpty || !restored.contains(change.record) {
-                    switch try Merge.apply(change, into: &store, run: &run, log: log, origin: from, own: own,
-                                           limits: waitingLimits, schema: schema) {
-                    case .duplicate:
-                        result.duplicates += 1
-                    case .applied:
-                        result.applied += 1
-                        clock.observe(change.hlc, physicalMillis: physical)
-                    case .pending:
-                        clock.observe(change.hlc, physicalMillis: physical)
+            try merge(s, &book, changes, origin: origin, pullCursor: pullCursor, sender: sender, waitingLimits: waitingLimits, seals: seals,
+                      proofs: proofs, verifier: verifier, keys: keys, restored: restored, purged: purged, blobField: blobField)
+        }
+    }
+
+    /// One push the hub applies in a group (``applyGroup(_:)``).
+    public struct Push: Sendable {
+        public var changes: [Change]
+        public var sender: ReplicaID
+        public var waitingLimits: WaitingLimits?
+        public var seals: [Seal]
+
+        public init(changes: [Change], sender: ReplicaID, waitingLimits: WaitingLimits?, seals: [Seal]) {
+            self.changes = changes
+            self.sender = sender
+            self.waitingLimits = waitingLimits
+            self.seals = seals
+        }
+    }
+
+    /// Applies several pushes (each as ``apply(_:origin:pullCursor:sender:waitingLimits:seals:proofs:verifier:keys:restored:purged:blobField:)``
+    /// with `origin: .local`) in one transaction, each in a savepoint of its own, so that one
+    /// commit, and one sync of the disk, acknowledges them all. A push the merge refuses is rolled
+    /// back alone and gets its error; the others are applied. When the commit fails, every push
+    /// fails with its error and nothing is stored.
+    public func applyGroup(_ pushes: [Push]) -> [Result<ApplyResult, any Error>] {
+        do {
+            return try transact { s, book in
+                let savepoint = try FastStatement(s.db, "SAVEPOINT push"), release = try FastStatement(s.db, "RELEASE push")
+                let rollback = try FastStatement(s.db, "ROLLBACK TO push")
+                return try pushes.map { push -> Result<ApplyResult, any Error> in
+                    try savepoint.run()
+                    let before = book
+                    do {
+                        let result = try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals)
+                        try release.run()
+                        return .success(result)
+                    } catch {
+                        try rollback.run()
+                        try release.run()
+                        book = before
+                        return .failure(error is ReplicaError ? error : ReplicaError.storage(error, path: path))
                     }
                 }
-                if store.waitingTotal > 0 {
-                    // Rows from an older layout carry no dot to wait for: give them one, once.
-                    result.applied += try Merge.settle(try store.take(where: "need_rid IS NULL", []), into: &store, run: &run, schema: schema)
-                    result.applied += try Merge.drain(&store, run: &run, schema: schema)
-                    result.pending = store.waitingTotal
-                }
-            } catch let refusal as MergeRefusal {
-                throw ReplicaError(refusal)
             }
-            store.finish(&book)
-            book.hlc = clock.latest.packed
-            if let verifier, let keys {
-                result.sealsVerified = try Self.checkSeals(db, changes, seals: seals, proofs: proofs, verifier: verifier, keys: keys)
-            } else if !seals.isEmpty {
-                try Self.insertSeals(db, seals, verified: true)
-            }
-            if !purged.isEmpty { result.purge = try Self.purge(s, &book, purged, blobField: blobField) }
-            if let pullCursor {
-                let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
-                try Meta.set(db, "pull_cursor", max(current, pullCursor))
-            }
-            return result
+        } catch {
+            return pushes.map { _ in .failure(error) }
         }
+    }
+
+    /// The merge of `changes` into the open transaction (``apply(_:origin:pullCursor:sender:waitingLimits:seals:proofs:verifier:keys:restored:purged:blobField:)``).
+    private func merge(_ s: Statements, _ book: inout Bookkeeping, _ changes: [Change], origin: ChangeOrigin, pullCursor: Int64? = nil,
+                       sender: ReplicaID? = nil, waitingLimits: WaitingLimits? = nil, seals: [Seal] = [], proofs: [SealProof] = [],
+                       verifier: (any SealVerifier)? = nil, keys: KeyLocation? = nil, restored: Set<RecordRef> = [],
+                       purged: [RecordRef] = [], blobField: (kind: String, field: String)? = nil) throws -> ApplyResult {
+        let db = s.db
+        var result = ApplyResult(applied: 0, duplicates: 0)
+        var clock = HybridLogicalClock(latest: HLC(packed: book.hlc))
+        let offset: Int64 = try Meta.get(db, "clock_offset") ?? 0
+        let physical = UInt64(max(0, Int64(deviceClock()) + offset))
+        let from = try sender.map { try book.rid($0, db) } ?? 0
+        // Only this replica makes changes under its id; the hub is told so by anyone else.
+        let own = role == .hub ? id : nil
+        if !restored.isEmpty {
+            let history = changes.filter { restored.contains($0.record) }
+            try Self.rebuild(s, &book, history, schema: schema)
+            for c in history { clock.observe(c.hlc, physicalMillis: physical) }
+            result.applied += history.count
+            result.restored = restored.count
+        }
+        var store = SQLiteMergeStore(s, &book, schema: schema)
+        var run = Merge.Run<Int64>()
+        let log = origin == .local
+        do {
+            for change in changes where restored.isEmpty || !restored.contains(change.record) {
+                switch try Merge.apply(change, into: &store, run: &run, log: log, origin: from, own: own,
+                                       limits: waitingLimits, schema: schema) {
+                case .duplicate:
+                    result.duplicates += 1
+                case .applied:
+                    result.applied += 1
+                    clock.observe(change.hlc, physicalMillis: physical)
+                case .pending:
+                    clock.observe(change.hlc, physicalMillis: physical)
+                }
+            }
+            if store.waitingTotal > 0 {
+                // Rows from an older layout carry no dot to wait for: give them one, once.
+                result.applied += try Merge.settle(try store.take(where: "need_rid IS NULL", []), into: &store, run: &run, schema: schema)
+                result.applied += try Merge.drain(&store, run: &run, schema: schema)
+                result.pending = store.waitingTotal
+            }
+        } catch let refusal as MergeRefusal {
+            throw ReplicaError(refusal)
+        }
+        store.finish(&book)
+        book.hlc = clock.latest.packed
+        if let verifier, let keys {
+            result.sealsVerified = try Self.checkSeals(db, changes, seals: seals, proofs: proofs, verifier: verifier, keys: keys)
+        } else if !seals.isEmpty {
+            try Self.insertSeals(db, seals, verified: true)
+        }
+        if !purged.isEmpty { result.purge = try Self.purge(s, &book, purged, blobField: blobField) }
+        if let pullCursor {
+            let current: Int64 = try Meta.get(db, "pull_cursor") ?? 0
+            try Meta.set(db, "pull_cursor", max(current, pullCursor))
+        }
+        return result
     }
 
     // MARK: Sync bookkeeping

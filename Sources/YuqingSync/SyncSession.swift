@@ -59,7 +59,7 @@ public struct SyncSession: Sendable {
     /// from the hub's answer and is sent once more.
     func status() async throws -> HubStatus {
         do {
-            return try await client.status()
+            return try await client.status(replica: replica.id)
         } catch let error as SyncError where error.code == .notEnrolled {
             // Another hub than the one this node syncs with: say that (checkHub throws), rather
             // than ask to enrol here.

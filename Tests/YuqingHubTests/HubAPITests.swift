@@ -131,4 +131,70 @@ import YuqingWire
             #expect(status.openConflicts == 0 && status.head == 3 && status.protocolVersion == protocolVersion)
         }
     }
+    /// `GET /v1/status?replica=ID` gives the version vector's entry of `ID` only; a malformed id is a 400.
+    @Test(arguments: HubStore.available)
+    func statusForOneReplica(store: HubStore) async throws {
+        try await Self.withHub(store) { client, _ in
+            var a = ReplicaState(id: ReplicaID("a"), schema: .sample), b = ReplicaState(id: ReplicaID("b"), schema: .sample)
+            for (id, change) in [("a", a.write(.case("c1"), FieldKey("title"), .text("甲"), author: "A", physicalMillis: 1)),
+                                 ("b", b.write(.case("c2"), FieldKey("title"), .text("乙"), author: "B", physicalMillis: 2))] {
+                try await client.execute(uri: "/v1/push", method: .post, body: try Self.json(PushRequest(replica: ReplicaID(id), changes: [change])))
+            }
+            let whole = try await client.execute(uri: "/v1/status", method: .get) { try Self.decode(HubStatus.self, $0) }
+            #expect(whole.versionVector.entries == [ReplicaID("a"): 1, ReplicaID("b"): 1])
+            let one = try await client.execute(uri: "/v1/status?replica=b", method: .get) { try Self.decode(HubStatus.self, $0) }
+            #expect(one.versionVector.entries == [ReplicaID("b"): 1] && one.head == whole.head && one.hub == whole.hub)
+            let none = try await client.execute(uri: "/v1/status?replica=zz", method: .get) { try Self.decode(HubStatus.self, $0) }
+            #expect(none.versionVector.entries.isEmpty)
+            let bad = try await client.execute(uri: "/v1/status?replica=no%20such", method: .get) { $0 }
+            #expect(bad.status == .badRequest)
+            #expect(try Self.decode(Problem.self, bad).message.contains("'replica' must be a replica id"))
+        }
+    }
+
+    /// Pushes that arrive together are committed together (an SQLite hub commits them in one
+    /// transaction): one that reuses a dot is refused alone, with nothing of it stored, and every
+    /// other is acknowledged and held.
+    @Test(arguments: HubStore.available)
+    func concurrentPushesOneRefused(store: HubStore) async throws {
+        try await Self.withHub(store) { client, _ in
+            var first = ReplicaState(id: ReplicaID("r0"), schema: .sample)
+            let held = first.write(.case("k0"), FieldKey("title"), .text("原"), author: "A", physicalMillis: 1)
+            try await client.execute(uri: "/v1/push", method: .post, body: try Self.json(PushRequest(replica: ReplicaID("r0"), changes: [held])))
+            // r0 again under the same dot with another value (a copied replica), beside 20 others.
+            var copy = ReplicaState(id: ReplicaID("r0"), schema: .sample)
+            let reused = copy.write(.case("k0"), FieldKey("title"), .text("复制"), author: "A", physicalMillis: 5)
+            var pushes = [PushRequest(replica: ReplicaID("r0"), changes: [reused])]
+            for k in 1...20 {
+                var r = ReplicaState(id: ReplicaID("r\(k)"), schema: .sample)
+                pushes.append(PushRequest(replica: ReplicaID("r\(k)"), changes: (0..<5).map { i in
+                    r.write(.case("k\(k)-\(i)"), FieldKey("title"), .text("第\(k)单位第\(i)起"), author: "A", physicalMillis: UInt64(10 + i))
+                }))
+            }
+            let statuses = try await withThrowingTaskGroup(of: (String, HTTPResponse.Status).self) { group in
+                for push in pushes.shuffled() {
+                    group.addTask {
+                        let status = try await client.execute(uri: "/v1/push", method: .post, body: try Self.json(push)) { $0.status }
+                        return (push.replica.rawValue, status)
+                    }
+                }
+                return try await group.reduce(into: [String: HTTPResponse.Status]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(statuses["r0"] == .conflict)
+            #expect((1...20).allSatisfy { statuses["r\($0)"] == .ok })
+            let status = try await client.execute(uri: "/v1/status", method: .get) { try Self.decode(HubStatus.self, $0) }
+            #expect(status.head == 1 + 20 * 5)
+            #expect(status.versionVector.entries.count == 21 && status.versionVector[ReplicaID("r0")] == 1)
+            var entries: [LogEntry] = [], after: Int64 = 0
+            while true {
+                let page = try await client.execute(uri: "/v1/pull?after=\(after)&limit=1000", method: .get) { try Self.decode(PullResponse.self, $0) }
+                entries += page.entries
+                after = page.next
+                if !page.more { break }
+            }
+            #expect(entries.count == 101)
+            #expect(entries.first { $0.change.dot == held.dot }?.change.value == .text("原"))
+        }
+    }
 }
+

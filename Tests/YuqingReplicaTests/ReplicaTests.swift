@@ -207,6 +207,39 @@ import YuqingTestSupport
         #expect(page.entries.map(\.change.record.kind) == ["unit"])
     }
 
+    /// Pushes applied as one group: the one that reuses a dot is rolled back alone (its new
+    /// sender's number too), the others are stored as if applied one by one, and the hub's
+    /// bookkeeping stays right for what comes next.
+    @Test func aGroupOfPushesRefusesOneAlone() throws {
+        let dir = try TempDir()
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: .sample)
+        let alone = try Replica.create(at: dir.path("alone.sqlite"), role: .hub, unit: "hub", schema: .sample)
+        var a = ReplicaState(id: ReplicaID("a"), schema: .sample), b = ReplicaState(id: ReplicaID("b"), schema: .sample)
+        let first = a.write(.case("c1"), FieldKey("title"), .text("甲"), author: "A", physicalMillis: 1)
+        try hub.apply([first], origin: .local, sender: ReplicaID("a"))
+        try alone.apply([first], origin: .local, sender: ReplicaID("a"))
+        var copy = ReplicaState(id: ReplicaID("a"), schema: .sample)
+        let reused = copy.write(.case("c9"), FieldKey("title"), .text("复制"), author: "A", physicalMillis: 2)
+        var c = ReplicaState(id: ReplicaID("c"), schema: .sample)
+        let fromB = [b.write(.case("c2"), FieldKey("title"), .text("乙"), author: "B", physicalMillis: 3)]
+        let fromNew = [c.write(.case("c9"), FieldKey("title"), .text("new"), author: "C", physicalMillis: 3)]
+        let results = hub.applyGroup([Replica.Push(changes: fromB, sender: ReplicaID("b"), waitingLimits: WaitingLimits(), seals: []),
+                                      Replica.Push(changes: [reused, fromNew[0]], sender: ReplicaID("a"), waitingLimits: WaitingLimits(), seals: []),
+                                      Replica.Push(changes: fromNew, sender: ReplicaID("c"), waitingLimits: WaitingLimits(), seals: [])])
+        #expect(try results[0].get().applied == 1)
+        #expect(throws: ReplicaError.self) { try results[1].get() }
+        #expect(try results[2].get().applied == 1)
+        try alone.apply(fromB, origin: .local, sender: ReplicaID("b"))
+        try alone.apply(fromNew, origin: .local, sender: ReplicaID("c"))
+        #expect(try hub.digest() == alone.digest())
+        // What follows is merged on the bookkeeping the group left.
+        let next = [a.write(.case("c1"), FieldKey("title"), .text("甲二"), author: "A", physicalMillis: 4)]
+        try hub.apply(next, origin: .local, sender: ReplicaID("a"))
+        try alone.apply(next, origin: .local, sender: ReplicaID("a"))
+        #expect(try hub.digest() == alone.digest() && hub.versionVector() == alone.versionVector())
+        #expect(try hub.head() == 4)
+    }
+
     /// The partial indexes (the kinds everyone sees, the elements of evidence) do not make SQLite
     /// compile the merge's statements again at every run: a condition `kind = 'a'` in an index
     /// did, for every statement comparing `kind` with a bound value. An element index of the
