@@ -235,17 +235,28 @@ struct ReplicaNames {
 /// The counters of a replica's own changes beyond its range stored in `seen_range`: local writes
 /// leave that range as it is and only log their changes, which are numbered on from it.
 enum OwnRange {
+    /// Its statements are prepared once: a node reads this at every sync (``Replica/info()``).
     static func unstored(_ db: Database, rid: Int64, storedMax: UInt64) throws -> ClosedRange<UInt64>? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT min(counter) AS lo, max(counter) AS hi FROM log WHERE rid = ? AND counter > ?",
-                                         arguments: [rid, Int64(storedMax)]),
-              let lo = row["lo"] as Int64?, let hi = row["hi"] as Int64? else { return nil }
-        return UInt64(lo)...UInt64(hi)
+        let q = try FastStatement(db, "SELECT min(counter), max(counter) FROM log WHERE rid = ? AND counter > ?")
+        defer { q.reset() }
+        q.bind(1, rid)
+        q.bind(2, Int64(storedMax))
+        guard try q.step(), !q.isNull(0), !q.isNull(1) else { return nil }
+        return UInt64(q.int64(0))...UInt64(q.int64(1))
     }
 
     /// The same for a reader that only has the replica id.
     static func unstored(_ db: Database, own: ReplicaID) throws -> (rid: Int64, range: ClosedRange<UInt64>)? {
-        guard let rid = try Int64.fetchOne(db, sql: "SELECT rid FROM replica_name WHERE name = ?", arguments: [own.rawValue]) else { return nil }
-        let stored = try Int64.fetchOne(db, sql: "SELECT max(hi) FROM seen_range WHERE rid = ?", arguments: [rid]) ?? 0
-        return try unstored(db, rid: rid, storedMax: UInt64(stored)).map { (rid, $0) }
+        let name = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
+        name.bind(1, own.rawValue)
+        guard let rid = try name.single() else { return nil }
+        return try unstored(db, rid: rid, storedMax: storedMax(db, rid)).map { (rid, $0) }
+    }
+
+    /// The highest counter of `rid` in the stored seen ranges (0 when none).
+    static func storedMax(_ db: Database, _ rid: Int64) throws -> UInt64 {
+        let q = try FastStatement(db, "SELECT max(hi) FROM seen_range WHERE rid = ?")
+        q.bind(1, rid)
+        return UInt64(try q.single() ?? 0)
     }
 }

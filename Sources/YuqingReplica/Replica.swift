@@ -273,13 +273,20 @@ public final class Replica: Sendable {
                 id: id, role: role, unit: try Meta.get(db, "unit") ?? "",
                 hubURL: try Meta.get(db, "hub_url"),
                 hubID: (try Meta.get(db, "hub_id") as String?).map { ReplicaID($0) },
-                counter: try OwnRange.unstored(db, own: id)?.range.upperBound ?? UInt64(try Int64.fetchOne(db, sql: """
-                    SELECT max(hi) FROM seen_range WHERE rid = (SELECT rid FROM replica_name WHERE name = ?)
-                    """, arguments: [id.rawValue]) ?? 0),
+                counter: try Self.counter(db, own: id),
                 pushCursor: try Meta.get(db, "push_cursor") ?? 0,
                 pullCursor: try Meta.get(db, "pull_cursor") ?? 0,
                 clockOffsetMillis: try Meta.get(db, "clock_offset") ?? 0)
         }
+    }
+
+    /// The highest counter this replica has used: its own changes in the log, else its stored range.
+    static func counter(_ db: Database, own: ReplicaID) throws -> UInt64 {
+        let name = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
+        name.bind(1, own.rawValue)
+        guard let rid = try name.single() else { return 0 }
+        let stored = try OwnRange.storedMax(db, rid)
+        return try OwnRange.unstored(db, rid: rid, storedMax: stored)?.upperBound ?? stored
     }
 
     /// The correction added to the device clock, learnt from the hub (milliseconds).
