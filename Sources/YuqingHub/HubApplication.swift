@@ -236,12 +236,10 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     /// - Parameter only: the replica whose entry alone the version vector holds (a node asks for
     ///   its own at every sync; the whole vector of a county's devices is most of the answer).
     func status(only replica: ReplicaID? = nil) async throws -> Response {
-        var vector = try await storage.versionVector()
-        if let replica { vector = VersionVector([replica: vector[replica]].filter { $0.value > 0 }) }
-        return try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: try await storage.head(),
-                           versionVector: vector,
-                           openConflicts: try await storage.openConflictCount(), hubTime: Self.now,
-                           waiting: try await storage.waiting().values.reduce(0, +), binaryRevision: BinaryChanges.revision))
+        let figures = try await storage.statusFigures(only: replica)
+        return try json(HubStatus(hub: storage.hubID, protocolVersion: protocolVersion, head: figures.head, versionVector: figures.versionVector,
+                                  openConflicts: figures.openConflicts, hubTime: Self.now, waiting: figures.waiting,
+                                  binaryRevision: BinaryChanges.revision))
     }
 
     func push(_ request: Request, _ context: HubRequestContext, _ principal: Principal) async throws -> Response {

@@ -36,6 +36,8 @@ public protocol HubStorage: Sendable {
     func conflicts() async throws -> [Conflict]
     /// How many conflicts are open (cheaper than listing them).
     func openConflictCount() async throws -> Int
+    /// What `GET /v1/status` reports, the version vector limited to `replica` when given.
+    func statusFigures(only replica: ReplicaID?) async throws -> StatusFigures
     /// Writes the operator's value with a context that covers every value in conflict.
     func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64)
     /// True when some record of `kind` holds the field key `(field, element)` (the hub keeps a
@@ -70,6 +72,14 @@ public protocol HubStorage: Sendable {
 }
 
 extension HubStorage {
+    /// Read one figure at a time.
+    public func statusFigures(only replica: ReplicaID?) async throws -> StatusFigures {
+        var vector = try await versionVector()
+        if let replica { vector = VersionVector([replica: vector[replica]].filter { $0.value > 0 }) }
+        return StatusFigures(head: try await head(), versionVector: vector, openConflicts: try await openConflictCount(),
+                             waiting: try await waiting().values.reduce(0, +))
+    }
+
     /// Writes as the hub's operator (`operator@hub`).
     public func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)]) async throws {
         try await writeAsHub(writes, author: "operator@hub")
@@ -165,6 +175,11 @@ public struct SQLiteHubStorage: HubStorage {
     public func digest() async throws -> String { try await replica.offload { try $0.digest() } }
 
     public func head() async throws -> Int64 { try await replica.offload { try $0.head() } }
+
+    /// From one read: a node asks for them at every sync.
+    public func statusFigures(only replica: ReplicaID?) async throws -> StatusFigures {
+        try await self.replica.offload { try $0.statusFigures(only: replica) }
+    }
 
     public func versionVector() async throws -> VersionVector { try await replica.offload { try $0.versionVector() } }
 

@@ -624,6 +624,35 @@ public final class Replica: Sendable {
     }
 
     /// The last position in the log (0 when empty).
+    /// The figures of a hub's status from one read: the log head, the version vector (only
+    /// `replica`'s entry when given), the open conflicts and the changes that wait.
+    public func statusFigures(only replica: ReplicaID?) throws -> StatusFigures {
+        let read = try self.read { db -> (StatusFigures, counted: Bool) in
+            let head = try FastStatement(db, "SELECT coalesce(max(seq), 0) FROM log").single() ?? 0
+            var vector = VersionVector()
+            if let replica {
+                let counter = replica == id ? try Self.counter(db, own: id) : try Self.storedCounter(db, of: replica)
+                if counter > 0 { vector.add(Dot(replica: replica, counter: counter)) }
+            } else {
+                vector = try versionVector(db)
+            }
+            let open: Int? = try Meta.get(db, "open_conflicts")
+            let waiting = try FastStatement(db, "SELECT count(*) FROM waiting_change").single() ?? 0
+            return (StatusFigures(head: head, versionVector: vector, openConflicts: open ?? 0, waiting: Int(waiting)), open != nil)
+        }
+        var figures = read.0
+        if !read.counted { figures.openConflicts = try openConflictCount() }
+        return figures
+    }
+
+    /// The highest counter of `replica` this replica has applied, from the stored seen ranges.
+    static func storedCounter(_ db: Database, of replica: ReplicaID) throws -> UInt64 {
+        let name = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
+        name.bind(1, replica.rawValue)
+        guard let rid = try name.single() else { return 0 }
+        return try OwnRange.storedMax(db, rid)
+    }
+
     public func head() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0 }
     }
@@ -662,15 +691,32 @@ public final class Replica: Sendable {
     }
 
     public func versionVector() throws -> VersionVector {
-        try read { db in
-            var vv = VersionVector()
-            // Read by every sync's status request: prepared once, read through the C API.
-            let q = try FastStatement(db, "SELECT n.name, max(s.hi) FROM seen_range s JOIN replica_name n ON n.rid = s.rid GROUP BY s.rid")
-            defer { q.reset() }
-            while try q.step() { vv.add(Dot(replica: ReplicaID(q.text(0)), counter: UInt64(q.int64(1)))) }
-            if let own = try OwnRange.unstored(db, own: id) { vv.add(Dot(replica: id, counter: own.range.upperBound)) }
-            return vv
-        }
+        try read { db in try versionVector(db) }
+    }
+
+    func versionVector(_ db: Database) throws -> VersionVector {
+        var vv = VersionVector()
+        // Prepared once, read through the C API.
+        let q = try FastStatement(db, "SELECT n.name, max(s.hi) FROM seen_range s JOIN replica_name n ON n.rid = s.rid GROUP BY s.rid")
+        defer { q.reset() }
+        while try q.step() { vv.add(Dot(replica: ReplicaID(q.text(0)), counter: UInt64(q.int64(1)))) }
+        if let own = try OwnRange.unstored(db, own: id) { vv.add(Dot(replica: id, counter: own.range.upperBound)) }
+        return vv
+    }
+}
+
+/// What a hub's `GET /v1/status` reports of its state.
+public struct StatusFigures: Sendable {
+    public var head: Int64
+    public var versionVector: VersionVector
+    public var openConflicts: Int
+    public var waiting: Int
+
+    public init(head: Int64, versionVector: VersionVector, openConflicts: Int, waiting: Int) {
+        self.head = head
+        self.versionVector = versionVector
+        self.openConflicts = openConflicts
+        self.waiting = waiting
     }
 }
 
