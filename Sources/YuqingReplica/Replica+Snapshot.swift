@@ -157,7 +157,7 @@ extension Replica {
         try db.execute(sql: "INSERT INTO seal SELECT replica, first, last, signature, 0 FROM hub.seal")
         // The hub's element indexes (the field naming evidence): a node lists those elements at every sync.
         let indexes = try String.fetchAll(db, sql: "SELECT sql FROM hub.sqlite_master WHERE type = 'index' AND name LIKE 'field_value\\_elements\\_%' ESCAPE '\\'")
-        for (kind, field) in indexes.compactMap(Replica.elementIndexFields) {
+        for (kind, field) in indexes.compactMap({ Replica.elementIndexFields($0) }) {
             if let made = Replica.elementIndexSQL(kind: kind, field: field) { try db.execute(sql: made.sql) }
         }
         try db.execute(sql: SnapshotTables.context)
@@ -288,7 +288,7 @@ public final class SnapshotFile: Sendable {
         let extra = schema.filter { !expected.schema.contains($0) }
         let elementIndexes = extra.allSatisfy { entry in
             let parts = entry.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 4, parts[0] == "index", parts[2] == "field_value", let (kind, field) = Replica.elementIndexFields(parts[3]) else { return false }
+            guard parts.count == 4, parts[0] == "index", parts[2] == "field_value", let (kind, field) = Replica.elementIndexFields(parts[3], earlier: true) else { return false }
             return Replica.elementIndexSQL(kind: kind, field: field)?.name == parts[1]
         }
         guard elementIndexes, expected.schema.allSatisfy(schema.contains), migrations == expected.migrations else {

@@ -332,13 +332,23 @@ extension Replica {
 
     /// The `(kind, field)` an element index's statement was made for, when it is exactly the
     /// statement ``elementIndexSQL(kind:field:)`` makes.
-    static func elementIndexFields(_ sql: String) -> (kind: String, field: String)? {
-        guard let w = sql.range(of: " WHERE +kind = '") else { return nil }
-        let rest = sql[w.upperBound...]
-        guard let k = rest.range(of: "' AND +field = '"), rest.hasSuffix("'") else { return nil }
-        let kind = String(rest[..<k.lowerBound]), field = String(rest[k.upperBound..<rest.index(before: rest.endIndex)])
-        guard let made = elementIndexSQL(kind: kind, field: field), made.sql == sql else { return nil }
-        return (kind, field)
+    ///
+    /// - Parameter earlier: also the spelling of earlier versions, without the unary `+`
+    ///   (a snapshot made by an earlier hub; the node makes its index again in the current form
+    ///   at its first sync, ``elementIndex(kind:field:)``).
+    static func elementIndexFields(_ sql: String, earlier: Bool = false) -> (kind: String, field: String)? {
+        for plus in earlier ? ["+", ""] : ["+"] {
+            guard let w = sql.range(of: " WHERE \(plus)kind = '") else { continue }
+            let rest = sql[w.upperBound...]
+            guard let k = rest.range(of: "' AND \(plus)field = '"), rest.hasSuffix("'") else { continue }
+            let kind = String(rest[..<k.lowerBound]), field = String(rest[k.upperBound..<rest.index(before: rest.endIndex)])
+            guard let made = elementIndexSQL(kind: kind, field: field) else { continue }
+            if made.sql == sql || (plus.isEmpty && made.sql == sql.replacingOccurrences(of: " WHERE kind = '", with: " WHERE +kind = '")
+                .replacingOccurrences(of: "' AND field = '", with: "' AND +field = '")) {
+                return (kind, field)
+            }
+        }
+        return nil
     }
 }
 

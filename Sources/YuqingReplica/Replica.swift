@@ -457,6 +457,9 @@ public final class Replica: Sendable {
                         try release.run()
                         return .success(result)
                     } catch {
+                        // An error that ended the transaction (I/O, memory) leaves no savepoint:
+                        // it fails the whole group, with its own message.
+                        guard s.db.isInsideTransaction else { throw error }
                         try rollback.run()
                         try release.run()
                         book = before
@@ -623,7 +626,6 @@ public final class Replica: Sendable {
         return (entries, false)
     }
 
-    /// The last position in the log (0 when empty).
     /// The figures of a hub's status from one read: the log head, the version vector (only
     /// `replica`'s entry when given), the open conflicts and the changes that wait.
     public func statusFigures(only replica: ReplicaID?) throws -> StatusFigures {
@@ -653,6 +655,7 @@ public final class Replica: Sendable {
         return try OwnRange.storedMax(db, rid)
     }
 
+    /// The last position in the log (0 when empty).
     public func head() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0 }
     }

@@ -72,7 +72,7 @@ public struct SyncSession: Sendable {
             }
             guard error.problem?.code == "stale_request", let hubTime = error.problem?.hubTime else { throw error }
             try replica.setClockOffset(Int64(hubTime) - Int64(replica.deviceClock()))
-            return try await client.status()
+            return try await client.status(replica: replica.id)
         }
     }
 

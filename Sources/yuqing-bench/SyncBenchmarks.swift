@@ -368,28 +368,25 @@ struct ManyNodes: AsyncParsableCommand {
     func measure() async throws -> (result: Result, table: String) {
         let dir = try Scratch("many-nodes")
         let db = dir.file("hub.sqlite")
-        let hub: HubProcess
         var sessions: [SyncSession] = []
         var fleetNodes: [UnitFleet.Node] = []
+        let fleet = scope == .unit ? try UnitFleet(units: nodes, prefix: "many") : nil
+        if let fleet { try await fleet.writeHub(db) }
+        let hub = try fleet == nil ? HubProcess(db: db, units: nodes) : HubProcess(db: db, authenticated: true)
+        defer { hub.stop() }
         note("many nodes: creating \(nodes) nodes")
-        switch scope {
-        case .all:
-            hub = try HubProcess(db: db, units: nodes)
-            for k in 0..<nodes {
-                let replica = try benchNode(dir.file("n\(k).sqlite"), k: k, hub: hub.url)
-                sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
-            }
-        case .unit:
-            let fleet = try UnitFleet(units: nodes, prefix: "many")
-            try await fleet.writeHub(db)
-            hub = try HubProcess(db: db, authenticated: true)
+        if let fleet {
             let hubKey = try SigningKey.load(from: HubSecurity.hubKeyPath(forDatabase: db)).publicKey
             fleetNodes = try (0..<nodes).map { k in try fleet.node(k, at: dir.file("n\(k).sqlite"), hub: hub.url, hubKey: hubKey) }
             sessions = fleetNodes.map(\.session)
             note("many nodes: first sync of every node (the organisation), not timed")
             for s in sessions { _ = try await s.run() }
+        } else {
+            for k in 0..<nodes {
+                let replica = try benchNode(dir.file("n\(k).sqlite"), k: k, hub: hub.url)
+                sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
+            }
         }
-        defer { hub.stop() }
         var samples: [Double] = [], waits: [Double] = []
         for round in 1...rounds {
             switch scope {

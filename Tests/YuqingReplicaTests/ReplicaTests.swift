@@ -280,6 +280,12 @@ import YuqingTestSupport
             }
         }
         #expect(recompiled == [0, 0, 0])
+        // A snapshot's index as an earlier hub spelt it is taken by the snapshot check only.
+        let earlier = "CREATE INDEX field_value_elements_case_evidence ON field_value (elem) WHERE kind = 'case' AND field = 'evidence'"
+        #expect(Replica.elementIndexFields(earlier) == nil)
+        #expect(Replica.elementIndexFields(earlier, earlier: true).map { [$0.kind, $0.field] } == ["case", "evidence"])
+        #expect(Replica.elementIndexFields(held[0]).map { [$0.kind, $0.field] } == ["case", "evidence"])
+        #expect(Replica.elementIndexFields(earlier.replacingOccurrences(of: "'evidence'", with: "'evidence' OR 1")) == nil)
         // The queries that read through the indexes (INDEXED BY: an index they cannot use is an error).
         #expect(try hub.elements(kind: "case", field: "evidence") == [])
         _ = try hub.scopedChanges(after: 0, unit: "town-a", limit: 10)
