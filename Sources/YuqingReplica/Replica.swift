@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import YuqingCore
+import Synchronization
 
 /// What a replica file is for.
 public enum ReplicaRole: String, Sendable {
@@ -68,6 +69,8 @@ public final class Replica: Sendable {
     let cache = BookkeepingCache()
     let statements = StatementsCache()
     let kindViews = KindViewsCache()
+    /// The hub this replica is bound to, once read (``bindHub(_:)``).
+    private let boundHub = Mutex<String?>(nil)
     /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
     public let deviceClock: @Sendable () -> UInt64
 
@@ -314,7 +317,12 @@ public final class Replica: Sendable {
     /// Binds this node to the hub `id` at its first sync; afterwards, checks that it is the same hub.
     /// Returns false when the node already syncs with another hub.
     public func bindHub(_ id: ReplicaID) throws -> Bool {
-        if let known: String = try read({ db in try Meta.get(db, "hub_id") }) { return known == id.rawValue }
+        // A replica bound to a hub stays bound to it: the binding, once read, is kept.
+        if let known = boundHub.withLock({ $0 }) { return known == id.rawValue }
+        if let known: String = try read({ db in try Meta.get(db, "hub_id") }) {
+            boundHub.withLock { $0 = known }
+            return known == id.rawValue
+        }
         return try write { db in
             if let known: String = try Meta.get(db, "hub_id") { return known == id.rawValue }
             try Meta.set(db, "hub_id", id.rawValue)
@@ -568,11 +576,16 @@ public final class Replica: Sendable {
     ///
     /// Committed without waiting for the disk: lost to a power cut, it only makes the next sync
     /// push those changes again, which the hub counts as duplicates.
-    public func markPushed(upTo seq: Int64) throws {
+    ///
+    /// - Parameter seals: the node's own seals of that push, kept in the same transaction (its
+    ///   history shows what it signed). Lost with the cursor, they are made again when the
+    ///   changes are pushed again.
+    public func markPushed(upTo seq: Int64, seals: [Seal] = []) throws {
         do {
             try pool.writeWithoutTransaction { db in
                 try Self.syncing(db, durably: false) {
                     try db.inTransaction {
+                        if !seals.isEmpty { try Self.insertSeals(db, seals, verified: true) }
                         let current: Int64 = try Meta.get(db, "push_cursor") ?? 0
                         // Never past the log's end: a push acknowledged after the log was emptied
                         // (a revoked device's purge) must not cover what is written after it.

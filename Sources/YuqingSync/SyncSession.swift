@@ -114,12 +114,12 @@ public struct SyncSession: Sendable {
             let sentAt = replica.deviceClock()
             started = clock.now
             let answer: PushResponse
+            var sent: [Seal] = []
             do {
                 let changes = batch.map(\.change)
                 let seals = try security?.seals(for: changes, replica: replica.id) ?? []
                 answer = try await client.push(PushRequest(replica: replica.id, changes: changes, seals: seals), revision: revision)
-                // The node keeps its own seals too: its history shows what it signed.
-                if !seals.isEmpty { try await replica.offload { try $0.storeSeals(seals) } }
+                sent = seals
             } catch let error as SyncError where error.problem?.code == "dot_reused" {
                 throw SyncError(.dotCollision, "the hub holds a different change under one of this node's change ids (\(error.problem?.message ?? "")). Either this file was restored from a backup or copied, or another program sent changes under this node's id. Nothing of this push was stored and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator",
                                 zh: "中心在本节点的某个变更 id 下保存了另一条不同的变更（\(error.problem?.messageZh ?? error.problem?.message ?? "")）。可能此文件是从备份恢复或被复制的，也可能另一个程序以本节点的 id 发送了变更。本次推送的内容均未保存，您的工作已保存在本地。请运行 `yuqing node reissue` 为本节点分配新 id，并以新 id 发送其未同步的工作（不会丢失任何内容），同时告知中心运维人员",
@@ -127,7 +127,8 @@ public struct SyncSession: Sendable {
             }
             report.hubWaitSeconds += Self.seconds(clock.now - started)
             try checkHub(answer.hub)
-            try await replica.offload { try $0.markPushed(upTo: last.seq) }
+            // The node keeps its own seals too (its history shows what it signed), with the cursor.
+            try await replica.offload { [sent] in try $0.markPushed(upTo: last.seq, seals: sent) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             report.pushed += answer.accepted
             report.pushedDuplicates += answer.duplicates
