@@ -387,7 +387,7 @@ struct ManyNodes: AsyncParsableCommand {
                 sessions.append(SyncSession(replica: replica, client: try HubClient(hubURL: hub.url)))
             }
         }
-        var samples: [Double] = [], waits: [Double] = []
+        var samples: [Double] = [], waits: [Double] = [], roundMax: [Double] = []
         for round in 1...rounds {
             switch scope {
             case .all:
@@ -413,6 +413,7 @@ struct ManyNodes: AsyncParsableCommand {
             }
             samples += latencies.map(\.0)
             waits += latencies.map(\.1)
+            roundMax.append(latencies.map(\.0).max() ?? 0)
         }
         // One more sync each, then every node holds what the hub shows it.
         note("many nodes: checking convergence")
@@ -457,6 +458,7 @@ struct ManyNodes: AsyncParsableCommand {
             | whole sync | \(fmt(r.p50Millis, 0)) | \(fmt(r.p99Millis, 0)) | \(fmt(r.maxMillis, 0)) |
             | of which waiting for the hub's answers | \(fmt(r.hubWaitP50Millis, 0)) | \(fmt(r.hubWaitP99Millis, 0)) | \(fmt(waits.max() ?? 0, 0)) |
 
+            The slowest sync of each round: \(roundMax.map { fmt($0, 0) }.joined(separator: ", ")) ms.
             Hub peak RSS \(hubPeak >> 20) MiB. Targets: p99 ≤ 1 s, hub RSS ≤ 300 MB. \(what)
 
             """
