@@ -71,6 +71,8 @@ public final class Replica: Sendable {
     let kindViews = KindViewsCache()
     /// The hub this replica is bound to, once read (``bindHub(_:)``).
     private let boundHub = Mutex<String?>(nil)
+    /// The clock offset and when it was read (``clockOffset()``).
+    private let keptOffset = Mutex<(value: Int64, at: ContinuousClock.Instant)?>(nil)
     /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
     public let deviceClock: @Sendable () -> UInt64
 
@@ -293,8 +295,15 @@ public final class Replica: Sendable {
     }
 
     /// The correction added to the device clock, learnt from the hub (milliseconds).
+    ///
+    /// Read for every request a node signs: kept for a second after it is read or set, so a
+    /// correction another process makes is seen within a second.
     public func clockOffset() throws -> Int64 {
-        try read { db in try Meta.get(db, "clock_offset") ?? 0 }
+        let now = ContinuousClock.now
+        if let kept = keptOffset.withLock({ k in k.flatMap { now - $0.at < .seconds(1) ? $0.value : nil } }) { return kept }
+        let offset: Int64 = try read { db in try Meta.get(db, "clock_offset") ?? 0 }
+        keptOffset.withLock { $0 = (offset, now) }
+        return offset
     }
 
     /// Records how far the device clock is from the hub's, so later timestamps are corrected.
@@ -303,6 +312,8 @@ public final class Replica: Sendable {
     /// back to the corrected time, so the device's later writes do not keep winning
     /// last-writer-wins ties. (Supersession never depends on timestamps, so nothing else moves.)
     public func setClockOffset(_ millis: Int64) throws {
+        keptOffset.withLock { $0 = nil }
+        defer { keptOffset.withLock { $0 = nil } }
         try transact { s, book in
             try Meta.set(s.db, "clock_offset", millis)
             let corrected = UInt64(max(0, Int64(deviceClock()) + millis))
