@@ -152,14 +152,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         router.get("/v1/status") { request, context in
             var request = request
             _ = try await authenticate(&request, context)
-            let replica = try request.uri.queryParameters.get("replica").map { s -> ReplicaID in
-                let id = ReplicaID(String(s))
-                guard WireValidation.isValidReplicaID(id) else {
-                    throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'", zh: "`replica` 须为副本 id：由 1 至 64 个字母、数字、“-”或“_”组成")
-                }
-                return id
-            }
-            return try await status(only: replica)
+            return try await status(only: try Self.replicaParameter(request.uri.queryParameters.get("replica")))
         }
         router.post("/v1/enrol") { request, context in try await enrol(request, context) }
         registerOperations(on: router)
@@ -302,6 +295,17 @@ struct HubAPI<Storage: HubStorage>: Sendable {
                                      head: head, hubTime: Self.now))
     }
 
+    /// A replica id given in the query (`replica`, nil when absent), or a 400 that says what one is.
+    static func replicaParameter(_ text: String?) throws -> ReplicaID? {
+        try text.map { s -> ReplicaID in
+            let id = ReplicaID(s)
+            guard WireValidation.isValidReplicaID(id) else {
+                throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'", zh: "`replica` 须为副本 id：由 1 至 64 个字母、数字、“-”或“_”组成")
+            }
+            return id
+        }
+    }
+
     /// A log position given in the query (0 when absent), or a 400 that says what one is.
     static func logPosition(_ text: String?, name: String) throws -> Int64 {
         try nonNegative(text, name: name, absent: 0, what: "a log position", whatZh: "日志位置")
@@ -335,13 +339,7 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             guard let n = Int(s), n > 0 else { throw HubError.badRequest("'limit' must be a positive integer", zh: "`limit` 须为正整数") }
             return min(n, configuration.maxPullLimit)
         } ?? 1000
-        let replica = try q.get("replica").map { s -> ReplicaID in
-            let id = ReplicaID(String(s))
-            guard WireValidation.isValidReplicaID(id) else {
-                throw HubError.badRequest("'replica' must be a replica id: 1-64 letters, digits, '-' or '_'", zh: "`replica` 须为副本 id：由 1 至 64 个字母、数字、“-”或“_”组成")
-            }
-            return id
-        }
+        let replica = try Self.replicaParameter(q.get("replica"))
         // The batch revision the puller reads (§3.3); 1 unless it says more.
         let revision = try q.get("binary").map { s -> Int in
             guard let n = Int(s), n >= 1 else { throw HubError.badRequest("'binary' must be a batch revision (an integer >= 1)", zh: "`binary` 须为批次修订号（大于或等于 1 的整数）") }

@@ -213,6 +213,13 @@ struct ReplicaNames {
         return n
     }
 
+    /// The number of replica `name`, or nil when this replica has none for it.
+    static func rid(_ db: Database, _ name: ReplicaID) throws -> Int64? {
+        let q = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
+        q.bind(1, name.rawValue)
+        return try q.single()
+    }
+
     /// The name of replica number `rid`, read on its own.
     static func name(_ db: Database, _ rid: Int64) throws -> ReplicaID {
         let q = try FastStatement(db, "SELECT name FROM replica_name WHERE rid = ?")
@@ -243,14 +250,6 @@ enum OwnRange {
         q.bind(2, Int64(storedMax))
         guard try q.step(), !q.isNull(0), !q.isNull(1) else { return nil }
         return UInt64(q.int64(0))...UInt64(q.int64(1))
-    }
-
-    /// The same for a reader that only has the replica id.
-    static func unstored(_ db: Database, own: ReplicaID) throws -> (rid: Int64, range: ClosedRange<UInt64>)? {
-        let name = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
-        name.bind(1, own.rawValue)
-        guard let rid = try name.single() else { return nil }
-        return try unstored(db, rid: rid, storedMax: storedMax(db, rid)).map { (rid, $0) }
     }
 
     /// The highest counter of `rid` in the stored seen ranges (0 when none).

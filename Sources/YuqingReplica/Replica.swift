@@ -278,19 +278,19 @@ public final class Replica: Sendable {
                 id: id, role: role, unit: try Meta.get(db, "unit") ?? "",
                 hubURL: try Meta.get(db, "hub_url"),
                 hubID: (try Meta.get(db, "hub_id") as String?).map { ReplicaID($0) },
-                counter: try Self.counter(db, own: id),
+                counter: try counter(db, of: id),
                 pushCursor: try Meta.get(db, "push_cursor") ?? 0,
                 pullCursor: try Meta.get(db, "pull_cursor") ?? 0,
                 clockOffsetMillis: try Meta.get(db, "clock_offset") ?? 0)
         }
     }
 
-    /// The highest counter this replica has used: its own changes in the log, else its stored range.
-    static func counter(_ db: Database, own: ReplicaID) throws -> UInt64 {
-        let name = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
-        name.bind(1, own.rawValue)
-        guard let rid = try name.single() else { return 0 }
+    /// The highest counter of `replica` this replica holds (0: none): from the stored seen
+    /// ranges, and for its own id from its changes in the log beyond them (``OwnRange``).
+    func counter(_ db: Database, of replica: ReplicaID) throws -> UInt64 {
+        guard let rid = try ReplicaNames.rid(db, replica) else { return 0 }
         let stored = try OwnRange.storedMax(db, rid)
+        guard replica == id else { return stored }
         return try OwnRange.unstored(db, rid: rid, storedMax: stored)?.upperBound ?? stored
     }
 
@@ -312,7 +312,6 @@ public final class Replica: Sendable {
     /// back to the corrected time, so the device's later writes do not keep winning
     /// last-writer-wins ties. (Supersession never depends on timestamps, so nothing else moves.)
     public func setClockOffset(_ millis: Int64) throws {
-        keptOffset.withLock { $0 = nil }
         defer { keptOffset.withLock { $0 = nil } }
         try transact { s, book in
             try Meta.set(s.db, "clock_offset", millis)
@@ -654,10 +653,10 @@ public final class Replica: Sendable {
     /// `replica`'s entry when given), the open conflicts and the changes that wait.
     public func statusFigures(only replica: ReplicaID?) throws -> StatusFigures {
         let read = try self.read { db -> (StatusFigures, counted: Bool) in
-            let head = try FastStatement(db, "SELECT coalesce(max(seq), 0) FROM log").single() ?? 0
+            let head = try Self.head(db)
             var vector = VersionVector()
             if let replica {
-                let counter = replica == id ? try Self.counter(db, own: id) : try Self.storedCounter(db, of: replica)
+                let counter = try counter(db, of: replica)
                 if counter > 0 { vector.add(Dot(replica: replica, counter: counter)) }
             } else {
                 vector = try versionVector(db)
@@ -671,17 +670,13 @@ public final class Replica: Sendable {
         return figures
     }
 
-    /// The highest counter of `replica` this replica has applied, from the stored seen ranges.
-    static func storedCounter(_ db: Database, of replica: ReplicaID) throws -> UInt64 {
-        let name = try FastStatement(db, "SELECT rid FROM replica_name WHERE name = ?")
-        name.bind(1, replica.rawValue)
-        guard let rid = try name.single() else { return 0 }
-        return try OwnRange.storedMax(db, rid)
-    }
-
     /// The last position in the log (0 when empty).
     public func head() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0 }
+        try read { db in try Self.head(db) }
+    }
+
+    static func head(_ db: Database) throws -> Int64 {
+        try FastStatement(db, "SELECT coalesce(max(seq), 0) FROM log").single() ?? 0
     }
 
     /// How many changes the log holds: on the hub every change; on a node, the changes made or
@@ -694,7 +689,8 @@ public final class Replica: Sendable {
     public func appliedCount() throws -> Int {
         try read { db in
             let stored = try Int.fetchOne(db, sql: "SELECT coalesce(sum(hi - lo + 1), 0) FROM seen_range") ?? 0
-            return stored + (try OwnRange.unstored(db, own: id)?.range.count ?? 0)
+            guard let rid = try ReplicaNames.rid(db, id) else { return stored }
+            return stored + (try OwnRange.unstored(db, rid: rid, storedMax: OwnRange.storedMax(db, rid))?.count ?? 0)
         }
     }
 
@@ -727,7 +723,9 @@ public final class Replica: Sendable {
         let q = try FastStatement(db, "SELECT n.name, max(s.hi) FROM seen_range s JOIN replica_name n ON n.rid = s.rid GROUP BY s.rid")
         defer { q.reset() }
         while try q.step() { vv.add(Dot(replica: ReplicaID(q.text(0)), counter: UInt64(q.int64(1)))) }
-        if let own = try OwnRange.unstored(db, own: id) { vv.add(Dot(replica: id, counter: own.range.upperBound)) }
+        // Its own changes beyond its stored range are counted from the log.
+        let own = try counter(db, of: id)
+        if own > 0 { vv.add(Dot(replica: id, counter: own)) }
         return vv
     }
 }

@@ -152,9 +152,9 @@ import YuqingWire
         }
     }
 
-    /// Pushes that arrive together are committed together (an SQLite hub commits them in one
-    /// transaction): one that reuses a dot is refused alone, with nothing of it stored, and every
-    /// other is acknowledged and held.
+    /// Pushes sent at once (which an SQLite hub may commit in one transaction; the grouping itself
+    /// is `ReplicaTests.aGroupOfPushesRefusesOneAlone`): one that reuses a dot is refused alone,
+    /// with nothing of it stored, and every other is acknowledged and held.
     @Test(arguments: HubStore.available)
     func concurrentPushesOneRefused(store: HubStore) async throws {
         try await Self.withHub(store) { client, _ in
