@@ -137,18 +137,22 @@ public struct HubClient: Sendable {
 
     /// Pushes in the compact binary form (`Protocol/sync.md` §3.3).
     ///
-    /// Each push goes on a connection of its own (a session made for it). On Linux, a request body
-    /// sent on a reused keep-alive connection that turns out to be dead cannot be rewound for
-    /// libcurl's retry, and the push then hangs until it times out; on a fresh connection it fails
-    /// at once ("empty reply") and is simply sent again later. (Asking the hub to close after each
-    /// push is not enough: libcurl may reuse the connection while the hub is closing it.)
+    /// Each push goes on a connection of its own. On Linux, a request body sent on a reused
+    /// keep-alive connection that turns out to be dead cannot be rewound for libcurl's retry, and
+    /// the push then hangs until it times out; on a fresh connection it fails at once ("empty
+    /// reply") and is simply sent again later. (Asking the hub to close after each push is not
+    /// enough: libcurl may reuse the connection while the hub is closing it.) Over plain HTTP the
+    /// push is one request on a socket of its own (``PlainHTTP``), not a URLSession made for it;
+    /// over HTTPS, AsyncHTTPClient retries a dead pooled connection itself.
     ///
     /// - Parameter revision: the batch revision the hub reads (``HubStatus/binaryRevision``).
     public func push(_ request: PushRequest, revision: Int = 1) async throws -> PushResponse {
-        let once = Self.session(timeout: timeout)
-        defer { once.finishTasksAndInvalidate() }
-        return try await send("POST", "v1/push", body: Data(request.binary(revision: revision)), contentType: WireMedia.binary,
-                              session: once, accept: WireMedia.json) { try WireJSON.decode(PushResponse.self, from: $0) }
+        let body = Data(request.binary(revision: revision))
+        let decode = { (data: Data) in try WireJSON.decode(PushResponse.self, from: data) }
+        guard https == nil else {
+            return try await send("POST", "v1/push", body: body, contentType: WireMedia.binary, accept: WireMedia.json, decode: decode)
+        }
+        return try await plain("POST", "v1/push", body: body, contentType: WireMedia.binary, accept: WireMedia.json, readTimeout: timeout, decode: decode)
     }
 
     /// Pulls in the compact binary form.
@@ -173,18 +177,9 @@ public struct HubClient: Sendable {
             }
         }
         // Plain HTTP: a blocked read rather than URLSession, which keeps a core busy while it waits.
-        let target = url("v1/wait", query)
-        let get = PlainHTTPGet(url: target, connectTimeout: 10, readTimeout: seconds + Self.longPollMargin,
-                               headers: signature("GET", target, body: Data()))
-        let status: Int, body: Data
-        do {
-            (status, body) = try await get.run()
-        } catch {
-            if Task.isCancelled || error is CancellationError { throw CancellationError() }
-            throw SyncError(.hubUnreachable, "the hub at \(baseURL.absoluteString) is unreachable (\(error))",
-                            zh: "无法连接位于 \(baseURL.absoluteString) 的中心（\(SyncError.chineseText(of: error))）")
+        return try await plain("GET", "v1/wait", query: query, accept: WireMedia.json, readTimeout: seconds + Self.longPollMargin) {
+            try WireJSON.decode(WaitResponse.self, from: $0)
         }
-        return try answer(status: status, data: body, method: "GET", path: "v1/wait") { try WireJSON.decode(WaitResponse.self, from: $0) }
     }
 
     /// The longest wait a hub grants.
@@ -219,10 +214,14 @@ public struct HubClient: Sendable {
     /// is `no_snapshot` when it offers none to this device.
     public func snapshot() async throws -> SnapshotOffer { try await send("GET", "v1/snapshot") }
 
-    /// Bytes of the snapshot at `position`, from `offset`.
+    /// Bytes of the snapshot at `position`, from `offset`. Over plain HTTP each piece is read
+    /// with a socket of its own straight into one buffer (``PlainHTTP``): through URLSession,
+    /// libcurl's small pieces and their copies were about half of a new node's download.
     public func snapshotData(position: Int64, offset: Int64, length: Int) async throws -> Data {
-        try await send("GET", "v1/snapshot/data", query: [("position", String(position)), ("offset", String(offset)), ("length", String(length))],
-                       accept: "application/octet-stream") { $0 }
+        let query = [("position", String(position)), ("offset", String(offset)), ("length", String(length))]
+        let accept = "application/octet-stream"
+        guard https == nil else { return try await send("GET", "v1/snapshot/data", query: query, accept: accept) { $0 } }
+        return try await plain("GET", "v1/snapshot/data", query: query, accept: accept, readTimeout: timeout, maxBytes: length + (64 << 10)) { $0 }
     }
 
     public func conflict(_ id: String) async throws -> ConflictMessage { try await send("GET", "v1/conflicts/\(escape(id))") }
@@ -236,11 +235,12 @@ public struct HubClient: Sendable {
     static func unreachable(_ error: any Error, baseURL: URL, timeout: TimeInterval) -> SyncError {
         let hub = baseURL.absoluteString
         let why: String, whyZh: String
+        let plain = (error as? PlainHTTP.Failure)?.kind
         switch (error as? URLError)?.code {
-        case .timedOut?:
+        case _ where plain == .timedOut, .timedOut?:
             why = "the hub at \(hub) did not answer within \(Int(timeout)) seconds (it may be overloaded or stopped)"
             whyZh = "位于 \(hub) 的中心在 \(Int(timeout)) 秒内没有应答（可能负载过高或已停止）"
-        case .cannotConnectToHost?:
+        case _ where plain == .refused, .cannotConnectToHost?:
             why = "the hub at \(hub) refused the connection (is it running?)"
             whyZh = "位于 \(hub) 的中心拒绝了连接（中心是否在运行？）"
         case .cannotFindHost?, .dnsLookupFailed?:
@@ -252,6 +252,9 @@ public struct HubClient: Sendable {
         case .notConnectedToInternet?:
             why = "this device has no network connection"
             whyZh = "本设备没有网络连接"
+        case _ where plain != nil:
+            why = "the hub at \(hub) is unreachable (\(error))"
+            whyZh = "无法连接位于 \(hub) 的中心（\(SyncError.chineseText(of: error))）"
         default:
             why = "the hub at \(hub) is unreachable (\(error.localizedDescription))"
             whyZh = "无法连接位于 \(hub) 的中心（\(error.localizedDescription)）"
@@ -284,7 +287,7 @@ public struct HubClient: Sendable {
     }
 
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                         contentType: String = WireMedia.json, session: URLSession? = nil, accept: String,
+                         contentType: String = WireMedia.json, accept: String,
                          timeout: TimeInterval? = nil, decode: (Data) throws -> T) async throws -> T {
         if let https { return try await sendTLS(https, method, path, query: query, body: body, contentType: contentType, accept: accept, timeout: timeout, decode: decode) }
         var request = URLRequest(url: url(path, query))
@@ -300,7 +303,7 @@ public struct HubClient: Sendable {
             for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
             let data: Data, response: URLResponse
             do {
-                (data, response) = try await (session ?? self.session).data(for: request)
+                (data, response) = try await self.session.data(for: request)
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 throw Self.unreachable(error, baseURL: baseURL, timeout: self.timeout)
@@ -311,6 +314,31 @@ public struct HubClient: Sendable {
             }
             do {
                 return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
+            } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
+                continue
+            }
+        }
+        throw SyncError(.badResponse, "unreachable", zh: "程序内部错误（unreachable）")
+    }
+
+    /// One request over plain HTTP on a socket of its own (``PlainHTTP``), signed, with the same
+    /// one re-signed retry of a replayed request as ``send``.
+    private func plain<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
+                          contentType: String = WireMedia.json, accept: String, readTimeout: TimeInterval, maxBytes: Int = 1 << 20,
+                          decode: (Data) throws -> T) async throws -> T {
+        let target = url(path, query)
+        for attempt in 1...2 {
+            let request = PlainHTTP(url: target, method: method, body: body, contentType: contentType, connectTimeout: 10, readTimeout: readTimeout,
+                                    headers: signature(method, target, body: body ?? Data()), accept: accept, maxBytes: maxBytes)
+            let status: Int, data: Data
+            do {
+                (status, data) = try await request.run()
+            } catch {
+                if Task.isCancelled || error is CancellationError { throw CancellationError() }
+                throw Self.unreachable(error, baseURL: baseURL, timeout: readTimeout)
+            }
+            do {
+                return try answer(status: status, data: data, method: method, path: path, decode: decode)
             } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
                 continue
             }

@@ -104,7 +104,7 @@ import YuqingWire
         "nonsense\r\n\r\n",
     ])
     func hostileAnswersAreErrorsNotCrashes(answer: String) {
-        #expect(throws: (any Error).self) { try PlainHTTPGet.parse(Array(answer.utf8)) }
+        #expect(throws: (any Error).self) { try PlainHTTP.parse(Array(answer.utf8)) }
     }
 }
 

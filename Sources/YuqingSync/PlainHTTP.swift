@@ -16,19 +16,36 @@ private let streamSocket = SOCK_STREAM
 private let sendFlags: Int32 = 0
 #endif
 
-/// One HTTP/1.1 `GET` to an `http://` URL over a plain TCP socket, for long polls.
+/// One HTTP/1.1 request to an `http://` URL over a plain TCP socket of its own, closed after the
+/// answer: for long polls, pushes and the pieces of a snapshot.
 ///
-/// URLSession on Linux keeps a core busy while a request waits for its answer (libcurl's multi
-/// handle is polled without pause), and a long poll spends nearly all its time waiting. This
-/// blocks one thread in `read()` instead, which costs nothing while the hub is quiet. Cancelling
-/// the calling task shuts the socket down, which ends the read at once.
-struct PlainHTTPGet: Sendable {
+/// - A long poll: URLSession on Linux keeps a core busy while a request waits for its answer
+///   (libcurl's multi handle is polled without pause), and a long poll spends nearly all its time
+///   waiting. This blocks one thread in `read()` instead, which costs nothing while the hub is
+///   quiet.
+/// - A push goes on a connection of its own (``HubClient/push(_:revision:)`` says why), and a
+///   URLSession made for one request costs more than the request: measured, most of a node's
+///   work in a sync of a few changes.
+/// - A large answer (a snapshot's 8 MiB pieces) is read straight into one buffer of its
+///   `Content-Length`, where URLSession hands it over in small pieces and copies it again.
+///
+/// Cancelling the calling task shuts the socket down, which ends the request at once.
+struct PlainHTTP: Sendable {
     let url: URL
+    /// `GET`, or `POST` with ``body``.
+    var method = "GET"
+    /// The body sent, with its type.
+    var body: Data? = nil
+    var contentType = "application/json"
     /// Seconds to connect, and then seconds without a byte before the request counts as unanswered.
     let connectTimeout: TimeInterval
     let readTimeout: TimeInterval
     /// More request headers (the request's signature).
     var headers: [(String, String)] = []
+    /// What the request accepts.
+    var accept = "application/json"
+    /// The largest answer read, headers included; a longer one is an error.
+    var maxBytes = 1 << 20
 
     /// The status code and body, or an error saying why there are none.
     func run() async throws -> (status: Int, body: Data) {
@@ -47,14 +64,19 @@ struct PlainHTTPGet: Sendable {
     /// Why the request failed, for the caller's message: in English (``description``, also
     /// ``message``) and in Simplified Chinese (``chinese``).
     struct Failure: BilingualError, CustomStringConvertible {
+        /// What kind of failure, for a caller that words it for the person at the node.
+        enum Kind: Sendable { case refused, timedOut, other }
+
         var description: String
         /// The same in Simplified Chinese.
         var chinese: String
+        var kind: Kind
         var message: String { description }
 
-        init(description: String, zh chinese: String) {
+        init(description: String, zh chinese: String, kind: Kind = .other) {
             self.description = description
             self.chinese = chinese
+            self.kind = kind
         }
     }
 
@@ -68,40 +90,74 @@ struct PlainHTTPGet: Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
-        let extra = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
-        let request = "GET \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: application/json\r\n\(extra)Connection: close\r\n\r\n"
-        let bytes = Array(request.utf8)
+        var extra = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+        if let body { extra += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
+        let request = "\(method) \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nAccept: \(accept)\r\n\(extra)Connection: close\r\n\r\n"
+        var bytes = Array(request.utf8)
+        if let body { bytes.append(contentsOf: body) }
         var sent = 0
+        // A hub that refuses a body it has not read whole (too large, not signed) answers and
+        // closes: the send then fails, and the answer is read all the same.
+        var sendFailure: (any Error)?
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, sendFlags) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
                 let why = Self.errorText(errno)
-                throw socket.failure("could not send the request: \(why)", zh: "无法发送请求：\(why)")
+                sendFailure = socket.failure("could not send the request: \(why)", zh: "无法发送请求：\(why)")
+                break
             }
             sent += n
         }
         // Read to the end: the request asked the hub to close the connection after its answer.
-        var answer = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
+        // Once the head is in, room is made for the whole length it gives, so the body is read
+        // straight into place.
+        let answer = ReadBuffer(capacity: 64 << 10)
+        var sized = false
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            answer.reserve(answer.count < 64 << 10 ? 16 << 10 : 256 << 10)
+            let before = answer.count
+            let n = read(fd, answer.end, answer.room)
             if n < 0, errno == EINTR { continue }
-            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw socket.failure("no answer within \(Int(readTimeout)) s", zh: "\(Int(readTimeout)) 秒内没有应答") }
+            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw socket.failure("no answer within \(Int(readTimeout)) s", zh: "\(Int(readTimeout)) 秒内没有应答", kind: .timedOut) }
             guard n >= 0 else {
+                if let sendFailure { throw sendFailure }
                 let why = Self.errorText(errno)
                 throw socket.failure(why, zh: why)
             }
             if n == 0 { break }
-            answer += chunk[0..<n]
-            if answer.count > 1 << 20 { throw Failure(description: "the answer to a long poll is over 1 MiB", zh: "长轮询的应答超过 1 MiB") }
+            answer.count += n
+            if answer.count > maxBytes {
+                throw Failure(description: "the hub's answer is over \(maxBytes >> 20) MiB", zh: "中心的应答超过 \(maxBytes >> 20) MiB")
+            }
+            if !sized, let end = Self.headerEnd(answer.bytes, from: max(0, before - 3)) {
+                sized = true
+                if let length = Self.contentLength(answer.bytes[0..<end]), length >= 0, end + length <= maxBytes {
+                    answer.reserve(end + length - answer.count + 1)
+                }
+            }
         }
         if socket.isCancelled { throw CancellationError() }
-        return try Self.parse(answer)
+        if let sendFailure, answer.count == 0 { throw sendFailure }
+        return try Self.parse(answer.bytes, body: answer.take)
+    }
+
+    /// The `Content-Length` of an answer's head, if it gives one.
+    static func contentLength(_ head: UnsafeRawBufferPointer.SubSequence) -> Int? {
+        let text = String(decoding: head, as: UTF8.self)
+        for line in text.components(separatedBy: "\r\n").dropFirst() where line.lowercased().hasPrefix("content-length:") {
+            return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 
     /// Status and body of a whole HTTP/1.1 answer (`Content-Length` or chunked, or up to the end).
     static func parse(_ answer: [UInt8]) throws -> (status: Int, body: Data) {
+        try answer.withUnsafeBytes { bytes in try parse(bytes) { Data(bytes[$0]) } }
+    }
+
+    /// The same, of bytes in place; `body` makes the body of a sized answer from its place.
+    static func parse(_ answer: UnsafeRawBufferPointer, body: (Range<Int>) -> Data) throws -> (status: Int, body: Data) {
         guard let end = headerEnd(answer) else {
             throw Failure(description: answer.isEmpty ? "empty reply from the hub" : "the connection closed mid-answer",
                           zh: answer.isEmpty ? "中心返回了空应答" : "连接在应答中途关闭")
@@ -116,31 +172,31 @@ struct PlainHTTPGet: Sendable {
             lines.dropFirst().first { $0.lowercased().hasPrefix(name + ":") }
                 .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
         }
-        var body = Array(answer[end...])
         if header("transfer-encoding")?.lowercased().contains("chunked") == true {
-            body = try dechunk(body)
+            return (status, Data(try dechunk(UnsafeRawBufferPointer(rebasing: answer[end...]))))
         } else if let length = header("content-length").flatMap({ Int($0) }) {
             guard length >= 0 else { throw Failure(description: "a negative Content-Length", zh: "`Content-Length` 为负数") }
-            guard body.count >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭") }
-            body = Array(body[0..<length])
+            guard answer.count - end >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭") }
+            return (status, body(end..<(end + length)))
         }
-        return (status, Data(body))
+        return (status, Data(answer[end...]))
     }
 
-    static func headerEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+    /// Where the head of an answer ends (past its blank line), looking from `from`.
+    static func headerEnd(_ bytes: UnsafeRawBufferPointer, from: Int = 0) -> Int? {
+        guard bytes.count >= 4, from <= bytes.count - 4 else { return nil }
+        for i in from...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return i + 4
         }
         return nil
     }
 
-    static func dechunk(_ bytes: [UInt8]) throws -> [UInt8] {
+    static func dechunk(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
         var out = [UInt8](), i = 0
         while true {
             guard let lineEnd = (i..<max(i, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
                   let field = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";", omittingEmptySubsequences: false).first,
-                  let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0, size <= 1 << 20
+                  let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0, size <= 1 << 24
             else { throw Failure(description: "a malformed or cut chunked answer", zh: "分块（chunked）应答格式有误或不完整") }
             i = lineEnd + 2
             if size == 0 { return out }
@@ -175,7 +231,8 @@ struct PlainHTTPGet: Sendable {
             _ = systemClose(fd)
         }
         let why = Self.errorText(lastError)
-        throw Failure(description: "cannot connect to \(host):\(port): \(why)", zh: "无法连接 \(host):\(port)：\(why)")
+        throw Failure(description: "cannot connect to \(host):\(port): \(why)", zh: "无法连接 \(host):\(port)：\(why)",
+                      kind: lastError == ECONNREFUSED ? .refused : lastError == ETIMEDOUT || lastError == EINPROGRESS ? .timedOut : .other)
     }
 
     static func socketTime(_ seconds: TimeInterval) -> timeval {
@@ -224,7 +281,46 @@ private final class SocketBox: @unchecked Sendable {
     }
 
     /// A failure, or the cancellation that caused it.
-    func failure(_ description: String, zh chinese: String) -> any Error {
-        isCancelled ? CancellationError() : PlainHTTPGet.Failure(description: description, zh: chinese)
+    func failure(_ description: String, zh chinese: String, kind: PlainHTTP.Failure.Kind = .other) -> any Error {
+        isCancelled ? CancellationError() : PlainHTTP.Failure(description: description, zh: chinese, kind: kind)
+    }
+}
+
+/// A growing buffer that `read()` fills in place; a sized answer's body is handed over as it
+/// lies (``take(_:)``), not copied.
+private final class ReadBuffer {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var capacity: Int
+    var count = 0
+    private var given = false
+
+    init(capacity: Int) {
+        base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        self.capacity = capacity
+    }
+
+    deinit { if !given { base.deallocate() } }
+
+    var end: UnsafeMutableRawPointer { base + count }
+    var room: Int { capacity - count }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Makes room for at least `more` bytes past the end.
+    func reserve(_ more: Int) {
+        guard room < more else { return }
+        let grown = max(count + more, capacity * 2)
+        let next = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+        next.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = next
+        capacity = grown
+    }
+
+    /// The bytes of `range` as data that owns the buffer from now on.
+    func take(_ range: Range<Int>) -> Data {
+        precondition(!given && range.upperBound <= count)
+        given = true
+        let start = base
+        return Data(bytesNoCopy: base + range.lowerBound, count: range.count, deallocator: .custom { _, _ in start.deallocate() })
     }
 }

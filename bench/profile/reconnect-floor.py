@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""The storage floor of a reconnect push (docs/benchmarks.md §6).
+
+Times, on a copy of a reconnect benchmark's hub file, only the writes that a push of N changes to
+random cases makes to the hub's tables, and nothing else: for each change, the delete of the value
+it replaces and the insert of its own in `field_value`, and its entry in `log` (with the log's
+indexes). No merge logic, no rule check, no HTTP: one transaction per push, committed as the hub
+commits (WAL, synchronous = FULL, the hub's cache size), the WAL checkpointed between pushes
+outside the timing, as the hub's background checkpointer does.
+
+    bench/profile/reconnect-floor.py HUB.sqlite [--pushes 50] [--changes 1000]
+"""
+import argparse, os, random, shutil, sqlite3, statistics, sys, tempfile, time
+
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("hub")
+ap.add_argument("--pushes", type=int, default=50)
+ap.add_argument("--changes", type=int, default=1000)
+a = ap.parse_args()
+
+work = tempfile.mkdtemp(prefix="yuqing-floor-")
+db = os.path.join(work, "hub.sqlite")
+src = sqlite3.connect(a.hub)
+dst = sqlite3.connect(db)
+src.backup(dst)
+src.close()
+dst.close()
+
+c = sqlite3.connect(db, isolation_level=None)
+c.execute("PRAGMA journal_mode = WAL")
+c.execute("PRAGMA synchronous = FULL")
+c.execute("PRAGMA cache_size = -32768")
+c.execute("PRAGMA wal_autocheckpoint = 0")
+cases = [r[0] for r in c.execute("SELECT DISTINCT record FROM field_value WHERE kind = 'case'")]
+rid = c.execute("INSERT INTO replica_name (name) VALUES ('floor-node') RETURNING rid").fetchone()[0]
+seq = c.execute("SELECT max(seq) FROM log").fetchone()[0]
+counter = 0
+rng = random.Random(7)
+times = []
+commits = []
+for push in range(a.pushes):
+    rows = []
+    for i in range(a.changes):
+        counter += 1
+        seq += 1
+        record = rng.choice(cases)
+        field = ("title", "status", "co_units")[i % 3]
+        elem = f"unit-{rng.randrange(10)}" if field == "co_units" else ""
+        value = f"第{push}次推送的第{i}条变更：{record}的{field}已更新，处理意见见附件{rng.randrange(10**6)}"
+        rows.append((record, field, elem, counter, seq, value))
+    t = time.perf_counter()
+    c.execute("BEGIN IMMEDIATE")
+    c.executemany("DELETE FROM field_value WHERE kind = 'case' AND record = ? AND field = ? AND elem = ?",
+                  [(record, field, elem) for record, field, elem, n, s, value in rows])
+    c.executemany("INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author) VALUES ('case', ?, ?, ?, ?, ?, ?, ?, 'user-0@unit-0')",
+                  [(record, field, elem, rid, n, 117309440000000000 + n, value) for record, field, elem, n, s, value in rows])
+    c.executemany("INSERT INTO log (seq, rid, counter, hlc, kind, record, field, elem, value, context, author) VALUES (?, ?, ?, ?, 'case', ?, ?, ?, ?, NULL, 'user-0@unit-0')",
+                  [(s, rid, n, 117309440000000000 + n, record, field, elem, value) for record, field, elem, n, s, value in rows])
+    written = time.perf_counter()
+    c.execute("COMMIT")
+    commits.append((time.perf_counter() - written) * 1000)
+    times.append((time.perf_counter() - t) * 1000)
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+c.close()
+shutil.rmtree(work)
+times.sort()
+p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))]
+print(f"storage floor of a push of {a.changes} changes to random cases of {len(cases)} ({a.pushes} pushes, SQLite {sqlite3.sqlite_version}):")
+print(f"  p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, min {times[0]:.1f} ms, max {times[-1]:.1f} ms")
+commits.sort()
+print(f"  of which the commit (writing and syncing the WAL): p50 {statistics.median(commits):.1f} ms, max {commits[-1]:.1f} ms")
