@@ -9,6 +9,12 @@ commits (WAL, synchronous = FULL, the hub's cache size), the WAL checkpointed be
 outside the timing, as the hub's background checkpointer does.
 
     bench/profile/reconnect-floor.py HUB.sqlite [--pushes 50] [--changes 1000]
+        [--parts values,log] [--drop-index NAME ...]
+
+--parts times only the values' writes or only the log's; --drop-index drops one of the hub's
+indexes from the copy first: together they show what each part of the write costs. A hub file to
+start from: `YUQING_BENCH_KEEP=1 .build/release/yuqing-bench reconnect --runs 1` keeps one
+(`hub.sqlite` in the directory it names).
 """
 import argparse, os, random, shutil, sqlite3, statistics, sys, tempfile, time
 
@@ -16,7 +22,12 @@ ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDe
 ap.add_argument("hub")
 ap.add_argument("--pushes", type=int, default=50)
 ap.add_argument("--changes", type=int, default=1000)
+ap.add_argument("--parts", default="values,log", help="values, log, or both (default)")
+ap.add_argument("--drop-index", action="append", default=[], help="an index of the hub to drop from the copy first")
 a = ap.parse_args()
+parts = set(a.parts.split(","))
+if not parts or not parts <= {"values", "log"}:
+    sys.exit("--parts takes values, log or values,log")
 
 work = tempfile.mkdtemp(prefix="yuqing-floor-")
 db = os.path.join(work, "hub.sqlite")
@@ -31,6 +42,10 @@ c.execute("PRAGMA journal_mode = WAL")
 c.execute("PRAGMA synchronous = FULL")
 c.execute("PRAGMA cache_size = -32768")
 c.execute("PRAGMA wal_autocheckpoint = 0")
+for index in a.drop_index:
+    if c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)).fetchone()[0] != 1:
+        sys.exit(f"the hub file has no index named {index}")
+    c.execute(f'DROP INDEX "{index}"')
 cases = [r[0] for r in c.execute("SELECT DISTINCT record FROM field_value WHERE kind = 'case'")]
 rid = c.execute("INSERT INTO replica_name (name) VALUES ('floor-node') RETURNING rid").fetchone()[0]
 seq = c.execute("SELECT max(seq) FROM log").fetchone()[0]
@@ -50,12 +65,16 @@ for push in range(a.pushes):
         rows.append((record, field, elem, counter, seq, value))
     t = time.perf_counter()
     c.execute("BEGIN IMMEDIATE")
-    c.executemany("DELETE FROM field_value WHERE kind = 'case' AND record = ? AND field = ? AND elem = ?",
-                  [(record, field, elem) for record, field, elem, n, s, value in rows])
-    c.executemany("INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author) VALUES ('case', ?, ?, ?, ?, ?, ?, ?, 'user-0@unit-0')",
-                  [(record, field, elem, rid, n, 117309440000000000 + n, value) for record, field, elem, n, s, value in rows])
-    c.executemany("INSERT INTO log (seq, rid, counter, hlc, kind, record, field, elem, value, context, author) VALUES (?, ?, ?, ?, 'case', ?, ?, ?, ?, NULL, 'user-0@unit-0')",
-                  [(s, rid, n, 117309440000000000 + n, record, field, elem, value) for record, field, elem, n, s, value in rows])
+    if "values" in parts:
+        c.executemany("DELETE FROM field_value WHERE kind = 'case' AND record = ? AND field = ? AND elem = ?",
+                      [(record, field, elem) for record, field, elem, n, s, value in rows])
+        c.executemany("INSERT INTO field_value (kind, record, field, elem, rid, counter, hlc, value, author) "
+                      "VALUES ('case', ?, ?, ?, ?, ?, ?, ?, 'user-0@unit-0')",
+                      [(record, field, elem, rid, n, 117309440000000000 + n, value) for record, field, elem, n, s, value in rows])
+    if "log" in parts:
+        c.executemany("INSERT INTO log (seq, rid, counter, hlc, kind, record, field, elem, value, context, author) "
+                      "VALUES (?, ?, ?, ?, 'case', ?, ?, ?, ?, NULL, 'user-0@unit-0')",
+                      [(s, rid, n, 117309440000000000 + n, record, field, elem, value) for record, field, elem, n, s, value in rows])
     written = time.perf_counter()
     c.execute("COMMIT")
     commits.append((time.perf_counter() - written) * 1000)
@@ -65,7 +84,8 @@ c.close()
 shutil.rmtree(work)
 times.sort()
 p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))]
-print(f"storage floor of a push of {a.changes} changes to random cases of {len(cases)} ({a.pushes} pushes, SQLite {sqlite3.sqlite_version}):")
+what = " and ".join(p for p in ("values", "log") if p in parts) + (f", without {', '.join(a.drop_index)}" if a.drop_index else "")
+print(f"storage floor of a push of {a.changes} changes to random cases of {len(cases)} ({what}; {a.pushes} pushes, SQLite {sqlite3.sqlite_version}):")
 print(f"  p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, min {times[0]:.1f} ms, max {times[-1]:.1f} ms")
 commits.sort()
 print(f"  of which the commit (writing and syncing the WAL): p50 {statistics.median(commits):.1f} ms, max {commits[-1]:.1f} ms")
