@@ -272,15 +272,22 @@ struct HubAPI<Storage: HubStorage>: Sendable {
             }
         }
         // The workflow's rules (a read of the hub's state, then the steps decoded) run while this
-        // task checks the device and its seals: two independent checks of one push, on two
-        // cores. The device and its seals are judged first; a rule is reported only for a push
-        // that passes them.
-        async let ruleRefusal = configuration.enforceCaseRules ? storage.caseRuleRefusal(body.changes) : nil
-        try authorise(body, by: principal)
-        try refuse(body, try await ruleRefusal)
+        // task checks the device and its seals, and then while the store merges the push: the
+        // push is kept only once they pass (``HubStorage/ingest(_:from:seals:checkedBy:)``). The
+        // device and its seals are judged first; a rule is reported only for a push that passes
+        // them, and before any refusal of the merge.
+        let rules = configuration.enforceCaseRules ? Task { [storage] in try await storage.caseRuleRefusal(body.changes) } : nil
+        do { try authorise(body, by: principal) } catch {
+            rules?.cancel()
+            throw error
+        }
         let result: ApplyResult
         do {
-            result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals)
+            if let rules {
+                result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals) { try refuse(body, try await rules.value) }
+            } else {
+                result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals)
+            }
         } catch let error as ReplicaError where error.code == .dotReused {
             logger.warning("push refused: dot collision", metadata: ["sync.node": "\(body.replica)", "hub.error": "\(error.message)"])
             throw error

@@ -448,20 +448,28 @@ public final class Replica: Sendable {
         public var sender: ReplicaID
         public var waitingLimits: WaitingLimits?
         public var seals: [Seal]
+        /// A check of the push that runs elsewhere meanwhile (the hub's rules, read on another
+        /// connection while this one merges): called once the push is merged, before it is kept;
+        /// when it throws, the push is undone and fails with that error, which comes before any
+        /// error of the merge.
+        public var verdict: (@Sendable () throws -> Void)?
 
-        public init(changes: [Change], sender: ReplicaID, waitingLimits: WaitingLimits?, seals: [Seal]) {
+        public init(changes: [Change], sender: ReplicaID, waitingLimits: WaitingLimits?, seals: [Seal],
+                    verdict: (@Sendable () throws -> Void)? = nil) {
             self.changes = changes
             self.sender = sender
             self.waitingLimits = waitingLimits
             self.seals = seals
+            self.verdict = verdict
         }
     }
 
     /// Applies several pushes (each as ``apply(_:origin:pullCursor:sender:waitingLimits:seals:proofs:verifier:keys:restored:purged:blobField:)``
     /// with `origin: .local`) in one transaction, each in a savepoint of its own, so that one
     /// commit, and one sync of the disk, acknowledges them all. A push the merge refuses is rolled
-    /// back alone and gets its error; the others are applied. When the commit fails, every push
-    /// fails with its error and nothing is stored.
+    /// back alone and gets its error; the others are applied. A push whose ``Push/verdict``
+    /// throws is rolled back alone too, with the verdict's error. When the commit fails, every
+    /// push fails with its error and nothing is stored.
     public func applyGroup(_ pushes: [Push]) -> [Result<ApplyResult, any Error>] {
         do {
             return try transact { s, book in
@@ -470,19 +478,27 @@ public final class Replica: Sendable {
                 return try pushes.map { push -> Result<ApplyResult, any Error> in
                     try savepoint.run()
                     let before = book
+                    let merged: Result<ApplyResult, any Error>
                     do {
-                        let result = try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals)
-                        try release.run()
-                        return .success(result)
+                        merged = .success(try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals))
                     } catch {
                         // An error that ended the transaction (I/O, memory) leaves no savepoint:
                         // it fails the whole group, with its own message.
                         guard s.db.isInsideTransaction else { throw error }
-                        try rollback.run()
-                        try release.run()
-                        book = before
-                        return .failure(error is ReplicaError ? error : ReplicaError.storage(error, path: path))
+                        merged = .failure(error is ReplicaError ? error : ReplicaError.storage(error, path: path))
                     }
+                    // The check that ran meanwhile: its refusal undoes the push, and is the
+                    // push's error even when the merge refused it too.
+                    var refusal: (any Error)?
+                    do { try push.verdict?() } catch { refusal = error }
+                    if refusal == nil, case .success = merged {
+                        try release.run()
+                        return merged
+                    }
+                    try rollback.run()
+                    try release.run()
+                    book = before
+                    return refusal.map { .failure($0) } ?? merged
                 }
             }
         } catch {

@@ -240,6 +240,46 @@ import YuqingTestSupport
         #expect(try hub.head() == 4)
     }
 
+    /// A push whose verdict (the hub's rule check, run while the group merges) refuses it is
+    /// undone alone, with the verdict's error, even when the merge would have refused it too; a
+    /// verdict that passes keeps the push, and the others of the group are kept as if the refused
+    /// one had never come.
+    @Test func aPushWhoseVerdictRefusesItIsUndoneAlone() throws {
+        struct Refused: Error {}
+        let dir = try TempDir()
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: .sample)
+        let alone = try Replica.create(at: dir.path("alone.sqlite"), role: .hub, unit: "hub", schema: .sample)
+        var a = ReplicaState(id: ReplicaID("a"), schema: .sample), b = ReplicaState(id: ReplicaID("b"), schema: .sample)
+        var c = ReplicaState(id: ReplicaID("c"), schema: .sample)
+        let first = a.write(.case("c1"), FieldKey("title"), .text("甲"), author: "A", physicalMillis: 1)
+        try hub.apply([first], origin: .local, sender: ReplicaID("a"))
+        try alone.apply([first], origin: .local, sender: ReplicaID("a"))
+        var copy = ReplicaState(id: ReplicaID("a"), schema: .sample)
+        let reused = copy.write(.case("c9"), FieldKey("title"), .text("复制"), author: "A", physicalMillis: 2)
+        let fromB = [b.write(.case("c2"), FieldKey("title"), .text("乙"), author: "B", physicalMillis: 3)]
+        let fromC = [c.write(.case("c3"), FieldKey("title"), .text("丙"), author: "C", physicalMillis: 3)]
+        let refusedB = [b.write(.case("c4"), FieldKey("title"), .text("驳回"), author: "B", physicalMillis: 4)]
+        let results = hub.applyGroup([
+            Replica.Push(changes: fromB, sender: ReplicaID("b"), waitingLimits: WaitingLimits(), seals: [], verdict: {}),
+            Replica.Push(changes: refusedB, sender: ReplicaID("b"), waitingLimits: WaitingLimits(), seals: [], verdict: { throw Refused() }),
+            Replica.Push(changes: [reused], sender: ReplicaID("a"), waitingLimits: WaitingLimits(), seals: [], verdict: { throw Refused() }),
+            Replica.Push(changes: fromC, sender: ReplicaID("c"), waitingLimits: WaitingLimits(), seals: []),
+        ])
+        #expect(try results[0].get().applied == 1)
+        #expect(throws: Refused.self) { try results[1].get() }
+        #expect(throws: Refused.self) { try results[2].get() }
+        #expect(try results[3].get().applied == 1)
+        try alone.apply(fromB, origin: .local, sender: ReplicaID("b"))
+        try alone.apply(fromC, origin: .local, sender: ReplicaID("c"))
+        #expect(try hub.digest() == alone.digest() && hub.versionVector() == alone.versionVector())
+        #expect(try hub.head() == 3)
+        // The refused push, sent again and passed, is merged on the bookkeeping the group left.
+        let again = hub.applyGroup([Replica.Push(changes: refusedB, sender: ReplicaID("b"), waitingLimits: WaitingLimits(), seals: [], verdict: {})])
+        #expect(try again[0].get().applied == 1)
+        try alone.apply(refusedB, origin: .local, sender: ReplicaID("b"))
+        #expect(try hub.digest() == alone.digest() && hub.versionVector() == alone.versionVector())
+    }
+
     /// The partial indexes (the kinds everyone sees, the elements of evidence) do not make SQLite
     /// compile the merge's statements again at every run: a condition `kind = 'a'` in an index
     /// did, for every statement comparing `kind` with a bound value. An element index of the
