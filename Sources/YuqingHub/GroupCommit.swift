@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import YuqingCore
 import YuqingReplica
@@ -38,7 +39,9 @@ final class GroupCommit: Sendable {
                 s.running = true
                 return true
             }
-            if start { DispatchQueue.global().async { self.drain() } }
+            // A thread of its own, not one of the shared pool's: the writer may wait there for a
+            // push's rule check (``Replica/Push/verdict``), which runs on the pool's threads.
+            if start { Thread.detachNewThread { self.drain() } }
         }
     }
 

@@ -228,8 +228,9 @@ public struct SQLiteHubStorage: HubStorage {
     }
 }
 
-/// The outcome of a check that runs as a task, waited for by the thread that commits (which is
-/// not one of the tasks' threads, so blocking it holds up no task).
+/// The outcome of a check that runs as a task, waited for by the thread that commits: a thread of
+/// its own (``GroupCommit``), not one of the pool the tasks and `offload` run on, so that its
+/// waiting takes no thread the check needs.
 final class Verdict: Sendable {
     private let outcome = Mutex<Result<Void, any Error>?>(nil)
     private let ready = DispatchSemaphore(value: 0)

@@ -246,7 +246,7 @@ public struct HubClient: Sendable {
         case .cannotFindHost?, .dnsLookupFailed?:
             why = "the hub's host in \(hub) could not be found"
             whyZh = "找不到 \(hub) 中的中心主机"
-        case .networkConnectionLost?:
+        case _ where plain == .lost, .networkConnectionLost?:
             why = "the connection to the hub at \(hub) was lost"
             whyZh = "与位于 \(hub) 的中心的连接已断开"
         case .notConnectedToInternet?:
@@ -333,6 +333,9 @@ public struct HubClient: Sendable {
             let status: Int, data: Data
             do {
                 (status, data) = try await request.run()
+            } catch let failure as PlainHTTP.Failure where failure.kind == .malformed {
+                throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent an answer to \(method) /\(path) this node cannot read (\(failure.description)); is this a Yuqing hub?",
+                                zh: "位于 \(baseURL.absoluteString) 的服务器对 \(method) /\(path) 的应答无法读取（\(failure.chinese)）；它是 Yuqing 中心吗？")
             } catch {
                 if Task.isCancelled || error is CancellationError { throw CancellationError() }
                 throw Self.unreachable(error, baseURL: baseURL, timeout: readTimeout)

@@ -65,7 +65,17 @@ struct PlainHTTP: Sendable {
     /// ``message``) and in Simplified Chinese (``chinese``).
     struct Failure: BilingualError, CustomStringConvertible {
         /// What kind of failure, for a caller that words it for the person at the node.
-        enum Kind: Sendable { case refused, timedOut, other }
+        enum Kind: Sendable {
+            /// Nothing listens at the address.
+            case refused
+            /// No progress, or no whole answer, in time.
+            case timedOut
+            /// The connection was reset or closed before a whole answer came.
+            case lost
+            /// What came is not an HTTP answer this client reads (or is over its limit).
+            case malformed
+            case other
+        }
 
         var description: String
         /// The same in Simplified Chinese.
@@ -86,8 +96,13 @@ struct PlainHTTP: Sendable {
         let fd = try connect(host: host, port: port)
         guard socket.adopt(fd) else { throw CancellationError() }
         defer { socket.close() }
+        // Each send and each read may wait `readTimeout` for progress; the whole answer, four
+        // times that (as URLSession's resource timeout), so a hub that trickles bytes cannot hold
+        // a request for ever.
         var timeout = Self.socketTime(readTimeout)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + .milliseconds(Int64(readTimeout * 4000))
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
         var extra = headers.map { "\($0.0): \($0.1)\r\n" }.joined()
@@ -97,49 +112,66 @@ struct PlainHTTP: Sendable {
         if let body { bytes.append(contentsOf: body) }
         var sent = 0
         // A hub that refuses a body it has not read whole (too large, not signed) answers and
-        // closes: the send then fails, and the answer is read all the same.
+        // closes, which may reset the connection: the send then fails, and the answer that came
+        // before the reset is read all the same.
         var sendFailure: (any Error)?
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, sendFlags) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
-                let why = Self.errorText(errno)
-                sendFailure = socket.failure("could not send the request: \(why)", zh: "无法发送请求：\(why)")
+                sendFailure = Self.ioFailure(errno, socket, sending: true, timeout: readTimeout)
                 break
             }
             sent += n
         }
-        // Read to the end: the request asked the hub to close the connection after its answer.
-        // Once the head is in, room is made for the whole length it gives, so the body is read
-        // straight into place.
+        // Read until the length the head gives, or to the end (the request asked the hub to
+        // close the connection after its answer). Once the head is in, room is made for the
+        // whole length it gives, so the body is read straight into place.
         let answer = ReadBuffer(capacity: 64 << 10)
+        var total: Int?
         var sized = false
-        while true {
-            answer.reserve(answer.count < 64 << 10 ? 16 << 10 : 256 << 10)
+        while total.map({ answer.count < $0 }) ?? true {
+            answer.reserve(total.map { $0 - answer.count } ?? (answer.count < 64 << 10 ? 16 << 10 : 256 << 10))
             let before = answer.count
             let n = read(fd, answer.end, answer.room)
             if n < 0, errno == EINTR { continue }
-            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK { throw socket.failure("no answer within \(Int(readTimeout)) s", zh: "\(Int(readTimeout)) 秒内没有应答", kind: .timedOut) }
             guard n >= 0 else {
-                if let sendFailure { throw sendFailure }
-                let why = Self.errorText(errno)
-                throw socket.failure(why, zh: why)
+                // What arrived before a reset may be the whole answer (parse says if it is not).
+                if answer.count > 0, errno == ECONNRESET { break }
+                throw sendFailure ?? Self.ioFailure(errno, socket, sending: false, timeout: readTimeout)
             }
             if n == 0 { break }
             answer.count += n
             if answer.count > maxBytes {
-                throw Failure(description: "the hub's answer is over \(maxBytes >> 20) MiB", zh: "中心的应答超过 \(maxBytes >> 20) MiB")
+                throw Failure(description: "the hub's answer is over \(maxBytes >> 20) MiB", zh: "中心的应答超过 \(maxBytes >> 20) MiB", kind: .malformed)
+            }
+            if ContinuousClock.now > deadline {
+                throw socket.failure("no whole answer within \(Int(readTimeout * 4)) s", zh: "\(Int(readTimeout * 4)) 秒内没有收到完整应答", kind: .timedOut)
             }
             if !sized, let end = Self.headerEnd(answer.bytes, from: max(0, before - 3)) {
                 sized = true
-                if let length = Self.contentLength(answer.bytes[0..<end]), length >= 0, end + length <= maxBytes {
-                    answer.reserve(end + length - answer.count + 1)
+                if let length = Self.contentLength(answer.bytes[0..<end]), length >= 0, length <= maxBytes - end {
+                    total = end + length
                 }
             }
         }
         if socket.isCancelled { throw CancellationError() }
         if let sendFailure, answer.count == 0 { throw sendFailure }
         return try Self.parse(answer.bytes, body: answer.take)
+    }
+
+    /// A failed `send` or `read` (`code` is its errno) as the kind the caller words.
+    private static func ioFailure(_ code: Int32, _ socket: SocketBox, sending: Bool, timeout: TimeInterval) -> any Error {
+        let why = errorText(code)
+        switch code {
+        case EAGAIN, EWOULDBLOCK:
+            return socket.failure("no progress within \(Int(timeout)) s", zh: "\(Int(timeout)) 秒内没有进展", kind: .timedOut)
+        case ECONNRESET, EPIPE:
+            return socket.failure("the connection was reset (\(why))", zh: "连接被重置", kind: .lost)
+        default:
+            return socket.failure(sending ? "could not send the request: \(why)" : why,
+                                  zh: sending ? "无法发送请求（系统错误 \(code)）" : "读取应答失败（系统错误 \(code)）")
+        }
     }
 
     /// The `Content-Length` of an answer's head, if it gives one.
@@ -160,13 +192,13 @@ struct PlainHTTP: Sendable {
     static func parse(_ answer: UnsafeRawBufferPointer, body: (Range<Int>) -> Data) throws -> (status: Int, body: Data) {
         guard let end = headerEnd(answer) else {
             throw Failure(description: answer.isEmpty ? "empty reply from the hub" : "the connection closed mid-answer",
-                          zh: answer.isEmpty ? "中心返回了空应答" : "连接在应答中途关闭")
+                          zh: answer.isEmpty ? "中心返回了空应答" : "连接在应答中途关闭", kind: .lost)
         }
         let head = String(decoding: answer[0..<end], as: UTF8.self)
         let lines = head.components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
-            throw Failure(description: "not an HTTP answer", zh: "不是 HTTP 应答")
+            throw Failure(description: "not an HTTP answer", zh: "不是 HTTP 应答", kind: .malformed)
         }
         func header(_ name: String) -> String? {
             lines.dropFirst().first { $0.lowercased().hasPrefix(name + ":") }
@@ -175,8 +207,8 @@ struct PlainHTTP: Sendable {
         if header("transfer-encoding")?.lowercased().contains("chunked") == true {
             return (status, Data(try dechunk(UnsafeRawBufferPointer(rebasing: answer[end...]))))
         } else if let length = header("content-length").flatMap({ Int($0) }) {
-            guard length >= 0 else { throw Failure(description: "a negative Content-Length", zh: "`Content-Length` 为负数") }
-            guard answer.count - end >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭") }
+            guard length >= 0 else { throw Failure(description: "a negative Content-Length", zh: "`Content-Length` 为负数", kind: .malformed) }
+            guard answer.count - end >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭", kind: .lost) }
             return (status, body(end..<(end + length)))
         }
         return (status, Data(answer[end...]))
@@ -197,10 +229,10 @@ struct PlainHTTP: Sendable {
             guard let lineEnd = (i..<max(i, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
                   let field = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";", omittingEmptySubsequences: false).first,
                   let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0, size <= 1 << 24
-            else { throw Failure(description: "a malformed or cut chunked answer", zh: "分块（chunked）应答格式有误或不完整") }
+            else { throw Failure(description: "a malformed or cut chunked answer", zh: "分块（chunked）应答格式有误或不完整", kind: .malformed) }
             i = lineEnd + 2
             if size == 0 { return out }
-            guard i + size <= bytes.count else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭") }
+            guard i + size <= bytes.count else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭", kind: .lost) }
             out += bytes[i..<(i + size)]
             i += size + 2
         }
@@ -231,7 +263,7 @@ struct PlainHTTP: Sendable {
             _ = systemClose(fd)
         }
         let why = Self.errorText(lastError)
-        throw Failure(description: "cannot connect to \(host):\(port): \(why)", zh: "无法连接 \(host):\(port)：\(why)",
+        throw Failure(description: "cannot connect to \(host):\(port): \(why)", zh: "无法连接 \(host):\(port)（系统错误 \(lastError)）",
                       kind: lastError == ECONNREFUSED ? .refused : lastError == ETIMEDOUT || lastError == EINPROGRESS ? .timedOut : .other)
     }
 

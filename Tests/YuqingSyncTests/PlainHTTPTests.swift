@@ -18,6 +18,20 @@ import Glibc
         #expect(String(decoding: toTheEnd.body, as: UTF8.self) == "abc")
     }
 
+    /// The end of the head is found however the reads cut `\r\n\r\n`, looking from three bytes
+    /// before the last read's first byte.
+    @Test func theHeadsEndIsFoundAcrossReads() {
+        let answer = Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        let end = answer.count - 2
+        for cut in 1..<answer.count {
+            let first = Array(answer[0..<cut])
+            let found = first.withUnsafeBytes { PlainHTTP.headerEnd($0) }
+                ?? answer.withUnsafeBytes { PlainHTTP.headerEnd($0, from: max(0, cut - 3)) }
+            #expect(found == end, "cut at \(cut)")
+        }
+        #expect(Self.bytes("HTTP/1.1 200 OK\r\n\r").withUnsafeBytes { PlainHTTP.headerEnd($0) } == nil)
+    }
+
     @Test(arguments: ["", "HTTP/1.1 200 OK\r\nContent-Le", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"he",
                       "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a"])
     func cutOrForeignAnswersAreRefused(answer: String) {
@@ -25,8 +39,12 @@ import Glibc
     }
 }
 
+#if canImport(Glibc)
 /// Requests over a real loopback socket, against a server that answers as the test says.
-@Suite struct PlainHTTPSocketTests {
+@Suite(.timeLimit(.minutes(1))) struct PlainHTTPSocketTests {
+    /// What the server does once it has answered.
+    enum After { case close, holdOpen, reset }
+
     /// A one-connection HTTP server on a loopback port: reads the request head and the body its
     /// `Content-Length` gives, hands both to `answer`, sends what it returns and closes. With
     /// `answerFirst`, it answers as soon as the head is in, and reads the body after.
@@ -37,7 +55,7 @@ import Glibc
         private(set) var head = ""
         private(set) var body = [UInt8]()
 
-        init(answerFirst: Bool = false, answer: @escaping @Sendable (String, [UInt8]) -> [UInt8]) throws {
+        init(answerFirst: Bool = false, after: After = .close, answer: @escaping @Sendable (String, [UInt8]) -> [UInt8]) throws {
             let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
@@ -79,7 +97,17 @@ import Glibc
                     if n <= 0 { break }
                     sent += n
                 }
-                if answerFirst { readBody() }
+                switch after {
+                case .close:
+                    if answerFirst { readBody() }
+                case .holdOpen:
+                    // Until the client closes: it must stop at the length it was given.
+                    while read(c, &buffer, buffer.count) > 0 {}
+                case .reset:
+                    // Close with the body unread and no lingering: the client's send fails.
+                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(c, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                }
                 body = rest
                 close(c)
                 done.signal()
@@ -112,6 +140,47 @@ import Glibc
         for header in ["Content-Length: 3000000", "Content-Type: application/x-test", "X-Signature: abc", "Connection: close"] {
             #expect(server.head.contains(header + "\r\n"), "\(header) missing from \(server.head)")
         }
+    }
+
+    /// A hub that refuses a body it has not read answers and resets the connection: the client's
+    /// send fails, and the answer that came before the reset is the result.
+    @Test func anAnswerBeforeAResetIsReported() async throws {
+        let refusal = Array("{\"code\":\"too_large\"}".utf8)
+        let server = try OneShotServer(answerFirst: true, after: .reset) { _, _ in Self.sized("413 Content Too Large", refusal) }
+        let request = PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/v1/push")!, method: "POST",
+                                body: Data(repeating: 1, count: 32 << 20), connectTimeout: 5, readTimeout: 10)
+        let (status, body) = try await request.run()
+        server.finish()
+        #expect(status == 413)
+        #expect(body == Data(refusal))
+    }
+
+    /// A server that resets the connection right after its answer (no orderly close): the
+    /// answer that came before the reset is the result. With a body of unknown length, the
+    /// client reads to the reset.
+    @Test func aResetAfterTheAnswerKeepsTheAnswer() async throws {
+        let server = try OneShotServer(after: .reset) { _, _ in Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end".utf8) }
+        let (status, body) = try await PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/v1/status")!, connectTimeout: 5, readTimeout: 10).run()
+        server.finish()
+        #expect(status == 200 && body == Data("to the end".utf8))
+    }
+
+    /// A whole answer is the result once its `Content-Length` has arrived, even when the server
+    /// keeps the connection open.
+    @Test func aSizedAnswerEndsAtItsLength() async throws {
+        let server = try OneShotServer(after: .holdOpen) { _, _ in Self.sized("200 OK", Array("done".utf8)) }
+        let (status, body) = try await PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/v1/status")!, connectTimeout: 5, readTimeout: 10).run()
+        server.finish()
+        #expect(status == 200 && body == Data("done".utf8))
+    }
+
+    /// A length past any limit is an error, not a crash.
+    @Test func anImpossibleLengthIsRefused() async throws {
+        let server = try OneShotServer { _, _ in Array("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n\r\nabc".utf8) }
+        await #expect(throws: PlainHTTP.Failure.self) {
+            try await PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/")!, connectTimeout: 5, readTimeout: 10).run()
+        }
+        server.finish()
     }
 
     /// A hub that answers before it has read the body (a refusal, say) has its answer read.
@@ -149,3 +218,4 @@ import Glibc
         }
     }
 }
+#endif
