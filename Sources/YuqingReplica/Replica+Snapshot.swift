@@ -85,6 +85,9 @@ extension Replica {
     /// for others, or the hub's own latest changes are not sealed yet (seal them and call again).
     /// `proof(seal, run, held)` gives the proof of a seal whose run the snapshot holds only the
     /// changes `held` of.
+    /// How many parts a hub's snapshot offers to split its values into (`snapshot_splits`).
+    static let snapshotParts = 8
+
     public func writeSnapshot(to path: String,
                               proof: (Seal, [Change], (UInt64) -> Bool) throws -> [[UInt8]]) throws -> SnapshotManifest? {
         guard role == .hub else {
@@ -210,11 +213,14 @@ extension Replica {
             try insertProof.run()
         }
         // Where a node's check may split the values between threads (any keys split them
-        // correctly; these, evenly): the keys a quarter, half and three quarters through.
+        // correctly; these, evenly): the keys an eighth, two eighths, … seven eighths through.
+        // Eight parts rather than four: a node checks the parts and SQLite's check of the file as
+        // nine pieces of work on its cores, and with four parts one core was left idle at the end
+        // while the other finished its third piece.
         var splits: [[String]] = []
-        if values >= 4 {
-            for k in 1...3 {
-                if let row = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value ORDER BY kind, record, field, elem, rid, counter LIMIT 1 OFFSET ?", arguments: [values * k / 4]),
+        if values >= Self.snapshotParts {
+            for k in 1..<Self.snapshotParts {
+                if let row = try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value ORDER BY kind, record, field, elem, rid, counter LIMIT 1 OFFSET ?", arguments: [values * k / Self.snapshotParts]),
                    splits.last != [row["kind"] as String, row["record"] as String] {
                     splits.append([row["kind"], row["record"]])
                 }
