@@ -142,11 +142,13 @@ import Glibc
         }
     }
 
-    /// A hub that refuses a body it has not read answers and resets the connection: the client's
-    /// send fails, and the answer that came before the reset is the result.
-    @Test func anAnswerBeforeAResetIsReported() async throws {
+    /// A hub that answers a push before it has read the body (a refusal, say) has its answer
+    /// read: whether it then reads the rest and closes, or resets the connection with the body
+    /// unread, so that the client's send fails.
+    @Test(arguments: [After.close, After.reset])
+    func anAnswerBeforeTheBodyIsReadIsReported(after: After) async throws {
         let refusal = Array("{\"code\":\"too_large\"}".utf8)
-        let server = try OneShotServer(answerFirst: true, after: .reset) { _, _ in Self.sized("413 Content Too Large", refusal) }
+        let server = try OneShotServer(answerFirst: true, after: after) { _, _ in Self.sized("413 Content Too Large", refusal) }
         let request = PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/v1/push")!, method: "POST",
                                 body: Data(repeating: 1, count: 32 << 20), connectTimeout: 5, readTimeout: 10)
         let (status, body) = try await request.run()
@@ -181,18 +183,6 @@ import Glibc
             try await PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/")!, connectTimeout: 5, readTimeout: 10).run()
         }
         server.finish()
-    }
-
-    /// A hub that answers before it has read the body (a refusal, say) has its answer read.
-    @Test func anAnswerBeforeTheBodyIsReadIsReported() async throws {
-        let refusal = Array("{\"code\":\"too_large\"}".utf8)
-        let server = try OneShotServer(answerFirst: true) { _, _ in Self.sized("413 Content Too Large", refusal) }
-        let request = PlainHTTP(url: URL(string: "http://127.0.0.1:\(server.port)/v1/push")!, method: "POST",
-                                body: Data(repeating: 1, count: 32 << 20), connectTimeout: 5, readTimeout: 10)
-        let (status, body) = try await request.run()
-        server.finish()
-        #expect(status == 413)
-        #expect(body == Data(refusal))
     }
 
     @Test func anAnswerOverTheLimitIsRefused() async throws {
