@@ -225,16 +225,16 @@ struct ReplicaNames {
         let q = try FastStatement(db, "SELECT name FROM replica_name WHERE rid = ?")
         defer { q.reset() }
         q.bind(1, rid)
-        guard try q.step() else {
-            throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name", zh: "replica_name 中缺少副本编号 \(rid)")
-        }
+        guard try q.step() else { throw missing(rid) }
         return ReplicaID(q.text(0))
     }
 
+    static func missing(_ rid: Int64) -> ReplicaError {
+        ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name", zh: "replica_name 中缺少副本编号 \(rid)")
+    }
+
     func name(_ rid: Int64) throws -> ReplicaID {
-        guard let n = byRid[rid] else {
-            throw ReplicaError(.corrupt, "replica number \(rid) is missing from replica_name", zh: "replica_name 中缺少副本编号 \(rid)")
-        }
+        guard let n = byRid[rid] else { throw Self.missing(rid) }
         return n
     }
 }

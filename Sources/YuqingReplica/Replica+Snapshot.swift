@@ -76,6 +76,9 @@ enum SnapshotTables {
 }
 
 extension Replica {
+    /// How many parts a hub's snapshot offers to split its values into (`snapshot_splits`).
+    static let snapshotParts = 8
+
     /// Writes a snapshot of this hub into a new file at `path` (replaced if there is one): a
     /// node's replica of every value the hub holds, its seen dots, its replica names and seals, and
     /// what a node needs to check every seal (`Protocol/sync.md` §5.11). Read from one consistent
@@ -85,9 +88,6 @@ extension Replica {
     /// for others, or the hub's own latest changes are not sealed yet (seal them and call again).
     /// `proof(seal, run, held)` gives the proof of a seal whose run the snapshot holds only the
     /// changes `held` of.
-    /// How many parts a hub's snapshot offers to split its values into (`snapshot_splits`).
-    static let snapshotParts = 8
-
     public func writeSnapshot(to path: String,
                               proof: (Seal, [Change], (UInt64) -> Bool) throws -> [[UInt8]]) throws -> SnapshotManifest? {
         guard role == .hub else {

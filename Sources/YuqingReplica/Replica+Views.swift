@@ -18,20 +18,31 @@ extension Replica {
         // Read for every request a hub authenticates (the device, its user): the statements are
         // prepared once, and only the few replica numbers the record holds are looked up, not
         // the table of every replica (a hub of a county's devices holds thousands).
-        var fields: [FieldKey: [Sibling]] = [:]
         var names = known ?? ReplicaNames()
-        let q = try FastStatement(db, "SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?")
+        let fields = try self.fields(try FastStatement(db, Self.recordValuesSQL), of: record, names: &names)
+        return fields.isEmpty ? nil : RecordView(record: record, schema: schema, fields: fields)
+    }
+
+    static let recordValuesSQL = "SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?"
+
+    /// The values of `record` (of `wanted` fields only, when given), through `q`, the prepared
+    /// ``recordValuesSQL``: one seek, its rows read in key order, those of other fields skipped
+    /// before their values are decoded. Replica numbers `names` lacks are looked up one by one
+    /// and added.
+    func fields(_ q: FastStatement, of record: RecordRef, wanted: Set<String>? = nil, names: inout ReplicaNames) throws -> [FieldKey: [Sibling]] {
         defer { q.reset() }
         q.bind(1, record.kind)
         q.bind(2, record.id)
+        var fields: [FieldKey: [Sibling]] = [:]
         while try q.step() {
-            guard let value = q.fieldValue(5) else { continue }
+            let field = q.text(0)
+            guard wanted?.contains(field) ?? true, let value = q.fieldValue(5) else { continue }
             let rid = q.int64(2)
-            if names.byRid[rid] == nil { names.byRid[rid] = try ReplicaNames.name(db, rid) }
-            fields[FieldKey(q.text(0), element: q.text(1)), default: []].append(
+            if names.byRid[rid] == nil { names.byRid[rid] = try ReplicaNames.name(q.db, rid) }
+            fields[FieldKey(field, element: q.text(1)), default: []].append(
                 Sibling(dot: Dot(replica: try names.name(rid), counter: UInt64(q.int64(3))), hlc: HLC(packed: UInt64(q.int64(4))), value: value, author: q.text(6)))
         }
-        return fields.isEmpty ? nil : RecordView(record: record, schema: schema, fields: fields)
+        return fields
     }
 
     /// Every open conflict this replica holds.
@@ -186,21 +197,12 @@ extension Replica {
     /// and built the statement anew for each hundred records.)
     func views(_ db: Database, _ records: [RecordRef], fields: [String], names: ReplicaNames) throws -> [RecordView] {
         let wanted = Set(fields)
-        let q = try FastStatement(db, "SELECT field, elem, rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ?")
+        let q = try FastStatement(db, Self.recordValuesSQL)
+        var names = names
         var out: [RecordView] = []
         out.reserveCapacity(records.count)
         for record in records {
-            defer { q.reset() }
-            q.bind(1, record.kind)
-            q.bind(2, record.id)
-            var held: [FieldKey: [Sibling]] = [:]
-            while try q.step() {
-                let field = q.text(0)
-                guard wanted.contains(field), let value = q.fieldValue(5) else { continue }
-                held[FieldKey(field, element: q.text(1)), default: []].append(
-                    Sibling(dot: Dot(replica: try names.name(q.int64(2)), counter: UInt64(q.int64(3))),
-                            hlc: HLC(packed: UInt64(q.int64(4))), value: value, author: q.text(6)))
-            }
+            let held = try self.fields(q, of: record, wanted: wanted, names: &names)
             if !held.isEmpty { out.append(RecordView(record: record, schema: schema, fields: held)) }
         }
         return out
@@ -337,18 +339,15 @@ extension Replica {
     ///   (a snapshot made by an earlier hub; the node makes its index again in the current form
     ///   at its first sync, ``elementIndex(kind:field:)``).
     static func elementIndexFields(_ sql: String, earlier: Bool = false) -> (kind: String, field: String)? {
-        for plus in earlier ? ["+", ""] : ["+"] {
-            guard let w = sql.range(of: " WHERE \(plus)kind = '") else { continue }
-            let rest = sql[w.upperBound...]
-            guard let k = rest.range(of: "' AND \(plus)field = '"), rest.hasSuffix("'") else { continue }
-            let kind = String(rest[..<k.lowerBound]), field = String(rest[k.upperBound..<rest.index(before: rest.endIndex)])
-            guard let made = elementIndexSQL(kind: kind, field: field) else { continue }
-            if made.sql == sql || (plus.isEmpty && made.sql == sql.replacingOccurrences(of: " WHERE kind = '", with: " WHERE +kind = '")
-                .replacingOccurrences(of: "' AND field = '", with: "' AND +field = '")) {
-                return (kind, field)
-            }
-        }
-        return nil
+        // The earlier spelling, read as the current one.
+        let sql = earlier ? sql.replacingOccurrences(of: " WHERE kind = '", with: " WHERE +kind = '")
+            .replacingOccurrences(of: "' AND field = '", with: "' AND +field = '") : sql
+        guard let w = sql.range(of: " WHERE +kind = '") else { return nil }
+        let rest = sql[w.upperBound...]
+        guard let k = rest.range(of: "' AND +field = '"), rest.hasSuffix("'") else { return nil }
+        let kind = String(rest[..<k.lowerBound]), field = String(rest[k.upperBound..<rest.index(before: rest.endIndex)])
+        guard let made = elementIndexSQL(kind: kind, field: field), made.sql == sql else { return nil }
+        return (kind, field)
     }
 }
 

@@ -668,7 +668,7 @@ public final class Replica: Sendable {
     /// The figures of a hub's status from one read: the log head, the version vector (only
     /// `replica`'s entry when given), the open conflicts and the changes that wait.
     public func statusFigures(only replica: ReplicaID?) throws -> StatusFigures {
-        let read = try self.read { db -> (StatusFigures, counted: Bool) in
+        var (figures, counted) = try read { db -> (StatusFigures, Bool) in
             let head = try Self.head(db)
             var vector = VersionVector()
             if let replica {
@@ -681,8 +681,8 @@ public final class Replica: Sendable {
             let waiting = try FastStatement(db, "SELECT count(*) FROM waiting_change").single() ?? 0
             return (StatusFigures(head: head, versionVector: vector, openConflicts: open ?? 0, waiting: Int(waiting)), open != nil)
         }
-        var figures = read.0
-        if !read.counted { figures.openConflicts = try openConflictCount() }
+        // A replica that has not counted its open conflicts yet counts them now.
+        if !counted { figures.openConflicts = try openConflictCount() }
         return figures
     }
 

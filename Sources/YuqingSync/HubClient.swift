@@ -106,8 +106,8 @@ public struct HubClient: Sendable {
         config.timeoutIntervalForRequest = timeout
         config.timeoutIntervalForResource = timeout * 4
         // The protocol's answers are never cached and set no cookies. Without a cache and a
-        // cookie store, a session (one per push) makes no cache of its own and a request looks
-        // nothing up in one: measured, a tenth of a node's work in a sync went to them.
+        // cookie store, a session makes no cache of its own and a request looks nothing up in
+        // one: measured, a tenth of a node's work in a sync went to them.
         config.urlCache = nil
         config.requestCachePolicy = .reloadIgnoringLocalCacheData
         config.httpCookieStorage = nil
@@ -297,9 +297,7 @@ public struct HubClient: Sendable {
             request.httpBody = body
             request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         }
-        // A request the network delivered twice may reach the hub second and be refused as a
-        // replay; signed anew (a fresh nonce), it is sent once more.
-        for attempt in 1...2 {
+        return try await resigningOnReplay(method, path, decode: decode) {
             for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
             let data: Data, response: URLResponse
             do {
@@ -312,27 +310,35 @@ public struct HubClient: Sendable {
                 throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent no HTTP response",
                                 zh: "位于 \(baseURL.absoluteString) 的中心没有返回 HTTP 应答")
             }
-            do {
-                return try answer(status: http.statusCode, data: data, method: method, path: path, decode: decode)
-            } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
-                continue
-            }
+            return (http.statusCode, data)
         }
-        throw SyncError(.badResponse, "unreachable", zh: "程序内部错误（unreachable）")
     }
 
-    /// One request over plain HTTP on a socket of its own (``PlainHTTP``), signed, with the same
-    /// one re-signed retry of a replayed request as ``send``.
+    /// Runs `exchange` (which signs its request anew each time) and reads the answer. A request
+    /// the network delivered twice may reach the hub second and be refused as a replay; signed
+    /// anew (a fresh nonce), it is sent once more. The one place every transport does this.
+    private func resigningOnReplay<T>(_ method: String, _ path: String, decode: (Data) throws -> T,
+                                      _ exchange: () async throws -> (status: Int, data: Data)) async throws -> T {
+        let first = try await exchange()
+        do {
+            return try answer(status: first.status, data: first.data, method: method, path: path, decode: decode)
+        } catch let error as SyncError where error.problem?.code == "replayed" && credential != nil {
+            let again = try await exchange()
+            return try answer(status: again.status, data: again.data, method: method, path: path, decode: decode)
+        }
+    }
+
+    /// One request over plain HTTP on a socket of its own (``PlainHTTP``), signed.
     private func plain<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                           contentType: String = WireMedia.json, accept: String, readTimeout: TimeInterval, maxBytes: Int = 1 << 20,
                           decode: (Data) throws -> T) async throws -> T {
         let target = url(path, query)
-        for attempt in 1...2 {
+        return try await resigningOnReplay(method, path, decode: decode) {
             let request = PlainHTTP(url: target, method: method, body: body, contentType: contentType, connectTimeout: 10, readTimeout: readTimeout,
                                     headers: signature(method, target, body: body ?? Data()), accept: accept, maxBytes: maxBytes)
-            let status: Int, data: Data
             do {
-                (status, data) = try await request.run()
+                let (status, body) = try await request.run()
+                return (status, body)
             } catch let failure as PlainHTTP.Failure where failure.kind == .malformed {
                 throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent an answer to \(method) /\(path) this node cannot read (\(failure.description)); is this a Yuqing hub?",
                                 zh: "位于 \(baseURL.absoluteString) 的服务器对 \(method) /\(path) 的应答无法读取（\(failure.chinese)）；它是 Yuqing 中心吗？")
@@ -340,37 +346,24 @@ public struct HubClient: Sendable {
                 if Task.isCancelled || error is CancellationError { throw CancellationError() }
                 throw Self.unreachable(error, baseURL: baseURL, timeout: readTimeout)
             }
-            do {
-                return try answer(status: status, data: data, method: method, path: path, decode: decode)
-            } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
-                continue
-            }
         }
-        throw SyncError(.badResponse, "unreachable", zh: "程序内部错误（unreachable）")
     }
 
-    /// `send` over HTTPS: the same signing, the same one re-signed retry of a replayed request.
+    /// `send` over HTTPS, signed the same way.
     private func sendTLS<T>(_ https: PinnedHTTPS, _ method: String, _ path: String, query: [(String, String)], body: Data?,
                             contentType: String, accept: String, timeout: TimeInterval?, decode: (Data) throws -> T) async throws -> T {
         let target = url(path, query)
         var headers = [("Accept", accept)]
         if body != nil { headers.append(("Content-Type", contentType)) }
-        for attempt in 1...2 {
-            let status: Int, data: Data
+        return try await resigningOnReplay(method, path, decode: decode) {
             do {
-                (status, data) = try await https.send(method, target, headers: headers + signature(method, target, body: body ?? Data()),
-                                                      body: body, timeout: timeout ?? self.timeout)
+                return try await https.send(method, target, headers: headers + signature(method, target, body: body ?? Data()),
+                                            body: body, timeout: timeout ?? self.timeout)
             } catch {
                 if Task.isCancelled || error is CancellationError { throw CancellationError() }
                 throw PinnedHTTPS.unreachable(error, baseURL: baseURL, timeout: timeout ?? self.timeout)
             }
-            do {
-                return try answer(status: status, data: data, method: method, path: path, decode: decode)
-            } catch let error as SyncError where attempt == 1 && error.problem?.code == "replayed" && credential != nil {
-                continue
-            }
         }
-        throw SyncError(.badResponse, "unreachable", zh: "程序内部错误（unreachable）")
     }
 
     private func url(_ path: String, _ query: [(String, String)]) -> URL {

@@ -206,7 +206,7 @@ struct PlainHTTP: Sendable {
         }
         if header("transfer-encoding")?.lowercased().contains("chunked") == true {
             return (status, Data(try dechunk(UnsafeRawBufferPointer(rebasing: answer[end...]))))
-        } else if let length = header("content-length").flatMap({ Int($0) }) {
+        } else if let length = contentLength(answer[0..<end]) {
             guard length >= 0 else { throw Failure(description: "a negative Content-Length", zh: "`Content-Length` 为负数", kind: .malformed) }
             guard answer.count - end >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭", kind: .lost) }
             return (status, body(end..<(end + length)))

@@ -9,8 +9,10 @@
 # free pages to the host (virtio-balloon's free page reporting), memory freed for a while has gone
 # back to the host, and each page costs a fault on the host when the guest next uses it: the
 # writes into memory the machine had not used lately take several times as long as the writes
-# into memory just freed. Prints the times and whether the balloon device offers free page
-# reporting (feature bit 5). Needs nothing but coreutils; writes to $TMPDIR (default /tmp).
+# into memory just freed. (Run twice in a row, the second run finds the memory the first freed
+# still in the guest, and all its writes are fast.) Prints the times and whether the balloon
+# device offers free page reporting (feature bit 5). Needs nothing but coreutils; writes to
+# $TMPDIR (default /tmp).
 set -euo pipefail
 mib=${1:-300}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/first-touch.XXXXXX")
