@@ -38,10 +38,13 @@ let package = Package(
         .target(name: "YuqingCases", dependencies: ["YuqingCore"]),
         // Device keys (Ed25519), signed requests and sealed changes: pure, over swift-crypto.
         .target(name: "YuqingSecurity", dependencies: ["YuqingCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // SQLite's system VFS with each write-ahead log's appended frames written in one call
+        // (a commit of 1,700 pages was 3,400 calls); nothing else changes. C, as VFSs are.
+        .target(name: "CSQLiteWAL", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The replica on SQLite (GRDB): used by every node, and by the hub's embedded store.
         .target(
             name: "YuqingReplica",
-            dependencies: ["YuqingCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            dependencies: ["YuqingCore", "CSQLiteWAL", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         // The system zlib (zlib1g-dev), which compresses the binary wire form.

@@ -96,6 +96,7 @@ public final class Replica: Sendable {
     }
 
     static func makePool(_ path: String) throws -> DatabasePool {
+        try WALWrites.install()
         var config = Configuration()
         config.busyMode = .timeout(15)
         config.prepareDatabase { db in
@@ -114,6 +115,7 @@ public final class Replica: Sendable {
     /// A pool that only reads: it never migrates, and on a file this user may not write it
     /// creates nothing beside it.
     static func makeReadOnlyPool(_ path: String) throws -> DatabasePool {
+        try WALWrites.install()
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(15)

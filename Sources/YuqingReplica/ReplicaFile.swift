@@ -23,6 +23,7 @@ package enum ReplicaFile {
     /// is not a Yuqing replica. Replicas made before the application id was written are
     /// recognised by their tables.
     static func requireReplica(_ path: String) throws {
+        try WALWrites.install()
         var config = Configuration()
         config.readonly = true
         let verdict: Bool
@@ -51,6 +52,7 @@ package enum ReplicaFile {
     /// Runs SQLite's quick integrity check on a read-only connection; a damaged file is refused
     /// before anything opens it for writing.
     static func requireIntact(_ path: String) throws {
+        try WALWrites.install()
         var config = Configuration()
         config.readonly = true
         let queue = try DatabaseQueue(path: isWritable(path) ? path : immutableURI(path), configuration: config)

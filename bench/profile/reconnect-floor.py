@@ -9,14 +9,18 @@ commits (WAL, synchronous = FULL, the hub's cache size), the WAL checkpointed be
 outside the timing, as the hub's background checkpointer does.
 
     bench/profile/reconnect-floor.py HUB.sqlite [--pushes 50] [--changes 1000]
-        [--parts values,log] [--drop-index NAME ...]
+        [--parts values,log] [--drop-index NAME ...] [--wal-writes]
 
 --parts times only the values' writes or only the log's; --drop-index drops one of the hub's
 indexes from the copy first: together they show what each part of the write costs. A hub file to
 start from: `YUQING_BENCH_KEEP=1 .build/release/yuqing-bench reconnect --runs 1` keeps one
 (`hub.sqlite` in the directory it names).
+
+--wal-writes writes the WAL as Yuqing's processes do, a commit's frames together
+(Sources/CSQLiteWAL, built here with `cc` and registered through ctypes in this process's SQLite);
+without it, as SQLite alone does, two system calls a frame.
 """
-import argparse, os, random, shutil, sqlite3, statistics, sys, tempfile, time
+import argparse, ctypes, os, random, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("hub")
@@ -24,12 +28,23 @@ ap.add_argument("--pushes", type=int, default=50)
 ap.add_argument("--changes", type=int, default=1000)
 ap.add_argument("--parts", default="values,log", help="values, log, or both (default)")
 ap.add_argument("--drop-index", action="append", default=[], help="an index of the hub to drop from the copy first")
+ap.add_argument("--wal-writes", action="store_true", help="write the WAL as Yuqing does (Sources/CSQLiteWAL)")
 a = ap.parse_args()
 parts = set(a.parts.split(","))
 if not parts or not parts <= {"values", "log"}:
     sys.exit("--parts takes values, log or values,log")
 
 work = tempfile.mkdtemp(prefix="yuqing-floor-")
+wal = None
+if a.wal_writes:
+    # The same C file the Swift build compiles, as a shared library over the same libsqlite3.
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "CSQLiteWAL")
+    library = os.path.join(work, "yuqing_wal.so")
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-I", os.path.join(source, "include"), "-o", library,
+                    os.path.join(source, "yuqing_wal.c"), "-lsqlite3", "-lpthread"], check=True)
+    wal = ctypes.CDLL(library, mode=os.RTLD_GLOBAL)
+    if wal.yuqing_wal_install() != 0:
+        sys.exit("SQLite would not register the WAL writer")
 db = os.path.join(work, "hub.sqlite")
 src = sqlite3.connect(a.hub)
 dst = sqlite3.connect(db)
@@ -85,7 +100,12 @@ shutil.rmtree(work)
 times.sort()
 p99 = times[min(len(times) - 1, int(round(0.99 * (len(times) - 1))))]
 what = " and ".join(p for p in ("values", "log") if p in parts) + (f", without {', '.join(a.drop_index)}" if a.drop_index else "")
+what += ", WAL frames written together" if a.wal_writes else ", WAL written by SQLite alone"
 print(f"storage floor of a push of {a.changes} changes to random cases of {len(cases)} ({what}; {a.pushes} pushes, SQLite {sqlite3.sqlite_version}):")
 print(f"  p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, min {times[0]:.1f} ms, max {times[-1]:.1f} ms")
 commits.sort()
 print(f"  of which the commit (writing and syncing the WAL): p50 {statistics.median(commits):.1f} ms, max {commits[-1]:.1f} ms")
+if wal is not None:
+    asked, made = ctypes.c_longlong(), ctypes.c_longlong()
+    wal.yuqing_wal_counts(ctypes.byref(asked), ctypes.byref(made))
+    print(f"  WAL writes: SQLite asked for {asked.value:,}, made as {made.value:,} system writes")

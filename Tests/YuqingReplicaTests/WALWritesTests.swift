@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Testing
+@testable import YuqingReplica
+import YuqingTestSupport
+
+/// The VFS that writes a commit's WAL frames together (`Sources/CSQLiteWAL`): what a commit
+/// writes reaches the file before any other connection can see the commit, whatever
+/// `synchronous` is, and in far fewer system writes than SQLite asks for.
+@Suite struct WALWritesTests {
+    /// A connection through SQLite's own VFS ("unix"), which reads only what is in the file.
+    final class SystemReader {
+        let db: OpaquePointer
+
+        init(_ path: String) throws {
+            var handle: OpaquePointer?
+            guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY, "unix") == SQLITE_OK, let handle else {
+                throw ReplicaError(.storage, "cannot open \(path)", zh: "无法打开 \(path)")
+            }
+            db = handle
+        }
+
+        deinit { sqlite3_close_v2(db) }
+
+        /// The rows and the sum of their lengths, in one read transaction.
+        func rows() -> (count: Int64, bytes: Int64) {
+            var q: OpaquePointer?
+            sqlite3_prepare_v2(db, "SELECT count(*), coalesce(sum(length(body)), 0) FROM t", -1, &q, nil)
+            defer { sqlite3_finalize(q) }
+            guard sqlite3_step(q) == SQLITE_ROW else { return (-1, -1) }
+            return (sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1))
+        }
+    }
+
+    /// A writer through the installed VFS, with the given `synchronous` (OFF: no commit syncs the
+    /// WAL, so only the barrier before the index header is published puts the frames in the file).
+    func writer(_ path: String, synchronous: String) throws -> DatabaseQueue {
+        try WALWrites.install()
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        }
+        return queue
+    }
+
+    @Test(arguments: ["OFF", "NORMAL", "FULL"])
+    func everyCommitIsInTheFileWhenAnotherConnectionSeesIt(synchronous: String) throws {
+        let dir = try TempDir()
+        let path = dir.path("wal.sqlite")
+        let queue = try writer(path, synchronous: synchronous)
+        let reader = try SystemReader(path)
+        var expected: (count: Int64, bytes: Int64) = (0, 0)
+        for round in 0..<30 {
+            // Rounds of different sizes: a few frames, and more than the VFS gathers at once (8 MiB).
+            let n = round % 10 == 9 ? 30_000 : 1 + round * 37
+            try queue.write { db in
+                for i in 0..<n {
+                    let body = "第\(round)轮第\(i)行：" + String(repeating: "舆情", count: (i % 50) + 1)
+                    try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: [body])
+                    expected.count += 1
+                    expected.bytes += Int64(body.count)
+                }
+            }
+            let seen = reader.rows()
+            #expect(seen == expected, "round \(round), synchronous = \(synchronous): the system VFS read \(seen), committed \(expected)")
+        }
+        try queue.close()
+        // Reopened through the system VFS alone, the file is whole.
+        let check = try SystemReader(path)
+        var q: OpaquePointer?
+        sqlite3_prepare_v2(check.db, "PRAGMA integrity_check", -1, &q, nil)
+        defer { sqlite3_finalize(q) }
+        #expect(sqlite3_step(q) == SQLITE_ROW)
+        #expect(String(cString: sqlite3_column_text(q, 0)) == "ok")
+        #expect(check.rows() == expected)
+    }
+
+    @Test func aLargeCommitIsFewSystemWrites() throws {
+        let dir = try TempDir()
+        let queue = try writer(dir.path("wal.sqlite"), synchronous: "FULL")
+        let before = WALWrites.counts
+        // About 2,000 pages: SQLite asks for two writes a frame.
+        try queue.write { db in
+            for i in 0..<20_000 {
+                try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: ["\(i) " + String(repeating: "舆", count: 120)])
+            }
+        }
+        let after = WALWrites.counts
+        let asked = after.writes - before.writes, made = after.systemWrites - before.systemWrites
+        #expect(asked >= 4_000, "SQLite asked for \(asked) writes")
+        #expect(made * 20 < asked, "\(asked) writes asked for became \(made) system writes")
+    }
+
+    @Test func aReplicaWritesThroughIt() throws {
+        let dir = try TempDir()
+        let r = try Replica.create(at: dir.path("node.sqlite"), role: .node, unit: "Township A", schema: .sample)
+        let name = try r.pool.write { db -> String in
+            var name: UnsafeMutablePointer<CChar>?
+            guard sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_VFSNAME, &name) == SQLITE_OK, let name else { return "" }
+            defer { sqlite3_free(name) }
+            return String(cString: name)
+        }
+        // Unless this run asked for SQLite's own (YUQING_WAL_WRITES=system, to compare).
+        if ProcessInfo.processInfo.environment["YUQING_WAL_WRITES"] != "system" {
+            #expect(name == "yuqing-wal/unix")
+        }
+    }
+}
