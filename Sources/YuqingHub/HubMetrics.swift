@@ -1,13 +1,16 @@
 import Prometheus
+import YuqingReplica
 
 /// What the hub counts for its operators, in Prometheus' text format at `GET /metrics`
 /// (`Protocol/sync.md` §5.10): pushes and pulls with their changes and durations, conflicts
-/// resolved, and, read when scraped, the open conflicts, the changes waiting and the log head.
+/// resolved, and, read when scraped, the open conflicts, the changes waiting, the log head and
+/// the process's SQLite writes (``WALWrites``).
 /// One registry per application, so two hubs in one process (tests) count apart.
 package final class HubMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let pushesAccepted, pushesRefused, pushedChanges, pulls, pulledChanges, resolutions: Counter
     let openConflicts, waiting, head: Gauge
+    let walWrites, walSystemWrites, journalFiles, journalLimit: Gauge
     let pushSeconds, pullSeconds: DurationHistogram
 
     package init() {
@@ -23,6 +26,13 @@ package final class HubMetrics: Sendable {
         openConflicts = r.makeGauge(name: "yuqing_hub_open_conflicts", help: "Conflicts waiting for the operator.")
         waiting = r.makeGauge(name: "yuqing_hub_waiting_changes", help: "Pushed changes waiting for changes the hub never received (queue depth).")
         head = r.makeGauge(name: "yuqing_hub_log_head", help: "The last log position.")
+        walWrites = r.makeGauge(name: "yuqing_sqlite_wal_writes", help: "Writes SQLite made to write-ahead logs in this process (two a page).")
+        walSystemWrites = r.makeGauge(name: "yuqing_sqlite_wal_system_writes",
+                                      help: "The system writes those became, a commit's frames written together.")
+        journalFiles = r.makeGauge(name: "yuqing_sqlite_statement_journal_files",
+                                   help: "Savepoint journals that outgrew memory and went to a temporary file, in this process.")
+        journalLimit = r.makeGauge(name: "yuqing_sqlite_statement_journal_memory_bytes",
+                                   help: "The bytes of a savepoint's journal kept in memory before it goes to a file (32 MiB; SQLite's own 64 KiB if it could not be set).")
         pushSeconds = r.makeDurationHistogram(name: "yuqing_hub_push_duration_seconds", buckets: buckets, help: "Time to answer a push (sync latency, push side).")
         pullSeconds = r.makeDurationHistogram(name: "yuqing_hub_pull_duration_seconds", buckets: buckets, help: "Time to answer a pull (sync latency, pull side).")
     }
@@ -32,6 +42,11 @@ package final class HubMetrics: Sendable {
         openConflicts.set(Double(try await storage.openConflictCount()))
         waiting.set(Double(try await storage.waiting().values.reduce(0, +)))
         head.set(Double(try await storage.head()))
+        let counts = WALWrites.counts
+        walWrites.set(Double(counts.writes))
+        walSystemWrites.set(Double(counts.systemWrites))
+        journalFiles.set(Double(counts.spilledJournals))
+        journalLimit.set(Double(WALWrites.statementJournalLimit))
         return registry.emitToString()
     }
 }

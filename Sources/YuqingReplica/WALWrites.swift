@@ -5,7 +5,9 @@ import GRDBSQLite
 /// appended frames in one system call, where SQLite makes two per page (`Sources/CSQLiteWAL`).
 /// What is written, synced and published, and when, is unchanged; a commit of 1,700 pages (a hub
 /// taking a push of 1,000 changes to scattered cases) makes one write instead of 3,400.
-/// `bench/machine/pwrite.c` measures what the calls cost on a machine.
+/// `bench/machine/pwrite.c` measures what the calls cost on a machine. It also keeps a savepoint's
+/// journal in memory up to 32 MiB (SQLite's default spills it to a file past 64 KiB): the hub
+/// merges each push in a savepoint of its own.
 public enum WALWrites {
     /// Makes the VFS SQLite's default for this process; every opening of a replica calls it
     /// before SQLite opens a file. Fails only if SQLite cannot register a VFS.
@@ -19,10 +21,16 @@ public enum WALWrites {
 
     private static let installed: Int32 = yuqing_wal_install()
 
-    /// Writes SQLite made to write-ahead logs in this process, and the system writes they became.
-    public static var counts: (writes: Int, systemWrites: Int) {
-        var writes: Int64 = 0, flushes: Int64 = 0
-        yuqing_wal_counts(&writes, &flushes)
-        return (Int(writes), Int(flushes))
+    /// The bytes of a savepoint's journal kept in memory before it goes to a file: 32 MiB, or
+    /// SQLite's 64 KiB when something in the process used SQLite before the first replica opened
+    /// (SQLite takes the setting only before its first use).
+    public static var statementJournalLimit: Int { Int(yuqing_wal_statement_journal_limit()) }
+
+    /// Writes SQLite made to write-ahead logs in this process, the system writes they became,
+    /// and the savepoints' journals that outgrew memory and went to a file.
+    public static var counts: (writes: Int, systemWrites: Int, spilledJournals: Int) {
+        var writes: Int64 = 0, flushes: Int64 = 0, spills: Int64 = 0
+        yuqing_wal_counts(&writes, &flushes, &spills)
+        return (Int(writes), Int(flushes), Int(spills))
     }
 }

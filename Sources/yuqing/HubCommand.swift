@@ -107,6 +107,10 @@ struct HubCommand: AsyncParsableCommand {
             // Commits never wait for a checkpoint (WALCheckpointer): about a quarter off a reconnect (docs/benchmarks.md §6).
             let checkpointer = try storage.replica.checkpointInBackground(logger: logger)
             defer { checkpointer.stop() }
+            if WALWrites.statementJournalLimit < 1 << 20 {
+                // Each push is merged in a savepoint: its journal then goes to a temporary file.
+                logger.warning("SQLite was in use before the hub configured it: savepoint journals spill to temporary files past 64 KiB (slower pushes)")
+            }
             // Nodes list the evidence their cases name at every sync: snapshots carry the index of it.
             try storage.replica.indexElements(kind: CaseSchema.Kind.case, field: CaseSchema.Field.evidence)
             let snapshots = snapshotEvery > 0 ? HubSnapshots(storage: storage, every: snapshotEvery, logger: logger) : nil

@@ -26,7 +26,13 @@ import YuqingTestSupport
         try hub.start()
         #expect(try await Self.get("\(hub.url)/health") == (200, "ok\n"))
         #expect(try await Self.get("\(hub.url)/ready").0 == 200)
-        #expect(try await Self.get("\(hub.url)/metrics").1.contains("yuqing_hub_log_head"))
+        let metrics = try await Self.get("\(hub.url)/metrics").1
+        #expect(metrics.contains("yuqing_hub_log_head"))
+        // The hub configured SQLite before using it: savepoints' journals stay in memory.
+        let limit = metrics.split(separator: "\n").first { $0.hasPrefix("yuqing_sqlite_statement_journal_memory_bytes ") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect(limit == Double(32 << 20), "\(metrics)")
+        #expect(metrics.contains("yuqing_sqlite_wal_system_writes "))
         // A long poll that would wait 20 s is under way when the hub is told to stop.
         let key = try SigningKey.load(from: hub.operatorKey)
         let started = Date()

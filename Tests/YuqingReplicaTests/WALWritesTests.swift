@@ -95,6 +95,31 @@ import YuqingTestSupport
         #expect(made * 20 < asked, "\(asked) writes asked for became \(made) system writes")
     }
 
+    @Test func aSavepointsJournalStaysInMemoryWhereSQLiteTookTheSetting() throws {
+        let dir = try TempDir()
+        let queue = try writer(dir.path("wal.sqlite"), synchronous: "FULL")
+        try queue.write { db in
+            for i in 0..<20_000 {
+                try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: ["\(i) " + String(repeating: "舆", count: 120)])
+            }
+        }
+        let before = WALWrites.counts.spilledJournals
+        // Every page of the table changed inside a savepoint: its journal holds them all (8 MB).
+        try queue.write { db in
+            try db.execute(sql: "SAVEPOINT push")
+            try db.execute(sql: "UPDATE t SET body = body || '。'")
+            try db.execute(sql: "RELEASE push")
+        }
+        let spilled = WALWrites.counts.spilledJournals - before
+        // 32 MiB when the process configured SQLite before its first use (every Yuqing process
+        // does: the hub's /metrics shows it); SQLite's 64 KiB if a test used SQLite before.
+        if WALWrites.statementJournalLimit >= 32 << 20 {
+            #expect(spilled == 0, "the journal stayed in memory")
+        } else {
+            #expect(spilled >= 1, "past 64 KiB the journal went to a file, and was counted")
+        }
+    }
+
     @Test func aReplicaWritesThroughIt() throws {
         let dir = try TempDir()
         let r = try Replica.create(at: dir.path("node.sqlite"), role: .node, unit: "Township A", schema: .sample)

@@ -4,9 +4,10 @@
 Times, on a copy of a reconnect benchmark's hub file, only the writes that a push of N changes to
 random cases makes to the hub's tables, and nothing else: for each change, the delete of the value
 it replaces and the insert of its own in `field_value`, and its entry in `log` (with the log's
-indexes). No merge logic, no rule check, no HTTP: one transaction per push, committed as the hub
-commits (WAL, synchronous = FULL, the hub's cache size), the WAL checkpointed between pushes
-outside the timing, as the hub's background checkpointer does.
+indexes). No merge logic, no rule check, no HTTP: one transaction per push, the writes in a
+savepoint as the hub merges each push of a group, committed as the hub commits (WAL,
+synchronous = FULL, the hub's cache size), the WAL checkpointed between pushes outside the
+timing, as the hub's background checkpointer does.
 
     bench/profile/reconnect-floor.py HUB.sqlite [--pushes 50] [--changes 1000]
         [--parts values,log] [--drop-index NAME ...] [--wal-writes]
@@ -16,11 +17,12 @@ indexes from the copy first: together they show what each part of the write cost
 start from: `YUQING_BENCH_KEEP=1 .build/release/yuqing-bench reconnect --runs 1` keeps one
 (`hub.sqlite` in the directory it names).
 
---wal-writes writes the WAL as Yuqing's processes do, a commit's frames together
-(Sources/CSQLiteWAL, built here with `cc` and registered through ctypes in this process's SQLite);
-without it, as SQLite alone does, two system calls a frame.
+--wal-writes writes as Yuqing's processes do (Sources/CSQLiteWAL, built here with `cc` and
+registered through ctypes in this process's SQLite): a commit's WAL frames together, and the
+savepoint's journal in memory; without it, as SQLite alone does: two system calls a frame, and
+the savepoint's journal in a temporary file once past 64 KiB.
 """
-import argparse, ctypes, os, random, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, ctypes, os, random, shutil, statistics, subprocess, sys, tempfile, time
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("hub")
@@ -45,6 +47,7 @@ if a.wal_writes:
     wal = ctypes.CDLL(library, mode=os.RTLD_GLOBAL)
     if wal.yuqing_wal_install() != 0:
         sys.exit("SQLite would not register the WAL writer")
+import sqlite3  # after the WAL writer, which configures SQLite before its first use
 db = os.path.join(work, "hub.sqlite")
 src = sqlite3.connect(a.hub)
 dst = sqlite3.connect(db)
@@ -80,6 +83,7 @@ for push in range(a.pushes):
         rows.append((record, field, elem, counter, seq, value))
     t = time.perf_counter()
     c.execute("BEGIN IMMEDIATE")
+    c.execute("SAVEPOINT push")  # the hub merges each push of a group in a savepoint of its own
     if "values" in parts:
         c.executemany("DELETE FROM field_value WHERE kind = 'case' AND record = ? AND field = ? AND elem = ?",
                       [(record, field, elem) for record, field, elem, n, s, value in rows])
@@ -90,6 +94,7 @@ for push in range(a.pushes):
         c.executemany("INSERT INTO log (seq, rid, counter, hlc, kind, record, field, elem, value, context, author) "
                       "VALUES (?, ?, ?, ?, 'case', ?, ?, ?, ?, NULL, 'user-0@unit-0')",
                       [(s, rid, n, 117309440000000000 + n, record, field, elem, value) for record, field, elem, n, s, value in rows])
+    c.execute("RELEASE push")
     written = time.perf_counter()
     c.execute("COMMIT")
     commits.append((time.perf_counter() - written) * 1000)
@@ -106,6 +111,7 @@ print(f"  p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, min {times[0]
 commits.sort()
 print(f"  of which the commit (writing and syncing the WAL): p50 {statistics.median(commits):.1f} ms, max {commits[-1]:.1f} ms")
 if wal is not None:
-    asked, made = ctypes.c_longlong(), ctypes.c_longlong()
-    wal.yuqing_wal_counts(ctypes.byref(asked), ctypes.byref(made))
-    print(f"  WAL writes: SQLite asked for {asked.value:,}, made as {made.value:,} system writes")
+    asked, made, spilled = ctypes.c_longlong(), ctypes.c_longlong(), ctypes.c_longlong()
+    wal.yuqing_wal_counts(ctypes.byref(asked), ctypes.byref(made), ctypes.byref(spilled))
+    print(f"  WAL writes: SQLite asked for {asked.value:,}, made as {made.value:,} system writes; "
+          f"savepoint journals spilled to a file: {spilled.value}")
