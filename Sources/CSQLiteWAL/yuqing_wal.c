@@ -1,27 +1,33 @@
-// A VFS that wraps the system's and writes each write-ahead log's appended frames in one write.
+// A VFS that wraps the system's and writes each write-ahead log's appended frames together.
 //
 // SQLite writes a WAL frame as two writes, its 24-byte header and its page, so a commit of 1,700
 // pages is 3,400 pwrite(2) calls. On a virtual machine each call costs microseconds of its own
 // (11.4 ms for 1,700 frames in bench/machine/pwrite.c, against 2.9 ms for the same bytes in
 // writes of 120 KiB). Here the writes to a WAL that continue one another are gathered in memory
-// and written together before anything could need them in the file:
+// and written together:
 //
-// - before the WAL is synced (a commit with synchronous = FULL, and a checkpoint);
-// - before a memory barrier on the shared-memory index (xShmBarrier), which SQLite calls between
-//   the two copies of the index header it writes to publish a commit: no other connection or
-//   process sees the new frames before they are in the file, whatever `synchronous` is;
-// - before a read, a size, a truncation, a file control or a close of that WAL, and before a
-//   write that does not continue the gathered ones (so writes reach the file in their order);
+// - when the commit frame is complete (SQLite writes a frame's header, then its page: a header
+//   whose "database size" field is not zero marks the commit frame), inside the write that
+//   completes it, so a failure fails the commit before SQLite publishes it, and a commit is in
+//   the file when it returns, with any `synchronous` and any locking mode;
+// - before the WAL is synced, read, sized, truncated, given a file control or closed, and before
+//   a write that does not continue the gathered ones (so writes reach the file in their order);
+// - when the connection releases the WAL's write lock (after a rollback: frames a large
+//   transaction spilled before it rolled back, which another writer will overwrite next);
+// - before a memory barrier on the connection's shared-memory index (xShmBarrier), which SQLite
+//   calls between the two copies of the index header it writes to publish a commit (by then
+//   nothing is gathered; this is a second guard);
 // - when the gathered bytes would pass LIMIT.
 //
 // They are written in calls of CHUNK bytes (the system VFS writes less than 128 KiB in a call).
+// A failed write fails every later call on that WAL until the write lock is released, so a
+// transaction whose frames were lost cannot commit.
 //
 // What is written and synced, and when a commit is durable or visible, is as without it: only
 // the number of system calls changes. A process that dies holding gathered bytes had not
-// committed them (the commit's sync or barrier comes after its frames). Database files and
-// journals pass through untouched. (Gathering a checkpoint's pages into the database file too,
-// between SQLITE_FCNTL_CKPT_START and _DONE, was tried: the pages it copies are scattered, few
-// are neighbours, and `yuqing-bench reconnect` was no faster.)
+// committed them. Database files and journals pass through untouched. (Gathering a checkpoint's
+// pages into the database file too, between SQLITE_FCNTL_CKPT_START and _DONE, was tried: the
+// pages it copies are scattered, few are neighbours, and `yuqing-bench reconnect` was no faster.)
 #include "yuqing_wal.h"
 
 #include <pthread.h>
@@ -39,12 +45,18 @@ struct File {
     sqlite3_file base;
     sqlite3_file *real;
     int isWAL;
+    // The name SQLite opened the file by. A connection's database file and its WAL are named
+    // from one buffer of SQLite's: `walName` (of a database file, sqlite3_filename_wal) is the
+    // very pointer its WAL is opened with, which ties the two.
+    const char *name, *walName;
     // The WAL's gathered writes: `length` bytes that belong at `start` (guarded by `mutex`).
     pthread_mutex_t mutex;
     unsigned char *buffer;
     sqlite3_int64 start;
     int length, capacity;
-    // An error of a flush that had no caller to report it to (a barrier): returned by the next call.
+    // The last write was a commit frame's header: the next (its page) completes the commit.
+    int commitHeader;
+    // The error of a failed write: returned by every call until the write lock is released.
     int failed;
     File *next, *previous;
 };
@@ -72,6 +84,7 @@ static int flushLocked(File *f) {
     }
     f->length = 0;
     atomic_fetch_sub(&holding, 1);
+    if (rc != SQLITE_OK && !f->failed) f->failed = rc;
     return rc;
 }
 
@@ -79,25 +92,37 @@ static int flush(File *f) {
     if (!f->isWAL) return SQLITE_OK;
     pthread_mutex_lock(&f->mutex);
     int rc = f->failed ? f->failed : flushLocked(f);
-    if (rc == SQLITE_OK) rc = f->failed;
     pthread_mutex_unlock(&f->mutex);
     return rc;
 }
 
-// Every WAL's gathered bytes, as a barrier needs: only the writer of a database holds any.
-static void flushAll(void) {
-    if (atomic_load(&holding) == 0) return;
+// The connection's own WAL (`walName`, of its database file), or every WAL when NULL: flushes
+// its gathered bytes and, when `ending` (the write lock released), forgets an earlier failure,
+// whose transaction did not commit. Returns the first error of a flush.
+static int flushWAL(const char *walName, int ending) {
+    if (atomic_load(&holding) == 0 && !ending) return SQLITE_OK;
+    int first = SQLITE_OK;
     pthread_mutex_lock(&filesMutex);
     for (File *f = files; f; f = f->next) {
+        if (walName && f->name != walName) continue;
         pthread_mutex_lock(&f->mutex);
-        int rc = flushLocked(f);
-        if (rc != SQLITE_OK && !f->failed) {
-            f->failed = rc;
-            sqlite3_log(rc, "yuqing-wal: a write-ahead log's frames could not be written before a barrier");
+        int rc = SQLITE_OK;
+        if (!f->failed) {
+            rc = flushLocked(f);
+        } else if (ending && f->length > 0) {
+            // What a failed transaction gathered after its failure: never to be written.
+            f->length = 0;
+            atomic_fetch_sub(&holding, 1);
+        }
+        if (ending) {
+            f->failed = SQLITE_OK;
+            f->commitHeader = 0;
         }
         pthread_mutex_unlock(&f->mutex);
+        if (first == SQLITE_OK) first = rc;
     }
     pthread_mutex_unlock(&filesMutex);
+    return first;
 }
 
 static int xClose(sqlite3_file *p) {
@@ -128,11 +153,17 @@ static int xWrite(sqlite3_file *p, const void *data, int amount, sqlite3_int64 o
     atomic_fetch_add(&writeCount, 1);
     pthread_mutex_lock(&f->mutex);
     int rc = f->failed;
+    // A 24-byte write is a frame's header (the WAL's own header is 32 bytes, a page at least
+    // 512); bytes 4-7 hold the database's size after a commit, and are zero in other frames.
+    const unsigned char *bytes = data;
+    int completesCommit = f->commitHeader;
+    f->commitHeader = amount == 24 && (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
     if (rc == SQLITE_OK) {
         int continues = f->length > 0 && offset == f->start + f->length && f->length + amount <= LIMIT;
         if (!continues) rc = flushLocked(f);
         if (rc == SQLITE_OK && amount > CHUNK) {
             rc = REAL(p)->pMethods->xWrite(REAL(p), data, amount, offset);
+            if (rc != SQLITE_OK && !f->failed) f->failed = rc;
         } else if (rc == SQLITE_OK) {
             if (f->length + amount > f->capacity) {
                 int capacity = f->capacity ? f->capacity : 64 * 1024;
@@ -143,6 +174,7 @@ static int xWrite(sqlite3_file *p, const void *data, int amount, sqlite3_int64 o
                     // No memory to gather into: write through (after what is gathered).
                     rc = flushLocked(f);
                     if (rc == SQLITE_OK) rc = REAL(p)->pMethods->xWrite(REAL(p), data, amount, offset);
+                    if (rc != SQLITE_OK && !f->failed) f->failed = rc;
                     pthread_mutex_unlock(&f->mutex);
                     return rc;
                 }
@@ -156,6 +188,8 @@ static int xWrite(sqlite3_file *p, const void *data, int amount, sqlite3_int64 o
             memcpy(f->buffer + f->length, data, amount);
             f->length += amount;
         }
+        // The commit frame is whole: it goes to the file now, and its error is the commit's.
+        if (rc == SQLITE_OK && completesCommit) rc = flushLocked(f);
     }
     pthread_mutex_unlock(&f->mutex);
     return rc;
@@ -185,8 +219,7 @@ static int xFileControl(sqlite3_file *p, int op, void *arg) {
     if (rc != SQLITE_OK) return rc;
     if (op == SQLITE_FCNTL_VFSNAME && arg) {
         // As the VFS names itself to `PRAGMA vfs_list`-style reports: this one, over the real one.
-        rc = REAL(p)->pMethods->xFileControl(REAL(p), op, arg);
-        char *below = *(char **)arg;
+        char *below = REAL(p)->pMethods->xFileControl(REAL(p), op, arg) == SQLITE_OK ? *(char **)arg : NULL;
         *(char **)arg = below ? sqlite3_mprintf("%s/%z", vfs.zName, below) : sqlite3_mprintf("%s", vfs.zName);
         return SQLITE_OK;
     }
@@ -197,23 +230,29 @@ static int xSectorSize(sqlite3_file *p) { return REAL(p)->pMethods->xSectorSize(
 static int xDeviceCharacteristics(sqlite3_file *p) { return REAL(p)->pMethods->xDeviceCharacteristics(REAL(p)); }
 
 static int xShmMap(sqlite3_file *p, int region, int size, int extend, void volatile **out) {
-    if (REAL(p)->pMethods->iVersion < 2) return SQLITE_IOERR_SHMMAP;
+    if (REAL(p)->pMethods->iVersion < 2 || !REAL(p)->pMethods->xShmMap) return SQLITE_IOERR_SHMMAP;
     return REAL(p)->pMethods->xShmMap(REAL(p), region, size, extend, out);
 }
 
 static int xShmLock(sqlite3_file *p, int offset, int n, int flags) {
-    if (REAL(p)->pMethods->iVersion < 2) return SQLITE_IOERR_SHMLOCK;
+    if (REAL(p)->pMethods->iVersion < 2 || !REAL(p)->pMethods->xShmLock) return SQLITE_IOERR_SHMLOCK;
+    // Releasing the WAL's write lock (slot 0): nothing of this connection's stays gathered for
+    // another writer to find overwritten later.
+    if ((flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE) && offset == 0) flushWAL(((File *)p)->walName, 1);
     return REAL(p)->pMethods->xShmLock(REAL(p), offset, n, flags);
 }
 
 static void xShmBarrier(sqlite3_file *p) {
-    // The commit's frames reach the file before the index header that publishes them.
-    flushAll();
-    if (REAL(p)->pMethods->iVersion >= 2) REAL(p)->pMethods->xShmBarrier(REAL(p));
+    // The commit's frames reach the file before the index header that publishes them (already
+    // written with the commit frame; this guards any other path).
+    if (flushWAL(((File *)p)->walName, 0) != SQLITE_OK) {
+        sqlite3_log(SQLITE_IOERR_WRITE, "yuqing-wal: a write-ahead log's frames could not be written before a barrier");
+    }
+    if (REAL(p)->pMethods->iVersion >= 2 && REAL(p)->pMethods->xShmBarrier) REAL(p)->pMethods->xShmBarrier(REAL(p));
 }
 
 static int xShmUnmap(sqlite3_file *p, int deleteFlag) {
-    if (REAL(p)->pMethods->iVersion < 2) return SQLITE_OK;
+    if (REAL(p)->pMethods->iVersion < 2 || !REAL(p)->pMethods->xShmUnmap) return SQLITE_OK;
     return REAL(p)->pMethods->xShmUnmap(REAL(p), deleteFlag);
 }
 
@@ -239,13 +278,15 @@ static int xOpen(sqlite3_vfs *v, const char *name, sqlite3_file *p, int flags, i
     File *f = (File *)p;
     memset(f, 0, sizeof(File));
     f->real = (sqlite3_file *)((char *)f + ROUNDED(sizeof(File)));
-    if (flags & SQLITE_OPEN_SUBJOURNAL) atomic_fetch_add(&spillCount, 1);
     int rc = root->xOpen(root, name, f->real, flags, outFlags);
     if (rc != SQLITE_OK) {
         if (f->real->pMethods) f->real->pMethods->xClose(f->real);
         p->pMethods = NULL;
         return rc;
     }
+    if (flags & SQLITE_OPEN_SUBJOURNAL) atomic_fetch_add(&spillCount, 1);
+    f->name = name;
+    if ((flags & SQLITE_OPEN_MAIN_DB) && name) f->walName = sqlite3_filename_wal(name);
     if (flags & SQLITE_OPEN_WAL) {
         f->isWAL = 1;
         pthread_mutex_init(&f->mutex, NULL);
