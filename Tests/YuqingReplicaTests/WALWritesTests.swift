@@ -23,6 +23,15 @@ import YuqingTestSupport
 
         deinit { sqlite3_close_v2(db) }
 
+        /// SQLite's `PRAGMA integrity_check` of the file: "ok" when it is whole.
+        func integrity() -> String {
+            var q: OpaquePointer?
+            sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, nil)
+            defer { sqlite3_finalize(q) }
+            guard sqlite3_step(q) == SQLITE_ROW, let text = sqlite3_column_text(q, 0) else { return "no answer" }
+            return String(cString: text)
+        }
+
         /// The rows and the sum of their lengths, in one read transaction.
         func rows() -> (count: Int64, bytes: Int64) {
             var q: OpaquePointer?
@@ -35,16 +44,35 @@ import YuqingTestSupport
 
     /// A writer through the installed VFS, with the given `synchronous` (OFF: no commit syncs the
     /// WAL, so only the barrier before the index header is published puts the frames in the file).
-    func writer(_ path: String, synchronous: String) throws -> DatabaseQueue {
+    /// With `exclusive`, in SQLite's exclusive locking mode.
+    func writer(_ path: String, synchronous: String, exclusive: Bool = false) throws -> DatabaseQueue {
         try WALWrites.install()
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
+            if exclusive { try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
         }
         return queue
+    }
+
+    /// Inserts `n` rows of `body(i)`, counting them and their characters into `expected`.
+    func insert(_ db: Database, _ n: Int, into expected: inout (count: Int64, bytes: Int64), body: (Int) -> String) throws {
+        for i in 0..<n {
+            let text = body(i)
+            try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: [text])
+            expected.count += 1
+            expected.bytes += Int64(text.count)
+        }
+    }
+
+    /// Opened through the system VFS alone, the file is whole and holds `expected`.
+    func expectWhole(_ path: String, holding expected: (count: Int64, bytes: Int64), sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let reader = try SystemReader(path)
+        #expect(reader.integrity() == "ok", sourceLocation: sourceLocation)
+        #expect(reader.rows() == expected, sourceLocation: sourceLocation)
     }
 
     @Test(arguments: ["OFF", "NORMAL", "FULL"])
@@ -58,25 +86,13 @@ import YuqingTestSupport
             // Rounds of different sizes: a few frames, and more than the VFS gathers at once (8 MiB).
             let n = round % 10 == 9 ? 60_000 : 1 + round * 37
             try queue.write { db in
-                for i in 0..<n {
-                    let body = "第\(round)轮第\(i)行：" + String(repeating: "舆情", count: (i % 50) + 1)
-                    try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: [body])
-                    expected.count += 1
-                    expected.bytes += Int64(body.count)
-                }
+                try insert(db, n, into: &expected) { i in "第\(round)轮第\(i)行：" + String(repeating: "舆情", count: (i % 50) + 1) }
             }
             let seen = reader.rows()
             #expect(seen == expected, "round \(round), synchronous = \(synchronous): the system VFS read \(seen), committed \(expected)")
         }
         try queue.close()
-        // Reopened through the system VFS alone, the file is whole.
-        let check = try SystemReader(path)
-        var q: OpaquePointer?
-        sqlite3_prepare_v2(check.db, "PRAGMA integrity_check", -1, &q, nil)
-        defer { sqlite3_finalize(q) }
-        #expect(sqlite3_step(q) == SQLITE_ROW)
-        #expect(String(cString: sqlite3_column_text(q, 0)) == "ok")
-        #expect(check.rows() == expected)
+        try expectWhole(path, holding: expected)
     }
 
     @Test func aLargeCommitIsFewSystemWrites() throws {
@@ -103,16 +119,8 @@ import YuqingTestSupport
         let path = dir.path("wal.sqlite")
         let a = try writer(path, synchronous: "NORMAL"), b = try writer(path, synchronous: "NORMAL")
         var expected: (count: Int64, bytes: Int64) = (0, 0)
-        func insert(_ db: Database, _ n: Int, _ word: String) throws {
-            for i in 0..<n {
-                let body = "\(word) \(i) " + String(repeating: "舆情", count: 50)
-                try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: [body])
-                expected.count += 1
-                expected.bytes += Int64(body.count)
-            }
-        }
         try a.writeWithoutTransaction { db in
-            try insert(db, 3_000, "before")
+            try insert(db, 3_000, into: &expected) { "before \($0) " + String(repeating: "舆情", count: 50) }
             _ = try db.checkpoint(.truncate)
             // A transaction that changes every page, spilling to the WAL after ten, then rolls back:
             // its last spilled frames are still gathered when it ends.
@@ -122,18 +130,12 @@ import YuqingTestSupport
             try db.execute(sql: "ROLLBACK")
         }
         // The other writer's frames go where the rolled-back ones were, and past them.
-        try b.write { db in try insert(db, 10_000, "kept") }
+        try b.write { db in try insert(db, 10_000, into: &expected) { "kept \($0) " + String(repeating: "舆情", count: 50) } }
         // The first connection reads again (a barrier, a read of the WAL) and closes.
         _ = try a.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") }
         try a.close()
         try b.close()
-        let reader = try SystemReader(path)
-        var q: OpaquePointer?
-        sqlite3_prepare_v2(reader.db, "PRAGMA integrity_check", -1, &q, nil)
-        defer { sqlite3_finalize(q) }
-        #expect(sqlite3_step(q) == SQLITE_ROW)
-        #expect(String(cString: sqlite3_column_text(q, 0)) == "ok")
-        #expect(reader.rows() == expected)
+        try expectWhole(path, holding: expected)
     }
 
     /// In exclusive locking mode SQLite keeps the WAL's index in its own memory and calls no
@@ -141,15 +143,7 @@ import YuqingTestSupport
     @Test func aCommitIsInTheFileWhenItReturnsInExclusiveMode() throws {
         let dir = try TempDir()
         let path = dir.path("wal.sqlite")
-        try WALWrites.install()
-        let queue = try DatabaseQueue(path: path)
-        try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = OFF")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-        }
+        let queue = try writer(path, synchronous: "OFF", exclusive: true)
         var bytes = 0
         try queue.write { db in
             for i in 0..<2_000 {
