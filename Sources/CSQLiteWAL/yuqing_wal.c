@@ -9,7 +9,8 @@
 // - when the commit frame is complete (SQLite writes a frame's header, then its page: a header
 //   whose "database size" field is not zero marks the commit frame), inside the write that
 //   completes it, so a failure fails the commit before SQLite publishes it, and a commit is in
-//   the file when it returns, with any `synchronous` and any locking mode;
+//   the file when it returns, with any `synchronous` and any locking mode; what SQLite writes
+//   after the commit frame (checksums it rewrites, padding frames) is not gathered;
 // - before the WAL is synced, read, sized, truncated, given a file control or closed, and before
 //   a write that does not continue the gathered ones (so writes reach the file in their order);
 // - when the connection releases the WAL's write lock (after a rollback: frames a large
@@ -21,7 +22,8 @@
 //
 // They are written in calls of CHUNK bytes (the system VFS writes less than 128 KiB in a call).
 // A failed write fails every later call on that WAL until the write lock is released, so a
-// transaction whose frames were lost cannot commit.
+// transaction whose frames were lost cannot commit (in exclusive locking mode, which Yuqing does
+// not use and where SQLite never releases that lock, until the connection closes).
 //
 // What is written and synced, and when a commit is durable or visible, is as without it: only
 // the number of system calls changes. A process that dies holding gathered bytes had not
@@ -56,6 +58,10 @@ struct File {
     int length, capacity;
     // The last write was a commit frame's header: the next (its page) completes the commit.
     int commitHeader;
+    // The commit frame is written: what SQLite writes after it in the same transaction (the
+    // checksums it rewrites, padding frames) goes straight to the file, until the write lock is
+    // released (in exclusive locking mode, where it never is, nothing more is gathered).
+    int committed;
     // The error of a failed write: returned by every call until the write lock is released.
     int failed;
     File *next, *previous;
@@ -117,6 +123,7 @@ static int flushWAL(const char *walName, int ending) {
         if (ending) {
             f->failed = SQLITE_OK;
             f->commitHeader = 0;
+            f->committed = 0;
         }
         pthread_mutex_unlock(&f->mutex);
         if (first == SQLITE_OK) first = rc;
@@ -153,13 +160,20 @@ static int xWrite(sqlite3_file *p, const void *data, int amount, sqlite3_int64 o
     atomic_fetch_add(&writeCount, 1);
     pthread_mutex_lock(&f->mutex);
     int rc = f->failed;
+    if (rc == SQLITE_OK && f->committed) {
+        rc = flushLocked(f);
+        if (rc == SQLITE_OK) rc = REAL(p)->pMethods->xWrite(REAL(p), data, amount, offset);
+        if (rc != SQLITE_OK && !f->failed) f->failed = rc;
+        pthread_mutex_unlock(&f->mutex);
+        return rc;
+    }
     // A 24-byte write is a frame's header (the WAL's own header is 32 bytes, a page at least
     // 512); bytes 4-7 hold the database's size after a commit, and are zero in other frames.
     const unsigned char *bytes = data;
     int completesCommit = f->commitHeader;
     f->commitHeader = amount == 24 && (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
     if (rc == SQLITE_OK) {
-        int continues = f->length > 0 && offset == f->start + f->length && f->length + amount <= LIMIT;
+        int continues = amount <= CHUNK && f->length > 0 && offset == f->start + f->length && f->length + amount <= LIMIT;
         if (!continues) rc = flushLocked(f);
         if (rc == SQLITE_OK && amount > CHUNK) {
             rc = REAL(p)->pMethods->xWrite(REAL(p), data, amount, offset);
@@ -189,7 +203,10 @@ static int xWrite(sqlite3_file *p, const void *data, int amount, sqlite3_int64 o
             f->length += amount;
         }
         // The commit frame is whole: it goes to the file now, and its error is the commit's.
-        if (rc == SQLITE_OK && completesCommit) rc = flushLocked(f);
+        if (rc == SQLITE_OK && completesCommit) {
+            rc = flushLocked(f);
+            f->committed = 1;
+        }
     }
     pthread_mutex_unlock(&f->mutex);
     return rc;

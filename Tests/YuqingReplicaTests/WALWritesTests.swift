@@ -138,6 +138,32 @@ import YuqingTestSupport
         try expectWhole(path, holding: expected)
     }
 
+    /// What recovery reads after a crash: a copy of the file and its WAL taken after each commit
+    /// (the WAL-index left behind) is rebuilt by SQLite's own VFS from the WAL's checksummed
+    /// frames, and holds every commit. The transactions spill to the WAL and change spilled
+    /// pages again, so SQLite overwrites frames in place and rewrites their checksums after the
+    /// commit frame.
+    @Test func aCopyTakenAfterEachCommitRecoversEveryCommit() throws {
+        let dir = try TempDir()
+        let path = dir.path("wal.sqlite")
+        let queue = try writer(path, synchronous: "NORMAL")
+        var expected: (count: Int64, bytes: Int64) = (0, 0)
+        for round in 0..<6 {
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA cache_size = 8")
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try insert(db, 800, into: &expected) { "第\(round)轮 \($0) " + String(repeating: "舆", count: 60) }
+                // Pages spilled above are changed again before the commit.
+                try db.execute(sql: "UPDATE t SET body = body || '。' WHERE id % 7 = ?", arguments: [round])
+                try db.execute(sql: "COMMIT")
+            }
+            expected.bytes = try queue.read { db in try Int64.fetchOne(db, sql: "SELECT sum(length(body)) FROM t") ?? 0 }
+            let copy = dir.path("copy-\(round).sqlite")
+            for suffix in ["", "-wal"] { try FileManager.default.copyItem(atPath: path + suffix, toPath: copy + suffix) }
+            try expectWhole(copy, holding: expected)
+        }
+    }
+
     /// In exclusive locking mode SQLite keeps the WAL's index in its own memory and calls no
     /// barrier: a commit is in the file when it returns all the same (written with its commit frame).
     @Test func aCommitIsInTheFileWhenItReturnsInExclusiveMode() throws {
