@@ -283,11 +283,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         }
         let result: ApplyResult
         do {
-            if let rules {
-                result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals) { try refuse(body, try await rules.value) }
-            } else {
-                result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals)
-            }
+            let check = rules.map { rules -> @Sendable () async throws -> Void in { try refuse(body, try await rules.value) } }
+            result = try await storage.ingest(body.changes, from: body.replica, seals: body.seals, checkedBy: check)
         } catch let error as ReplicaError where error.code == .dotReused {
             logger.warning("push refused: dot collision", metadata: ["sync.node": "\(body.replica)", "hub.error": "\(error.message)"])
             throw error

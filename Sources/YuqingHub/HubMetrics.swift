@@ -33,6 +33,7 @@ package final class HubMetrics: Sendable {
                                    help: "Savepoint journals that outgrew memory and went to a temporary file, in this process.")
         journalLimit = r.makeGauge(name: "yuqing_sqlite_statement_journal_memory_bytes",
                                    help: "The bytes of a savepoint's journal kept in memory before it goes to a file (32 MiB; SQLite's own 64 KiB if it could not be set).")
+        journalLimit.set(Double(WALWrites.statementJournalLimit))
         pushSeconds = r.makeDurationHistogram(name: "yuqing_hub_push_duration_seconds", buckets: buckets, help: "Time to answer a push (sync latency, push side).")
         pullSeconds = r.makeDurationHistogram(name: "yuqing_hub_pull_duration_seconds", buckets: buckets, help: "Time to answer a pull (sync latency, pull side).")
     }
@@ -46,7 +47,6 @@ package final class HubMetrics: Sendable {
         walWrites.set(Double(counts.writes))
         walSystemWrites.set(Double(counts.systemWrites))
         journalFiles.set(Double(counts.spilledJournals))
-        journalLimit.set(Double(WALWrites.statementJournalLimit))
         return registry.emitToString()
     }
 }

@@ -16,11 +16,11 @@ public protocol HubStorage: Sendable {
     /// waiting than allowed, are refused.
     /// `seals` were checked by the caller and are stored with the changes, in the same transaction.
     func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult
-    /// The same, kept only if `check` passes: a store may merge while `check` runs, and stores
-    /// nothing of the push when it throws, which is then the push's error (before any error of the
-    /// merge). By default `check` runs first.
+    /// The same, kept only if `check` (when there is one) passes: a store may merge while
+    /// `check` runs, and stores nothing of the push when it throws, which is then the push's
+    /// error (before any error of the merge). By default `check` runs first.
     func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal],
-                checkedBy check: @escaping @Sendable () async throws -> Void) async throws -> ApplyResult
+                checkedBy check: (@Sendable () async throws -> Void)?) async throws -> ApplyResult
     /// The log after `position`, oldest first, without the changes `excluding` made itself: at
     /// most `limit` entries and about `maxBytes` (at least one entry); `more` when others follow.
     /// With the last log position, all from one consistent snapshot (an entry committed
@@ -80,8 +80,8 @@ public protocol HubStorage: Sendable {
 
 extension HubStorage {
     public func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal],
-                       checkedBy check: @escaping @Sendable () async throws -> Void) async throws -> ApplyResult {
-        try await check()
+                       checkedBy check: (@Sendable () async throws -> Void)?) async throws -> ApplyResult {
+        try await check?()
         return try await ingest(changes, from: sender, seals: seals)
     }
 
@@ -138,7 +138,8 @@ public struct SQLiteHubStorage: HubStorage {
     /// Before, a push of 1,000 changes read its cases for the rules (18% of the hub's samples)
     /// and only then merged (34%) (docs/benchmarks.md §6).
     public func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal],
-                       checkedBy check: @escaping @Sendable () async throws -> Void) async throws -> ApplyResult {
+                       checkedBy check: (@Sendable () async throws -> Void)?) async throws -> ApplyResult {
+        guard let check else { return try await ingest(changes, from: sender, seals: seals) }
         let verdict = Verdict()
         Task { await verdict.settle(check) }
         return try await commits.apply(Replica.Push(changes: changes, sender: sender, waitingLimits: waitingLimits, seals: seals,
@@ -242,10 +243,9 @@ final class Verdict: Sendable {
         ready.signal()
     }
 
-    /// Blocks until the check has ended; throws what it threw.
+    /// Blocks until the check has ended; throws what it threw. Called once (``Replica/applyGroup(_:)``).
     func wait() throws {
         ready.wait()
-        ready.signal()
         try outcome.withLock { $0! }.get()
     }
 }

@@ -115,7 +115,6 @@ public final class Replica: Sendable {
     /// A pool that only reads: it never migrates, and on a file this user may not write it
     /// creates nothing beside it.
     static func makeReadOnlyPool(_ path: String) throws -> DatabasePool {
-        try WALWrites.install()
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(15)
@@ -480,27 +479,26 @@ public final class Replica: Sendable {
                 return try pushes.map { push -> Result<ApplyResult, any Error> in
                     try savepoint.run()
                     let before = book
-                    let merged: Result<ApplyResult, any Error>
+                    var result: Result<ApplyResult, any Error>
                     do {
-                        merged = .success(try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals))
+                        result = .success(try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals))
                     } catch {
                         // An error that ended the transaction (I/O, memory) leaves no savepoint:
                         // it fails the whole group, with its own message.
                         guard s.db.isInsideTransaction else { throw error }
-                        merged = .failure(error is ReplicaError ? error : ReplicaError.storage(error, path: path))
+                        result = .failure(error is ReplicaError ? error : ReplicaError.storage(error, path: path))
                     }
                     // The check that ran meanwhile: its refusal undoes the push, and is the
                     // push's error even when the merge refused it too.
-                    var refusal: (any Error)?
-                    do { try push.verdict?() } catch { refusal = error }
-                    if refusal == nil, case .success = merged {
+                    do { try push.verdict?() } catch { result = .failure(error) }
+                    if case .success = result {
                         try release.run()
-                        return merged
+                        return result
                     }
                     try rollback.run()
                     try release.run()
                     book = before
-                    return refusal.map { .failure($0) } ?? merged
+                    return result
                 }
             }
         } catch {

@@ -52,7 +52,6 @@ package enum ReplicaFile {
     /// Runs SQLite's quick integrity check on a read-only connection; a damaged file is refused
     /// before anything opens it for writing.
     static func requireIntact(_ path: String) throws {
-        try WALWrites.install()
         var config = Configuration()
         config.readonly = true
         let queue = try DatabaseQueue(path: isWritable(path) ? path : immutableURI(path), configuration: config)

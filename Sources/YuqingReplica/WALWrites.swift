@@ -2,15 +2,17 @@ import CSQLiteWAL
 import GRDBSQLite
 
 /// Every SQLite file this process opens goes through a VFS that writes each write-ahead log's
-/// appended frames in one system call, where SQLite makes two per page (`Sources/CSQLiteWAL`).
-/// What is written, synced and published, and when, is unchanged; a commit of 1,700 pages (a hub
-/// taking a push of 1,000 changes to scattered cases) makes one write instead of 3,400.
-/// `bench/machine/pwrite.c` measures what the calls cost on a machine. It also keeps a savepoint's
-/// journal in memory up to 32 MiB (SQLite's default spills it to a file past 64 KiB): the hub
-/// merges each push in a savepoint of its own.
+/// appended frames together, in calls of 120 KiB, where SQLite makes two calls a page
+/// (`Sources/CSQLiteWAL`). What is written, synced and published, and when, is unchanged; a
+/// commit of 1,700 pages (a hub taking a push of 1,000 changes to scattered cases) makes about 60
+/// writes instead of 3,400. `bench/machine/pwrite.c` measures what the calls cost on a machine.
+/// It also keeps a savepoint's journal in memory up to 32 MiB (SQLite's default spills it to a
+/// file past 64 KiB): the hub merges each push in a savepoint of its own.
 public enum WALWrites {
-    /// Makes the VFS SQLite's default for this process; every opening of a replica calls it
-    /// before SQLite opens a file. Fails only if SQLite cannot register a VFS.
+    /// Makes the VFS SQLite's default for this process. A replica's creation (`makePool`) and
+    /// every opening of a file as a replica (`ReplicaFile.requireReplica`, the first thing
+    /// `Replica.open` and a snapshot's opening do) call it before SQLite opens the file. Fails
+    /// only if SQLite cannot register a VFS.
     public static func install() throws {
         let rc = installed
         guard rc == SQLITE_OK else {

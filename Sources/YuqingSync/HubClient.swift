@@ -147,12 +147,8 @@ public struct HubClient: Sendable {
     ///
     /// - Parameter revision: the batch revision the hub reads (``HubStatus/binaryRevision``).
     public func push(_ request: PushRequest, revision: Int = 1) async throws -> PushResponse {
-        let body = Data(request.binary(revision: revision))
-        let decode = { (data: Data) in try WireJSON.decode(PushResponse.self, from: data) }
-        guard https == nil else {
-            return try await send("POST", "v1/push", body: body, contentType: WireMedia.binary, accept: WireMedia.json, decode: decode)
-        }
-        return try await plain("POST", "v1/push", body: body, contentType: WireMedia.binary, accept: WireMedia.json, readTimeout: timeout, decode: decode)
+        try await send("POST", "v1/push", body: Data(request.binary(revision: revision)), contentType: WireMedia.binary, accept: WireMedia.json,
+                       ownSocket: true) { try WireJSON.decode(PushResponse.self, from: $0) }
     }
 
     /// Pulls in the compact binary form.
@@ -170,14 +166,9 @@ public struct HubClient: Sendable {
     public func wait(after: Int64, timeout: TimeInterval = 25) async throws -> WaitResponse {
         let seconds = min(max(0, timeout), Self.maxLongPoll)
         let query = [("after", String(after)), ("timeout", String(format: "%.3f", seconds))]
-        guard https == nil else {
-            // NIO waits without a busy core: the same path as every other request.
-            return try await send("GET", "v1/wait", query: query, accept: WireMedia.json, timeout: seconds + Self.longPollMargin) {
-                try WireJSON.decode(WaitResponse.self, from: $0)
-            }
-        }
-        // Plain HTTP: a blocked read rather than URLSession, which keeps a core busy while it waits.
-        return try await plain("GET", "v1/wait", query: query, accept: WireMedia.json, readTimeout: seconds + Self.longPollMargin) {
+        // Over plain HTTP a blocked read rather than URLSession, which keeps a core busy while it
+        // waits; over HTTPS, NIO waits without a busy core.
+        return try await send("GET", "v1/wait", query: query, accept: WireMedia.json, timeout: seconds + Self.longPollMargin, ownSocket: true) {
             try WireJSON.decode(WaitResponse.self, from: $0)
         }
     }
@@ -219,9 +210,8 @@ public struct HubClient: Sendable {
     /// libcurl's small pieces and their copies were about half of a new node's download.
     public func snapshotData(position: Int64, offset: Int64, length: Int) async throws -> Data {
         let query = [("position", String(position)), ("offset", String(offset)), ("length", String(length))]
-        let accept = "application/octet-stream"
-        guard https == nil else { return try await send("GET", "v1/snapshot/data", query: query, accept: accept) { $0 } }
-        return try await plain("GET", "v1/snapshot/data", query: query, accept: accept, readTimeout: timeout, maxBytes: length + (64 << 10)) { $0 }
+        return try await send("GET", "v1/snapshot/data", query: query, accept: "application/octet-stream", ownSocket: true,
+                              maxBytes: length + (64 << 10)) { $0 }
     }
 
     public func conflict(_ id: String) async throws -> ConflictMessage { try await send("GET", "v1/conflicts/\(escape(id))") }
@@ -235,18 +225,18 @@ public struct HubClient: Sendable {
     static func unreachable(_ error: any Error, baseURL: URL, timeout: TimeInterval) -> SyncError {
         let hub = baseURL.absoluteString
         let why: String, whyZh: String
-        let plain = (error as? PlainHTTP.Failure)?.kind
-        switch (error as? URLError)?.code {
-        case _ where plain == .timedOut, .timedOut?:
+        let plain = error as? PlainHTTP.Failure
+        switch (error as? URLError)?.code ?? plain?.kind.urlCode {
+        case .timedOut?:
             why = "the hub at \(hub) did not answer within \(Int(timeout)) seconds (it may be overloaded or stopped)"
             whyZh = "位于 \(hub) 的中心在 \(Int(timeout)) 秒内没有应答（可能负载过高或已停止）"
-        case _ where plain == .refused, .cannotConnectToHost?:
+        case .cannotConnectToHost?:
             why = "the hub at \(hub) refused the connection (is it running?)"
             whyZh = "位于 \(hub) 的中心拒绝了连接（中心是否在运行？）"
         case .cannotFindHost?, .dnsLookupFailed?:
             why = "the hub's host in \(hub) could not be found"
             whyZh = "找不到 \(hub) 中的中心主机"
-        case _ where plain == .lost, .networkConnectionLost?:
+        case .networkConnectionLost?:
             why = "the connection to the hub at \(hub) was lost"
             whyZh = "与位于 \(hub) 的中心的连接已断开"
         case .notConnectedToInternet?:
@@ -286,10 +276,19 @@ public struct HubClient: Sendable {
         }
     }
 
+    /// - Parameters:
+    ///   - ownSocket: over plain HTTP, the request goes on a socket of its own (``plain``) rather
+    ///     than through URLSession: pushes, long polls and snapshot pieces.
+    ///   - maxBytes: the largest answer read on a socket of its own.
     private func send<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
                          contentType: String = WireMedia.json, accept: String,
-                         timeout: TimeInterval? = nil, decode: (Data) throws -> T) async throws -> T {
+                         timeout: TimeInterval? = nil, ownSocket: Bool = false, maxBytes: Int = 1 << 20,
+                         decode: (Data) throws -> T) async throws -> T {
         if let https { return try await sendTLS(https, method, path, query: query, body: body, contentType: contentType, accept: accept, timeout: timeout, decode: decode) }
+        if ownSocket {
+            return try await plain(method, path, query: query, body: body, contentType: contentType, accept: accept,
+                                   readTimeout: timeout ?? self.timeout, maxBytes: maxBytes, decode: decode)
+        }
         var request = URLRequest(url: url(path, query))
         request.httpMethod = method
         request.setValue(accept, forHTTPHeaderField: "Accept")
@@ -329,16 +328,15 @@ public struct HubClient: Sendable {
     }
 
     /// One request over plain HTTP on a socket of its own (``PlainHTTP``), signed.
-    private func plain<T>(_ method: String, _ path: String, query: [(String, String)] = [], body: Data? = nil,
-                          contentType: String = WireMedia.json, accept: String, readTimeout: TimeInterval, maxBytes: Int = 1 << 20,
+    private func plain<T>(_ method: String, _ path: String, query: [(String, String)], body: Data?,
+                          contentType: String, accept: String, readTimeout: TimeInterval, maxBytes: Int,
                           decode: (Data) throws -> T) async throws -> T {
         let target = url(path, query)
         return try await resigningOnReplay(method, path, decode: decode) {
             let request = PlainHTTP(url: target, method: method, body: body, contentType: contentType, connectTimeout: 10, readTimeout: readTimeout,
                                     headers: signature(method, target, body: body ?? Data()), accept: accept, maxBytes: maxBytes)
             do {
-                let (status, body) = try await request.run()
-                return (status, body)
+                return try await request.run()
             } catch let failure as PlainHTTP.Failure where failure.kind == .malformed {
                 throw SyncError(.badResponse, "the hub at \(baseURL.absoluteString) sent an answer to \(method) /\(path) this node cannot read (\(failure.description)); is this a Yuqing hub?",
                                 zh: "位于 \(baseURL.absoluteString) 的服务器对 \(method) /\(path) 的应答无法读取（\(failure.chinese)）；它是 Yuqing 中心吗？")
@@ -389,6 +387,18 @@ public struct HubClient: Sendable {
         } catch {
             throw SyncError(.badResponse, "could not read the hub's answer to \(method) /\(path) (\(error)); is this a Yuqing hub of protocol version \(protocolVersion)?",
                             zh: "无法读取中心对 \(method) /\(path) 的应答（\(SyncError.chineseText(of: error))）；它是协议版本 \(protocolVersion) 的 Yuqing 中心吗？")
+        }
+    }
+}
+
+extension PlainHTTP.Failure.Kind {
+    /// The URL loading system's code of the same failure, so that ``HubClient`` words both alike.
+    var urlCode: URLError.Code? {
+        switch self {
+        case .refused: .cannotConnectToHost
+        case .timedOut: .timedOut
+        case .lost: .networkConnectionLost
+        case .malformed, .other: nil
         }
     }
 }

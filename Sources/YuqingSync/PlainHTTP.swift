@@ -48,7 +48,7 @@ struct PlainHTTP: Sendable {
     var maxBytes = 1 << 20
 
     /// The status code and body, or an error saying why there are none.
-    func run() async throws -> (status: Int, body: Data) {
+    func run() async throws -> (status: Int, data: Data) {
         let socket = SocketBox()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -90,7 +90,7 @@ struct PlainHTTP: Sendable {
         }
     }
 
-    private func perform(_ socket: SocketBox) throws -> (status: Int, body: Data) {
+    private func perform(_ socket: SocketBox) throws -> (status: Int, data: Data) {
         guard let host = url.host else { throw Failure(description: "no host in \(url)", zh: "\(url) 中没有主机名") }
         let port = url.port ?? 80
         let fd = try connect(host: host, port: port)
@@ -148,7 +148,7 @@ struct PlainHTTP: Sendable {
             if ContinuousClock.now > deadline {
                 throw socket.failure("no whole answer within \(Int(readTimeout * 4)) s", zh: "\(Int(readTimeout * 4)) 秒内没有收到完整应答", kind: .timedOut)
             }
-            if !sized, let end = Self.headerEnd(answer.bytes, from: max(0, before - 3)) {
+            if !sized, let end = Self.headerEnd(answer.bytes, appendedAt: before) {
                 sized = true
                 if let length = Self.contentLength(answer.bytes[0..<end]), length >= 0, length <= maxBytes - end {
                     total = end + length
@@ -176,20 +176,22 @@ struct PlainHTTP: Sendable {
 
     /// The `Content-Length` of an answer's head, if it gives one.
     static func contentLength(_ head: UnsafeRawBufferPointer.SubSequence) -> Int? {
-        let text = String(decoding: head, as: UTF8.self)
-        for line in text.components(separatedBy: "\r\n").dropFirst() where line.lowercased().hasPrefix("content-length:") {
-            return Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
-        }
-        return nil
+        header("content-length", in: String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")).flatMap { Int($0) }
+    }
+
+    /// A header's value among an answer's head lines (the status line first), by its lower-case name.
+    static func header(_ name: String, in lines: [String]) -> String? {
+        lines.dropFirst().first { $0.lowercased().hasPrefix(name + ":") }
+            .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
     }
 
     /// Status and body of a whole HTTP/1.1 answer (`Content-Length` or chunked, or up to the end).
-    static func parse(_ answer: [UInt8]) throws -> (status: Int, body: Data) {
+    static func parse(_ answer: [UInt8]) throws -> (status: Int, data: Data) {
         try answer.withUnsafeBytes { bytes in try parse(bytes) { Data(bytes[$0]) } }
     }
 
     /// The same, of bytes in place; `body` makes the body of a sized answer from its place.
-    static func parse(_ answer: UnsafeRawBufferPointer, body: (Range<Int>) -> Data) throws -> (status: Int, body: Data) {
+    static func parse(_ answer: UnsafeRawBufferPointer, body: (Range<Int>) -> Data) throws -> (status: Int, data: Data) {
         guard let end = headerEnd(answer) else {
             throw Failure(description: answer.isEmpty ? "empty reply from the hub" : "the connection closed mid-answer",
                           zh: answer.isEmpty ? "中心返回了空应答" : "连接在应答中途关闭", kind: .lost)
@@ -200,13 +202,9 @@ struct PlainHTTP: Sendable {
         guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
             throw Failure(description: "not an HTTP answer", zh: "不是 HTTP 应答", kind: .malformed)
         }
-        func header(_ name: String) -> String? {
-            lines.dropFirst().first { $0.lowercased().hasPrefix(name + ":") }
-                .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
-        }
-        if header("transfer-encoding")?.lowercased().contains("chunked") == true {
+        if header("transfer-encoding", in: lines)?.lowercased().contains("chunked") == true {
             return (status, Data(try dechunk(UnsafeRawBufferPointer(rebasing: answer[end...]))))
-        } else if let length = contentLength(answer[0..<end]) {
+        } else if let length = header("content-length", in: lines).flatMap({ Int($0) }) {
             guard length >= 0 else { throw Failure(description: "a negative Content-Length", zh: "`Content-Length` 为负数", kind: .malformed) }
             guard answer.count - end >= length else { throw Failure(description: "the connection closed mid-answer", zh: "连接在应答中途关闭", kind: .lost) }
             return (status, body(end..<(end + length)))
@@ -215,6 +213,12 @@ struct PlainHTTP: Sendable {
     }
 
     /// Where the head of an answer ends (past its blank line), looking from `from`.
+    /// Where the head ends in `bytes` whose last read began at `before`: `\r\n\r\n` may start
+    /// up to three bytes earlier.
+    static func headerEnd(_ bytes: UnsafeRawBufferPointer, appendedAt before: Int) -> Int? {
+        headerEnd(bytes, from: max(0, before - 3))
+    }
+
     static func headerEnd(_ bytes: UnsafeRawBufferPointer, from: Int = 0) -> Int? {
         guard bytes.count >= 4, from <= bytes.count - 4 else { return nil }
         for i in from...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {

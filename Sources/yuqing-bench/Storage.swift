@@ -193,12 +193,8 @@ struct HubIngest: AsyncParsableCommand {
                     verifying = (ContinuousClock.now - start).seconds
                 }
                 let seals = signed ? pushSeals[i] : []
-                let applied: Int
-                if let ruled {
-                    applied = try await storage.ingest(b, from: ReplicaID("bench"), seals: seals) { _ = try await ruled.value }.applied
-                } else {
-                    applied = try await storage.ingest(b, from: ReplicaID("bench"), seals: seals).applied
-                }
+                let check = ruled.map { ruled -> @Sendable () async throws -> Void in { _ = try await ruled.value } }
+                let applied = try await storage.ingest(b, from: ReplicaID("bench"), seals: seals, checkedBy: check).applied
                 return (applied, verifying, try await ruled?.value ?? 0)
             }
             var applied = 0

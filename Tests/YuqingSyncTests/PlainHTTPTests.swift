@@ -11,22 +11,22 @@ import Glibc
 
     @Test func answersWithALengthOrInChunksAreRead() throws {
         let sized = try PlainHTTP.parse(Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\n{\"head\":12}"))
-        #expect(sized.status == 200 && String(decoding: sized.body, as: UTF8.self) == "{\"head\":12}")
+        #expect(sized.status == 200 && String(decoding: sized.data, as: UTF8.self) == "{\"head\":12}")
         let chunked = try PlainHTTP.parse(Self.bytes("HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3;x=1\r\n12}\r\n0\r\n\r\n"))
-        #expect(chunked.status == 400 && String(decoding: chunked.body, as: UTF8.self) == "{\"a\":12}")
+        #expect(chunked.status == 400 && String(decoding: chunked.data, as: UTF8.self) == "{\"a\":12}")
         let toTheEnd = try PlainHTTP.parse(Self.bytes("HTTP/1.0 200 OK\r\n\r\nabc"))
-        #expect(String(decoding: toTheEnd.body, as: UTF8.self) == "abc")
+        #expect(String(decoding: toTheEnd.data, as: UTF8.self) == "abc")
     }
 
-    /// The end of the head is found however the reads cut `\r\n\r\n`, looking from three bytes
-    /// before the last read's first byte.
+    /// The end of the head is found however the reads cut `\r\n\r\n`, looking from where the
+    /// last read began (as `perform` does).
     @Test func theHeadsEndIsFoundAcrossReads() {
         let answer = Self.bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         let end = answer.count - 2
         for cut in 1..<answer.count {
             let first = Array(answer[0..<cut])
             let found = first.withUnsafeBytes { PlainHTTP.headerEnd($0) }
-                ?? answer.withUnsafeBytes { PlainHTTP.headerEnd($0, from: max(0, cut - 3)) }
+                ?? answer.withUnsafeBytes { PlainHTTP.headerEnd($0, appendedAt: cut) }
             #expect(found == end, "cut at \(cut)")
         }
         #expect(Self.bytes("HTTP/1.1 200 OK\r\n\r").withUnsafeBytes { PlainHTTP.headerEnd($0) } == nil)
@@ -36,6 +36,19 @@ import Glibc
                       "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a"])
     func cutOrForeignAnswersAreRefused(answer: String) {
         #expect(throws: PlainHTTP.Failure.self) { try PlainHTTP.parse(Self.bytes(answer)) }
+    }
+
+    /// What a hostile hub or a man in the middle sends to a long poll does not crash the node.
+    @Test(arguments: [
+        "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n;x\r\nabc",
+        "nonsense\r\n\r\n",
+    ])
+    func hostileAnswersAreErrorsNotCrashes(answer: String) {
+        #expect(throws: (any Error).self) { try PlainHTTP.parse(Array(answer.utf8)) }
     }
 }
 
