@@ -135,14 +135,14 @@ extension Replica {
 extension Replica {
     /// Every record of the given kinds, from one snapshot.
     public func views(kinds: [String]) throws -> [RecordView] {
-        try read { db in try self.views(db, kinds: kinds, names: try ReplicaNames.load(db)) }
+        try read { db in try self.views(db, kinds: kinds) }
     }
 
     /// Every record of `kinds`, one scan per kind. On a hub, when every kind is one everyone sees,
     /// the result is kept with the last log position of those kinds (one probe of their partial
     /// index, made when the hub starts: ``buildScopesIfNeeded()``): a hub changes a value only by logging a change, so an equal position means equal
     /// views, and the check of every push reads the organisation once per change of it.
-    func views(_ db: Database, kinds: [String], names: ReplicaNames) throws -> [RecordView] {
+    func views(_ db: Database, kinds: [String]) throws -> [RecordView] {
         var version: Int64?
         if role == .hub, Set(kinds).isSubset(of: schema.unscopedKinds), try kindViews.indexed(db, everyoneIndex) {
             version = try Int64.fetchOne(db.cachedStatement(sql: """
@@ -150,6 +150,8 @@ extension Replica {
                 """)) ?? 0
             if let version, let kept = kindViews.get(kinds, version) { return kept }
         }
+        // Every replica's name, read only when the views are read (not when they were kept).
+        let names = try ReplicaNames.load(db)
         var out: [RecordView] = []
         for kind in kinds {
             var current: String?
@@ -182,12 +184,13 @@ extension Replica {
         -> (fresh: [Change], all: [RecordView], touched: [RecordView])
     {
         try read { db in
-            let names = try ReplicaNames.load(db)
             let fresh = try self.unseen(db, changes)
             var records = Set<RecordRef>()
             for c in fresh where c.record.kind == recordKind { records.insert(c.record) }
             let touched = Array(records)
-            return (fresh, try self.views(db, kinds: kinds, names: names), try self.views(db, touched, fields: fields, names: names))
+            // The touched records' replicas are looked up as they come (``fields(_:of:wanted:names:)``),
+            // not the whole table read for every push.
+            return (fresh, try self.views(db, kinds: kinds), try self.views(db, touched, fields: fields, names: ReplicaNames()))
         }
     }
 

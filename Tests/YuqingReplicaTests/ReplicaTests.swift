@@ -125,6 +125,31 @@ import YuqingTestSupport
         #expect(throws: ReplicaError.self) { try hub.resolve(conflictID: conflict.id, value: .text("y"), author: "op") }
     }
 
+    /// A snapshot's split keys are those of the values an eighth, two eighths, … seven eighths
+    /// through the table in key order (read in one pass).
+    @Test func aSnapshotsSplitsAreEvenlyThroughItsValues() throws {
+        let dir = try TempDir()
+        var node = ReplicaState(id: ReplicaID("n"), schema: .sample)
+        let changes = (0..<500).flatMap { i in
+            [node.write(.case("YQ-\(1000 + i * 7 % 500)"), FieldKey("title"), .text("标题 \(i)"), author: "A", physicalMillis: 1),
+             node.write(.case("YQ-\(1000 + i * 7 % 500)"), FieldKey("level"), .text("III"), author: "A", physicalMillis: 1)]
+        }
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: .sample)
+        try hub.apply(changes, origin: .local)
+        let path = dir.path("snapshot.sqlite")
+        let manifest = try #require(try hub.writeSnapshot(to: path) { _, _, _ in [] })
+        let file = try SnapshotFile(path: path, hub: hub.id)
+        #expect(file.splits.count == Replica.snapshotParts - 1)
+        let expected = try DatabaseQueue(path: path).read { db in
+            try (1..<Replica.snapshotParts).map { k in
+                let row = try #require(try Row.fetchOne(db, sql: "SELECT kind, record FROM field_value ORDER BY kind, record, field, elem, rid, counter LIMIT 1 OFFSET ?",
+                                                        arguments: [manifest.values * k / Replica.snapshotParts]))
+                return [row["kind"] as String, row["record"] as String]
+            }
+        }
+        #expect(file.splits.map { [$0.kind, $0.record] } == expected)
+    }
+
     /// A hub keeps the records of kinds everyone sees by their last log position: every local
     /// write, merge and resolution is seen by the next read, and reads in between are equal.
     @Test func aHubsKeptViewsFollowEveryChange() throws {
