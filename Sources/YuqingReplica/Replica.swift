@@ -466,22 +466,76 @@ public final class Replica: Sendable {
     }
 
     /// Applies several pushes (each as ``apply(_:origin:pullCursor:sender:waitingLimits:seals:proofs:verifier:keys:restored:purged:blobField:)``
-    /// with `origin: .local`) in one transaction, each in a savepoint of its own, so that one
-    /// commit, and one sync of the disk, acknowledges them all. A push the merge refuses is rolled
-    /// back alone and gets its error; the others are applied. A push whose ``Push/verdict``
-    /// throws is rolled back alone too, with the verdict's error. When the commit fails, every
-    /// push fails with its error and nothing is stored.
+    /// with `origin: .local`) in one transaction, so that one commit, and one sync of the disk,
+    /// acknowledges them all. A push the merge refuses is undone alone and gets its error; the
+    /// others are applied. A push whose ``Push/verdict`` throws is undone alone too, with the
+    /// verdict's error. When the commit fails, every push fails with its error and nothing is
+    /// stored.
+    ///
+    /// The group is first merged without a savepoint per push: a savepoint makes SQLite copy
+    /// every page a push changes into a statement journal before changing it (for a push of
+    /// 1,000 changes to scattered cases about 1,700 pages, a sixth of the group's time,
+    /// docs/benchmarks.md §6), only so that a refused push can be undone alone. Refusals are
+    /// rare, so only when one comes is that transaction rolled back and the group merged again
+    /// with a savepoint per push; the verdicts asked already are not asked again.
     public func applyGroup(_ pushes: [Push]) -> [Result<ApplyResult, any Error>] {
+        var asked: [Int: Result<Void, any Error>] = [:]
+        func verdict(_ i: Int) -> Result<Void, any Error> {
+            if let known = asked[i] { return known }
+            let outcome = Result<Void, any Error> { try pushes[i].verdict?() ?? () }
+            asked[i] = outcome
+            return outcome
+        }
+        do {
+            return try transact { s, book in
+                try pushes.indices.map { i -> Result<ApplyResult, any Error> in
+                    let push = pushes[i]
+                    let merged: ApplyResult
+                    do {
+                        merged = try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals)
+                    } catch {
+                        // An error that ended the transaction (I/O, memory) fails the whole group.
+                        guard s.db.isInsideTransaction else { throw error }
+                        throw GroupRefusal()
+                    }
+                    try updateScopes(s.db, &book)
+                    guard case .success = verdict(i) else { throw GroupRefusal() }
+                    return .success(merged)
+                }
+            }
+        } catch let error as ReplicaError where error.cause is GroupRefusal {
+            return applyGroupPushByPush(pushes, verdict: verdict)
+        } catch {
+            return pushes.map { _ in .failure(error) }
+        }
+    }
+
+    /// A push of the group was refused: the group's transaction is rolled back (``applyGroup(_:)``).
+    struct GroupRefusal: Error {}
+
+    /// Brings the grants of the records whose visibility the merged push changed up to date, as
+    /// the commit would: push by push, so a group grants what its pushes applied one at a time
+    /// would, and while the push's check may still run.
+    private func updateScopes(_ db: Database, _ book: inout Bookkeeping) throws {
+        guard role == .hub, !book.scopeTouched.isEmpty else { return }
+        try updateScopes(db, book.scopeTouched)
+        book.scopeTouched.removeAll()
+    }
+
+    /// ``applyGroup(_:)`` with a savepoint per push, each undone alone when refused.
+    private func applyGroupPushByPush(_ pushes: [Push], verdict: (Int) -> Result<Void, any Error>) -> [Result<ApplyResult, any Error>] {
         do {
             return try transact { s, book in
                 let savepoint = try FastStatement(s.db, "SAVEPOINT push"), release = try FastStatement(s.db, "RELEASE push")
                 let rollback = try FastStatement(s.db, "ROLLBACK TO push")
-                return try pushes.map { push -> Result<ApplyResult, any Error> in
+                return try pushes.indices.map { i -> Result<ApplyResult, any Error> in
+                    let push = pushes[i]
                     try savepoint.run()
                     let before = book
                     var result: Result<ApplyResult, any Error>
                     do {
                         result = .success(try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals))
+                        try updateScopes(s.db, &book)
                     } catch {
                         // An error that ended the transaction (I/O, memory) leaves no savepoint:
                         // it fails the whole group, with its own message.
@@ -490,7 +544,7 @@ public final class Replica: Sendable {
                     }
                     // The check that ran meanwhile: its refusal undoes the push, and is the
                     // push's error even when the merge refused it too.
-                    do { try push.verdict?() } catch { result = .failure(error) }
+                    if case .failure(let error) = verdict(i) { result = .failure(error) }
                     if case .success = result {
                         try release.run()
                         return result
