@@ -351,9 +351,9 @@ static void install(void) {
     }
     // A savepoint's journal (the pages as they were when it began) stays in memory up to
     // STATEMENT_JOURNAL bytes; SQLite's default spills it into a temporary file past 64 KiB. At a
-    // hub every push is merged in a savepoint of its own, and a push of 1,000 changes to scattered
-    // cases touches 1,700 pages: they went to a file, two writes a page, to be deleted at the
-    // commit. Only possible before SQLite is first used in the process (else SQLITE_MISUSE, and
+    // hub a group of pushes with one refused is merged again, each push in a savepoint of its own,
+    // and a push of 1,000 changes to scattered cases touches 1,700 pages: they went to a file, two
+    // writes a page, to be deleted at the commit. Only possible before SQLite is first used in the process (else SQLITE_MISUSE, and
     // the default stays).
     if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STATEMENT_JOURNAL) == SQLITE_OK) journalLimit = STATEMENT_JOURNAL;
     if (sqlite3_initialize() != SQLITE_OK) return;

@@ -5,9 +5,9 @@ import YuqingCore
 import YuqingReplica
 
 /// The pushes an SQLite hub applies, committed in groups: while one transaction is being written
-/// and synced, the pushes that arrive wait, and the next transaction applies them all, each in a
-/// savepoint of its own (``YuqingReplica/Replica/applyGroup(_:)``), with one sync of the disk for
-/// the group. A push is acknowledged only after the commit that holds it, as before; what
+/// and synced, the pushes that arrive wait, and the next transaction applies them all
+/// (``YuqingReplica/Replica/applyGroup(_:)``; a refused push is undone alone), with one sync of the
+/// disk for the group. A push is acknowledged only after the commit that holds it, as before; what
 /// changes is that 200 nodes pushing at once cost a few syncs rather than 200 in a row.
 ///
 /// A group holds at most ``maxPushes`` pushes and, beyond its first push, at most

@@ -7,7 +7,8 @@ import GRDBSQLite
 /// commit of 1,700 pages (a hub taking a push of 1,000 changes to scattered cases) makes about 60
 /// writes instead of 3,400. `bench/machine/pwrite.c` measures what the calls cost on a machine.
 /// It also keeps a savepoint's journal in memory up to 32 MiB (SQLite's default spills it to a
-/// file past 64 KiB): the hub merges each push in a savepoint of its own.
+/// file past 64 KiB): the hub merges a group of pushes again, each push in a savepoint of its
+/// own, when one of them is refused.
 public enum WALWrites {
     /// Makes the VFS SQLite's default for this process. A replica's creation (`makePool`) and
     /// every opening of a file as a replica (`ReplicaFile.requireReplica`, the first thing
