@@ -26,10 +26,21 @@ public struct SyncReport: Sendable, Hashable {
     public var restoredRecords = 0
 
     public init() {}
+
+    mutating func add(_ page: SyncSession.PageMerge, head: Int64) {
+        purgedRecords += page.result.purge.records
+        purgedValues += page.result.purge.values
+        restoredRecords += page.result.restored
+        pulled += page.result.applied
+        waiting = page.result.pending
+        hubHead = max(hubHead, head)
+        pullBatches += 1
+    }
 }
 
-/// One sync of a node with its hub: push what the hub has not acknowledged, then pull what the
-/// node has not seen, in bounded batches.
+/// One sync of a node with its hub: push what the hub has not acknowledged, and pull what the
+/// node has not seen, in bounded batches; the pull's first batch is fetched and merged while the
+/// push runs (`Protocol/sync.md` §6.2).
 ///
 /// Every step is safe to interrupt. A push is acknowledged only after the hub has stored it, and
 /// a re-sent change is a no-op at the hub; pulled changes and the pull cursor commit in one
@@ -106,13 +117,59 @@ public struct SyncSession: Sendable {
             throw SyncError(.replicaBehindHub, "the hub holds changes under this node's id up to \(replica.id):\(status.versionVector[replica.id]), but this replica has made only \(counter): either this file was restored from a backup or copied from another device, or another program sent changes under this node's id. Nothing was sent and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator",
                             zh: "中心保存有本节点 id 下直至 \(replica.id):\(status.versionVector[replica.id]) 的变更，但本副本只产生到第 \(counter) 条：可能此文件是从备份恢复或从其他设备复制的，也可能另一个程序以本节点的 id 发送了变更。未发送任何内容，您的工作已保存在本地。请运行 `yuqing node reissue` 为本节点分配新 id，并以新 id 发送其未同步的工作（不会丢失任何内容），同时告知中心运维人员")
         }
-        // Push.
+        // The pull's first page is asked for, and merged, while the push runs: the hub answers it
+        // from a reader while it merges and syncs the push, and this node merges it while it waits
+        // for the push's answer (docs/benchmarks.md §6). Pulled changes are never pushed back, so
+        // the two do not meet; what the push itself changes in this node's view (a case handed to
+        // another unit) is pulled after it, below.
+        let client = client, id = replica.id, limit = batchSize
+        func request(after: Int64) -> Task<(PullResponse, UInt64), any Error> {
+            let sentAt = replica.deviceClock()
+            return Task { (try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt) }
+        }
+        async let first = firstPage(after: try replica.info().pullCursor, request: request)
+        // Leaving with the push's error cancels the page and waits for it (a merge it began ends).
+        let pushedUpTo = try await push(&report, revision: revision, progress: progress)
+        // Pull.
+        started = clock.now
+        var (answer, page) = try await first
+        report.hubWaitSeconds += Self.seconds(clock.now - started)
+        // The first page was asked for before the push ended: when it stops short of what the
+        // push merged, one more is asked for, as a pull after the push would be.
+        var askedAfterPush = false
+        var inFlight: Task<(PullResponse, UInt64), any Error>?
+        defer { inFlight?.cancel() }
+        while true {
+            report.add(page, head: answer.head)
+            logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
+            progress(report)
+            if !answer.more, askedAfterPush || answer.next >= pushedUpTo { break }
+            let next = inFlight ?? request(after: answer.next)
+            askedAfterPush = true
+            started = clock.now
+            let (nextAnswer, sentAt) = try await next.value
+            report.hubWaitSeconds += Self.seconds(clock.now - started)
+            try checkHub(nextAnswer.hub)
+            // The next batch is requested while this one is merged, so the hub reads and sends
+            // while the node writes.
+            inFlight = nextAnswer.more ? request(after: nextAnswer.next) : nil
+            answer = nextAnswer
+            page = try await merge(answer, sentAt: sentAt)
+        }
+        return report
+    }
+
+    /// Pushes what the hub has not acknowledged, in batches; returns the hub's log head after the
+    /// last push that the hub merged something of (0 when none did).
+    private func push(_ report: inout SyncReport, revision: Int, progress: @Sendable (SyncReport) -> Void) async throws -> Int64 {
+        let clock = ContinuousClock()
+        var upTo: Int64 = 0
         while true {
             let limit = batchSize, maxBytes = Self.maxPushBytes
             let batch = try await replica.offload { try $0.pendingPush(limit: limit, maxBytes: maxBytes) }
-            guard let last = batch.last else { break }
+            guard let last = batch.last else { return upTo }
             let sentAt = replica.deviceClock()
-            started = clock.now
+            let started = clock.now
             let answer: PushResponse
             var sent: [Seal] = []
             do {
@@ -130,6 +187,7 @@ public struct SyncSession: Sendable {
             // The node keeps its own seals too (its history shows what it signed), with the cursor.
             try await replica.offload { [sent] in try $0.markPushed(upTo: last.seq, seals: sent) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
+            if answer.accepted > 0 { upTo = answer.head }
             report.pushed += answer.accepted
             report.pushedDuplicates += answer.duplicates
             report.hubHead = answer.head
@@ -137,58 +195,48 @@ public struct SyncSession: Sendable {
             logger.debug("pushed", metadata: ["sync.batch": "\(batch.count)", "sync.accepted": "\(answer.accepted)"])
             progress(report)
         }
-        // Pull. The next batch is requested while this one is applied, so the hub reads and
-        // sends while the node writes.
-        var cursor = try replica.info().pullCursor
-        let client = client, id = replica.id, limit = batchSize
-        func request(after: Int64) -> Task<(PullResponse, UInt64), any Error> {
-            let sentAt = replica.deviceClock()
-            return Task { (try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt) }
-        }
-        var inFlight = request(after: cursor)
-        defer { inFlight.cancel() }
-        while true {
-            started = clock.now
-            let (answer, sentAt) = try await inFlight.value
-            report.hubWaitSeconds += Self.seconds(clock.now - started)
-            try checkHub(answer.hub)
-            if answer.more { inFlight = request(after: answer.next) }
-            // Seals are checked once the node is enrolled and knows its hub's key.
-            let enrolled = security?.hubKey != nil
-            let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
-            let result: ApplyResult
-            // A restored record is rebuilt from its history in log order.
-            let restored = Set(answer.restored)
-            let entries = restored.isEmpty ? answer.entries : answer.entries.sorted { $0.pos < $1.pos }
-            let blobField = blobField
-            do {
-                result = try await replica.offload {
-                    try $0.apply(entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals, proofs: answer.proofs,
-                                 verifier: verifier, keys: keys, restored: restored, purged: answer.purged, blobField: blobField)
-                }
-            } catch let error as ReplicaError where error.code == .unsealed {
-                throw SyncError(.tampered, error.message, zh: error.chinese)
+    }
+
+    /// The first page of the pull, asked for and merged while the push runs.
+    private func firstPage(after cursor: Int64, request: (Int64) -> Task<(PullResponse, UInt64), any Error>) async throws -> (PullResponse, PageMerge) {
+        let fetch = request(cursor)
+        let (answer, sentAt) = try await withTaskCancellationHandler { try await fetch.value } onCancel: { fetch.cancel() }
+        try checkHub(answer.hub)
+        return (answer, try await merge(answer, sentAt: sentAt))
+    }
+
+    /// What merging one pulled page did.
+    struct PageMerge: Sendable {
+        var result: ApplyResult
+    }
+
+    /// Merges one pulled page and moves the pull cursor past it, in one transaction; removes the
+    /// evidence files of records the page purged.
+    private func merge(_ answer: PullResponse, sentAt: UInt64) async throws -> PageMerge {
+        // Seals are checked once the node is enrolled and knows its hub's key.
+        let enrolled = security?.hubKey != nil
+        let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
+        let result: ApplyResult
+        // A restored record is rebuilt from its history in log order.
+        let restored = Set(answer.restored)
+        let entries = restored.isEmpty ? answer.entries : answer.entries.sorted { $0.pos < $1.pos }
+        let blobField = blobField
+        do {
+            result = try await replica.offload {
+                try $0.apply(entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals, proofs: answer.proofs,
+                             verifier: verifier, keys: keys, restored: restored, purged: answer.purged, blobField: blobField)
             }
-            if !result.purge.blobs.isEmpty, let blobField {
-                // Files no record this node still holds names.
-                let kept = Set(try await replica.offload { try $0.elements(kind: blobField.kind, field: blobField.field) })
-                let store = BlobStore(replicaPath: replica.path)
-                for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
-            }
-            report.purgedRecords += result.purge.records
-            report.purgedValues += result.purge.values
-            report.restoredRecords += result.restored
-            try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
-            cursor = answer.next
-            report.pulled += result.applied
-            report.waiting = result.pending
-            report.hubHead = answer.head
-            report.pullBatches += 1
-            logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(cursor)"])
-            progress(report)
-            if !answer.more { break }
+        } catch let error as ReplicaError where error.code == .unsealed {
+            throw SyncError(.tampered, error.message, zh: error.chinese)
         }
-        return report
+        if !result.purge.blobs.isEmpty, let blobField {
+            // Files no record this node still holds names.
+            let kept = Set(try await replica.offload { try $0.elements(kind: blobField.kind, field: blobField.field) })
+            let store = BlobStore(replicaPath: replica.path)
+            for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
+        }
+        try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
+        return PageMerge(result: result)
     }
 
     /// About the most bytes of changes one push carries, well under the hub's 16 MiB body limit.
