@@ -416,30 +416,15 @@ extension PostgresHubStore: HubStorage {
 
     /// Brings the grants of the records whose visibility fields `logged` changed up to date, in
     /// the transaction that logged them, at the positions of the changes that did (as the SQLite
-    /// hub does: `Replica.updateScopes`). A change that only adds a unit (no context) grants it;
-    /// one that may remove a unit makes the record's units be read again from its values.
+    /// hub does: `Replica.updateScopes`). A change that only adds a unit grants it; one that may
+    /// remove a unit makes the record's units be read again from its values (``ScopeTouch``).
     func updateScopes(_ db: PostgresConnection, _ logged: [(change: Change, seq: Int64)]) async throws {
         var touches: [RecordRef: ScopeTouch] = [:]
         for (change, seq) in logged {
             guard let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) else { continue }
-            var touch = touches[change.record] ?? ScopeTouch()
-            touch.seq = seq
-            if change.context.isEmpty, let value = change.value, let unit = RecordSchema.unit(named: change.field, value) {
-                touch.added.insert(unit)
-            } else {
-                touch.mayRevoke = true
-            }
-            touches[change.record] = touch
+            touches[change.record, default: ScopeTouch()].note(change, at: seq)
         }
         try await updateScopes(db, touches)
-    }
-
-    /// How a transaction changed one record's visibility fields: the last position that did, the
-    /// units its changes named, and whether any change could have removed a unit.
-    struct ScopeTouch {
-        var seq: Int64 = 0
-        var added: Set<String> = []
-        var mayRevoke = false
     }
 
     func updateScopes(_ db: PostgresConnection, _ touches: [RecordRef: ScopeTouch]) async throws {

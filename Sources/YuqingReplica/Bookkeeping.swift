@@ -58,15 +58,6 @@ struct CounterRanges: Hashable, Sendable {
     }
 }
 
-/// How a transaction changed one record's visibility fields (at the hub): the last log position
-/// that did, the units its changes named, and whether any change could have removed a unit (it
-/// superseded or removed a value); when none could, the grants only grow, by `added`.
-struct ScopeTouch: Sendable {
-    var seq: Int64 = 0
-    var added: Set<String> = []
-    var mayRevoke = false
-}
-
 /// What the replica's bookkeeping tables hold, kept in memory between write transactions: the
 /// interned replica ids, the seen set, the clock, and two counters.
 ///

@@ -115,14 +115,7 @@ struct SQLiteMergeStore: MergeStore {
         let seq = s.db.lastInsertedRowID
         lastSeq = seq
         if let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) {
-            var touch = book.scopeTouched[change.record] ?? ScopeTouch()
-            touch.seq = seq
-            if change.context.isEmpty, let value = change.value, let unit = RecordSchema.unit(named: change.field, value) {
-                touch.added.insert(unit)
-            } else {
-                touch.mayRevoke = true
-            }
-            book.scopeTouched[change.record] = touch
+            book.scopeTouched[change.record, default: ScopeTouch()].note(change, at: seq)
         }
     }
 }

@@ -323,6 +323,58 @@ import YuqingTestSupport
         }
     }
 
+    /// The grants a hub keeps push by push (a co-unit written again only adds its unit; a single
+    /// field written over, or a value removed, makes the record's units be read again) are, after
+    /// every push, the units that the record's stored values name: random writes, overwrites and
+    /// removals of a lead unit and of co-units by three writers that see each other's changes
+    /// only now and then, so some of them are concurrent.
+    @Test(arguments: 0..<8) func grantsAreTheUnitsTheValuesNameAfterEveryPush(seed: UInt64) throws {
+        let schema = Schema([
+            RecordSchema(kind: "case", fields: [FieldSpec("lead", rule: .lastWriterWins, summary: "the lead unit"),
+                                                FieldSpec("co_units", shape: .set, rule: .addWins, summary: "co-units")],
+                         visibleTo: ["lead", "co_units"]),
+        ])
+        let dir = try TempDir()
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: schema)
+        try hub.buildScopesIfNeeded()
+        var rng = SeededRandom(seed: seed)
+        var writers = ["a", "b", "c"].map { ReplicaState(id: ReplicaID($0), schema: schema) }
+        var logged: [Change] = []
+        let units = ["u1", "u2", "u3", "u4"]
+        for step in 0..<60 {
+            let k = Int.random(in: 0..<writers.count, using: &rng)
+            // Now and then a writer catches up with what the others wrote.
+            if Int.random(in: 0..<3, using: &rng) == 0 { for c in logged { _ = writers[k].apply(c) } }
+            var push: [Change] = []
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let record = RecordRef.case("YQ-\(Int.random(in: 0..<3, using: &rng))")
+                let unit = units.randomElement(using: &rng)!
+                let at = UInt64(step * 10 + push.count + 1)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: push.append(writers[k].write(record, FieldKey("lead"), .text(unit), author: "w", physicalMillis: at))
+                case 1: push.append(writers[k].write(record, FieldKey("lead"), nil, author: "w", physicalMillis: at))
+                case 2: push.append(writers[k].write(record, FieldKey("co_units", element: unit), .integer(1), author: "w", physicalMillis: at))
+                default: push.append(writers[k].write(record, FieldKey("co_units", element: unit), nil, author: "w", physicalMillis: at))
+                }
+            }
+            let results = hub.applyGroup([Replica.Push(changes: push, sender: writers[k].id, waitingLimits: WaitingLimits(), seals: [])])
+            _ = try results[0].get()
+            logged += push
+            let (granted, named) = try hub.pool.read { db -> ([String: Set<String>], [String: Set<String>]) in
+                var granted: [String: Set<String>] = [:], named: [String: Set<String>] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT unit, record FROM scope_grant WHERE revoked IS NULL") {
+                    granted[row["record"], default: []].insert(row["unit"])
+                }
+                for row in try Row.fetchAll(db, sql: "SELECT record, field, elem, value FROM field_value WHERE kind = 'case'") {
+                    let field: String = row["field"], elem: String = row["elem"], record: String = row["record"]
+                    named[record, default: []].insert(field == "lead" ? row["value"] as String : elem)
+                }
+                return (granted, named)
+            }
+            #expect(granted == named, "seed \(seed), step \(step)")
+        }
+    }
+
     /// A push whose verdict (the hub's rule check, run while the group merges) refuses it is
     /// undone alone, with the verdict's error, even when the merge would have refused it too; a
     /// verdict that passes keeps the push, and the others of the group are kept as if the refused
