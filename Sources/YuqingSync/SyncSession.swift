@@ -27,12 +27,13 @@ public struct SyncReport: Sendable, Hashable {
 
     public init() {}
 
-    mutating func add(_ page: SyncSession.PageMerge, head: Int64) {
-        purgedRecords += page.result.purge.records
-        purgedValues += page.result.purge.values
-        restoredRecords += page.result.restored
-        pulled += page.result.applied
-        waiting = page.result.pending
+    /// Counts one merged pull batch (`merged`), whose answer named the hub's log head `head`.
+    mutating func add(pulled merged: ApplyResult, head: Int64) {
+        purgedRecords += merged.purge.records
+        purgedValues += merged.purge.values
+        restoredRecords += merged.restored
+        pulled += merged.applied
+        waiting = merged.pending
         hubHead = max(hubHead, head)
         pullBatches += 1
     }
@@ -140,7 +141,7 @@ public struct SyncSession: Sendable {
         var inFlight: Task<(PullResponse, UInt64), any Error>?
         defer { inFlight?.cancel() }
         while true {
-            report.add(page, head: answer.head)
+            report.add(pulled: page, head: answer.head)
             logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
             progress(report)
             if !answer.more, askedAfterPush || answer.next >= pushedUpTo { break }
@@ -198,21 +199,16 @@ public struct SyncSession: Sendable {
     }
 
     /// The first page of the pull, asked for and merged while the push runs.
-    private func firstPage(after cursor: Int64, request: (Int64) -> Task<(PullResponse, UInt64), any Error>) async throws -> (PullResponse, PageMerge) {
+    private func firstPage(after cursor: Int64, request: (Int64) -> Task<(PullResponse, UInt64), any Error>) async throws -> (PullResponse, ApplyResult) {
         let fetch = request(cursor)
         let (answer, sentAt) = try await withTaskCancellationHandler { try await fetch.value } onCancel: { fetch.cancel() }
         try checkHub(answer.hub)
         return (answer, try await merge(answer, sentAt: sentAt))
     }
 
-    /// What merging one pulled page did.
-    struct PageMerge: Sendable {
-        var result: ApplyResult
-    }
-
     /// Merges one pulled page and moves the pull cursor past it, in one transaction; removes the
     /// evidence files of records the page purged.
-    private func merge(_ answer: PullResponse, sentAt: UInt64) async throws -> PageMerge {
+    private func merge(_ answer: PullResponse, sentAt: UInt64) async throws -> ApplyResult {
         // Seals are checked once the node is enrolled and knows its hub's key.
         let enrolled = security?.hubKey != nil
         let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
@@ -236,7 +232,7 @@ public struct SyncSession: Sendable {
             for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
         }
         try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
-        return PageMerge(result: result)
+        return result
     }
 
     /// About the most bytes of changes one push carries, well under the hub's 16 MiB body limit.

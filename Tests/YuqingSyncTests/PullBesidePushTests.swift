@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+import YuqingCore
+import YuqingHub
+import YuqingReplica
+import YuqingSync
+import YuqingWire
+import YuqingTestSupport
+
+/// A sync fetches the pull's first page while its push runs (`Protocol/sync.md` §6.2). Here the
+/// hub answers that page before it merges the push, and another node's change is committed between
+/// the two: the sync must ask once more after its push, as a pull after the push would, and so
+/// still bring that change.
+@Suite struct PullBesidePushTests {
+    /// The hub's storage, holding every push back until a pull has been answered, and then
+    /// merging `between` (another node's push) just before it.
+    struct PullFirst: HubStorage {
+        final class Held: Sendable {
+            let between: Mutex<(changes: [Change], from: ReplicaID)?>
+            let pulls = Mutex(0)
+            init(_ between: (changes: [Change], from: ReplicaID)) { self.between = Mutex(between) }
+        }
+        let base: SQLiteHubStorage
+        let held: Held
+
+        var hubID: ReplicaID { base.hubID }
+        func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult {
+            for _ in 0..<500 where held.pulls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            if let other = held.between.withLock({ b in defer { b = nil }; return b }) { _ = try await base.ingest(other.changes, from: other.from, seals: []) }
+            return try await base.ingest(changes, from: sender, seals: seals)
+        }
+        func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
+            -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)
+        {
+            defer { held.pulls.withLock { $0 += 1 } }
+            return try await base.changes(after: position, limit: limit, maxBytes: maxBytes, excluding: excluding)
+        }
+        func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws -> ScopedPage {
+            try await base.scopedChanges(after: position, unit: unit, limit: limit, maxBytes: maxBytes, excluding: excluding)
+        }
+        func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) async throws -> [Change] { try await base.run(of: replica, from: first, to: last) }
+        func digest(unit: String) async throws -> String { try await base.digest(unit: unit) }
+        func waiting() async throws -> [ReplicaID: Int] { try await base.waiting() }
+        func digest() async throws -> String { try await base.digest() }
+        func head() async throws -> Int64 { try await base.head() }
+        func versionVector() async throws -> VersionVector { try await base.versionVector() }
+        func conflicts() async throws -> [Conflict] { try await base.conflicts() }
+        func openConflictCount() async throws -> Int { try await base.openConflictCount() }
+        func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
+            try await base.resolve(conflictID: conflictID, value: value, resolvedBy: resolvedBy)
+        }
+        func holds(kind: String, field: String, element: String) async throws -> Bool { try await base.holds(kind: kind, field: field, element: element) }
+        func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) async throws
+            -> (fresh: [Change], all: [RecordView], touched: [RecordView])
+        {
+            try await base.ruleInputs(changes, kinds: kinds, recordKind: recordKind, fields: fields)
+        }
+        func view(_ record: RecordRef) async throws -> RecordView? { try await base.view(record) }
+        func seals(covering changes: [Change]) async throws -> [Seal] { try await base.seals(covering: changes) }
+        func seal(covering dot: Dot) async throws -> (seal: Seal, verified: Bool)? { try await base.seal(covering: dot) }
+        func history(of record: RecordRef) async throws -> [Change] { try await base.history(of: record) }
+        func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws { try await base.sealOwnChanges(sign) }
+        func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)], author: String) async throws { try await base.writeAsHub(writes, author: author) }
+        func views(kinds: [String]) async throws -> [RecordView] { try await base.views(kinds: kinds) }
+        func takeSetting(_ key: String) async throws -> String? { try await base.takeSetting(key) }
+        func setting(_ key: String) async throws -> String? { try await base.setting(key) }
+        func setSetting(_ key: String, _ value: String) async throws { try await base.setSetting(key, value) }
+    }
+
+    @Test func aChangeCommittedBetweenTheFirstPageAndThePushIsPulledInTheSameSync() async throws {
+        let files = try TempDir()
+        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
+        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample),
+                                held: PullFirst.Held(([theirs], ReplicaID("other"))))
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
+        try await app.test(.live) { client in
+            let hub = "http://127.0.0.1:\(try #require(client.port))"
+            let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
+            try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的"))])
+            let report = try await SyncSession(replica: node, client: try HubClient(hubURL: hub)).run()
+            #expect(report.pushed == 1)
+            #expect(storage.held.pulls.withLock { $0 } == 2, "the first page, then one more after the push")
+            #expect(report.pulled == 1, "the change merged at the hub between the first page and the push")
+            #expect(try node.view(.case("c2"))?.value("title") == .text("他们的"))
+            #expect(try node.digest() == storage.base.replica.digest())
+            #expect(try node.info().pullCursor == storage.base.replica.head())
+        }
+    }
+}
