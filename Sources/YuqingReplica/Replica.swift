@@ -493,12 +493,13 @@ public final class Replica: Sendable {
                     let merged: ApplyResult
                     do {
                         merged = try merge(s, &book, push.changes, origin: .local, sender: push.sender, waitingLimits: push.waitingLimits, seals: push.seals)
+                        try updateScopes(s.db, &book)
                     } catch {
-                        // An error that ended the transaction (I/O, memory) fails the whole group.
+                        // An error that ended the transaction (I/O, memory) fails the whole group;
+                        // any other is the push's own, found again with its savepoint.
                         guard s.db.isInsideTransaction else { throw error }
                         throw GroupRefusal()
                     }
-                    try updateScopes(s.db, &book)
                     guard case .success = verdict(i) else { throw GroupRefusal() }
                     return .success(merged)
                 }

@@ -34,7 +34,7 @@ public struct SyncReport: Sendable, Hashable {
         restoredRecords += merged.restored
         pulled += merged.applied
         waiting = merged.pending
-        hubHead = max(hubHead, head)
+        hubHead = head
         pullBatches += 1
     }
 }
@@ -133,8 +133,10 @@ public struct SyncSession: Sendable {
         let pushedUpTo = try await push(&report, revision: revision, progress: progress)
         // Pull.
         started = clock.now
-        var (answer, page) = try await first
+        var (answer, page, timing) = try await first
         report.hubWaitSeconds += Self.seconds(clock.now - started)
+        // The clock is learnt from the first page only now, not beside the push's own learning.
+        try learnClock(hubTime: answer.hubTime, sentAt: timing.sentAt, receivedAt: timing.receivedAt)
         // The first page was asked for before the push ended: when it stops short of what the
         // push merged, one more is asked for, as a pull after the push would be.
         var askedAfterPush = false
@@ -155,13 +157,16 @@ public struct SyncSession: Sendable {
             // while the node writes.
             inFlight = nextAnswer.more ? request(after: nextAnswer.next) : nil
             answer = nextAnswer
-            page = try await merge(answer, sentAt: sentAt)
+            let receivedAt = replica.deviceClock()
+            page = try await merge(answer)
+            try learnClock(hubTime: answer.hubTime, sentAt: sentAt, receivedAt: receivedAt)
         }
         return report
     }
 
-    /// Pushes what the hub has not acknowledged, in batches; returns the hub's log head after the
-    /// last push that the hub merged something of (0 when none did).
+    /// Pushes what the hub has not acknowledged, in batches; returns the hub's log head in the
+    /// last push's answer (0 when there was nothing to push). Other nodes' changes may have come
+    /// before it even when this push added none (all re-sent), so the pull goes at least that far.
     private func push(_ report: inout SyncReport, revision: Int, progress: @Sendable (SyncReport) -> Void) async throws -> Int64 {
         let clock = ContinuousClock()
         var upTo: Int64 = 0
@@ -188,7 +193,7 @@ public struct SyncSession: Sendable {
             // The node keeps its own seals too (its history shows what it signed), with the cursor.
             try await replica.offload { [sent] in try $0.markPushed(upTo: last.seq, seals: sent) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
-            if answer.accepted > 0 { upTo = answer.head }
+            upTo = answer.head
             report.pushed += answer.accepted
             report.pushedDuplicates += answer.duplicates
             report.hubHead = answer.head
@@ -199,16 +204,19 @@ public struct SyncSession: Sendable {
     }
 
     /// The first page of the pull, asked for and merged while the push runs.
-    private func firstPage(after cursor: Int64, request: (Int64) -> Task<(PullResponse, UInt64), any Error>) async throws -> (PullResponse, ApplyResult) {
+    private func firstPage(after cursor: Int64, request: (Int64) -> Task<(PullResponse, UInt64), any Error>) async throws
+        -> (PullResponse, ApplyResult, (sentAt: UInt64, receivedAt: UInt64))
+    {
         let fetch = request(cursor)
         let (answer, sentAt) = try await withTaskCancellationHandler { try await fetch.value } onCancel: { fetch.cancel() }
+        let receivedAt = replica.deviceClock()
         try checkHub(answer.hub)
-        return (answer, try await merge(answer, sentAt: sentAt))
+        return (answer, try await merge(answer), (sentAt, receivedAt))
     }
 
     /// Merges one pulled page and moves the pull cursor past it, in one transaction; removes the
     /// evidence files of records the page purged.
-    private func merge(_ answer: PullResponse, sentAt: UInt64) async throws -> ApplyResult {
+    private func merge(_ answer: PullResponse) async throws -> ApplyResult {
         // Seals are checked once the node is enrolled and knows its hub's key.
         let enrolled = security?.hubKey != nil
         let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
@@ -231,7 +239,6 @@ public struct SyncSession: Sendable {
             let store = BlobStore(replicaPath: replica.path)
             for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
         }
-        try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
         return result
     }
 
@@ -250,8 +257,8 @@ public struct SyncSession: Sendable {
     }
 
     /// Keeps the node's timestamps near the hub's when the device clock is off by over a second.
-    func learnClock(hubTime: UInt64, sentAt: UInt64) throws {
-        let now = replica.deviceClock()
+    func learnClock(hubTime: UInt64, sentAt: UInt64, receivedAt: UInt64? = nil) throws {
+        let now = receivedAt ?? replica.deviceClock()
         let offset = Int64(hubTime) - Int64((sentAt + now) / 2)
         let current = try replica.clockOffset()
         let wanted = abs(offset) > 1000 ? offset : 0

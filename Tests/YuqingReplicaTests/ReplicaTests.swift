@@ -425,10 +425,6 @@ import YuqingTestSupport
         #expect(try hub.digest() == alone.digest() && hub.versionVector() == alone.versionVector())
     }
 
-    /// The partial indexes (the kinds everyone sees, the elements of evidence) do not make SQLite
-    /// compile the merge's statements again at every run: a condition `kind = 'a'` in an index
-    /// did, for every statement comparing `kind` with a bound value. An element index of the
-    /// earlier form is made again in the current one, and the queries that name the indexes use them.
     /// A node's own dots stay out of `seen_range`, so the counter comes from its log: two seeks of
     /// `log_dot`, not a step through every change it ever made (read twice at each sync).
     @Test func aNodesCounterIsTwoSeeksHoweverLongItsHistory() throws {
@@ -449,6 +445,10 @@ import YuqingTestSupport
         #expect(steps < 100, "\(steps) VM steps")
     }
 
+    /// The partial indexes (the kinds everyone sees, the elements of evidence) do not make SQLite
+    /// compile the merge's statements again at every run: a condition `kind = 'a'` in an index
+    /// did, for every statement comparing `kind` with a bound value. An element index of the
+    /// earlier form is made again in the current one, and the queries that name the indexes use them.
     @Test func partialIndexesLeaveStatementsCompiledOnce() throws {
         let dir = try TempDir()
         let schema = Schema([

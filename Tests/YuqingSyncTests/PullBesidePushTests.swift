@@ -19,17 +19,19 @@ import YuqingTestSupport
     /// merging `between` (another node's push) just before it.
     struct PullFirst: HubStorage {
         final class Held: Sendable {
-            let between: Mutex<(changes: [Change], from: ReplicaID)?>
+            /// Another node's push, merged just before the next push once armed.
+            let between = Mutex<(changes: [Change], from: ReplicaID)?>(nil)
             let pulls = Mutex(0)
-            init(_ between: (changes: [Change], from: ReplicaID)) { self.between = Mutex(between) }
         }
         let base: SQLiteHubStorage
         let held: Held
 
         var hubID: ReplicaID { base.hubID }
         func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult {
-            for _ in 0..<500 where held.pulls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
-            if let other = held.between.withLock({ b in defer { b = nil }; return b }) { _ = try await base.ingest(other.changes, from: other.from, seals: []) }
+            if let other = held.between.withLock({ b in defer { b = nil }; return b }) {
+                for _ in 0..<500 where held.pulls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                _ = try await base.ingest(other.changes, from: other.from, seals: [])
+            }
             return try await base.ingest(changes, from: sender, seals: seals)
         }
         func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
@@ -70,24 +72,32 @@ import YuqingTestSupport
         func setSetting(_ key: String, _ value: String) async throws { try await base.setSetting(key, value) }
     }
 
-    @Test func aChangeCommittedBetweenTheFirstPageAndThePushIsPulledInTheSameSync() async throws {
+    /// Also when every change of the push was re-sent (the hub holds them already, its answer to
+    /// the first send was lost): the push adds nothing, yet the other node's change lies below
+    /// the head its answer names, which the sync reports and a long poll then waits past.
+    @Test(arguments: [false, true]) func aChangeCommittedBetweenTheFirstPageAndThePushIsPulledInTheSameSync(resent: Bool) async throws {
         let files = try TempDir()
         var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
         let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
-        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample),
-                                held: PullFirst.Held(([theirs], ReplicaID("other"))))
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
         let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
         try await app.test(.live) { client in
             let hub = "http://127.0.0.1:\(try #require(client.port))"
             let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
             try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的"))])
+            if resent {
+                _ = try await HubClient(hubURL: hub).push(PushRequest(replica: node.id, changes: try node.pendingPush(limit: 10).map(\.change)))
+            }
+            storage.held.between.withLock { $0 = ([theirs], ReplicaID("other")) }
+            storage.held.pulls.withLock { $0 = 0 }
             let report = try await SyncSession(replica: node, client: try HubClient(hubURL: hub)).run()
-            #expect(report.pushed == 1)
+            #expect(report.pushed == (resent ? 0 : 1) && report.pushedDuplicates == (resent ? 1 : 0))
             #expect(storage.held.pulls.withLock { $0 } == 2, "the first page, then one more after the push")
             #expect(report.pulled == 1, "the change merged at the hub between the first page and the push")
             #expect(try node.view(.case("c2"))?.value("title") == .text("他们的"))
             #expect(try node.digest() == storage.base.replica.digest())
             #expect(try node.info().pullCursor == storage.base.replica.head())
+            #expect(report.hubHead == (try storage.base.replica.head()))
         }
     }
 }
