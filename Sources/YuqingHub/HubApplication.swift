@@ -88,7 +88,7 @@ package func buildHubApplication(
     let router = Router(context: HubRequestContext.self)
     // The protocol's errors are JSON problems; the console's pages catch theirs first.
     router.middlewares.add(ErrorMiddleware())
-    let api = HubAPI(storage: storage, configuration: configuration, logger: logger)
+    let api = HubAPI(storage: storage, configuration: configuration, logger: logger, metrics: HubMetrics(sqlite: storage is SQLiteHubStorage))
     api.register(on: router)
     if let snapshots = configuration.snapshots {
         // The first snapshot once the hub has started (when its log is long enough already).
@@ -143,8 +143,8 @@ struct HubAPI<Storage: HubStorage>: Sendable {
     let nonces = NonceBook()
     /// The change hashes of sealed runs that pulls lately needed proofs for.
     let runHashes = RunHashCache()
-    /// What `GET /metrics` reports.
-    let metrics = HubMetrics()
+    /// What `GET /metrics` reports (with SQLite's writes when the hub stores in SQLite).
+    let metrics: HubMetrics
 
     static var now: UInt64 { Replica.systemClock() }
 

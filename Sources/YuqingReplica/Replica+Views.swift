@@ -29,17 +29,14 @@ extension Replica {
     /// ``recordValuesSQL``: one seek, its rows read in key order, those of other fields skipped
     /// before their values are decoded. Replica numbers `names` lacks are looked up one by one
     /// and added.
-    /// `wanted` is compared with each row's field name in place, as UTF-8 bytes: no string is
-    /// made for a row that is skipped.
-    func fields(_ q: FastStatement, of record: RecordRef, wanted: [[UInt8]]? = nil, names: inout ReplicaNames) throws -> [FieldKey: [Sibling]] {
+    func fields(_ q: FastStatement, of record: RecordRef, wanted: Set<String>? = nil, names: inout ReplicaNames) throws -> [FieldKey: [Sibling]] {
         defer { q.reset() }
         q.bind(1, record.kind)
         q.bind(2, record.id)
         var fields: [FieldKey: [Sibling]] = [:]
         while try q.step() {
-            if let wanted, !q.text(0, isOneOf: wanted) { continue }
             let field = q.text(0)
-            guard let value = q.fieldValue(5) else { continue }
+            guard wanted?.contains(field) ?? true, let value = q.fieldValue(5) else { continue }
             let rid = q.int64(2)
             if names.byRid[rid] == nil { names.byRid[rid] = try ReplicaNames.name(q.db, rid) }
             fields[FieldKey(field, element: q.text(1)), default: []].append(
@@ -190,11 +187,7 @@ extension Replica {
             let fresh = try self.unseen(db, changes)
             var records = Set<RecordRef>()
             for c in fresh where c.record.kind == recordKind { records.insert(c.record) }
-            // In key order: each seek lands near the last, on pages read already.
-            let touched = records.sorted { ($0.kind, $0.id) < ($1.kind, $1.id) }
-            // The touched records' replicas are looked up as they come (``fields(_:of:wanted:names:)``),
-            // not the whole table read for every push.
-            return (fresh, try self.views(db, kinds: kinds), try self.views(db, touched, fields: fields, names: ReplicaNames()))
+            return (fresh, try self.views(db, kinds: kinds), try self.views(db, Array(records), fields: fields))
         }
     }
 
@@ -202,10 +195,12 @@ extension Replica {
     /// other fields skipped before their values are decoded. (Asking for the fields by an `IN`
     /// list made SQLite seek once per record and field, nine seeks for each case a push touches,
     /// and built the statement anew for each hundred records.)
-    func views(_ db: Database, _ records: [RecordRef], fields: [String], names: ReplicaNames) throws -> [RecordView] {
-        let wanted = Set(fields).map { Array($0.utf8) }
+    /// The records' replicas are looked up as they come (``fields(_:of:wanted:names:)``), not the
+    /// whole table read for every push.
+    func views(_ db: Database, _ records: [RecordRef], fields: [String]) throws -> [RecordView] {
+        let wanted = Set(fields)
         let q = try FastStatement(db, Self.recordValuesSQL)
-        var names = names
+        var names = ReplicaNames()
         var out: [RecordView] = []
         out.reserveCapacity(records.count)
         for record in records {

@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import GRDBSQLite
 import YuqingCore
@@ -73,16 +72,6 @@ struct FastStatement {
     func single() throws -> Int64? {
         defer { reset() }
         return try step() ? int64(0) : nil
-    }
-
-    /// Whether column `index` holds one of `texts` (UTF-8 bytes), compared where SQLite keeps it.
-    func text(_ index: Int32, isOneOf texts: [[UInt8]]) -> Bool {
-        guard let bytes = sqlite3_column_text(handle, index) else { return false }
-        let count = Int(sqlite3_column_bytes(handle, index))
-        for text in texts where text.count == count {
-            if count == 0 || text.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes, count) == 0 }) { return true }
-        }
-        return false
     }
 
     func reset() {

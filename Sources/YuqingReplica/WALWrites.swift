@@ -15,14 +15,12 @@ public enum WALWrites {
     /// `Replica.open` and a snapshot's opening do) call it before SQLite opens the file. Fails
     /// only if SQLite cannot register a VFS.
     public static func install() throws {
-        let rc = installed
+        let rc = yuqing_wal_install()  // once per process; later calls give the first one's result
         guard rc == SQLITE_OK else {
             throw ReplicaError(.storage, "SQLite could not register Yuqing's write-ahead log writer (error \(rc)); the SQLite library may be damaged: reinstall libsqlite3",
                                zh: "SQLite 无法注册 Yuqing 的预写日志写入器（错误 \(rc)）；SQLite 库可能已损坏：请重新安装 libsqlite3")
         }
     }
-
-    private static let installed: Int32 = yuqing_wal_install()
 
     /// The bytes of a savepoint's journal kept in memory before it goes to a file: 32 MiB, or
     /// SQLite's 64 KiB when something in the process used SQLite before the first replica opened

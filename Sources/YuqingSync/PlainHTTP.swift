@@ -212,13 +212,13 @@ struct PlainHTTP: Sendable {
         return (status, Data(answer[end...]))
     }
 
-    /// Where the head of an answer ends (past its blank line), looking from `from`.
     /// Where the head ends in `bytes` whose last read began at `before`: `\r\n\r\n` may start
     /// up to three bytes earlier.
     static func headerEnd(_ bytes: UnsafeRawBufferPointer, appendedAt before: Int) -> Int? {
         headerEnd(bytes, from: max(0, before - 3))
     }
 
+    /// Where the head of an answer ends (past its blank line), looking from `from`.
     static func headerEnd(_ bytes: UnsafeRawBufferPointer, from: Int = 0) -> Int? {
         guard bytes.count >= 4, from <= bytes.count - 4 else { return nil }
         for i in from...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {

@@ -123,24 +123,28 @@ public struct SyncSession: Sendable {
         // for the push's answer (docs/benchmarks.md §6). Pulled changes are never pushed back, so
         // the two do not meet; what the push itself changes in this node's view (a case handed to
         // another unit) is pulled after it, below.
-        let client = client, id = replica.id, limit = batchSize
-        func request(after: Int64) -> Task<(PullResponse, UInt64), any Error> {
-            let sentAt = replica.deviceClock()
-            return Task { (try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt) }
+        let client = client, id = replica.id, limit = batchSize, deviceClock = replica.deviceClock
+        func request(after: Int64) -> Task<Fetched, any Error> {
+            let sentAt = deviceClock()
+            return Task { Fetched(answer: try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt: sentAt, receivedAt: deviceClock()) }
         }
         async let first = firstPage(after: try replica.info().pullCursor, request: request)
         // Leaving with the push's error cancels the page and waits for it (a merge it began ends).
-        let pushedUpTo = try await push(&report, revision: revision, progress: progress)
+        try await push(&report, revision: revision, progress: progress)
+        // Other nodes' changes may lie below the last push answer's head even when the push added
+        // none (all re-sent): the pull goes at least that far.
+        let pushedUpTo = report.hubHead
         // Pull.
         started = clock.now
-        var (answer, page, timing) = try await first
+        var (fetched, page) = try await first
         report.hubWaitSeconds += Self.seconds(clock.now - started)
         // The clock is learnt from the first page only now, not beside the push's own learning.
-        try learnClock(hubTime: answer.hubTime, sentAt: timing.sentAt, receivedAt: timing.receivedAt)
+        try learnClock(from: fetched)
+        var answer = fetched.answer
         // The first page was asked for before the push ended: when it stops short of what the
         // push merged, one more is asked for, as a pull after the push would be.
         var askedAfterPush = false
-        var inFlight: Task<(PullResponse, UInt64), any Error>?
+        var inFlight: Task<Fetched, any Error>?
         defer { inFlight?.cancel() }
         while true {
             report.add(pulled: page, head: answer.head)
@@ -150,30 +154,27 @@ public struct SyncSession: Sendable {
             let next = inFlight ?? request(after: answer.next)
             askedAfterPush = true
             started = clock.now
-            let (nextAnswer, sentAt) = try await next.value
+            fetched = try await next.value
             report.hubWaitSeconds += Self.seconds(clock.now - started)
-            try checkHub(nextAnswer.hub)
+            answer = fetched.answer
+            try checkHub(answer.hub)
             // The next batch is requested while this one is merged, so the hub reads and sends
             // while the node writes.
-            inFlight = nextAnswer.more ? request(after: nextAnswer.next) : nil
-            answer = nextAnswer
-            let receivedAt = replica.deviceClock()
+            inFlight = answer.more ? request(after: answer.next) : nil
             page = try await merge(answer)
-            try learnClock(hubTime: answer.hubTime, sentAt: sentAt, receivedAt: receivedAt)
+            try learnClock(from: fetched)
         }
         return report
     }
 
-    /// Pushes what the hub has not acknowledged, in batches; returns the hub's log head in the
-    /// last push's answer (0 when there was nothing to push). Other nodes' changes may have come
-    /// before it even when this push added none (all re-sent), so the pull goes at least that far.
-    private func push(_ report: inout SyncReport, revision: Int, progress: @Sendable (SyncReport) -> Void) async throws -> Int64 {
+    /// Pushes what the hub has not acknowledged, in batches; `report.hubHead` is then the head in
+    /// the last push's answer (unchanged when there was nothing to push).
+    private func push(_ report: inout SyncReport, revision: Int, progress: @Sendable (SyncReport) -> Void) async throws {
         let clock = ContinuousClock()
-        var upTo: Int64 = 0
         while true {
             let limit = batchSize, maxBytes = Self.maxPushBytes
             let batch = try await replica.offload { try $0.pendingPush(limit: limit, maxBytes: maxBytes) }
-            guard let last = batch.last else { return upTo }
+            guard let last = batch.last else { return }
             let sentAt = replica.deviceClock()
             let started = clock.now
             let answer: PushResponse
@@ -193,7 +194,6 @@ public struct SyncSession: Sendable {
             // The node keeps its own seals too (its history shows what it signed), with the cursor.
             try await replica.offload { [sent] in try $0.markPushed(upTo: last.seq, seals: sent) }
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
-            upTo = answer.head
             report.pushed += answer.accepted
             report.pushedDuplicates += answer.duplicates
             report.hubHead = answer.head
@@ -203,15 +203,19 @@ public struct SyncSession: Sendable {
         }
     }
 
+    /// A pull answer, with the device's times of its request and of its arrival (``learnClock(from:)``).
+    struct Fetched: Sendable {
+        var answer: PullResponse
+        var sentAt: UInt64
+        var receivedAt: UInt64
+    }
+
     /// The first page of the pull, asked for and merged while the push runs.
-    private func firstPage(after cursor: Int64, request: (Int64) -> Task<(PullResponse, UInt64), any Error>) async throws
-        -> (PullResponse, ApplyResult, (sentAt: UInt64, receivedAt: UInt64))
-    {
+    private func firstPage(after cursor: Int64, request: (Int64) -> Task<Fetched, any Error>) async throws -> (Fetched, ApplyResult) {
         let fetch = request(cursor)
-        let (answer, sentAt) = try await withTaskCancellationHandler { try await fetch.value } onCancel: { fetch.cancel() }
-        let receivedAt = replica.deviceClock()
-        try checkHub(answer.hub)
-        return (answer, try await merge(answer), (sentAt, receivedAt))
+        let fetched = try await withTaskCancellationHandler { try await fetch.value } onCancel: { fetch.cancel() }
+        try checkHub(fetched.answer.hub)
+        return (fetched, try await merge(fetched.answer))
     }
 
     /// Merges one pulled page and moves the pull cursor past it, in one transaction; removes the
@@ -257,6 +261,10 @@ public struct SyncSession: Sendable {
     }
 
     /// Keeps the node's timestamps near the hub's when the device clock is off by over a second.
+    func learnClock(from fetched: Fetched) throws {
+        try learnClock(hubTime: fetched.answer.hubTime, sentAt: fetched.sentAt, receivedAt: fetched.receivedAt)
+    }
+
     func learnClock(hubTime: UInt64, sentAt: UInt64, receivedAt: UInt64? = nil) throws {
         let now = receivedAt ?? replica.deviceClock()
         let offset = Int64(hubTime) - Int64((sentAt + now) / 2)

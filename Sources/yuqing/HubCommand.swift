@@ -108,8 +108,8 @@ struct HubCommand: AsyncParsableCommand {
             let checkpointer = try storage.replica.checkpointInBackground(logger: logger)
             defer { checkpointer.stop() }
             if WALWrites.statementJournalLimit < 1 << 20 {
-                // Each push is merged in a savepoint: its journal then goes to a temporary file.
-                logger.warning("SQLite was in use before the hub configured it: savepoint journals spill to temporary files past 64 KiB (slower pushes)")
+                // A group of pushes with a refused one is merged again, each push in a savepoint.
+                logger.warning("savepoint journals spill to temporary files past 64 KiB (slower pushes after a refused one): YUQING_WAL_WRITES=system is set, or SQLite was in use before the hub configured it")
             }
             // Nodes list the evidence their cases name at every sync: snapshots carry the index of it.
             try storage.replica.indexElements(kind: CaseSchema.Kind.case, field: CaseSchema.Field.evidence)

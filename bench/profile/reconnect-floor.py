@@ -113,5 +113,7 @@ print(f"  of which the commit (writing and syncing the WAL): p50 {statistics.med
 if wal is not None:
     asked, made, spilled = ctypes.c_longlong(), ctypes.c_longlong(), ctypes.c_longlong()
     wal.yuqing_wal_counts(ctypes.byref(asked), ctypes.byref(made), ctypes.byref(spilled))
+    if asked.value == 0:
+        sys.exit("the WAL writer saw no write: Python's sqlite3 uses another libsqlite3 than cc linked, so these times are SQLite's own")
     print(f"  WAL writes: SQLite asked for {asked.value:,}, made as {made.value:,} system writes; "
           f"savepoint journals spilled to a file: {spilled.value}")
