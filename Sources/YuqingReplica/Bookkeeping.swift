@@ -84,6 +84,10 @@ struct Bookkeeping: Sendable {
     /// At the hub: records whose visibility fields this transaction changed, with the log
     /// position of the last such change (their grants are brought up to date before it commits).
     var scopeTouched: [RecordRef: ScopeTouch] = [:]
+    /// At a hub, inside a write transaction: the fields its rule check keeps, and what the merge
+    /// did to them so far (``FieldCache``). A push undone drops its part with the bookkeeping.
+    var fieldWatch: FieldCache.Watch?
+    var fieldOps: [FieldCache.Op] = []
 
     static func load(_ db: Database, schema: Schema, own: ReplicaID? = nil) throws -> Bookkeeping {
         var b = Bookkeeping()

@@ -180,6 +180,9 @@ extension Replica {
     /// What a check of pushed changes reads, from one read transaction: the changes this replica
     /// does not hold yet, every record of `kinds`, and the records of `recordKind` those changes
     /// write, with only `fields`.
+    ///
+    /// On a hub the touched records' fields come from the ``FieldCache`` when it is of this
+    /// snapshot's log position, and those it lacks are read and kept there.
     public func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) throws
         -> (fresh: [Change], all: [RecordView], touched: [RecordView])
     {
@@ -187,25 +190,34 @@ extension Replica {
             let fresh = try self.unseen(db, changes)
             var records = Set<RecordRef>()
             for c in fresh where c.record.kind == recordKind { records.insert(c.record) }
-            return (fresh, try self.views(db, kinds: kinds), try self.views(db, Array(records), fields: fields))
+            let all = try self.views(db, kinds: kinds)
+            guard role == .hub else {
+                let held = try self.fields(db, Array(records), fields: fields)
+                return (fresh, all, held.map { RecordView(record: $0.key, schema: schema, fields: $0.value) })
+            }
+            let position = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM log")) ?? 0
+            let touched = try fieldCache.views(of: Array(records), kind: recordKind, fields: Set(fields), position: position, schema: schema) {
+                try self.fields(db, $0, fields: fields)
+            }
+            return (fresh, all, touched)
         }
     }
 
-    /// The `fields` of `records`: one seek per record, its rows read in key order and those of
-    /// other fields skipped before their values are decoded. (Asking for the fields by an `IN`
-    /// list made SQLite seek once per record and field, nine seeks for each case a push touches,
-    /// and built the statement anew for each hundred records.)
+    /// The `fields` of `records` that hold any of them: one seek per record, its rows read in key
+    /// order and those of other fields skipped before their values are decoded. (Asking for the
+    /// fields by an `IN` list made SQLite seek once per record and field, nine seeks for each case
+    /// a push touches, and built the statement anew for each hundred records.)
     /// The records' replicas are looked up as they come (``fields(_:of:wanted:names:)``), not the
     /// whole table read for every push.
-    func views(_ db: Database, _ records: [RecordRef], fields: [String]) throws -> [RecordView] {
+    func fields(_ db: Database, _ records: [RecordRef], fields: [String]) throws -> [RecordRef: [FieldKey: [Sibling]]] {
         let wanted = Set(fields)
         let q = try FastStatement(db, Self.recordValuesSQL)
         var names = ReplicaNames()
-        var out: [RecordView] = []
+        var out: [RecordRef: [FieldKey: [Sibling]]] = [:]
         out.reserveCapacity(records.count)
         for record in records {
             let held = try self.fields(q, of: record, wanted: wanted, names: &names)
-            if !held.isEmpty { out.append(RecordView(record: record, schema: schema, fields: held)) }
+            if !held.isEmpty { out[record] = held }
         }
         return out
     }

@@ -69,6 +69,8 @@ public final class Replica: Sendable {
     let cache = BookkeepingCache()
     let statements = StatementsCache()
     let kindViews = KindViewsCache()
+    /// The fields a hub's rule check reads, kept between pushes (``FieldCache``).
+    let fieldCache = FieldCache()
     /// The hub this replica is bound to, once read (``bindHub(_:)``).
     private let boundHub = Mutex<String?>(nil)
     /// The clock offset and when it was read (``clockOffset()``).
@@ -244,13 +246,24 @@ public final class Replica: Sendable {
                     // Changes by another connection (another process) since this one last wrote?
                     let version = try s.dataVersion.single() ?? 0
                     var book = try cache.get(version) ?? Bookkeeping.load(db, schema: schema, own: id)
+                    // At a hub whose rule check keeps fields: the merge stages what it does to
+                    // them, applied to what is kept once committed (``FieldCache``).
+                    let watch = role == .hub ? fieldCache.watch : nil
+                    let logBefore = watch != nil ? try s.lastSeq.single() ?? 0 : 0
+                    book.fieldWatch = watch
+                    book.fieldOps = []
                     let result = try body(s, &book)
                     if !book.scopeTouched.isEmpty {
                         if role == .hub { try updateScopes(db, book.scopeTouched) }
                         book.scopeTouched.removeAll()
                     }
+                    let logAfter = watch != nil ? try s.lastSeq.single() ?? 0 : 0
+                    let ops = book.fieldOps
+                    book.fieldWatch = nil
+                    book.fieldOps = []
                     try book.flush(db, localOnly: localOnly, own: id)
                     try s.commit.run()
+                    if watch != nil { fieldCache.commit(before: logBefore, after: logAfter, watch: watch, ops: ops) }
                     cache.set(version, book)
                     return result
                 } catch {

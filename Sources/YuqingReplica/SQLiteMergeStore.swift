@@ -81,6 +81,7 @@ struct SQLiteMergeStore: MergeStore {
     mutating func adjustOpenConflicts(by delta: Int) { book.openConflicts += delta }
 
     mutating func remove(_ dots: [Dot], from record: RecordRef, _ field: FieldKey) throws {
+        if let w = book.fieldWatch, record.kind == w.kind, w.fields.contains(field.name) { book.fieldOps.append(.remove(record.id, field, dots)) }
         let delete = s.deleteSibling
         for dot in dots {
             defer { delete.reset() }
@@ -92,6 +93,7 @@ struct SQLiteMergeStore: MergeStore {
     }
 
     mutating func add(_ value: Sibling, _ key: Int64, to record: RecordRef, _ field: FieldKey) throws {
+        if let w = book.fieldWatch, record.kind == w.kind, w.fields.contains(field.name) { book.fieldOps.append(.add(record.id, field, value)) }
         let insert = s.insertSibling
         arena.begin()
         arena.add(1, record.kind)

@@ -4,7 +4,7 @@ import YuqingCore
 /// The prepared statements of one write transaction.
 struct Statements {
     let siblings, deleteSibling, insertSibling, insertLog, insertWaiting, waitingExists: FastStatement
-    let begin, commit, dataVersion: FastStatement
+    let begin, commit, dataVersion, lastSeq: FastStatement
     let db: Database
 
     init(_ db: Database) throws {
@@ -12,6 +12,7 @@ struct Statements {
         begin = try FastStatement(db, "BEGIN IMMEDIATE")
         commit = try FastStatement(db, "COMMIT")
         dataVersion = try FastStatement(db, "PRAGMA data_version")
+        lastSeq = try FastStatement(db, "SELECT max(seq) FROM log")
         siblings = try FastStatement(db, """
             SELECT rid, counter, hlc, value, author FROM field_value WHERE kind = ? AND record = ? AND field = ? AND elem = ?
             """)
