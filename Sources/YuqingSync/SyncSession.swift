@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import YuqingCore
 import YuqingReplica
 import YuqingWire
@@ -26,10 +27,22 @@ public struct SyncReport: Sendable, Hashable {
     public var restoredRecords = 0
 
     public init() {}
+
+    /// Counts one merged pull batch (`merged`), whose answer named the hub's log head `head`.
+    mutating func add(pulled merged: ApplyResult, head: Int64) {
+        purgedRecords += merged.purge.records
+        purgedValues += merged.purge.values
+        restoredRecords += merged.restored
+        pulled += merged.applied
+        waiting = merged.pending
+        hubHead = head
+        pullBatches += 1
+    }
 }
 
-/// One sync of a node with its hub: push what the hub has not acknowledged, then pull what the
-/// node has not seen, in bounded batches.
+/// One sync of a node with its hub: push what the hub has not acknowledged, and pull what the
+/// node has not seen, in bounded batches; the pull's first batch is fetched and merged while the
+/// push runs (`Protocol/sync.md` §6.2).
 ///
 /// Every step is safe to interrupt. A push is acknowledged only after the hub has stored it, and
 /// a re-sent change is a no-op at the hub; pulled changes and the pull cursor commit in one
@@ -106,13 +119,82 @@ public struct SyncSession: Sendable {
             throw SyncError(.replicaBehindHub, "the hub holds changes under this node's id up to \(replica.id):\(status.versionVector[replica.id]), but this replica has made only \(counter): either this file was restored from a backup or copied from another device, or another program sent changes under this node's id. Nothing was sent and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator",
                             zh: "中心保存有本节点 id 下直至 \(replica.id):\(status.versionVector[replica.id]) 的变更，但本副本只产生到第 \(counter) 条：可能此文件是从备份恢复或从其他设备复制的，也可能另一个程序以本节点的 id 发送了变更。未发送任何内容，您的工作已保存在本地。请运行 `yuqing node reissue` 为本节点分配新 id，并以新 id 发送其未同步的工作（不会丢失任何内容），同时告知中心运维人员")
         }
-        // Push.
+        // The pull's first page is asked for, and merged, while the push runs: the hub answers it
+        // from a reader while it merges and syncs the push, and this node merges it while it waits
+        // for the push's answer (docs/benchmarks.md §6). Pulled changes are never pushed back, so
+        // the two do not meet; what the push itself changes in this node's view (a case handed to
+        // another unit) is pulled after it, below.
+        let client = client, id = replica.id, limit = batchSize, deviceClock = replica.deviceClock
+        func request(after: Int64) -> Task<Fetched, any Error> {
+            let sentAt = deviceClock()
+            return Task { Fetched(answer: try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt: sentAt, receivedAt: deviceClock()) }
+        }
+        let cursor = try replica.info().pullCursor
+        let gate = FirstPageGate()
+        let first = Task { () async throws -> (Fetched, ApplyResult)? in
+            let sentAt = deviceClock()
+            let answer = try await client.pull(after: cursor, limit: limit, replica: id, revision: revision)
+            let fetched = Fetched(answer: answer, sentAt: sentAt, receivedAt: deviceClock())
+            try checkHub(answer.hub)
+            guard gate.beginMerge() else { return nil }
+            return (fetched, try await merge(answer))
+        }
+        do {
+            try await push(&report, revision: revision, progress: progress)
+        } catch {
+            // The page is not waited for (a request cancelled in URLSession may never complete:
+            // a sync whose hub was killed mid-push then hung), unless its merge has begun, which
+            // ends before the sync does. Its answer, if it comes, is not merged.
+            first.cancel()
+            if !gate.abandon() { _ = try? await first.value }
+            throw error
+        }
+        // Other nodes' changes may lie below the last push answer's head even when the push added
+        // none (all re-sent): the pull goes at least that far.
+        let pushedUpTo = report.hubHead
+        // Pull.
+        started = clock.now
+        guard var (fetched, page) = try await first.value else { throw CancellationError() }  // only an abandoned page is not merged
+        report.hubWaitSeconds += Self.seconds(clock.now - started)
+        // The clock is learnt from the first page only now, not beside the push's own learning.
+        try learnClock(from: fetched)
+        var answer = fetched.answer
+        // The first page was asked for before the push ended: when it stops short of what the
+        // push merged, one more is asked for, as a pull after the push would be.
+        var askedAfterPush = false
+        var inFlight: Task<Fetched, any Error>?
+        defer { inFlight?.cancel() }
+        while true {
+            report.add(pulled: page, head: answer.head)
+            logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
+            progress(report)
+            if !answer.more, askedAfterPush || answer.next >= pushedUpTo { break }
+            let next = inFlight ?? request(after: answer.next)
+            askedAfterPush = true
+            started = clock.now
+            fetched = try await next.value
+            report.hubWaitSeconds += Self.seconds(clock.now - started)
+            answer = fetched.answer
+            try checkHub(answer.hub)
+            // The next batch is requested while this one is merged, so the hub reads and sends
+            // while the node writes.
+            inFlight = answer.more ? request(after: answer.next) : nil
+            page = try await merge(answer)
+            try learnClock(from: fetched)
+        }
+        return report
+    }
+
+    /// Pushes what the hub has not acknowledged, in batches; `report.hubHead` is then the head in
+    /// the last push's answer (unchanged when there was nothing to push).
+    private func push(_ report: inout SyncReport, revision: Int, progress: @Sendable (SyncReport) -> Void) async throws {
+        let clock = ContinuousClock()
         while true {
             let limit = batchSize, maxBytes = Self.maxPushBytes
             let batch = try await replica.offload { try $0.pendingPush(limit: limit, maxBytes: maxBytes) }
-            guard let last = batch.last else { break }
+            guard let last = batch.last else { return }
             let sentAt = replica.deviceClock()
-            started = clock.now
+            let started = clock.now
             let answer: PushResponse
             var sent: [Seal] = []
             do {
@@ -137,58 +219,53 @@ public struct SyncSession: Sendable {
             logger.debug("pushed", metadata: ["sync.batch": "\(batch.count)", "sync.accepted": "\(answer.accepted)"])
             progress(report)
         }
-        // Pull. The next batch is requested while this one is applied, so the hub reads and
-        // sends while the node writes.
-        var cursor = try replica.info().pullCursor
-        let client = client, id = replica.id, limit = batchSize
-        func request(after: Int64) -> Task<(PullResponse, UInt64), any Error> {
-            let sentAt = replica.deviceClock()
-            return Task { (try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt) }
-        }
-        var inFlight = request(after: cursor)
-        defer { inFlight.cancel() }
-        while true {
-            started = clock.now
-            let (answer, sentAt) = try await inFlight.value
-            report.hubWaitSeconds += Self.seconds(clock.now - started)
-            try checkHub(answer.hub)
-            if answer.more { inFlight = request(after: answer.next) }
-            // Seals are checked once the node is enrolled and knows its hub's key.
-            let enrolled = security?.hubKey != nil
-            let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
-            let result: ApplyResult
-            // A restored record is rebuilt from its history in log order.
-            let restored = Set(answer.restored)
-            let entries = restored.isEmpty ? answer.entries : answer.entries.sorted { $0.pos < $1.pos }
-            let blobField = blobField
-            do {
-                result = try await replica.offload {
-                    try $0.apply(entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals, proofs: answer.proofs,
-                                 verifier: verifier, keys: keys, restored: restored, purged: answer.purged, blobField: blobField)
-                }
-            } catch let error as ReplicaError where error.code == .unsealed {
-                throw SyncError(.tampered, error.message, zh: error.chinese)
+    }
+
+    /// A pull answer, with the device's times of its request and of its arrival (``learnClock(from:)``).
+    struct Fetched: Sendable {
+        var answer: PullResponse
+        var sentAt: UInt64
+        var receivedAt: UInt64
+    }
+
+    /// Whether the pull's first page, fetched while the push runs, is merged: decided once, by the
+    /// page as its answer arrives or by the sync as it gives up after a failed push.
+    final class FirstPageGate: Sendable {
+        private let decided = Mutex<Bool?>(nil)
+
+        /// The page's merge begins; false when the sync gave up first.
+        func beginMerge() -> Bool { decided.withLock { d in if d == nil { d = true }; return d! } }
+
+        /// The sync gives up on the page; false when its merge had begun already.
+        func abandon() -> Bool { decided.withLock { d in if d == nil { d = false }; return !d! } }
+    }
+
+    /// Merges one pulled page and moves the pull cursor past it, in one transaction; removes the
+    /// evidence files of records the page purged.
+    private func merge(_ answer: PullResponse) async throws -> ApplyResult {
+        // Seals are checked once the node is enrolled and knows its hub's key.
+        let enrolled = security?.hubKey != nil
+        let verifier = enrolled ? security?.verifier(hub: answer.hub) : nil, keys = enrolled ? security?.keys : nil
+        let result: ApplyResult
+        // A restored record is rebuilt from its history in log order.
+        let restored = Set(answer.restored)
+        let entries = restored.isEmpty ? answer.entries : answer.entries.sorted { $0.pos < $1.pos }
+        let blobField = blobField
+        do {
+            result = try await replica.offload {
+                try $0.apply(entries.map(\.change), origin: .hub, pullCursor: answer.next, seals: answer.seals, proofs: answer.proofs,
+                             verifier: verifier, keys: keys, restored: restored, purged: answer.purged, blobField: blobField)
             }
-            if !result.purge.blobs.isEmpty, let blobField {
-                // Files no record this node still holds names.
-                let kept = Set(try await replica.offload { try $0.elements(kind: blobField.kind, field: blobField.field) })
-                let store = BlobStore(replicaPath: replica.path)
-                for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
-            }
-            report.purgedRecords += result.purge.records
-            report.purgedValues += result.purge.values
-            report.restoredRecords += result.restored
-            try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
-            cursor = answer.next
-            report.pulled += result.applied
-            report.waiting = result.pending
-            report.hubHead = answer.head
-            report.pullBatches += 1
-            logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(cursor)"])
-            progress(report)
-            if !answer.more { break }
+        } catch let error as ReplicaError where error.code == .unsealed {
+            throw SyncError(.tampered, error.message, zh: error.chinese)
         }
-        return report
+        if !result.purge.blobs.isEmpty, let blobField {
+            // Files no record this node still holds names.
+            let kept = Set(try await replica.offload { try $0.elements(kind: blobField.kind, field: blobField.field) })
+            let store = BlobStore(replicaPath: replica.path)
+            for digest in Set(result.purge.blobs) where !kept.contains(digest) { store.remove(digest) }
+        }
+        return result
     }
 
     /// About the most bytes of changes one push carries, well under the hub's 16 MiB body limit.
@@ -206,8 +283,12 @@ public struct SyncSession: Sendable {
     }
 
     /// Keeps the node's timestamps near the hub's when the device clock is off by over a second.
-    func learnClock(hubTime: UInt64, sentAt: UInt64) throws {
-        let now = replica.deviceClock()
+    func learnClock(from fetched: Fetched) throws {
+        try learnClock(hubTime: fetched.answer.hubTime, sentAt: fetched.sentAt, receivedAt: fetched.receivedAt)
+    }
+
+    func learnClock(hubTime: UInt64, sentAt: UInt64, receivedAt: UInt64? = nil) throws {
+        let now = receivedAt ?? replica.deviceClock()
         let offset = Int64(hubTime) - Int64((sentAt + now) / 2)
         let current = try replica.clockOffset()
         let wanted = abs(offset) > 1000 ? offset : 0

@@ -52,6 +52,8 @@ public final class FaultProxy: @unchecked Sendable {
     private var tally: [Fault: Int] = [:]
     private var sockets: Set<Int32> = []
     private var stopped = false
+    private var delays: [String: Int] = [:]
+    private var killText: String?
 
     /// Starts proxying from a free loopback port to `127.0.0.1:targetPort`.
     public init(to targetPort: Int, seed: UInt64, odds: Odds = Odds()) throws {
@@ -79,6 +81,28 @@ public final class FaultProxy: @unchecked Sendable {
     public var faultsEnabled: Bool {
         get { lock.withLock { faulty } }
         set { lock.withLock { faulty = newValue } }
+    }
+
+    /// Requests whose request line contains a key wait that many milliseconds before they are
+    /// forwarded, whatever ``faultsEnabled`` says.
+    public var delayed: [String: Int] {
+        get { lock.withLock { delays } }
+        set { lock.withLock { delays = newValue } }
+    }
+
+    /// A request whose request line contains this is not forwarded: every open connection is cut
+    /// instead (``stop()``), as when the hub is killed as the request arrives.
+    public var killOn: String? {
+        get { lock.withLock { killText } }
+        set { lock.withLock { killText = newValue } }
+    }
+
+    /// The rules above for one request line: the milliseconds it waits, or nil when it kills.
+    fileprivate func rule(for line: String) -> Int? {
+        lock.withLock {
+            if let killText, line.contains(killText) { return nil }
+            return delays.first { line.contains($0.key) }?.value ?? 0
+        }
     }
 
     /// How many requests met each fault so far.
@@ -211,6 +235,12 @@ private final class Connection: @unchecked Sendable {
                 guard reader.readBody(of: &request) else { break }
             }
             let bytes = request.bytes
+            let line = String(decoding: bytes.prefix { $0 != 13 }, as: UTF8.self)
+            guard let wait = proxy.rule(for: line) else {
+                proxy.stop()
+                return
+            }
+            if wait > 0 { usleep(UInt32(wait) * 1000) }
             let (fault, amount) = proxy.decide()
             switch fault {
             case .pass:

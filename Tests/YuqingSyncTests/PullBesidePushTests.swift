@@ -1,0 +1,186 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+import YuqingCore
+import YuqingHub
+import YuqingReplica
+import YuqingSync
+import YuqingWire
+import YuqingTestSupport
+
+/// A sync fetches the pull's first page while its push runs (`Protocol/sync.md` §6.2). Here the
+/// hub answers that page before it merges the push, and another node's change is committed between
+/// the two: the sync must ask once more after its push, as a pull after the push would, and so
+/// still bring that change.
+@Suite struct PullBesidePushTests {
+    /// The hub's storage, holding every push back until a pull has been answered, and then
+    /// merging `between` (another node's push) just before it.
+    struct PullFirst: HubStorage {
+        final class Held: Sendable {
+            /// Another node's push, merged just before the next push once armed.
+            let between = Mutex<(changes: [Change], from: ReplicaID)?>(nil)
+            let pulls = Mutex(0)
+            /// How long each pull is held before it is answered.
+            let pullDelay = Mutex<Duration?>(nil)
+            /// Pushes fail (the hub answers 500), as when its storage fails mid-merge.
+            let failPushes = Mutex(false)
+        }
+        struct Failed: Error {}
+        let base: SQLiteHubStorage
+        let held: Held
+
+        var hubID: ReplicaID { base.hubID }
+        func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult {
+            if held.failPushes.withLock({ $0 }) { throw Failed() }
+            if let other = held.between.withLock({ b in defer { b = nil }; return b }) {
+                for _ in 0..<500 where held.pulls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                _ = try await base.ingest(other.changes, from: other.from, seals: [])
+            }
+            return try await base.ingest(changes, from: sender, seals: seals)
+        }
+        func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
+            -> (entries: [(seq: Int64, change: Change)], head: Int64, more: Bool)
+        {
+            defer { held.pulls.withLock { $0 += 1 } }
+            if let delay = held.pullDelay.withLock({ $0 }) { try? await Task.sleep(for: delay) }
+            return try await base.changes(after: position, limit: limit, maxBytes: maxBytes, excluding: excluding)
+        }
+        func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws -> ScopedPage {
+            try await base.scopedChanges(after: position, unit: unit, limit: limit, maxBytes: maxBytes, excluding: excluding)
+        }
+        func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) async throws -> [Change] { try await base.run(of: replica, from: first, to: last) }
+        func digest(unit: String) async throws -> String { try await base.digest(unit: unit) }
+        func waiting() async throws -> [ReplicaID: Int] { try await base.waiting() }
+        func digest() async throws -> String { try await base.digest() }
+        func head() async throws -> Int64 { try await base.head() }
+        func versionVector() async throws -> VersionVector { try await base.versionVector() }
+        func conflicts() async throws -> [Conflict] { try await base.conflicts() }
+        func openConflictCount() async throws -> Int { try await base.openConflictCount() }
+        func resolve(conflictID: String, value: FieldValue, resolvedBy: String) async throws -> (change: Change, pos: Int64) {
+            try await base.resolve(conflictID: conflictID, value: value, resolvedBy: resolvedBy)
+        }
+        func holds(kind: String, field: String, element: String) async throws -> Bool { try await base.holds(kind: kind, field: field, element: element) }
+        func ruleInputs(_ changes: [Change], kinds: [String], recordKind: String, fields: [String]) async throws
+            -> (fresh: [Change], all: [RecordView], touched: [RecordView])
+        {
+            try await base.ruleInputs(changes, kinds: kinds, recordKind: recordKind, fields: fields)
+        }
+        func view(_ record: RecordRef) async throws -> RecordView? { try await base.view(record) }
+        func seals(covering changes: [Change]) async throws -> [Seal] { try await base.seals(covering: changes) }
+        func seal(covering dot: Dot) async throws -> (seal: Seal, verified: Bool)? { try await base.seal(covering: dot) }
+        func history(of record: RecordRef) async throws -> [Change] { try await base.history(of: record) }
+        func sealOwnChanges(_ sign: @escaping @Sendable ([Change]) throws -> Seal) async throws { try await base.sealOwnChanges(sign) }
+        func writeAsHub(_ writes: [(RecordRef, FieldKey, FieldValue?)], author: String) async throws { try await base.writeAsHub(writes, author: author) }
+        func views(kinds: [String]) async throws -> [RecordView] { try await base.views(kinds: kinds) }
+        func takeSetting(_ key: String) async throws -> String? { try await base.takeSetting(key) }
+        func setting(_ key: String) async throws -> String? { try await base.setting(key) }
+        func setSetting(_ key: String, _ value: String) async throws { try await base.setSetting(key, value) }
+    }
+
+    /// Also when every change of the push was re-sent (the hub holds them already, its answer to
+    /// the first send was lost): the push adds nothing, yet the other node's change lies below
+    /// the head its answer names, which the sync reports and a long poll then waits past.
+    @Test(arguments: [false, true]) func aChangeCommittedBetweenTheFirstPageAndThePushIsPulledInTheSameSync(resent: Bool) async throws {
+        let files = try TempDir()
+        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
+        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
+        try await app.test(.live) { client in
+            let hub = "http://127.0.0.1:\(try #require(client.port))"
+            let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
+            try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的"))])
+            if resent {
+                _ = try await HubClient(hubURL: hub).push(PushRequest(replica: node.id, changes: try node.pendingPush(limit: 10).map(\.change)))
+            }
+            storage.held.between.withLock { $0 = ([theirs], ReplicaID("other")) }
+            storage.held.pulls.withLock { $0 = 0 }
+            let report = try await SyncSession(replica: node, client: try HubClient(hubURL: hub)).run()
+            #expect(report.pushed == (resent ? 0 : 1) && report.pushedDuplicates == (resent ? 1 : 0))
+            #expect(storage.held.pulls.withLock { $0 } == 2, "the first page, then one more after the push")
+            #expect(report.pulled == 1, "the change merged at the hub between the first page and the push")
+            #expect(try node.view(.case("c2"))?.value("title") == .text("他们的"))
+            #expect(try node.digest() == storage.base.replica.digest())
+            #expect(try node.info().pullCursor == storage.base.replica.head())
+            #expect(report.hubHead == (try storage.base.replica.head()))
+        }
+    }
+
+    /// A sync whose push fails while its first page is still on its way ends with the push's
+    /// error at once: it does not wait for the page (a request cancelled in URLSession may never
+    /// complete, and a sync against a hub killed mid-push hung so), and the page, when it comes,
+    /// is not merged: the node's pull cursor and values stay as they were.
+    @Test func aFailedPushEndsTheSyncWithoutWaitingForTheFirstPage() async throws {
+        let files = try TempDir()
+        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
+        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
+        _ = try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: [])
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
+        try await app.test(.live) { client in
+            let hub = "http://127.0.0.1:\(try #require(client.port))"
+            let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
+            try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的"))])
+            storage.held.pullDelay.withLock { $0 = .seconds(3) }
+            storage.held.failPushes.withLock { $0 = true }
+            let clock = ContinuousClock(), started = clock.now
+            await #expect(throws: SyncError.self) { try await SyncSession(replica: node, client: try HubClient(hubURL: hub)).run() }
+            let took = clock.now - started
+            #expect(took < .seconds(2), "the sync ended \(took) after it began, the page held 3 s")
+            // The page is answered meanwhile; nothing of it is merged.
+            try await Task.sleep(for: .seconds(4))
+            #expect(storage.held.pulls.withLock { $0 } == 1)
+            #expect(try node.info().pullCursor == 0)
+            #expect(try node.view(.case("c2")) == nil)
+            #expect(try node.pendingCount() == 1, "the push failed: the change waits to be pushed again")
+            // The next sync, with the hub mended, brings both ways.
+            storage.held.pullDelay.withLock { $0 = nil }
+            storage.held.failPushes.withLock { $0 = false }
+            let report = try await SyncSession(replica: node, client: try HubClient(hubURL: hub)).run()
+            #expect(report.pushed == 1 && report.pulled == 1)
+            #expect(try node.digest() == storage.base.replica.digest())
+        }
+    }
+
+    /// The hub is cut off (as if killed) the moment the push reaches it, while the first page is
+    /// still on its way: the sync ends at once with the hub unreachable, and a later sync sends
+    /// and brings everything. (With the page waited for once cancelled, URLSession on Linux never
+    /// ended the request and the sync hung: `PostgresInstancesCLITests` waited 26 minutes on it.)
+    @Test func aSyncWhoseHubIsCutMidPushEndsWithoutWaitingForItsFirstPage() async throws {
+        let files = try TempDir()
+        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
+        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
+        _ = try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: [])
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let proxy = try FaultProxy(to: port, seed: 1)
+            proxy.faultsEnabled = false
+            proxy.delayed = ["/v1/pull": 1500]
+            proxy.killOn = "/v1/push"
+            let cut = "http://127.0.0.1:\(proxy.port)"
+            let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: cut, schema: .sample)
+            try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的"))])
+            let session = SyncSession(replica: node, client: try HubClient(hubURL: cut))
+            let ended = Mutex<(any Error)??>(nil)
+            let clock = ContinuousClock(), started = clock.now
+            let sync = Task {
+                do { _ = try await session.run(); ended.withLock { $0 = .some(nil) } } catch { ended.withLock { $0 = .some(error) } }
+            }
+            while ended.withLock({ $0 == nil }), clock.now - started < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
+            let outcome = try #require(ended.withLock { $0 }, "the sync had not ended 20 s after the hub was cut off")
+            #expect((outcome as? SyncError)?.code == .hubUnreachable, "\(String(describing: outcome))")
+            #expect(clock.now - started < .seconds(5))
+            sync.cancel()
+            #expect(try node.info().pullCursor == 0)
+            #expect(try node.pendingCount() == 1)
+            // Through the hub itself: both ways.
+            let report = try await SyncSession(replica: node, client: try HubClient(hubURL: "http://127.0.0.1:\(port)")).run()
+            #expect(report.pushed == 1 && report.pulled == 1)
+            #expect(try node.digest() == storage.base.replica.digest())
+        }
+    }
+}
