@@ -666,6 +666,15 @@ public final class Replica: Sendable {
         }
     }
 
+    /// How many changes the hub has not acknowledged, counted up to `limit` (the count stops
+    /// there, so it costs no more on a node that worked offline for weeks).
+    public func pendingCount(atMost limit: Int) throws -> Int {
+        try read { db in
+            let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM log WHERE seq > ? LIMIT ?)", arguments: [cursor, limit]) ?? 0
+        }
+    }
+
     /// Records that the hub acknowledged every change up to local position `seq`.
     ///
     /// Committed without waiting for the disk: lost to a power cut, it only makes the next sync

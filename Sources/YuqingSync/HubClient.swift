@@ -300,7 +300,12 @@ public struct HubClient: Sendable {
             for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
             let data: Data, response: URLResponse
             do {
-                (data, response) = try await self.session.data(for: request)
+                // In a task of its own, which the caller's cancellation does not reach: cancelling
+                // a task while URLSession completes its request deadlocks FoundationNetworking on
+                // Linux (the task's status lock against the session's queue; a sync whose hub was
+                // killed mid-push hung so). A cancelled caller stops at the answer or the timeout.
+                let session = self.session, sent = request
+                (data, response) = try await Task { try await session.data(for: sent) }.value
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 throw Self.unreachable(error, baseURL: baseURL, timeout: self.timeout)

@@ -41,8 +41,8 @@ public struct SyncReport: Sendable, Hashable {
 }
 
 /// One sync of a node with its hub: push what the hub has not acknowledged, and pull what the
-/// node has not seen, in bounded batches; the pull's first batch is fetched and merged while the
-/// push runs (`Protocol/sync.md` §6.2).
+/// node has not seen, in bounded batches; before a long push (``longPush`` changes or more) the
+/// pull's first batch is fetched and merged while the push runs (`Protocol/sync.md` §6.2).
 ///
 /// Every step is safe to interrupt. A push is acknowledged only after the hub has stored it, and
 /// a re-sent change is a no-op at the hub; pulled changes and the pull cursor commit in one
@@ -52,6 +52,8 @@ public struct SyncSession: Sendable {
     public let replica: Replica
     public let client: HubClient
     public var batchSize: Int
+    /// Pending changes from which the pull's first batch is fetched beside the push.
+    public var longPush = 100
     public var logger: Logger
     /// The node's key and its hub's (`Protocol/security.md`): pushes are sealed, pulled seals
     /// checked. Nil only with a hub that does not authenticate (tests of the engine).
@@ -119,34 +121,41 @@ public struct SyncSession: Sendable {
             throw SyncError(.replicaBehindHub, "the hub holds changes under this node's id up to \(replica.id):\(status.versionVector[replica.id]), but this replica has made only \(counter): either this file was restored from a backup or copied from another device, or another program sent changes under this node's id. Nothing was sent and your work is saved here. Run `yuqing node reissue` to give this node a new id and send its unsynced work under it (nothing is lost), and tell the hub operator",
                             zh: "中心保存有本节点 id 下直至 \(replica.id):\(status.versionVector[replica.id]) 的变更，但本副本只产生到第 \(counter) 条：可能此文件是从备份恢复或从其他设备复制的，也可能另一个程序以本节点的 id 发送了变更。未发送任何内容，您的工作已保存在本地。请运行 `yuqing node reissue` 为本节点分配新 id，并以新 id 发送其未同步的工作（不会丢失任何内容），同时告知中心运维人员")
         }
-        // The pull's first page is asked for, and merged, while the push runs: the hub answers it
-        // from a reader while it merges and syncs the push, and this node merges it while it waits
-        // for the push's answer (docs/benchmarks.md §6). Pulled changes are never pushed back, so
-        // the two do not meet; what the push itself changes in this node's view (a case handed to
-        // another unit) is pulled after it, below.
+        // When the push is long, the pull's first page is asked for, and merged, while it runs:
+        // the hub answers it from a reader while it merges and syncs the push, and this node
+        // merges it while it waits for the push's answer (docs/benchmarks.md §6). Pulled changes
+        // are never pushed back, so the two do not meet; what the push itself changes in this
+        // node's view (a case handed to another unit) is pulled after it, below. Beside a short
+        // push the page would not be hidden, and the extra request after the push costs the hub
+        // more than it saves when many nodes sync at once (§7): the page is asked for after it.
         let client = client, id = replica.id, limit = batchSize, deviceClock = replica.deviceClock
         func request(after: Int64) -> Task<Fetched, any Error> {
             let sentAt = deviceClock()
             return Task { Fetched(answer: try await client.pull(after: after, limit: limit, replica: id, revision: revision), sentAt: sentAt, receivedAt: deviceClock()) }
         }
-        let cursor = try replica.info().pullCursor
         let gate = FirstPageGate()
-        let first = Task { () async throws -> (Fetched, ApplyResult)? in
-            let sentAt = deviceClock()
-            let answer = try await client.pull(after: cursor, limit: limit, replica: id, revision: revision)
-            let fetched = Fetched(answer: answer, sentAt: sentAt, receivedAt: deviceClock())
-            try checkHub(answer.hub)
-            guard gate.beginMerge() else { return nil }
-            return (fetched, try await merge(answer))
+        func firstPage() throws -> Task<(Fetched, ApplyResult)?, any Error> {
+            let cursor = try replica.info().pullCursor
+            return Task {
+                let sentAt = deviceClock()
+                let answer = try await client.pull(after: cursor, limit: limit, replica: id, revision: revision)
+                let fetched = Fetched(answer: answer, sentAt: sentAt, receivedAt: deviceClock())
+                try checkHub(answer.hub)
+                guard gate.beginMerge() else { return nil }
+                return (fetched, try await merge(answer))
+            }
         }
+        let besidePush = try await replica.offload { try $0.pendingCount(atMost: longPush) } >= longPush
+        let beside = besidePush ? try firstPage() : nil
         do {
             try await push(&report, revision: revision, progress: progress)
         } catch {
-            // The page is not waited for (a request cancelled in URLSession may never complete:
-            // a sync whose hub was killed mid-push then hung), unless its merge has begun, which
-            // ends before the sync does. Its answer, if it comes, is not merged.
-            first.cancel()
-            if !gate.abandon() { _ = try? await first.value }
+            // The page is neither waited for nor cancelled, unless its merge has begun, which
+            // ends before the sync does; its answer, when it comes, is not merged. (Cancelling a
+            // task while URLSession completes its request deadlocks FoundationNetworking on Linux:
+            // the task's status lock against the session's queue. A sync whose hub was killed
+            // mid-push hung so, and waiting for a request cancelled earlier hung the same way.)
+            if let beside, !gate.abandon() { _ = try? await beside.value }
             throw error
         }
         // Other nodes' changes may lie below the last push answer's head even when the push added
@@ -154,16 +163,18 @@ public struct SyncSession: Sendable {
         let pushedUpTo = report.hubHead
         // Pull.
         started = clock.now
+        let first = try beside ?? firstPage()
         guard var (fetched, page) = try await first.value else { throw CancellationError() }  // only an abandoned page is not merged
         report.hubWaitSeconds += Self.seconds(clock.now - started)
         // The clock is learnt from the first page only now, not beside the push's own learning.
         try learnClock(from: fetched)
         var answer = fetched.answer
-        // The first page was asked for before the push ended: when it stops short of what the
-        // push merged, one more is asked for, as a pull after the push would be.
-        var askedAfterPush = false
+        // A first page asked for before the push ended that stops short of what the push merged
+        // is followed by one more, as a pull after the push would be.
+        var askedAfterPush = !besidePush
+        // Not cancelled when the sync ends early (see above): the request ends on its own, and
+        // its answer is dropped.
         var inFlight: Task<Fetched, any Error>?
-        defer { inFlight?.cancel() }
         while true {
             report.add(pulled: page, head: answer.head)
             logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
