@@ -145,6 +145,7 @@ public struct SyncSession: Sendable {
                 return (fetched, try await merge(answer))
             }
         }
+        let longPush = max(1, longPush)
         let besidePush = try await replica.offload { try $0.pendingCount(atMost: longPush) } >= longPush
         let beside = besidePush ? try firstPage() : nil
         do {
@@ -164,7 +165,15 @@ public struct SyncSession: Sendable {
         // Pull.
         started = clock.now
         let first = try beside ?? firstPage()
-        guard var (fetched, page) = try await first.value else { throw CancellationError() }  // only an abandoned page is not merged
+        let got: (Fetched, ApplyResult)?
+        do {
+            got = try await untilCancelled { try await first.value }
+        } catch let error as CancellationError {
+            // Cancelled while the page comes: given up on, as after a failed push.
+            if !gate.abandon() { _ = try? await first.value }
+            throw error
+        }
+        guard var (fetched, page) = got else { throw CancellationError() }  // only an abandoned page is not merged
         report.hubWaitSeconds += Self.seconds(clock.now - started)
         // The clock is learnt from the first page only now, not beside the push's own learning.
         try learnClock(from: fetched)
@@ -180,10 +189,11 @@ public struct SyncSession: Sendable {
             logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
             progress(report)
             if !answer.more, askedAfterPush || answer.next >= pushedUpTo { break }
+            try Task.checkCancellation()
             let next = inFlight ?? request(after: answer.next)
             askedAfterPush = true
             started = clock.now
-            fetched = try await next.value
+            fetched = try await untilCancelled { try await next.value }
             report.hubWaitSeconds += Self.seconds(clock.now - started)
             answer = fetched.answer
             try checkHub(answer.hub)
