@@ -79,6 +79,18 @@ import YuqingTestSupport
         func setSetting(_ key: String, _ value: String) async throws { try await base.setSetting(key, value) }
     }
 
+    /// A live hub over ``PullFirst`` that holds another node's change (case c2's title), for
+    /// `body` with its storage, its port and the test's files.
+    static func withHubHoldingTheirs(_ body: @escaping @Sendable (PullFirst, Int, TempDir) async throws -> Void) async throws {
+        let files = try TempDir()
+        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
+        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
+        _ = try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: [])
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
+        try await app.test(.live) { client in try await body(storage, try #require(client.port), files) }
+    }
+
     /// Also when every change of the push was re-sent (the hub holds them already, its answer to
     /// the first send was lost): the push adds nothing, yet the other node's change lies below
     /// the head its answer names, which the sync reports and a long poll then waits past.
@@ -114,14 +126,8 @@ import YuqingTestSupport
     /// error at once: it neither waits for the page nor cancels it, and the page, when it comes,
     /// is not merged: the node's pull cursor and values stay as they were.
     @Test func aFailedPushEndsTheSyncWithoutWaitingForTheFirstPage() async throws {
-        let files = try TempDir()
-        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
-        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
-        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
-        _ = try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: [])
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
-        try await app.test(.live) { client in
-            let hub = "http://127.0.0.1:\(try #require(client.port))"
+        try await Self.withHubHoldingTheirs { storage, port, files in
+            let hub = "http://127.0.0.1:\(port)"
             let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
             try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的"))])
             storage.held.pullDelay.withLock { $0 = .seconds(3) }
@@ -153,14 +159,7 @@ import YuqingTestSupport
     /// deadlocked FoundationNetworking, and the sync hung: `PostgresInstancesCLITests` waited 26
     /// minutes on it.)
     @Test func aSyncWhoseHubIsCutMidPushEndsWithoutWaitingForItsFirstPage() async throws {
-        let files = try TempDir()
-        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
-        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
-        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
-        _ = try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: [])
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
+        try await Self.withHubHoldingTheirs { storage, port, files in
             let proxy = try FaultProxy(to: port, seed: 1)
             proxy.faultsEnabled = false
             proxy.delayed = ["/v1/pull": 1500]
@@ -193,15 +192,10 @@ import YuqingTestSupport
     /// beside the push and another after it (which costs the hub more than it saves when many
     /// nodes sync at once); from ``SyncSession/longPush`` pending changes on, the page goes beside.
     @Test func aShortPushIsFollowedByOnePullALongOneHasItsFirstPageBeside() async throws {
-        let files = try TempDir()
-        var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
-        let theirs = other.write(.case("c2"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
-        let more = other.write(.case("c9"), FieldKey("title"), .text("又一个"), author: "other", physicalMillis: 1_790_000_000_001)
-        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
-        _ = try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: [])
-        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
-        try await app.test(.live) { client in
-            let hub = "http://127.0.0.1:\(try #require(client.port))"
+        var later = ReplicaState(id: ReplicaID("later"), schema: .sample)
+        let more = later.write(.case("c9"), FieldKey("title"), .text("又一个"), author: "later", physicalMillis: 1_790_000_000_001)
+        try await Self.withHubHoldingTheirs { storage, port, files in
+            let hub = "http://127.0.0.1:\(port)"
             let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
             var session = SyncSession(replica: node, client: try HubClient(hubURL: hub))
             session.longPush = 3
@@ -211,7 +205,7 @@ import YuqingTestSupport
             #expect(storage.held.pulls.withLock { $0 } == 1, "one pull, after the push")
             // The push waits until the page beside it is answered, and another node's change is
             // merged just before it: the page after the push brings that change.
-            storage.held.between.withLock { $0 = ([more], ReplicaID("other")) }
+            storage.held.between.withLock { $0 = ([more], ReplicaID("later")) }
             storage.held.pulls.withLock { $0 = 0 }
             try node.write((1...3).map { .init(.case("c\($0 + 2)"), FieldKey("title"), .text("长")) })
             report = try await session.run()
