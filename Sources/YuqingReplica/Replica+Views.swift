@@ -195,8 +195,7 @@ extension Replica {
                 let held = try self.fields(db, Array(records), fields: fields)
                 return (fresh, all, held.map { RecordView(record: $0.key, schema: schema, fields: $0.value) })
             }
-            let position = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM log")) ?? 0
-            let touched = try fieldCache.views(of: Array(records), kind: recordKind, fields: Set(fields), position: position, schema: schema) {
+            let touched = try fieldCache.views(of: Array(records), kind: recordKind, fields: Set(fields), position: Self.head(db), schema: schema) {
                 try self.fields(db, $0, fields: fields)
             }
             return (fresh, all, touched)

@@ -658,17 +658,9 @@ public final class Replica: Sendable {
         }
     }
 
-    /// How many changes wait to be pushed.
-    public func pendingCount() throws -> Int {
-        try read { db in
-            let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
-            return try Int.fetchOne(db, sql: "SELECT count(*) FROM log WHERE seq > ?", arguments: [cursor]) ?? 0
-        }
-    }
-
-    /// How many changes the hub has not acknowledged, counted up to `limit` (the count stops
-    /// there, so it costs no more on a node that worked offline for weeks).
-    public func pendingCount(atMost limit: Int) throws -> Int {
+    /// How many changes the hub has not acknowledged, counted up to `limit` when given (the count
+    /// stops there, so asking whether a push is long costs no more after weeks offline).
+    public func pendingCount(atMost limit: Int = .max) throws -> Int {
         try read { db in
             let cursor: Int64 = try Meta.get(db, "push_cursor") ?? 0
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM log WHERE seq > ? LIMIT ?)", arguments: [cursor, limit]) ?? 0

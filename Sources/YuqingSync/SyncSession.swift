@@ -136,13 +136,12 @@ public struct SyncSession: Sendable {
         let gate = FirstPageGate()
         func firstPage() throws -> Task<(Fetched, ApplyResult)?, any Error> {
             let cursor = try replica.info().pullCursor
+            let fetch = request(after: cursor)
             return Task {
-                let sentAt = deviceClock()
-                let answer = try await client.pull(after: cursor, limit: limit, replica: id, revision: revision)
-                let fetched = Fetched(answer: answer, sentAt: sentAt, receivedAt: deviceClock())
-                try checkHub(answer.hub)
+                let fetched = try await fetch.value
+                try checkHub(fetched.answer.hub)
                 guard gate.beginMerge() else { return nil }
-                return (fetched, try await merge(answer))
+                return (fetched, try await merge(fetched.answer))
             }
         }
         let longPush = max(1, longPush)
@@ -151,12 +150,7 @@ public struct SyncSession: Sendable {
         do {
             try await push(&report, revision: revision, progress: progress)
         } catch {
-            // The page is neither waited for nor cancelled, unless its merge has begun, which
-            // ends before the sync does; its answer, when it comes, is not merged. (Cancelling a
-            // task while URLSession completes its request deadlocks FoundationNetworking on Linux:
-            // the task's status lock against the session's queue. A sync whose hub was killed
-            // mid-push hung so, and waiting for a request cancelled earlier hung the same way.)
-            if let beside, !gate.abandon() { _ = try? await beside.value }
+            if let beside { await gate.giveUp(beside) }
             throw error
         }
         // Other nodes' changes may lie below the last push answer's head even when the push added
@@ -169,8 +163,7 @@ public struct SyncSession: Sendable {
         do {
             got = try await untilCancelled { try await first.value }
         } catch let error as CancellationError {
-            // Cancelled while the page comes: given up on, as after a failed push.
-            if !gate.abandon() { _ = try? await first.value }
+            await gate.giveUp(first)
             throw error
         }
         guard var (fetched, page) = got else { throw CancellationError() }  // only an abandoned page is not merged
@@ -249,16 +242,23 @@ public struct SyncSession: Sendable {
         var receivedAt: UInt64
     }
 
-    /// Whether the pull's first page, fetched while the push runs, is merged: decided once, by the
-    /// page as its answer arrives or by the sync as it gives up after a failed push.
+    /// Whether the pull's first page is merged: decided once, by the page as its answer arrives
+    /// or by the sync as it gives up on it (a failed push, a cancelled sync).
     final class FirstPageGate: Sendable {
         private let decided = Mutex<Bool?>(nil)
 
         /// The page's merge begins; false when the sync gave up first.
         func beginMerge() -> Bool { decided.withLock { d in if d == nil { d = true }; return d! } }
 
-        /// The sync gives up on the page; false when its merge had begun already.
-        func abandon() -> Bool { decided.withLock { d in if d == nil { d = false }; return !d! } }
+        /// The sync gives up on `page`: it is neither waited for nor cancelled, unless its merge
+        /// has begun, which ends before this returns; its answer, when it comes, is not merged.
+        /// (Cancelling a task while URLSession completes its request deadlocks FoundationNetworking
+        /// on Linux: the task's status lock against the session's queue. A sync whose hub was
+        /// killed mid-push hung so.)
+        func giveUp<T>(_ page: Task<T, any Error>) async {
+            let merging = decided.withLock { d in if d == nil { d = false }; return d! }
+            if merging { _ = try? await page.value }
+        }
     }
 
     /// Merges one pulled page and moves the pull cursor past it, in one transaction; removes the
