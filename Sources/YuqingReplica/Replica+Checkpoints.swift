@@ -21,6 +21,12 @@ public final class WALCheckpointer: Sendable {
     public static let wakeAfter: Int32 = 1000
     /// Frames in the WAL after which the committing writer checkpoints itself (about 80 MiB).
     public static let inlineAfter: Int32 = 20_000
+    /// How long after the commit that woke it a checkpoint starts: the copy's reads and writes
+    /// take a core for several milliseconds, and on a machine of two cores they held up the
+    /// answers of the pushes that commit held (from the hub's last step to the node's receipt of
+    /// the answer, 4.3 and 4.7 ms at the 90th percentile of `yuqing-bench reconnect` starting at
+    /// once, 2.1 and 1.9 ms starting 4 ms later; docs/benchmarks.md §6).
+    static let startDelayMicroseconds: UInt32 = 4_000
 
     private let connection: DatabaseQueue
     private let wake = DispatchSemaphore(value: 0)
@@ -58,6 +64,8 @@ public final class WALCheckpointer: Sendable {
         while true {
             wake.wait()
             if state.withLock({ $0.stopped }) { return }
+            // The answers to the pushes the commit held go out first (``startDelayMicroseconds``).
+            usleep(Self.startDelayMicroseconds)
             do {
                 try connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
                 state.withLock { $0.checkpoints += 1 }

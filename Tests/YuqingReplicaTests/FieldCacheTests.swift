@@ -183,3 +183,24 @@ import YuqingTestSupport
         #expect(store.reads == 4)
     }
 }
+
+extension FieldCacheTests {
+    /// Commits staged one after another with no reader between them are applied in order by the
+    /// next use, and a reader at the last one's position is served from what is kept.
+    @Test func commitsStagedInARowAreAppliedInOrderByTheNextUse() {
+        let cache = FieldCache()
+        let a = Self.sibling("a", 1, "u1"), b = Self.sibling("b", 1, "u2"), c = Self.sibling("c", 1, "u3")
+        let store = Store([a])
+        #expect(lead(cache, at: 5, store) == [a])
+        let watch = cache.watch
+        cache.commit(before: 5, after: 7, watch: watch, ops: [.remove("1", Self.lead, [a.dot]), .add("1", Self.lead, b)])
+        cache.commit(before: 7, after: 9, watch: watch, ops: [.remove("1", Self.lead, [b.dot]), .add("1", Self.lead, c)])
+        store.lead = [c]
+        #expect(lead(cache, at: 9, store) == [c])
+        #expect(store.reads == 1, "served from what was kept, both commits applied")
+        // A second commit that began elsewhere than where the first ended drops everything.
+        cache.commit(before: 9, after: 11, watch: watch, ops: [])
+        cache.commit(before: 12, after: 13, watch: watch, ops: [])
+        #expect(cache.count == 0)
+    }
+}
