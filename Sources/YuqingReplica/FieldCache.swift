@@ -14,9 +14,10 @@ import YuqingCore
 ///   other position neither uses nor adds entries.
 /// - **Kept up by the merge.** A write transaction of the hub stages every value the merge adds
 ///   or removes in the watched fields (``Op``, in ``Bookkeeping/fieldOps``; a push undone drops
-///   its part with the bookkeeping). Once committed, the ops are applied to the entries held and
-///   the position moves to the transaction's last log position, but only when the entries were
-///   of the position the transaction began at and the watch is the one it staged for. Otherwise
+///   its part with the bookkeeping). Once committed, and when the entries are next used (below),
+///   the ops are applied to the entries held and the position moves to the transaction's last log
+///   position, but only when the entries were of the position the transaction began at and the
+///   watch is the one it staged for. Otherwise
 ///   (another process logged meanwhile, a transaction staged nothing) every entry is dropped.
 ///   Applying a transaction's ops to entries read after it committed changes nothing: a dot is
 ///   added once and removed only after it was added.

@@ -66,6 +66,9 @@ public final class WALCheckpointer: Sendable {
             if state.withLock({ $0.stopped }) { return }
             // The answers to the pushes the commit held go out first (``startDelayMicroseconds``).
             usleep(Self.startDelayMicroseconds)
+            // Commits that woke it meanwhile are copied by this checkpoint too.
+            while wake.wait(timeout: .now()) == .success {}
+            if state.withLock({ $0.stopped }) { return }
             do {
                 try connection.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
                 state.withLock { $0.checkpoints += 1 }
