@@ -32,9 +32,9 @@ final class GroupCommit: Sendable {
     }
 
     /// How long the writer's thread waits for another push before it ends (2 s by default). A
-    /// push that finds it waiting is taken up in 0.1–0.3 ms at the median of
-    /// `yuqing-bench reconnect`, where a thread started anew took 0.95 ms to begin
-    /// (docs/benchmarks.md §6).
+    /// push that finds it waiting is taken up in 0.1–0.3 ms at the median, where a thread started
+    /// anew took 0.95 ms to begin (a trace of `yuqing-bench reconnect` made with a temporary
+    /// build, docs/benchmarks.md §6).
     let idleWait: DispatchTimeInterval
 
     private let replica: Replica

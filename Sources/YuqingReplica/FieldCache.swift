@@ -17,13 +17,14 @@ import YuqingCore
 ///   its part with the bookkeeping). Once committed, and when the entries are next used (below),
 ///   the ops are applied to the entries held and the position moves to the transaction's last log
 ///   position, but only when the entries were of the position the transaction began at and the
-///   watch is the one it staged for. Otherwise
-///   (another process logged meanwhile, a transaction staged nothing) every entry is dropped.
+///   watch is the one it staged for. Otherwise (another process logged meanwhile, a transaction
+///   staged nothing) every entry is dropped.
 ///   Applying a transaction's ops to entries read after it committed changes nothing: a dot is
 ///   added once and removed only after it was added.
 /// - **Applied by the next reader.** A commit's ops are staged (``commit(before:after:watch:ops:)``),
-///   not applied: the push's answer does not wait for them (2 ms at the median of
-///   `yuqing-bench reconnect`, 6 ms at the 90th percentile). Whatever looks at the entries next
+///   not applied: the push's answer does not wait for them (2 ms at the median, 6 ms at the 90th
+///   percentile, in a trace of `yuqing-bench reconnect` made with a temporary build,
+///   docs/benchmarks.md §6). Whatever looks at the entries next
 ///   applies them first (in practice the next push's rule check, which runs beside its merge),
 ///   so what anyone sees is what applying them at the commit would have shown.
 ///

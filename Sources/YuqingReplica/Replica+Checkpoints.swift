@@ -24,8 +24,9 @@ public final class WALCheckpointer: Sendable {
     /// How long after the commit that woke it a checkpoint starts: the copy's reads and writes
     /// take a core for several milliseconds, and on a machine of two cores they held up the
     /// answers of the pushes that commit held (from the hub's last step to the node's receipt of
-    /// the answer, 4.3 and 4.7 ms at the 90th percentile of `yuqing-bench reconnect` starting at
-    /// once, 2.1 and 1.9 ms starting 4 ms later; docs/benchmarks.md §6).
+    /// the answer, 4.3 and 4.7 ms at the 90th percentile starting at once, 2.1 and 1.9 ms starting
+    /// 4 ms later, in a trace of `yuqing-bench reconnect` made with a temporary build;
+    /// docs/benchmarks.md §6).
     static let startDelayMicroseconds: UInt32 = 4_000
 
     private let connection: DatabaseQueue
@@ -63,7 +64,6 @@ public final class WALCheckpointer: Sendable {
     private func run() {
         while true {
             wake.wait()
-            if state.withLock({ $0.stopped }) { return }
             // The answers to the pushes the commit held go out first (``startDelayMicroseconds``).
             usleep(Self.startDelayMicroseconds)
             // Commits that woke it meanwhile are copied by this checkpoint too.

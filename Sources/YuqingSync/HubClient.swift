@@ -300,10 +300,8 @@ public struct HubClient: Sendable {
             for (name, value) in signature(method, request.url!, body: body ?? Data()) { request.setValue(value, forHTTPHeaderField: name) }
             let data: Data, response: URLResponse
             do {
-                // Never cancelled: cancelling a task while URLSession completes its request
-                // deadlocks FoundationNetworking on Linux (the task's status lock against the
-                // session's queue; a sync whose hub was killed mid-push hung so). A cancelled
-                // caller stops waiting at once, and the request ends by itself.
+                // Never cancelled (``untilCancelled(_:)`` says why): a cancelled caller stops
+                // waiting at once, and the request ends by itself.
                 let session = self.session, sent = request
                 (data, response) = try await untilCancelled { try await session.data(for: sent) }
             } catch {

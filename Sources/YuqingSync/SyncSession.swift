@@ -250,11 +250,9 @@ public struct SyncSession: Sendable {
         /// The page's merge begins; false when the sync gave up first.
         func beginMerge() -> Bool { decided.withLock { d in if d == nil { d = true }; return d! } }
 
-        /// The sync gives up on `page`: it is neither waited for nor cancelled, unless its merge
-        /// has begun, which ends before this returns; its answer, when it comes, is not merged.
-        /// (Cancelling a task while URLSession completes its request deadlocks FoundationNetworking
-        /// on Linux: the task's status lock against the session's queue. A sync whose hub was
-        /// killed mid-push hung so.)
+        /// The sync gives up on `page`: it is neither waited for nor cancelled (a URLSession
+        /// request must not be, ``untilCancelled(_:)``), unless its merge has begun, which ends
+        /// before this returns; its answer, when it comes, is not merged.
         func giveUp<T>(_ page: Task<T, any Error>) async {
             let merging = decided.withLock { d in if d == nil { d = false }; return d! }
             if merging { _ = try? await page.value }

@@ -2,9 +2,12 @@ import Synchronization
 
 /// Runs `body` in a task of its own and waits for its result, but stops waiting as soon as the
 /// calling task is cancelled (throwing `CancellationError`): the task is never cancelled, it
-/// ends by itself and its result is dropped. For work that must not be cancelled while it runs
-/// (a URLSession request, ``HubClient``). The caller is resumed from a task of its own, never
-/// from inside the cancellation, which holds the cancelled task's lock.
+/// ends by itself and its result is dropped. For work that must not be cancelled while it runs:
+/// a URLSession request (``HubClient``), because cancelling a task while URLSession completes
+/// its request deadlocks FoundationNetworking on Linux (the task's status lock, held by the
+/// cancel, against the session's queue, which needs it to resume the request; a sync whose hub
+/// was killed mid-push hung so). The caller is resumed from a task of its own, never from inside
+/// the cancellation, which holds the cancelled task's lock.
 func untilCancelled<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     let waiter = Waiter<T>()
     return try await withTaskCancellationHandler {
