@@ -293,10 +293,13 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         metrics.pushedChanges.increment(by: Int64(result.applied))
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
-        let head = try await storage.head()
+        // The node may skip its pull after the push when nothing up to the head is for it (§6.2).
+        // Its unit matters only when the push logged its own changes alone (else no quietAfter).
+        let unit = result.logged?.onlySender == true ? try await visibleUnit(principal) : nil
+        let (head, quietAfter) = try await storage.headAfterPush(result, unit: unit)
         if let snapshots = configuration.snapshots, result.applied > 0 { await snapshots.noteHead(head) }
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,
-                                     head: head, hubTime: Self.now))
+                                     head: head, hubTime: Self.now, quietAfter: quietAfter))
     }
 
     /// A replica id given in the query (`replica`, nil when absent), or a 400 that says what one is.

@@ -39,6 +39,12 @@ public protocol HubStorage: Sendable {
     func digest() async throws -> String
     /// The last log position.
     func head() async throws -> Int64
+    /// The last log position after a push whose merge gave `result`, and, when nothing between
+    /// the position before the push's first entry and that head is for its sender to pull, that
+    /// position (`quietAfter`, `Protocol/sync.md` §6.2): every entry there is the sender's own,
+    /// and no record was granted to `unit` or revoked from it there (nil `unit`: the sender sees
+    /// every record). A store that cannot tell answers nil, and the node pulls as before.
+    func headAfterPush(_ result: ApplyResult, unit: String?) async throws -> (head: Int64, quietAfter: Int64?)
     func versionVector() async throws -> VersionVector
     func conflicts() async throws -> [Conflict]
     /// How many conflicts are open (cheaper than listing them).
@@ -79,6 +85,10 @@ public protocol HubStorage: Sendable {
 }
 
 extension HubStorage {
+    public func headAfterPush(_ result: ApplyResult, unit: String?) async throws -> (head: Int64, quietAfter: Int64?) {
+        (try await head(), nil)
+    }
+
     public func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal],
                        checkedBy check: (@Sendable () async throws -> Void)?) async throws -> ApplyResult {
         try await check?()
@@ -188,6 +198,10 @@ public struct SQLiteHubStorage: HubStorage {
 
     public func scopedChanges(after position: Int64, unit: String, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws -> ScopedPage {
         try await replica.offload { try $0.scopedChanges(after: position, unit: unit, limit: limit, maxBytes: maxBytes, excluding: excluding) }
+    }
+
+    public func headAfterPush(_ result: ApplyResult, unit: String?) async throws -> (head: Int64, quietAfter: Int64?) {
+        try await replica.offload { try $0.headAfterPush(result, unit: unit) }
     }
 
     public func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) async throws -> [Change] {

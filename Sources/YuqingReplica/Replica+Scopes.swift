@@ -201,6 +201,28 @@ extension Replica {
         }
     }
 
+    /// The log's head after a push that gave `result`, with the position after which nothing up
+    /// to that head is for the pusher to pull (`Protocol/sync.md` §6.2), when there is one: the
+    /// push's entries end at the head and are all its sender's own (which no pull of the sender
+    /// returns), and no record was granted to `unit` or revoked from it in their span (with no
+    /// `unit`, the sender sees every record and grants do not matter). The entries are one
+    /// transaction's, so nothing else lies between them.
+    public func headAfterPush(_ result: ApplyResult, unit: String?) throws -> (head: Int64, quietAfter: Int64?) {
+        try read { db in
+            let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
+            guard let span = result.logged, span.onlySender, span.last == head else { return (head, nil) }
+            let before = span.first - 1
+            if let unit {
+                let changed = try Bool.fetchOne(db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM scope_grant WHERE unit = ?1
+                      AND ((granted > ?2 AND granted <= ?3) OR (revoked > ?2 AND revoked <= ?3)))
+                    """, arguments: [unit, before, head]) ?? true
+                if changed { return (head, nil) }
+            }
+            return (head, before)
+        }
+    }
+
     /// The changes `first...last` of `replica` from the log, in counter order (a sealed run).
     public func run(of replica: ReplicaID, from first: UInt64, to last: UInt64) throws -> [Change] {
         try read { db in

@@ -49,6 +49,17 @@ public struct ApplyResult: Sendable, Hashable {
     public var purge = Replica.Purge()
     /// Records rebuilt from their whole history (visible again, or for the first time).
     public var restored = 0
+    /// At the hub, what a push added to the log (nil when it added nothing): the positions
+    /// `first...last`, all of them this transaction's, and whether the sender made every change
+    /// there (no change of another replica it released from waiting). A store that cannot say
+    /// leaves it nil.
+    package var logged: LoggedSpan?
+
+    package struct LoggedSpan: Sendable, Hashable {
+        package var first: Int64
+        package var last: Int64
+        package var onlySender: Bool
+    }
 
     package init(applied: Int, duplicates: Int, pending: Int = 0) {
         self.applied = applied
@@ -619,6 +630,9 @@ public final class Replica: Sendable {
         } catch let refusal as MergeRefusal {
             throw ReplicaError(refusal)
         }
+        if let first = store.firstSeq {
+            result.logged = ApplyResult.LoggedSpan(first: first, last: store.lastSeq, onlySender: store.loggedByOne && store.loggedBy == from)
+        }
         store.finish(&book)
         book.hlc = clock.latest.packed
         if let verifier, let keys {
@@ -688,6 +702,22 @@ public final class Replica: Sendable {
                         try Meta.set(db, "push_cursor", max(current, min(seq, end)))
                         return .commit
                     }
+                }
+            }
+        } catch {
+            throw ReplicaError.storage(error, path: path)
+        }
+    }
+
+    /// Moves the pull cursor to `position` when it stands at `from` or beyond (and below
+    /// `position`): the hub said nothing between is for this node (`Protocol/sync.md` §6.2).
+    /// Committed without waiting for the disk: a cursor lost with power is pulled again.
+    public func skipPull(from: Int64, to position: Int64) throws {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try Self.syncing(db, durably: false) {
+                    try db.execute(sql: "UPDATE meta SET value = ?1 WHERE key = 'pull_cursor' AND value >= ?2 AND value < ?1",
+                                   arguments: [position, from])
                 }
             }
         } catch {

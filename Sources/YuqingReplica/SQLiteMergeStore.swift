@@ -10,6 +10,11 @@ struct SQLiteMergeStore: MergeStore {
     let schema: Schema
     /// The log position of the last change appended.
     var lastSeq: Int64 = 0
+    /// What this store appended to the log: its first and last positions, and the one replica
+    /// (its key) that made every change of it, nil when several did (``ApplyResult/logged``).
+    var firstSeq: Int64?
+    var loggedBy: Int64?
+    var loggedByOne = true
     /// The texts of the row being inserted (``TextArena``).
     var arena = TextArena()
 
@@ -116,6 +121,7 @@ struct SQLiteMergeStore: MergeStore {
         try arena.run(insert)
         let seq = s.db.lastInsertedRowID
         lastSeq = seq
+        if firstSeq == nil { firstSeq = seq; loggedBy = key } else if loggedBy != key { loggedByOne = false }
         if let visibleTo = schema.records[change.record.kind]?.visibleTo, visibleTo.contains(change.field.name) {
             book.scopeTouched[change.record, default: ScopeTouch()].note(change, at: seq)
         }

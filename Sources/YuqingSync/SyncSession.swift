@@ -16,6 +16,9 @@ public struct SyncReport: Sendable, Hashable {
     /// Changes waiting here for a value they supersede (normally 0).
     public var waiting = 0
     public var hubHead: Int64 = 0
+    /// After the push phase: the log position after which nothing up to `hubHead` is for this
+    /// node to pull (`Protocol/sync.md` §6.2), as the push answers showed; nil when they did not.
+    public var quietAfter: Int64?
     public var pushBatches = 0
     public var pullBatches = 0
     /// Seconds spent waiting for the hub's answers (the rest of a sync is local work).
@@ -109,6 +112,12 @@ public struct SyncSession: Sendable {
         // Make sure this is the hub whose log the cursors point into, before sending anything.
         let clock = ContinuousClock()
         var started = clock.now
+        // The first batch to push, and whether the push is long, are read while the hub check's
+        // request is out: only read, nothing is sent before the check passes.
+        let longPush = max(1, longPush), batchLimit = batchSize
+        async let prepared = replica.offload { r in
+            (long: try r.pendingCount(atMost: longPush) >= longPush, batch: try r.pendingPush(limit: batchLimit, maxBytes: Self.maxPushBytes))
+        }
         let status = try await status()
         report.hubWaitSeconds += Self.seconds(clock.now - started)
         try checkHub(status.hub)
@@ -144,18 +153,18 @@ public struct SyncSession: Sendable {
                 return (fetched, try await merge(fetched.answer))
             }
         }
-        let longPush = max(1, longPush)
-        let besidePush = try await replica.offload { try $0.pendingCount(atMost: longPush) } >= longPush
+        let (besidePush, firstBatch) = try await prepared
         let beside = besidePush ? try firstPage() : nil
         do {
-            try await push(&report, revision: revision, progress: progress)
+            try await push(&report, first: firstBatch, revision: revision, progress: progress)
         } catch {
             if let beside { await gate.giveUp(beside) }
             throw error
         }
         // Other nodes' changes may lie below the last push answer's head even when the push added
-        // none (all re-sent): the pull goes at least that far.
-        let pushedUpTo = report.hubHead
+        // none (all re-sent): the pull goes at least that far, unless the push answers showed
+        // that nothing after where the first page ends is for this node (§6.2).
+        let pushedUpTo = report.hubHead, quietAfter = report.quietAfter
         // Pull.
         started = clock.now
         let first = try beside ?? firstPage()
@@ -182,6 +191,13 @@ public struct SyncSession: Sendable {
             logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
             progress(report)
             if !answer.more, askedAfterPush || answer.next >= pushedUpTo { break }
+            if !answer.more, let quietAfter, answer.next >= quietAfter {
+                // What a pull after the push would have ended at, with nothing to merge.
+                let from = answer.next
+                try await replica.offload { try $0.skipPull(from: from, to: pushedUpTo) }
+                report.hubHead = max(report.hubHead, pushedUpTo)
+                break
+            }
             try Task.checkCancellation()
             let next = inFlight ?? request(after: answer.next)
             askedAfterPush = true
@@ -199,13 +215,16 @@ public struct SyncSession: Sendable {
         return report
     }
 
-    /// Pushes what the hub has not acknowledged, in batches; `report.hubHead` is then the head in
-    /// the last push's answer (unchanged when there was nothing to push).
-    private func push(_ report: inout SyncReport, revision: Int, progress: @Sendable (SyncReport) -> Void) async throws {
+    /// Pushes what the hub has not acknowledged, in batches, `first` (read before) the first of
+    /// them; `report.hubHead` is then the head in the last push's answer (unchanged when there was
+    /// nothing to push).
+    private func push(_ report: inout SyncReport, first: [(seq: Int64, change: Change)], revision: Int,
+                      progress: @Sendable (SyncReport) -> Void) async throws {
         let clock = ContinuousClock()
+        var first = Optional(first)
         while true {
             let limit = batchSize, maxBytes = Self.maxPushBytes
-            let batch = try await replica.offload { try $0.pendingPush(limit: limit, maxBytes: maxBytes) }
+            let batch = if let read = first.take() { read } else { try await replica.offload { try $0.pendingPush(limit: limit, maxBytes: maxBytes) } }
             guard let last = batch.last else { return }
             let sentAt = replica.deviceClock()
             let started = clock.now
@@ -228,6 +247,11 @@ public struct SyncSession: Sendable {
             try learnClock(hubTime: answer.hubTime, sentAt: sentAt)
             report.pushed += answer.accepted
             report.pushedDuplicates += answer.duplicates
+            // The answers' quiet spans, joined while each begins at or below the last one's head.
+            report.quietAfter = switch (report.quietAfter, answer.quietAfter) {
+            case (let joined?, let q?) where q <= report.hubHead: joined
+            case (_, let q): q
+            }
             report.hubHead = answer.head
             report.pushBatches += 1
             logger.debug("pushed", metadata: ["sync.batch": "\(batch.count)", "sync.accepted": "\(answer.accepted)"])

@@ -47,13 +47,18 @@ public struct PushResponse: Codable, Sendable, Hashable {
     public var head: Int64
     /// The hub's clock, milliseconds since 1970.
     public var hubTime: UInt64
+    /// When set, nothing in the log after this position up to `head` is for the pushing node to
+    /// pull: those entries are its own, and what its unit may see did not change there
+    /// (`Protocol/sync.md` §6.2). Absent when the hub cannot tell.
+    public var quietAfter: Int64?
 
-    public init(hub: ReplicaID, accepted: Int, duplicates: Int, head: Int64, hubTime: UInt64) {
+    public init(hub: ReplicaID, accepted: Int, duplicates: Int, head: Int64, hubTime: UInt64, quietAfter: Int64? = nil) {
         self.hub = hub
         self.accepted = accepted
         self.duplicates = duplicates
         self.head = head
         self.hubTime = hubTime
+        self.quietAfter = quietAfter
     }
 }
 

@@ -286,6 +286,7 @@ struct Reconnect: AsyncParsableCommand {
     @Option(help: "Changes other nodes pushed meanwhile (pulled by the timed sync).") var incoming = 200
     @Option(help: "Cases on the hub beforehand.") var cases = 10_000
     @Option(help: "Timed syncs.") var runs = 50
+    @Flag(help: "Print each timed sync's time, in order, to standard error (where a run's slowest syncs fall).") var eachSync = false
 
     struct Result: Codable { var p50Millis: Double; var p99Millis: Double; var maxMillis: Double }
 
@@ -325,6 +326,7 @@ struct Reconnect: AsyncParsableCommand {
                 throw BenchError("the sync pushed \(report.pushed) and pulled \(report.pulled), expected \(pending) and \(incoming)")
             }
             if run > 0 { samples.append(t * 1000); waits.append(report.hubWaitSeconds * 1000) }  // the first is a warm-up
+            if run > 0, eachSync { note("reconnect: sync \(run): \(fmt(t * 1000, 1)) ms, waiting for the hub \(fmt(report.hubWaitSeconds * 1000, 1)) ms, \(report.pullBatches) pull requests") }
             if run % 10 == 0 { note("reconnect: \(run)/\(runs)") }
         }
         let r = Result(p50Millis: median(samples), p99Millis: percentile(samples, 0.99), maxMillis: samples.max() ?? 0)

@@ -266,6 +266,62 @@ import YuqingTestSupport
         #expect(try hub.head() == 4)
     }
 
+    /// After a push, the hub names the position after which nothing up to its head is for the
+    /// pusher to pull (`Protocol/sync.md` §6.2) only when that is so: the push's entries end at
+    /// the head, all are the pusher's own, and no record was granted to its unit or revoked from
+    /// it among them. A change of another replica that the push released from waiting, a grant or
+    /// a revocation for the unit, or a later push, each leaves it unnamed.
+    @Test func aPushIsQuietForItsSenderOnlyWhenNothingAfterItsStartIsForIt() throws {
+        let schema = Schema([
+            RecordSchema(kind: "case", fields: [FieldSpec("title", rule: .lastWriterWins, summary: "a title"),
+                                                FieldSpec("unit", rule: .immutable, summary: "the unit"),
+                                                FieldSpec("co_units", shape: .set, rule: .addWins, summary: "co-units")],
+                         visibleTo: ["unit", "co_units"]),
+        ])
+        let dir = try TempDir()
+        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: schema)
+        try hub.buildScopesIfNeeded()
+        var a = ReplicaState(id: ReplicaID("a"), schema: schema), b = ReplicaState(id: ReplicaID("b"), schema: schema)
+        func push(_ changes: [Change], from sender: String) throws -> ApplyResult {
+            try hub.applyGroup([Replica.Push(changes: changes, sender: ReplicaID(sender), waitingLimits: WaitingLimits(), seals: [])])[0].get()
+        }
+        /// The head and the quiet position after `result`, as `unit` would be told.
+        func told(_ result: ApplyResult, _ unit: String?) throws -> [Int64?] {
+            let (head, quiet) = try hub.headAfterPush(result, unit: unit)
+            return [head, quiet]
+        }
+        // Registered for town-a: granted to it among the push's entries.
+        var result = try push([a.write(.case("YQ-1"), FieldKey("unit"), .text("town-a"), author: "A", physicalMillis: 1),
+                               a.write(.case("YQ-1"), FieldKey("title"), .text("甲"), author: "A", physicalMillis: 2)], from: "a")
+        #expect(result.logged == ApplyResult.LoggedSpan(first: 1, last: 2, onlySender: true))
+        #expect(try told(result, "town-a") == [2, nil])
+        #expect(try told(result, "town-b") == [2, 0])
+        #expect(try told(result, nil) == [2, 0])
+        // Shared with town-b, then no longer: a grant, then a revocation, for town-b alone.
+        result = try push([a.write(.case("YQ-1"), FieldKey("co_units", element: "town-b"), .integer(1), author: "A", physicalMillis: 3)], from: "a")
+        #expect(try told(result, "town-b") == [3, nil])
+        #expect(try told(result, "town-a") == [3, 2])
+        result = try push([a.write(.case("YQ-1"), FieldKey("co_units", element: "town-b"), nil, author: "A", physicalMillis: 4)], from: "a")
+        #expect(try told(result, "town-b") == [4, nil])
+        #expect(try told(result, "town-a") == [4, 3])
+        // A later push moves the head past the span: nothing is said of what lies after it.
+        let titled = try push([a.write(.case("YQ-1"), FieldKey("title"), .text("甲二"), author: "A", physicalMillis: 5)], from: "a")
+        _ = try push([b.write(.case("YQ-2"), FieldKey("unit"), .text("town-c"), author: "B", physicalMillis: 5)], from: "b")
+        #expect(try told(titled, "town-a") == [6, nil])
+        // b's change waits for one of a's; a's push releases it, and it is logged among a's.
+        let first = a.write(.case("YQ-3"), FieldKey("title"), .text("丙"), author: "A", physicalMillis: 6)
+        _ = b.apply(first)
+        let over = b.write(.case("YQ-3"), FieldKey("title"), .text("丁"), author: "B", physicalMillis: 7)
+        #expect(try push([over], from: "b").pending == 1)
+        result = try push([first], from: "a")
+        #expect(result.logged == ApplyResult.LoggedSpan(first: 7, last: 8, onlySender: false))
+        #expect(try told(result, nil) == [8, nil])
+        // Re-sent changes add nothing to the log, and name no span.
+        result = try push([first], from: "a")
+        #expect(result.logged == nil && result.duplicates == 1)
+        #expect(try told(result, nil) == [8, nil])
+    }
+
     /// A group's grants are brought up to date push by push, in the group's transaction: the
     /// grants, and each unit's pull, of a hub that merged the pushes as one group are those of a
     /// hub that merged them one at a time, whether the group kept every push or undid one. (Brought

@@ -26,6 +26,8 @@ import YuqingTestSupport
             let pullDelay = Mutex<Duration?>(nil)
             /// Pushes fail (the hub answers 500), as when its storage fails mid-merge.
             let failPushes = Mutex(false)
+            /// Pushes wait until a pull has been answered, even with nothing `between`.
+            let holdPushes = Mutex(false)
         }
         struct Failed: Error {}
         let base: SQLiteHubStorage
@@ -34,10 +36,11 @@ import YuqingTestSupport
         var hubID: ReplicaID { base.hubID }
         func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult {
             if held.failPushes.withLock({ $0 }) { throw Failed() }
-            if let other = held.between.withLock({ b in defer { b = nil }; return b }) {
+            let other = held.between.withLock { b in defer { b = nil }; return b }
+            if other != nil || held.holdPushes.withLock({ $0 }) {
                 for _ in 0..<500 where held.pulls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
-                _ = try await base.ingest(other.changes, from: other.from, seals: [])
             }
+            if let other { _ = try await base.ingest(other.changes, from: other.from, seals: []) }
             return try await base.ingest(changes, from: sender, seals: seals)
         }
         func changes(after position: Int64, limit: Int, maxBytes: Int, excluding: ReplicaID?) async throws
@@ -55,6 +58,9 @@ import YuqingTestSupport
         func waiting() async throws -> [ReplicaID: Int] { try await base.waiting() }
         func digest() async throws -> String { try await base.digest() }
         func head() async throws -> Int64 { try await base.head() }
+        func headAfterPush(_ result: ApplyResult, unit: String?) async throws -> (head: Int64, quietAfter: Int64?) {
+            try await base.headAfterPush(result, unit: unit)
+        }
         func versionVector() async throws -> VersionVector { try await base.versionVector() }
         func conflicts() async throws -> [Conflict] { try await base.conflicts() }
         func openConflictCount() async throws -> Int { try await base.openConflictCount() }
@@ -116,6 +122,45 @@ import YuqingTestSupport
             #expect(storage.held.pulls.withLock { $0 } == 2, "the first page, then one more after the push")
             #expect(report.pulled == 1, "the change merged at the hub between the first page and the push")
             #expect(try node.view(.case("c2"))?.value("title") == .text("他们的"))
+            #expect(try node.digest() == storage.base.replica.digest())
+            #expect(try node.info().pullCursor == storage.base.replica.head())
+            #expect(report.hubHead == (try storage.base.replica.head()))
+        }
+    }
+
+    /// A long push whose answer shows that nothing after where the first page ended is for this
+    /// node (only its own changes, `Protocol/sync.md` §6.2) is not followed by a pull: one pull
+    /// request in the sync, and the node ends where a pull after the push would have left it.
+    /// When the push released another node's change from waiting at the hub, that change lies
+    /// among the push's own: the sync pulls after the push, and brings it.
+    @Test(arguments: [false, true]) func aPushWithNothingElseForTheNodeNeedsNoPullAfterIt(released: Bool) async throws {
+        let files = try TempDir()
+        let storage = PullFirst(base: try SQLiteHubStorage(path: files.path("hub.sqlite"), schema: .sample), held: PullFirst.Held())
+        let app = buildHubApplication(configuration: HubConfiguration(port: 0, enforceCaseRules: false), storage: storage)
+        try await app.test(.live) { client in
+            let hub = "http://127.0.0.1:\(try #require(client.port))"
+            let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
+            var session = SyncSession(replica: node, client: try HubClient(hubURL: hub))
+            session.longPush = 1
+            _ = try await session.run()  // bound to the hub
+            try node.write([.init(.case("c1"), FieldKey("title"), .text("我们的")), .init(.case("c2"), FieldKey("title"), .text("也是"))])
+            if released {
+                // Another node saw this node's first change and wrote over it; its change waits
+                // at the hub for that one.
+                let mine = try node.pendingPush(limit: 10).map(\.change)
+                var other = ReplicaState(id: ReplicaID("other"), schema: .sample)
+                _ = other.apply(mine[0])
+                let theirs = other.write(.case("c1"), FieldKey("title"), .text("他们的"), author: "other", physicalMillis: 1_790_000_000_000)
+                #expect(try await storage.base.ingest([theirs], from: ReplicaID("other"), seals: []).pending == 1)
+            }
+            storage.held.holdPushes.withLock { $0 = true }
+            storage.held.pulls.withLock { $0 = 0 }
+            let report = try await session.run()
+            #expect(report.pushed == (released ? 3 : 2))  // the hub counts what the push released as merged by it
+            #expect((report.quietAfter != nil) == !released)
+            #expect(storage.held.pulls.withLock { $0 } == (released ? 2 : 1))
+            #expect(report.pulled == (released ? 1 : 0))
+            #expect(try node.view(.case("c1"))?.value("title") == .text(released ? "他们的" : "我们的"))
             #expect(try node.digest() == storage.base.replica.digest())
             #expect(try node.info().pullCursor == storage.base.replica.head())
             #expect(report.hubHead == (try storage.base.replica.head()))
