@@ -196,6 +196,7 @@ public struct SyncSession: Sendable {
                 let from = answer.next
                 try await replica.offload { try $0.skipPull(from: from, to: pushedUpTo) }
                 report.hubHead = max(report.hubHead, pushedUpTo)
+                progress(report)
                 break
             }
             try Task.checkCancellation()

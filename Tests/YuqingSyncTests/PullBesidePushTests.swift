@@ -28,6 +28,8 @@ import YuqingTestSupport
             let failPushes = Mutex(false)
             /// Pushes wait until a pull has been answered, even with nothing `between`.
             let holdPushes = Mutex(false)
+            /// Pushes let through before `between` is merged.
+            let passBeforeBetween = Mutex(0)
         }
         struct Failed: Error {}
         let base: SQLiteHubStorage
@@ -36,7 +38,11 @@ import YuqingTestSupport
         var hubID: ReplicaID { base.hubID }
         func ingest(_ changes: [Change], from sender: ReplicaID, seals: [Seal]) async throws -> ApplyResult {
             if held.failPushes.withLock({ $0 }) { throw Failed() }
-            let other = held.between.withLock { b in defer { b = nil }; return b }
+            let other = held.between.withLock { b -> (changes: [Change], from: ReplicaID)? in
+                guard b != nil, held.passBeforeBetween.withLock({ n in defer { n = max(0, n - 1) }; return n == 0 }) else { return nil }
+                defer { b = nil }
+                return b
+            }
             if other != nil || held.holdPushes.withLock({ $0 }) {
                 for _ in 0..<500 where held.pulls.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
             }
@@ -164,6 +170,35 @@ import YuqingTestSupport
             #expect(try node.digest() == storage.base.replica.digest())
             #expect(try node.info().pullCursor == storage.base.replica.head())
             #expect(report.hubHead == (try storage.base.replica.head()))
+        }
+    }
+
+    /// A sync of several push batches joins their answers' quiet spans only where they meet:
+    /// pushed one change at a time with nothing else committed, it needs no pull after them; with
+    /// another node's change committed between its two pushes, it pulls, and brings that change.
+    @Test(arguments: [false, true]) func theQuietSpansOfSeveralPushesJoinOnlyWhereTheyMeet(gap: Bool) async throws {
+        var later = ReplicaState(id: ReplicaID("later"), schema: .sample)
+        let between = later.write(.case("c9"), FieldKey("title"), .text("其间"), author: "later", physicalMillis: 1_790_000_000_001)
+        try await Self.withHubHoldingTheirs { storage, port, files in
+            let hub = "http://127.0.0.1:\(port)"
+            let node = try Replica.create(at: files.path("n.sqlite"), role: .node, unit: "n", hubURL: hub, schema: .sample)
+            var session = SyncSession(replica: node, client: try HubClient(hubURL: hub), batchSize: 1)
+            session.longPush = 1
+            _ = try await session.run()
+            try node.write([.init(.case("c1"), FieldKey("title"), .text("一")), .init(.case("c3"), FieldKey("title"), .text("二"))])
+            if gap {
+                storage.held.passBeforeBetween.withLock { $0 = 1 }
+                storage.held.between.withLock { $0 = ([between], ReplicaID("later")) }
+            }
+            storage.held.holdPushes.withLock { $0 = true }
+            storage.held.pulls.withLock { $0 = 0 }
+            let report = try await session.run()
+            #expect(report.pushed == 2 && report.pushBatches == 2)
+            #expect(storage.held.pulls.withLock { $0 } == (gap ? 2 : 1))
+            #expect(report.pulled == (gap ? 1 : 0))
+            #expect(try node.view(.case("c9"))?.value("title") == (gap ? .text("其间") : nil))
+            #expect(try node.digest() == storage.base.replica.digest())
+            #expect(try node.info().pullCursor == storage.base.replica.head())
         }
     }
 
