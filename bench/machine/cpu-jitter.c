@@ -16,20 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
+
 static long runs = 300, steps = 1500000, pause_ms = 20;
 static int threads = 1;
 static size_t TABLE = 32 << 20;
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 struct job { double *times; uint64_t sink; };
 
@@ -77,7 +69,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
     for (int i = 0; i < threads; i++) {
         double *v = jobs[i].times;
-        qsort(v, (size_t)runs, sizeof(double), cmp);
+        qsort(v, (size_t)runs, sizeof(double), compare_times);
         double p50 = v[runs / 2], p99 = v[(long)(runs * 0.99) - 1], max = v[runs - 1];
         printf("thread %d: %ld runs of %ld steps over %zu KiB: p50 %.1f ms, p90 %.1f, p99 %.1f (%.2fx p50), max %.1f (%.2fx)\n",
                i, runs, steps, TABLE >> 10, p50, v[(long)(runs * 0.9) - 1], p99, p99 / p50, max, max / p50);

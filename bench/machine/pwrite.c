@@ -13,11 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "timing.h"
 
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 1700;
@@ -34,21 +30,21 @@ int main(int argc, char **argv) {
     if (pwrite(fd, all, total, 32) != total || fsync(fd) != 0) { perror("pwrite"); return 1; }
     printf("%d frames (%.1f MB), five rounds, milliseconds:\n", frames, total / 1e6);
     for (int round = 0; round < 5; round++) {
-        double t0 = now();
+        double t0 = now_ms();
         long offset = 32;
         for (int i = 0; i < frames; i++, offset += 4120) {
             if (pwrite(fd, header, 24, offset) != 24 || pwrite(fd, page, 4096, offset + 24) != 4096) { perror("pwrite"); return 1; }
         }
-        double t1 = now();
+        double t1 = now_ms();
         fdatasync(fd);
-        double t2 = now();
+        double t2 = now_ms();
         for (long done = 0; done < total; done += 120 * 1024) {
             long n = total - done < 120 * 1024 ? total - done : 120 * 1024;
             if (pwrite(fd, all + done, n, 32 + done) != n) { perror("pwrite"); return 1; }
         }
-        double t3 = now();
+        double t3 = now_ms();
         fdatasync(fd);
-        double t4 = now();
+        double t4 = now_ms();
         printf("  two calls a frame (%d calls): %.2f, sync %.2f | calls of 120 KiB (%ld calls): %.2f, sync %.2f\n",
                frames * 2, t1 - t0, t2 - t1, (total + 120 * 1024 - 1) / (120 * 1024), t3 - t2, t4 - t3);
     }

@@ -16,19 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "timing.h"
 
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void report(const char *what, double *v, int n) {
-    qsort(v, n, sizeof *v, cmp);
+    qsort(v, n, sizeof *v, compare_times);
     int over20 = 0, over50 = 0;
     for (int i = 0; i < n; i++) { over20 += v[i] > 20; over50 += v[i] > 50; }
     printf("%-14s p50 %6.2f  p90 %6.2f  p99 %6.2f  max %7.2f ms; over 20 ms: %d, over 50 ms: %d of %d\n",
@@ -55,14 +47,14 @@ int main(int argc, char **argv) {
     printf("%d commits of %d frames (%.1f MB), %d ms apart:\n", rounds, frames, total / 1e6, gap);
     for (int r = 0; r < rounds; r++) {
         all[r % total]++;
-        double t0 = now();
+        double t0 = now_ms();
         for (long off = 0; off < total; off += chunk) {
             long n = total - off < chunk ? total - off : chunk;
             if (pwrite(fd, all + off, n, 32 + off) != n) { perror("pwrite"); return 1; }
         }
-        double t1 = now();
+        double t1 = now_ms();
         if (fdatasync(fd) != 0) { perror("fdatasync"); return 1; }
-        double t2 = now();
+        double t2 = now_ms();
         writes[r] = t1 - t0; syncs[r] = t2 - t1; both[r] = t2 - t0;
         if (gap) usleep(gap * 1000);
     }
