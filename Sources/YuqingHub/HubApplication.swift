@@ -294,8 +294,10 @@ struct HubAPI<Storage: HubStorage>: Sendable {
         logger.debug("push", metadata: ["sync.node": "\(body.replica)", "sync.accepted": "\(result.applied)",
                                         "sync.duplicates": "\(result.duplicates)"])
         // The node may skip its pull after the push when nothing up to the head is for it (§6.2).
-        // Its unit matters only when the push logged its own changes alone (else no quietAfter).
-        let unit = result.logged?.onlySender == true ? try await visibleUnit(principal) : nil
+        // A device's grants are checked by its unit, read from its credentials: for an office
+        // device, which sees every record, that is stricter than needed, never wrong, and spares
+        // each push a read of the device's user (``visibleUnit(_:)``).
+        let unit: String? = if case .device(let device) = principal { device.unit } else { nil }
         let (head, quietAfter) = try await storage.headAfterPush(result, unit: unit)
         if let snapshots = configuration.snapshots, result.applied > 0 { await snapshots.noteHead(head) }
         return try json(PushResponse(hub: storage.hubID, accepted: result.applied, duplicates: result.duplicates,

@@ -209,7 +209,7 @@ extension Replica {
     /// transaction's, so nothing else lies between them.
     public func headAfterPush(_ result: ApplyResult, unit: String?) throws -> (head: Int64, quietAfter: Int64?) {
         try read { db in
-            let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM log") ?? 0
+            let head = try Self.head(db)
             guard let span = result.logged, span.onlySender, span.last == head else { return (head, nil) }
             let before = span.first - 1
             if let unit {

@@ -116,7 +116,10 @@ public struct SyncSession: Sendable {
         // request is out: only read, nothing is sent before the check passes.
         let longPush = max(1, longPush), batchLimit = batchSize
         async let prepared = replica.offload { r in
-            (long: try r.pendingCount(atMost: longPush) >= longPush, batch: try r.pendingPush(limit: batchLimit, maxBytes: Self.maxPushBytes))
+            let batch = try r.pendingPush(limit: batchLimit, maxBytes: Self.maxPushBytes)
+            // Counted only when the batch is short (cut by its bytes, or all there is).
+            let long = try batch.count >= longPush || r.pendingCount(atMost: longPush) >= longPush
+            return (long: long, batch: batch)
         }
         let status = try await status()
         report.hubWaitSeconds += Self.seconds(clock.now - started)
@@ -190,14 +193,16 @@ public struct SyncSession: Sendable {
             report.add(pulled: page, head: answer.head)
             logger.debug("pulled", metadata: ["sync.batch": "\(answer.entries.count)", "sync.cursor": "\(answer.next)"])
             progress(report)
-            if !answer.more, askedAfterPush || answer.next >= pushedUpTo { break }
-            if !answer.more, let quietAfter, answer.next >= quietAfter {
-                // What a pull after the push would have ended at, with nothing to merge.
-                let from = answer.next
-                try await replica.offload { try $0.skipPull(from: from, to: pushedUpTo) }
-                report.hubHead = max(report.hubHead, pushedUpTo)
-                progress(report)
-                break
+            if !answer.more {
+                if askedAfterPush || answer.next >= pushedUpTo { break }
+                if let quietAfter, answer.next >= quietAfter {
+                    // What a pull after the push would have ended at, with nothing to merge.
+                    let from = answer.next
+                    try await replica.offload { try $0.skipPull(from: from, to: pushedUpTo) }
+                    report.hubHead = max(report.hubHead, pushedUpTo)
+                    progress(report)
+                    break
+                }
             }
             try Task.checkCancellation()
             let next = inFlight ?? request(after: answer.next)
