@@ -248,7 +248,11 @@ extension Replica {
     /// Closes the replica's connections: nothing may use it afterwards (a node about to be
     /// replaced by the snapshot it starts from).
     public func close() throws {
-        do { try pool.close() } catch { throw ReplicaError.storage(error, path: path) }
+        do {
+            // The writer's own prepared statements go first, from its queue.
+            pool.writeWithoutTransaction { _ in statements.drop() }
+            try pool.close()
+        } catch { throw ReplicaError.storage(error, path: path) }
     }
 }
 

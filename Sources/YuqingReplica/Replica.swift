@@ -928,4 +928,7 @@ final class StatementsCache: @unchecked Sendable {
         statements = made
         return made
     }
+
+    /// Finalizes the statements (SQLite closes no connection that still has some).
+    func drop() { statements = nil }
 }

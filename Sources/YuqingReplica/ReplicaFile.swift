@@ -22,20 +22,23 @@ package enum ReplicaFile {
     /// Reads the file's header and table names without writing anything, and refuses a file that
     /// is not a Yuqing replica. Replicas made before the application id was written are
     /// recognised by their tables.
+    ///
+    /// The file is read as it stands, without its write-ahead log (SQLite's `immutable`), so
+    /// that nothing is made beside another program's database. A replica whose last writer
+    /// ended without closing it keeps recent pages in its `-wal` file, and its database file
+    /// alone may be mid-way between two states (a checkpoint under way in another process, or
+    /// cut short): when that read fails or finds no replica and a `-wal` file is there, the file
+    /// is read again as SQLite reads it in use, through its log and under its locks.
     static func requireReplica(_ path: String) throws {
         try WALWrites.install()
-        var config = Configuration()
-        config.readonly = true
-        let verdict: Bool
+        var verdict: Bool
         do {
-            let queue = try DatabaseQueue(path: immutableURI(path), configuration: config)
-            verdict = try queue.read { db in
-                if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID { return true }
-                let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
-                guard tables.isSuperset(of: ["meta", "grdb_migrations"]) else { return false }
-                return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil
+            do {
+                verdict = try isReplica(immutableURI(path))
+            } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) && hasLog(path) {
+                verdict = false
             }
-            try queue.close()
+            if !verdict && hasLog(path) { verdict = try isReplica(path) }
         } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
             throw ReplicaError(.notAReplica, "\(path) is not a Yuqing replica (not an SQLite database, or damaged); it was left unchanged. Check the --db path",
                                zh: "\(path) 不是 Yuqing 副本（不是 SQLite 数据库，或已损坏）；文件未作改动。请检查 `--db` 路径", cause: error)
@@ -47,6 +50,29 @@ package enum ReplicaFile {
             throw ReplicaError(.notAReplica, "\(path) is an SQLite database of another program, not a Yuqing replica; it was left unchanged. Check the --db path",
                                zh: "\(path) 是其他程序的 SQLite 数据库，不是 Yuqing 副本；文件未作改动。请检查 `--db` 路径")
         }
+    }
+
+    /// Whether the database at `location` (a path or an SQLite URI), opened only to read, is a
+    /// Yuqing replica.
+    private static func isReplica(_ location: String) throws -> Bool {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(15)
+        let queue = try DatabaseQueue(path: location, configuration: config)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            if try Int32.fetchOne(db, sql: "PRAGMA application_id") == applicationID { return true }
+            let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            guard tables.isSuperset(of: ["meta", "grdb_migrations"]) else { return false }
+            return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil
+        }
+    }
+
+    /// A write-ahead log with frames in it lies beside `path`, and this process may write the
+    /// file (a file it may not write was not written by it in use: it is read as it stands).
+    private static func hasLog(_ path: String) -> Bool {
+        guard isWritable(path), let attributes = try? FileManager.default.attributesOfItem(atPath: path + "-wal") else { return false }
+        return ((attributes[.size] as? NSNumber)?.intValue ?? 0) > 0
     }
 
     /// Runs SQLite's quick integrity check on a read-only connection; a damaged file is refused

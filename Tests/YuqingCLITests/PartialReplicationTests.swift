@@ -63,7 +63,8 @@ import YuqingTestSupport
 
         // Every node holds exactly what its unit may see.
         for u in units + ["office"] {
-            _ = try CLI.run(["sync", "--db", db(u)])
+            let synced = try CLI.run(["sync", "--db", db(u)])
+            #expect(synced.status == 0, "\(u): \(synced.stderr)")
             let d = try Self.digests(db(u))
             #expect(d.node == d.hub, "\(u): \(d.text)")
         }
@@ -89,7 +90,8 @@ import YuqingTestSupport
         #expect(try CLI.run(["sync", "--db", db("office")]).status == 0)
         #expect(try CLI.run(["sync", "--db", db("b")]).stdout.contains("now visible"))
         for u in units + ["office"] {
-            _ = try CLI.run(["sync", "--db", db(u)])
+            let synced = try CLI.run(["sync", "--db", db(u)])
+            #expect(synced.status == 0, "\(u): \(synced.stderr)")
             let d = try Self.digests(db(u))
             #expect(d.node == d.hub, "\(u) after the reassignments: \(d.text)")
         }
@@ -108,7 +110,8 @@ import YuqingTestSupport
         let shown = try CLI.run(["case", "show", "--db", db("b"), x]).stdout
         #expect(shown.contains("b 单位已核实") && shown.contains("b 单位第二次报告"), "\(shown)")
         for u in ["b", "office"] {
-            _ = try CLI.run(["sync", "--db", db(u)])
+            let synced = try CLI.run(["sync", "--db", db(u)])
+            #expect(synced.status == 0, "\(u): \(synced.stderr)")
             let d = try Self.digests(db(u))
             #expect(d.node == d.hub, "\(u) after the round trip: \(d.text)")
         }

@@ -128,9 +128,14 @@ final class Browser: Sendable {
         if body != nil { headers[.contentType] = "application/x-www-form-urlencoded" }
         return try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
             for line in response.headers[values: .setCookie] {
-                let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1).map(String.init)
+                let parts = line.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                let pair = parts[0].split(separator: "=", maxSplits: 1).map(String.init)
                 guard pair.count == 2 else { continue }
-                let expired = line.lowercased().contains("max-age=0") || line.contains("1970")
+                // Only the attributes say whether the cookie is cleared: a random value may hold
+                // "1970" or "max-age=0" (a 64-digit hex token holds "1970" about once in 1,100).
+                let attributes = parts.dropFirst().map { $0.lowercased() }
+                let expired = attributes.contains { $0.hasPrefix("max-age=") && (Int($0.dropFirst(8)) ?? 1) <= 0 }
+                    || attributes.contains { $0.hasPrefix("expires=") && $0.contains("1970") }
                 self.cookies.withLock { if expired { $0[pair[0]] = nil } else { $0[pair[0]] = pair[1] } }
             }
             return Page(status: response.status, location: response.headers[.location], html: String(buffer: response.body),
