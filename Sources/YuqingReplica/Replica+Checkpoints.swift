@@ -34,7 +34,10 @@ public final class WALCheckpointer: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
 
+    private let finished = DispatchSemaphore(value: 0)
+
     struct State {
+        var started = false
         var stopped = false
         var checkpoints = 0
     }
@@ -56,7 +59,11 @@ public final class WALCheckpointer: Sendable {
     }
 
     fileprivate func start() {
-        let thread = Thread { [self] in run() }
+        state.withLock { $0.started = true }
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
         thread.name = "yuqing.checkpointer"
         thread.start()
     }
@@ -79,10 +86,18 @@ public final class WALCheckpointer: Sendable {
         }
     }
 
-    /// Stops the thread after the checkpoint it may be running.
+    /// Stops the thread after the checkpoint it may be running, waits for it, and closes the
+    /// checkpointer's connection: a process may end once this returns (a checkpoint cut short
+    /// leaves the database file whole only with its log). A second call does nothing.
     public func stop() {
-        state.withLock { $0.stopped = true }
+        let running = state.withLock { state -> Bool in
+            defer { state.stopped = true }
+            return state.started && !state.stopped
+        }
+        guard running else { return }
         wake.signal()
+        finished.wait()
+        try? connection.close()
     }
 }
 

@@ -245,15 +245,7 @@ extension Replica {
         return SnapshotManifest(hub: id, position: position, values: values, seals: seals.count)
     }
 
-    /// Closes the replica's connections: nothing may use it afterwards (a node about to be
-    /// replaced by the snapshot it starts from).
-    public func close() throws {
-        do {
-            // The writer's own prepared statements go first, from its queue.
-            pool.writeWithoutTransaction { _ in statements.drop() }
-            try pool.close()
-        } catch { throw ReplicaError.storage(error, path: path) }
-    }
+
 }
 
 /// A snapshot a node downloaded, opened to be checked before it is installed (`Protocol/sync.md`

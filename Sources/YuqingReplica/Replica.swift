@@ -86,6 +86,8 @@ public final class Replica: Sendable {
     private let boundHub = Mutex<String?>(nil)
     /// The clock offset and when it was read (``clockOffset()``).
     private let keptOffset = Mutex<(value: Int64, at: ContinuousClock.Instant)?>(nil)
+    /// Set once ``close()`` closed the connections.
+    let closed = Mutex(false)
     /// The device's own clock (milliseconds since 1970), before any correction learnt from the hub.
     public let deviceClock: @Sendable () -> UInt64
 
@@ -106,7 +108,10 @@ public final class Replica: Sendable {
         }
         self.id = ReplicaID(id)
         self.role = r
+        Self.opened(self)
     }
+
+    deinit { Self.released(self) }
 
     static func makePool(_ path: String) throws -> DatabasePool {
         try WALWrites.install()

@@ -41,6 +41,8 @@ enum Main {
             } else {
                 try command.run()
             }
+            // Every replica closes whole before the process ends (`Replica.closeAllBeforeExit`).
+            Replica.closeAllBeforeExit()
         } catch let error as CLIError {
             fail(error.message, code: error.exitCode)
         } catch let error as ReplicaError {
@@ -55,11 +57,13 @@ enum Main {
         } catch let error as any BilingualError {
             fail(processLanguage == .zh ? error.chinese : error.message, code: 2)
         } catch {
+            Replica.closeAllBeforeExit()
             ParserText.exit(for: error)
         }
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
+        Replica.closeAllBeforeExit()
         FileHandle.standardError.write(Data("yuqing: \(message)\n".utf8))
         exit(code)
     }

@@ -141,4 +141,29 @@ import YuqingTestSupport
         #expect(r.status == 2 && r.stderr.contains("at most 65536 bytes"), "\(r.stderr)")
         #expect(try CLI.run(["case", "list", "--db", db]).stdout.contains("no cases"))
     }
+
+    /// Every command leaves the replica whole in its file: its connections closed, and its log
+    /// copied into the file (the log deleted, or left empty by a command that only read), before
+    /// the process ended. A close left to the last release of a replica could run on another
+    /// thread while the process ended: syncs left their log behind in one run of this test in two,
+    /// and a process that ends while SQLite copies the log in leaves a file that is whole only
+    /// with its log.
+    @Test func everyCommandLeavesTheReplicaWholeInItsFile() throws {
+        let dir = try TempDir()
+        let hub = HubProcess(db: dir.path("hub.sqlite"))
+        try hub.start()
+        try hub.enrol(unit: "a", roles: ["monitor", "commentator"])
+        let db = dir.path("a.sqlite")
+        #expect(try CLI.initNode(db, hub: hub.url, unit: "a", roles: ["monitor", "commentator"]).status == 0)
+        var left: [String] = []
+        for i in 0..<20 {
+            for args in [["case", "new", "--title", "第\(i)件网帖"], ["sync"], ["case", "list"], ["digest"]] {
+                let r = try CLI.run(args + ["--db", db])
+                #expect(r.status == 0, "\(args): \(r.stderr)")
+                let log = (try? FileManager.default.attributesOfItem(atPath: db + "-wal")[.size] as? Int) ?? 0
+                if log > 0 { left.append("\(i): \(args[0]) (\(log) bytes)") }
+            }
+        }
+        #expect(left.isEmpty, "changes were left in the log beside the file after \(left)")
+    }
 }
