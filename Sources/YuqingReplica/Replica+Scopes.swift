@@ -179,10 +179,13 @@ extension Replica {
             // Records granted after the cursor (up to where this page reaches): their whole history
             // up to there, the reader's own changes included (it rebuilds them from it), in place
             // of their entries in the page. Entries of a record from before its grant are never in
-            // a page (the condition on `granted` above): they come with its restoration.
+            // a page (the condition on `granted` above): they come with its restoration. A record
+            // whose entries before its grant are all the reader's own (a case its unit registered
+            // there) is not restored: the reader holds them, and the page brings the rest.
             let restored = try Row.fetchAll(db, sql: """
-                SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
-                """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
+                SELECT kind, record FROM scope_grant g WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
+                  AND EXISTS (SELECT 1 FROM log l WHERE l.record = g.record AND l.kind = g.kind AND l.seq < g.granted AND l.rid <> ?)
+                """, arguments: [unit, position, upto, skip]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
             if !restored.isEmpty {
                 let set = Set(restored)
                 entries.removeAll { set.contains($0.change.record) }
