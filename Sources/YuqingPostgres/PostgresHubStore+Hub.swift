@@ -72,8 +72,7 @@ extension PostgresHubStore: HubStorage {
                 let upto = more ? (entries.last?.seq ?? position) : head
                 var restored: [RecordRef] = []
                 for try await (kind, record) in try await db.query("""
-                    SELECT kind, record FROM scope_grant g WHERE unit = \(unit) AND revoked IS NULL AND granted > \(position) AND granted <= \(upto)
-                      AND EXISTS (SELECT 1 FROM log l WHERE l.record = g.record AND l.kind = g.kind AND l.seq < g.granted AND l.rid <> \(skip))
+                    SELECT kind, record FROM scope_grant WHERE unit = \(unit) AND revoked IS NULL AND granted > \(position) AND granted <= \(upto)
                     ORDER BY kind, record
                     """, logger: logger).decode((String, String).self) { restored.append(RecordRef(kind: kind, id: record)) }
                 if !restored.isEmpty {

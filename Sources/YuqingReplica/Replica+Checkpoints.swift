@@ -88,15 +88,17 @@ public final class WALCheckpointer: Sendable {
 
     /// Stops the thread after the checkpoint it may be running, waits for it, and closes the
     /// checkpointer's connection: a process may end once this returns (a checkpoint cut short
-    /// leaves the database file whole only with its log). A second call does nothing.
+    /// leaves the database file whole only with its log). Any number of calls, from any thread.
     public func stop() {
-        let running = state.withLock { state -> Bool in
-            defer { state.stopped = true }
-            return state.started && !state.stopped
+        let started = state.withLock { state -> Bool in
+            state.stopped = true
+            return state.started
         }
-        guard running else { return }
-        wake.signal()
-        finished.wait()
+        if started {
+            wake.signal()
+            finished.wait()
+            finished.signal()  // for any other caller of stop()
+        }
         try? connection.close()
     }
 }

@@ -179,13 +179,10 @@ extension Replica {
             // Records granted after the cursor (up to where this page reaches): their whole history
             // up to there, the reader's own changes included (it rebuilds them from it), in place
             // of their entries in the page. Entries of a record from before its grant are never in
-            // a page (the condition on `granted` above): they come with its restoration. A record
-            // whose entries before its grant are all the reader's own (a case its unit registered
-            // there) is not restored: the reader holds them, and the page brings the rest.
+            // a page (the condition on `granted` above): they come with its restoration.
             let restored = try Row.fetchAll(db, sql: """
-                SELECT kind, record FROM scope_grant g WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
-                  AND EXISTS (SELECT 1 FROM log l WHERE l.record = g.record AND l.kind = g.kind AND l.seq < g.granted AND l.rid <> ?)
-                """, arguments: [unit, position, upto, skip]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
+                SELECT kind, record FROM scope_grant WHERE unit = ? AND revoked IS NULL AND granted > ? AND granted <= ?
+                """, arguments: [unit, position, upto]).map { RecordRef(kind: $0["kind"], id: $0["record"]) }
             if !restored.isEmpty {
                 let set = Set(restored)
                 entries.removeAll { set.contains($0.change.record) }
@@ -300,11 +297,16 @@ extension Replica {
     /// that became visible again, whose values this node removed earlier, is rebuilt exactly,
     /// whatever dots it had seen. Called inside ``apply`` for a pull's `restored` records.
     /// The node's own changes not yet pushed (its log) are applied again on top: a rebuilt
-    /// record keeps this node's unsynced edits.
-    static func rebuild(_ s: Statements, _ book: inout Bookkeeping, _ changes: [Change], schema: Schema) throws {
+    /// record keeps this node's unsynced edits. Returns how many of the records the node did not
+    /// hold before (a case registered at this node is restored to it too, when its unit's grant
+    /// follows entries of its own: it held that one).
+    @discardableResult
+    static func rebuild(_ s: Statements, _ book: inout Bookkeeping, _ changes: [Change], schema: Schema) throws -> Int {
         let records = Set(changes.map(\.record))
+        var new = 0
         for r in records {
             try s.db.execute(sql: "DELETE FROM field_value WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
+            if s.db.changesCount == 0 { new += 1 }
             // Changes that waited for a history that now arrives whole are in it.
             try s.db.execute(sql: "DELETE FROM waiting_change WHERE kind = ? AND record = ?", arguments: [r.kind, r.id])
             book.waiting = max(0, book.waiting - s.db.changesCount)
@@ -327,6 +329,7 @@ extension Replica {
         for c in changes + own {
             try Merge.applyReady(c, try store.key(c.dot.replica), into: &store, run: &run, log: false, schema: schema)
         }
+        return new
     }
 
     /// Removes everything this node holds of the organisation's data (every value, waiting

@@ -47,7 +47,9 @@ public struct ApplyResult: Sendable, Hashable {
     public var sealsVerified: Int = 0
     /// What was removed of records this replica may no longer see.
     public var purge = Replica.Purge()
-    /// Records rebuilt from their whole history (visible again, or for the first time).
+    /// Records that arrived with their whole history and that this replica did not hold (visible
+    /// again, or for the first time); a record it held and rebuilt (a case it registered, restored
+    /// to it when its unit's grant followed its own first entries) does not count.
     public var restored = 0
     /// At the hub, what a push added to the log (nil when it added nothing): the positions
     /// `first...last`, all of them this transaction's, and whether the sender made every change
@@ -605,10 +607,9 @@ public final class Replica: Sendable {
         let own = role == .hub ? id : nil
         if !restored.isEmpty {
             let history = changes.filter { restored.contains($0.record) }
-            try Self.rebuild(s, &book, history, schema: schema)
+            result.restored = try Self.rebuild(s, &book, history, schema: schema)
             for c in history { clock.observe(c.hlc, physicalMillis: physical) }
             result.applied += history.count
-            result.restored = restored.count
         }
         var store = SQLiteMergeStore(s, &book, schema: schema)
         var run = Merge.Run<Int64>()

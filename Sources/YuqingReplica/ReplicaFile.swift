@@ -27,18 +27,33 @@ package enum ReplicaFile {
     /// that nothing is made beside another program's database. A replica whose last writer
     /// ended without closing it keeps recent pages in its `-wal` file, and its database file
     /// alone may be mid-way between two states (a checkpoint under way in another process, or
-    /// cut short): when that read fails or finds no replica and a `-wal` file is there, the file
-    /// is read again as SQLite reads it in use, through its log and under its locks.
+    /// cut short). So when that read fails or finds no replica:
+    /// - with a `-wal` file holding frames beside a file this user may write, the file is read
+    ///   again as SQLite reads it in use, through its log and under its locks (SQLite may then
+    ///   make a `-shm` file beside it, as for any database in use);
+    /// - with none, the file alone is read once more: another process's last close may have just
+    ///   copied the log in and deleted it.
     static func requireReplica(_ path: String) throws {
         try WALWrites.install()
-        var verdict: Bool
+        var verdict = false
         do {
-            do {
-                verdict = try isReplica(immutableURI(path))
-            } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) && hasLog(path) {
-                verdict = false
+            var failure: DatabaseError?
+            for attempt in 0..<2 {
+                do {
+                    verdict = try isReplica(immutableURI(path))
+                    failure = nil
+                } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
+                    failure = error
+                }
+                if verdict { break }
+                if hasLog(path) {
+                    verdict = try isReplica(path)
+                    failure = nil
+                    break
+                }
+                guard attempt == 0, isWritable(path) else { break }
             }
-            if !verdict && hasLog(path) { verdict = try isReplica(path) }
+            if let failure { throw failure }
         } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
             throw ReplicaError(.notAReplica, "\(path) is not a Yuqing replica (not an SQLite database, or damaged); it was left unchanged. Check the --db path",
                                zh: "\(path) 不是 Yuqing 副本（不是 SQLite 数据库，或已损坏）；文件未作改动。请检查 `--db` 路径", cause: error)

@@ -26,7 +26,8 @@ public struct SyncReport: Sendable, Hashable {
     /// Records removed because this node's unit may no longer see them, and their values.
     public var purgedRecords = 0
     public var purgedValues = 0
-    /// Records that became visible and arrived with their whole history.
+    /// Records that became visible, arrived with their whole history and were not held here
+    /// before (``ApplyResult/restored``).
     public var restoredRecords = 0
 
     public init() {}

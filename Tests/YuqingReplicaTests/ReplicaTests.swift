@@ -233,44 +233,6 @@ import YuqingTestSupport
         #expect(page.entries.map(\.change.record.kind) == ["unit"])
     }
 
-    /// A record that becomes visible to a unit is restored to a reader (its whole history) unless
-    /// every entry of it from before then is the reader's own: the node where the unit registered
-    /// a case is not sent it back, another node of the unit is, and a case handed to the unit
-    /// later is restored to both.
-    @Test func aUnitsOwnNewCaseIsNotRestoredToTheNodeThatRegisteredIt() throws {
-        let dir = try TempDir()
-        let schema = Schema([
-            RecordSchema(kind: "case", fields: [FieldSpec("title", rule: .lastWriterWins, summary: "a title"),
-                                                FieldSpec("unit", rule: .immutable, summary: "the unit"),
-                                                FieldSpec("lead", rule: .lastWriterWins, summary: "the lead unit")], visibleTo: ["unit", "lead"]),
-            RecordSchema(kind: "unit", fields: [FieldSpec("name", rule: .lastWriterWins, summary: "a name")]),
-        ])
-        let hub = try Replica.create(at: dir.path("hub.sqlite"), role: .hub, unit: "hub", schema: schema)
-        try hub.buildScopesIfNeeded()
-        var x = ReplicaState(id: ReplicaID("x"), schema: schema), office = ReplicaState(id: ReplicaID("o"), schema: schema)
-        // x, a node of town-a, registers YQ-1: its title comes before the entry that makes it town-a's.
-        try hub.apply([x.write(.case("YQ-1"), FieldKey("title"), .text("城关镇网帖"), author: "li", physicalMillis: 1),
-                       x.write(.case("YQ-1"), FieldKey("unit"), .text("town-a"), author: "li", physicalMillis: 2)],
-                      origin: .local, sender: ReplicaID("x"))
-        let atX = try hub.scopedChanges(after: 0, unit: "town-a", limit: 10, excluding: ReplicaID("x"))
-        #expect(atX.restored.isEmpty && atX.entries.isEmpty, "x holds all of YQ-1")
-        let atY = try hub.scopedChanges(after: 0, unit: "town-a", limit: 10, excluding: ReplicaID("y"))
-        #expect(atY.restored == [.case("YQ-1")])
-        #expect(atY.entries.map(\.change.field.name).sorted() == ["title", "unit"], "the whole history, the title before the grant included")
-        // The office registers YQ-2 for town-b, then hands it to town-a: restored to both nodes.
-        let before = atX.next
-        try hub.apply([office.write(.case("YQ-2"), FieldKey("title"), .text("河西镇网帖"), author: "wang", physicalMillis: 3),
-                       office.write(.case("YQ-2"), FieldKey("unit"), .text("town-b"), author: "wang", physicalMillis: 4)],
-                      origin: .local, sender: ReplicaID("o"))
-        try hub.apply([office.write(.case("YQ-2"), FieldKey("lead"), .text("town-a"), author: "wang", physicalMillis: 5)],
-                      origin: .local, sender: ReplicaID("o"))
-        for reader in ["x", "y"] {
-            let page = try hub.scopedChanges(after: before, unit: "town-a", limit: 10, excluding: ReplicaID(reader))
-            #expect(page.restored == [.case("YQ-2")], "\(reader)")
-            #expect(page.entries.count == 3, "\(reader): YQ-2's whole history")
-        }
-    }
-
     /// Pushes applied as one group: the one that reuses a dot is rolled back alone (its new
     /// sender's number too), the others are stored as if applied one by one, and the hub's
     /// bookkeeping stays right for what comes next.
