@@ -300,7 +300,6 @@ extension Replica {
     /// record keeps this node's unsynced edits. Returns how many of the records the node did not
     /// hold before (a case registered at this node is restored to it too, when its unit's grant
     /// follows entries of its own: it held that one).
-    @discardableResult
     static func rebuild(_ s: Statements, _ book: inout Bookkeeping, _ changes: [Change], schema: Schema) throws -> Int {
         let records = Set(changes.map(\.record))
         var new = 0

@@ -244,8 +244,6 @@ extension Replica {
         }
         return SnapshotManifest(hub: id, position: position, values: values, seals: seals.count)
     }
-
-
 }
 
 /// A snapshot a node downloaded, opened to be checked before it is installed (`Protocol/sync.md`

@@ -35,25 +35,17 @@ package enum ReplicaFile {
     ///   copied the log in and deleted it.
     static func requireReplica(_ path: String) throws {
         try WALWrites.install()
-        var verdict = false
+        let verdict: Bool
         do {
-            var failure: DatabaseError?
-            for attempt in 0..<2 {
-                do {
-                    verdict = try isReplica(immutableURI(path))
-                    failure = nil
-                } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
-                    failure = error
-                }
-                if verdict { break }
-                if hasLog(path) {
-                    verdict = try isReplica(path)
-                    failure = nil
-                    break
-                }
-                guard attempt == 0, isWritable(path) else { break }
+            var again = isWritable(path)
+            while true {
+                let alone = Result { try isReplica(immutableURI(path)) }
+                if case .success(true) = alone { verdict = true; break }
+                if hasLog(path) { verdict = try isReplica(path); break }
+                if again { again = false; continue }
+                verdict = try alone.get()  // the file alone's answer, or its error
+                break
             }
-            if let failure { throw failure }
         } catch let error as DatabaseError where [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains(error.resultCode.primaryResultCode) {
             throw ReplicaError(.notAReplica, "\(path) is not a Yuqing replica (not an SQLite database, or damaged); it was left unchanged. Check the --db path",
                                zh: "\(path) 不是 Yuqing 副本（不是 SQLite 数据库，或已损坏）；文件未作改动。请检查 `--db` 路径", cause: error)

@@ -36,13 +36,14 @@ enum Main {
         var command: any ParsableCommand
         do { command = try Yuqing.parseAsRoot(choice.arguments) } catch { ParserText.exit(for: error) }
         do {
+            // Every replica closes whole before the process ends (`Replica.closeAllBeforeExit`):
+            // run as the block is left, before any error below is reported and the process exits.
+            defer { Replica.closeAllBeforeExit() }
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
                 try command.run()
             }
-            // Every replica closes whole before the process ends (`Replica.closeAllBeforeExit`).
-            Replica.closeAllBeforeExit()
         } catch let error as CLIError {
             fail(error.message, code: error.exitCode)
         } catch let error as ReplicaError {
@@ -57,13 +58,11 @@ enum Main {
         } catch let error as any BilingualError {
             fail(processLanguage == .zh ? error.chinese : error.message, code: 2)
         } catch {
-            Replica.closeAllBeforeExit()
             ParserText.exit(for: error)
         }
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
-        Replica.closeAllBeforeExit()
         FileHandle.standardError.write(Data("yuqing: \(message)\n".utf8))
         exit(code)
     }

@@ -40,6 +40,13 @@ import YuqingTestSupport
             #expect(r.status == 0 && !r.stdout.contains("now visible"), "a unit's own new case is not received back: \(u): \(r.stdout) \(r.stderr)")
         }
         func sees(_ u: String) throws -> String { try CLI.run(["case", "list", "--db", db(u)]).stdout }
+        /// Syncs `u`, which must succeed, then its digest must be the hub's of what its unit may see.
+        func holdsItsView(_ u: String, _ when: String) throws {
+            let synced = try CLI.run(["sync", "--db", db(u)])
+            #expect(synced.status == 0, "\(u) \(when): \(synced.stderr)")
+            let d = try Self.digests(db(u))
+            #expect(d.node == d.hub, "\(u) \(when): \(d.text)")
+        }
         let seenByA = try sees("a"), seenByB = try sees("b")
         #expect(seenByA.contains("a 单位") && !seenByA.contains("b 单位") && !seenByA.contains("c 单位"), "\(seenByA)")
         #expect(seenByB.contains("b 单位") && !seenByB.contains("a 单位"), "\(seenByB)")
@@ -65,12 +72,7 @@ import YuqingTestSupport
         #expect(files().count == 1, "b fetched the case's evidence")
 
         // Every node holds exactly what its unit may see.
-        for u in units + ["office"] {
-            let synced = try CLI.run(["sync", "--db", db(u)])
-            #expect(synced.status == 0, "\(u): \(synced.stderr)")
-            let d = try Self.digests(db(u))
-            #expect(d.node == d.hub, "\(u): \(d.text)")
-        }
+        for u in units + ["office"] { try holdsItsView(u, "") }
         let aView = try Self.digests(db("a")), bView = try Self.digests(db("b"))
         #expect(aView.hub != bView.hub, "units that see different cases have different digests")
 
@@ -92,12 +94,7 @@ import YuqingTestSupport
         #expect(try CLI.run(["case", "assign", "--db", db("office"), x, "--lead", "b", "--deadline", "+3d"]).status == 0)
         #expect(try CLI.run(["sync", "--db", db("office")]).status == 0)
         #expect(try CLI.run(["sync", "--db", db("b")]).stdout.contains("now visible"))
-        for u in units + ["office"] {
-            let synced = try CLI.run(["sync", "--db", db(u)])
-            #expect(synced.status == 0, "\(u): \(synced.stderr)")
-            let d = try Self.digests(db(u))
-            #expect(d.node == d.hub, "\(u) after the reassignments: \(d.text)")
-        }
+        for u in units + ["office"] { try holdsItsView(u, "after the reassignments") }
 
         // b reports and syncs; the case goes to c and back to b before b pulls again: rebuilt from
         // its whole history, it keeps b's own report, and b's report written meanwhile, unsynced.
@@ -112,12 +109,7 @@ import YuqingTestSupport
         #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
         let shown = try CLI.run(["case", "show", "--db", db("b"), x]).stdout
         #expect(shown.contains("b 单位已核实") && shown.contains("b 单位第二次报告"), "\(shown)")
-        for u in ["b", "office"] {
-            let synced = try CLI.run(["sync", "--db", db(u)])
-            #expect(synced.status == 0, "\(u): \(synced.stderr)")
-            let d = try Self.digests(db(u))
-            #expect(d.node == d.hub, "\(u) after the round trip: \(d.text)")
-        }
+        for u in ["b", "office"] { try holdsItsView(u, "after the round trip") }
 
         // The hub's history of the case keeps every lead unit it had, each under its device's
         // seal; a node shows the value it holds now.
